@@ -1,0 +1,57 @@
+# OrderGuard: `make run` (set up, demo data, serve on 127.0.0.1:8000) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(PYTHON) -m uv
+UV_VERSION := 0.13.9
+PG_URL ?= postgres://postgres@127.0.0.1:5432/orderguard
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: setup run demo serve worker test test-sqlite test-postgres lint browser bench clean
+
+setup: $(VENV)/.synced
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+run: setup
+	$(BIN)/orderguard setup
+	$(BIN)/orderguard demo
+	$(BIN)/orderguard serve --host 127.0.0.1 --port 8000
+
+demo: setup
+	$(BIN)/orderguard setup
+	$(BIN)/orderguard demo
+
+serve: setup
+	$(BIN)/orderguard serve
+
+worker: setup
+	$(BIN)/orderguard worker
+
+# Debian's chromium for the browser tests (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: setup
+	$(BIN)/ruff check src
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy src/orderguard
+
+test-sqlite: setup browser
+	env -u DATABASE_URL $(BIN)/pytest -q
+
+test-postgres: setup browser
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
+
+test: lint test-sqlite test-postgres
+
+bench: setup
+	$(BIN)/python -m orderguard.bench
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,10 @@
+"""The REST API under /api/v1/ (Django Ninja; OpenAPI at /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from orderguard.api.health import router as health_router
+
+api = NinjaAPI(title="OrderGuard API", version="1", urls_namespace="api-v1")
+api.add_router("/health", health_router)

@@ -1,0 +1,30 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("待处理")
+    IN_PROGRESS = "in_progress", _("处理中")
+    WAITING = "waiting", _("等待回复")
+    RESOLVED = "resolved", _("已解决")
+    CANCELLED = "cancelled", _("已取消")
+
+
+OPEN_STATUSES = frozenset({CaseStatus.OPEN, CaseStatus.IN_PROGRESS, CaseStatus.WAITING})
+
+
+class CaseOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded", _("成功")
+    FAILED = "failed", _("失败")
+    CANCELLED = "cancelled", _("取消")
+
+
+class CaseEventType(models.TextChoices):
+    OPENED = "opened", _("创建")
+    FINDINGS_CHANGED = "findings_changed", _("问题更新")
+    STATUS_CHANGED = "status_changed", _("状态变更")
+    ASSIGNED = "assigned", _("指派")
+    NOTE = "note", _("备注")
+    NOTIFIED = "notified", _("已通知")
+    RESOLVED = "resolved", _("已解决")
+    REOPENED = "reopened", _("重新打开")

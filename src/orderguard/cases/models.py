@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from orderguard.cases.choices import CaseEventType, CaseOutcome, CaseStatus
+from orderguard.core.choices import DetectionSource, ExceptionType
+from orderguard.core.models import EventModel
+
+
+class ExceptionCase(models.Model):
+    """One exception of one type on one order, driven to a resolution within its deadline.
+
+    At most one open case per (order, type): the partial unique constraint is the last guard.
+    `findings` holds the current findings (dicts of `core.findings.Finding`); `step` is the
+    handling step whose deadline `due_at` is.
+    """
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="cases")
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="cases")
+    type = models.CharField(_("类型"), max_length=2, choices=ExceptionType.choices)
+    status = models.CharField(_("状态"), max_length=20, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    source = models.CharField(_("发现方式"), max_length=10, choices=DetectionSource.choices)
+    findings = models.JSONField(_("问题"), default=list, blank=True)
+    step = models.CharField(_("当前环节"), max_length=50, blank=True)
+    due_at = models.DateTimeField(_("截止时间"), null=True, blank=True)
+    warn_at = models.DateTimeField(_("预警时间"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+    )
+    resolution = models.TextField(_("处理结果"), blank=True)
+    outcome = models.CharField(_("结果"), max_length=20, choices=CaseOutcome.choices, blank=True)
+    opened_at = models.DateTimeField(_("创建时间"))
+    closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("异常单")
+        verbose_name_plural = _("异常单")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "type"],
+                condition=models.Q(status__in=["open", "in_progress", "waiting"]),
+                name="case_one_open_per_order_type",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "status", "due_at"], name="case_merchant_queue_idx"),
+            models.Index(fields=["status", "due_at"], name="case_queue_idx"),
+            models.Index(fields=["type", "status"], name="case_type_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type}#{self.pk}"
+
+
+class CaseEvent(EventModel):
+    case = models.ForeignKey(ExceptionCase, on_delete=models.PROTECT, related_name="events")
+    type = models.CharField(max_length=30, choices=CaseEventType.choices)
+
+    class Meta:
+        verbose_name = _("异常单日志")
+        verbose_name_plural = _("异常单日志")
+        ordering = ["occurred_at", "pk"]
+        indexes = [models.Index(fields=["case", "occurred_at"], name="caseevent_case_idx")]

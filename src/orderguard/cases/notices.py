@@ -1,0 +1,82 @@
+"""H1.1: the merchant is told of its stock-outs: one message per merchant listing each short
+SKU, how many orders it holds up, and the expected restock."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+from orderguard.cases import events
+from orderguard.cases.models import CaseEvent, ExceptionCase
+from orderguard.core.choices import ExceptionType
+from orderguard.inventory.models import StockLevel
+from orderguard.notifications.services import OutboxIn, outbox_enqueue
+from orderguard.tenancy.models import Merchant
+
+TOPIC = "stockout_notice"
+
+
+def stockout_notices_enqueue(
+    *, cases: Sequence[ExceptionCase], warehouse_id: int, now: datetime, actor_label: str
+) -> int:
+    """Queue the notices for newly opened T1 cases and log them on each case. Returns the
+    number of messages queued."""
+    t1 = [c for c in cases if c.type == ExceptionType.OUT_OF_STOCK]
+    if not t1:
+        return 0
+    orders_per_sku: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for case in t1:
+        for f in case.findings:
+            if f["code"] == "STOCK_SHORT":
+                orders_per_sku[case.merchant_id][f["data"]["sku"]].add(case.order_id)
+    merchants = {m.pk: m for m in Merchant.objects.filter(pk__in=orders_per_sku)}
+    levels = {
+        (lv.merchant_id, lv.sku.code): lv
+        for lv in StockLevel.objects.filter(
+            warehouse_id=warehouse_id, merchant_id__in=orders_per_sku
+        ).select_related("sku").filter(sku__code__in={s for per in orders_per_sku.values() for s in per})
+    }
+    messages: list[OutboxIn] = []
+    log: list[CaseEvent] = []
+    for merchant_id, per_sku in orders_per_sku.items():
+        merchant = merchants[merchant_id]
+        lines = []
+        for sku, order_ids in sorted(per_sku.items()):
+            lv = levels.get((merchant_id, sku))
+            lines.append(
+                _("%(sku)s：%(orders)d 个订单缺货，可用 %(available)s，预计补货 %(eta)s")
+                % {
+                    "sku": sku,
+                    "orders": len(order_ids),
+                    "available": (lv.on_hand - lv.allocated) if lv else 0,
+                    "eta": lv.inbound_eta.strftime("%Y-%m-%d") if lv and lv.inbound_eta else _("未知"),
+                }
+            )
+        case_ids = sorted(c.pk for c in t1 if c.merchant_id == merchant_id)
+        key = "stockout:%d:%s" % (
+            merchant_id,
+            hashlib.blake2b(",".join(map(str, case_ids)).encode(), digest_size=12).hexdigest(),
+        )
+        messages.append(
+            OutboxIn(
+                topic=TOPIC,
+                recipient=merchant.contact_email,
+                subject=_("缺货通知：%(skus)d 个SKU，%(orders)d 个订单")
+                % {"skus": len(per_sku), "orders": len(case_ids)},
+                body="\n".join(lines),
+                idempotency_key=key,
+                merchant_id=merchant_id,
+            )
+        )
+        log.extend(
+            events.notified(c, at=now, actor_label=actor_label, topic=TOPIC, key=key)
+            for c in t1
+            if c.merchant_id == merchant_id and merchant.contact_email
+        )
+    queued = outbox_enqueue(messages=messages, now=now)
+    CaseEvent.objects.bulk_create(log, batch_size=1000)
+    return queued

@@ -1,0 +1,125 @@
+"""Case writes: triage of findings into cases (one open case per order and type)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from orderguard.cases import events
+from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus
+from orderguard.cases.models import CaseEvent, ExceptionCase
+from orderguard.core.choices import DetectionSource, ExceptionType
+from orderguard.core.findings import Finding
+from orderguard.orders.models import Order
+from orderguard.sla.services import PolicyBook
+
+# Cases that the checks opened are closed by the checks when their findings go away; a case a
+# person opened (customer-service report, manual) or an outage is closed only by a person.
+AUTO_SOURCES = frozenset({DetectionSource.STOCK_ALERT, DetectionSource.IMPORT_CHECK})
+
+
+class CloseReason:
+    RECHECK_PASSED = "recheck_passed"
+    ORDER_NOT_READY = "order_not_ready"
+
+
+@dataclass(slots=True)
+class OrderFindings:
+    """The result of checking one order: its blocking findings (warnings are not cases), or
+    `not_ready` when the platform says the order is not to ship (unpaid, refunding, closed)."""
+
+    order: Order
+    findings: Sequence[Finding] = ()
+    not_ready: bool = False
+
+
+@dataclass
+class TriageResult:
+    opened: list[ExceptionCase] = field(default_factory=list)
+    updated: list[ExceptionCase] = field(default_factory=list)
+    closed: list[ExceptionCase] = field(default_factory=list)
+
+
+def _source_of(findings: list[Finding]) -> DetectionSource:
+    """A case found by several checks is credited to import validation (D2) when it took part."""
+    sources = {f.source for f in findings}
+    return DetectionSource.IMPORT_CHECK if DetectionSource.IMPORT_CHECK in sources else findings[0].source
+
+
+def cases_triage(
+    *, items: Sequence[OrderFindings], now: datetime, actor_label: str, policies: PolicyBook
+) -> TriageResult:
+    """Open, update or close cases so that each order has exactly one open case per type with
+    blocking findings. Runs in the caller's transaction, in batch (a fixed number of queries
+    whatever the number of orders).
+
+    - a type with findings and no open case: a case opens, due by the type's first-step policy;
+    - an open case whose findings changed: its findings are replaced (deadline kept);
+    - an open automatic case (D1/D2) whose type has no finding any more: resolved, succeeded;
+    - an order no longer to ship: its open automatic cases are cancelled.
+    Each change is a CaseEvent.
+    """
+    result = TriageResult()
+    if not items:
+        return result
+    order_ids = [it.order.pk for it in items]
+    open_cases: dict[tuple[int, str], ExceptionCase] = {
+        (c.order_id, c.type): c
+        for c in ExceptionCase.objects.filter(order_id__in=order_ids, status__in=OPEN_STATUSES)
+    }
+    new_events: list[CaseEvent] = []
+    to_update: list[ExceptionCase] = []
+    for item in items:
+        by_type: dict[str, list[Finding]] = defaultdict(list)
+        if not item.not_ready:
+            for f in item.findings:
+                if f.blocking:
+                    by_type[f.type].append(f)
+        for case_type in ExceptionType.values:
+            case = open_cases.get((item.order.pk, case_type))
+            found = by_type.get(case_type)
+            if found and case is None:
+                deadline = policies.first_deadline(case_type=case_type, start=now)
+                result.opened.append(
+                    ExceptionCase(
+                        merchant_id=item.order.merchant_id,
+                        order=item.order,
+                        type=case_type,
+                        status=CaseStatus.OPEN,
+                        source=_source_of(found),
+                        findings=[f.as_dict() for f in found],
+                        step=deadline.step,
+                        due_at=deadline.due_at,
+                        warn_at=deadline.warn_at,
+                        opened_at=now,
+                    )
+                )
+            elif found and case is not None:
+                fresh = [f.as_dict() for f in found]
+                if fresh != case.findings:
+                    before = [f["code"] for f in case.findings]
+                    case.findings = fresh
+                    to_update.append(case)
+                    result.updated.append(case)
+                    new_events.append(events.findings_changed(case, at=now, actor_label=actor_label, before=before))
+            elif not found and case is not None and case.source in AUTO_SOURCES:
+                reason = CloseReason.ORDER_NOT_READY if item.not_ready else CloseReason.RECHECK_PASSED
+                case.status = CaseStatus.CANCELLED if item.not_ready else CaseStatus.RESOLVED
+                case.outcome = CaseOutcome.CANCELLED if item.not_ready else CaseOutcome.SUCCEEDED
+                case.resolution = reason
+                case.closed_at = now
+                to_update.append(case)
+                result.closed.append(case)
+                new_events.append(events.resolved(case, at=now, actor_label=actor_label, reason=reason))
+    if result.opened:
+        ExceptionCase.objects.bulk_create(result.opened, batch_size=1000)
+        new_events.extend(events.opened(c, at=now, actor_label=actor_label) for c in result.opened)
+    if to_update:
+        ExceptionCase.objects.bulk_update(
+            to_update, ["findings", "status", "outcome", "resolution", "closed_at", "updated_at"], batch_size=500
+        )
+    if new_events:
+        CaseEvent.objects.bulk_create(new_events, batch_size=1000)
+    return result

@@ -1,0 +1,313 @@
+"""The `orderguard` command. Thin: parse arguments, call one service or selector, print.
+
+`--json` output is stable (docs/cli.md): keys are only ever added, never renamed or removed.
+Exit codes: 0 success, 1 the work ran but found errors (rejected rows, unhealthy check),
+2 bad usage or unknown reference (channel, merchant, file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orderguard.config.settings")
+    import django
+
+    django.setup()
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def _fail(message: str, *, as_json: bool, code: str = "USAGE") -> int:
+    if as_json:
+        _print_json({"ok": False, "error": {"code": code, "message": message}})
+    else:
+        print(message, file=sys.stderr)
+    return 2
+
+
+def _read_files(paths: list[str]) -> list[Any]:
+    from orderguard.intake.adapters.base import SourceFile
+
+    files = []
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise FileNotFoundError(p)
+        files.append(SourceFile(name=path.name, data=path.read_bytes()))
+    return files
+
+
+def _batch_dict(batch: Any, *, max_errors: int = 1000) -> dict[str, Any]:
+    errors = list(batch.errors.all()[:max_errors])
+    return {
+        "ok": batch.status == "done" and batch.rows_failed == 0,
+        "batch": batch.pk,
+        "kind": batch.kind,
+        "format": batch.format,
+        "status": batch.status,
+        "files": batch.file_names,
+        "rows": batch.rows_total,
+        "created": batch.created,
+        "updated": batch.updated,
+        "unchanged": batch.unchanged,
+        "failed": batch.rows_failed,
+        "cases_opened": batch.cases_opened,
+        "errors": [
+            {"file": e.file, "row": e.row, "field": e.field, "code": e.code, "message": e.message, "value": e.value}
+            for e in errors
+        ],
+    }
+
+
+def _print_batch(data: dict[str, Any]) -> None:
+    from django.utils.translation import gettext as _
+
+    print(
+        _("批次 %(batch)s（%(format)s）：%(status)s。新增 %(created)d，更新 %(updated)d，未变 %(unchanged)d，"
+          "错误 %(failed)d，新开异常单 %(cases)d")
+        % {**data, "cases": data["cases_opened"]}
+    )
+    for e in data["errors"][:50]:
+        where = f"{e['file']}:{e['row']}" if e["row"] else e["file"]
+        print(f"  {where} [{e['field'] or '-'}] {e['code']}: {e['message']}")
+    if data["failed"] > 50:
+        print(_("  …另有 %(n)d 条错误") % {"n": data["failed"] - 50})
+
+
+def _progress_printer(enabled: bool) -> Any:
+    if not enabled:
+        return None
+
+    def show(batch: Any) -> None:
+        done = batch.created + batch.updated + batch.unchanged
+        sys.stderr.write(f"\r… {done} orders, {batch.rows_failed} errors")
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    _setup_django()
+    from orderguard.intake.masterdata import catalog_import, masterdata_import, stock_import
+    from orderguard.intake.services import orders_import
+    from orderguard.orders.models import Channel
+    from orderguard.tenancy.models import Merchant
+
+    try:
+        files = _read_files(args.paths)
+    except FileNotFoundError as exc:
+        return _fail(f"file not found: {exc}", as_json=args.json, code="FILE_NOT_FOUND")
+    if args.what == "orders":
+        if not args.channel:
+            return _fail("--channel is required for orders", as_json=args.json)
+        channel = Channel.objects.select_related("merchant").filter(code=args.channel).first()
+        if channel is None:
+            return _fail(f"unknown channel: {args.channel}", as_json=args.json, code="UNKNOWN_CHANNEL")
+        show = _progress_printer(not args.json and sys.stderr.isatty())
+        batch = orders_import(files=files, channel=channel, format=args.format, progress=show)
+        if show:
+            sys.stderr.write("\n")
+    elif args.what in ("catalog", "stock"):
+        if not args.merchant:
+            return _fail(f"--merchant is required for {args.what}", as_json=args.json)
+        merchant = Merchant.objects.filter(code=args.merchant).first()
+        if merchant is None:
+            return _fail(f"unknown merchant: {args.merchant}", as_json=args.json, code="UNKNOWN_MERCHANT")
+        fn = catalog_import if args.what == "catalog" else stock_import
+        batch = fn(file=files[0], merchant=merchant)
+    else:
+        batch = masterdata_import(file=files[0])
+    data = _batch_dict(batch)
+    if args.json:
+        _print_json(data)
+    else:
+        _print_batch(data)
+    return 0 if data["ok"] else 1
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    _setup_django()
+    from orderguard.cases.selectors import cases_list
+
+    qs = cases_list(case_type=args.type, status=args.status, merchant_code=args.merchant)
+    total = qs.count()
+    rows = [
+        {
+            "id": c.pk,
+            "type": c.type,
+            "status": c.status,
+            "source": c.source,
+            "merchant": c.merchant.code,
+            "order": c.order.platform_order_id,
+            "channel": c.order.channel.code,
+            "step": c.step,
+            "due_at": c.due_at.isoformat() if c.due_at else None,
+            "codes": [f["code"] for f in c.findings],
+            "opened_at": c.opened_at.isoformat(),
+        }
+        for c in qs.select_related("order__channel")[: args.limit]
+    ]
+    if args.json:
+        _print_json({"total": total, "cases": rows})
+        return 0
+    for r in rows:
+        print(f"{r['id']:>8} {r['type']} {r['status']:<11} {r['merchant']:<12} {r['order']:<22} due {r['due_at']}  {','.join(r['codes'])}")
+    print(f"{len(rows)} / {total}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _setup_django()
+    from orderguard.monitoring.health import system_health
+
+    report = system_health(wait_for_worker=args.wait)
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        for c in report.components:
+            print(f"{'OK ' if c.ok else 'BAD'} {c.name:<9} {c.detail}")
+    return 0 if report.ok else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup_django()
+    from orderguard.intake.demo import demo_run
+
+    summary = demo_run(orders=args.orders, seed=args.seed, progress=not args.json)
+    if args.json:
+        _print_json(summary)
+    else:
+        for key, value in summary["cases_by_type"].items():
+            print(f"{key}: {value}")
+        print(f"orders: {summary['orders']}  cases: {summary['cases']}")
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("run_huey", workers=args.workers, worker_type="thread")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Web server (gunicorn) plus, unless --no-worker, a worker process running the queue and
+    the periodic jobs: everything the embedded profile needs in one command."""
+    _setup_django()
+    worker = None
+    if not args.no_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "orderguard.cli", "worker"])
+    try:
+        from gunicorn.app.base import BaseApplication
+
+        from orderguard.config.wsgi import application
+
+        class Server(BaseApplication):  # type: ignore[misc]
+            def load_config(self) -> None:
+                self.cfg.set("bind", f"{args.host}:{args.port}")
+                self.cfg.set("workers", args.web_workers)
+                self.cfg.set("accesslog", "-")
+
+            def load(self) -> Any:
+                return application
+
+        Server().run()
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGINT)
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["orderguard manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="orderguard", description="OrderGuard exception-order system")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="web server plus worker and scheduler (embedded profile)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--web-workers", type=int, default=2)
+    s.add_argument("--no-worker", action="store_true", help="do not start a worker beside the server")
+    s.set_defaults(fn=cmd_serve)
+
+    s = sub.add_parser("worker", help="run background jobs and periodic tasks (Huey)")
+    s.add_argument("--workers", type=int, default=2)
+    s.set_defaults(fn=cmd_worker)
+
+    s = sub.add_parser("setup", help="create or migrate the database and collect static files")
+    s.set_defaults(fn=cmd_setup)
+
+    s = sub.add_parser("import", help="import orders, catalog, stock or master data")
+    s.add_argument("what", choices=["orders", "catalog", "stock", "masterdata"])
+    s.add_argument("paths", nargs="+", help="file(s); a Taobao export is its order file and its item file")
+    s.add_argument("--channel", help="channel code (orders)")
+    s.add_argument("--merchant", help="merchant code (catalog, stock)")
+    s.add_argument("--format", default="auto", choices=["auto", "generic", "taobao", "shopify", "douyin"])
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_import)
+
+    s = sub.add_parser("cases", help="list exception cases")
+    s.add_argument("--type", choices=["T1", "T2", "T3", "T4", "T5"])
+    s.add_argument("--status", default="open", help="open (default), all, or a status")
+    s.add_argument("--merchant")
+    s.add_argument("--limit", type=int, default=100)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_cases)
+
+    s = sub.add_parser("demo", help="create demo master data, catalog, stock and a day of orders")
+    s.add_argument("--orders", type=int, default=3000)
+    s.add_argument("--seed", type=int, default=20261126)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_demo)
+
+    s = sub.add_parser("check", help="database, queue and worker health")
+    s.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a worker to answer (0: heartbeat only)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_check)
+
+    s = sub.add_parser("manage", help="run a Django management command")
+    s.add_argument("rest", nargs=argparse.REMAINDER)
+    s.set_defaults(fn=cmd_manage)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,381 @@
+"""The order flow: upsert → checks → allocation → triage, in batches.
+
+This is the one place that knows the order of the steps (DESIGN.md "How an order flows"); the
+domain apps it calls never call upward. Each chunk of orders is one transaction: an order is
+written whole (with its lines, findings, stock and cases) or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from orderguard.cases.notices import stockout_notices_enqueue
+from orderguard.cases.services import OrderFindings, cases_triage
+from orderguard.catalog.attributes import normalise_attributes
+from orderguard.catalog.selectors import sku_rows_for_matching
+from orderguard.core import clock
+from orderguard.core.findings import Finding
+from orderguard.intake.adapters import detect_format, get_adapter
+from orderguard.intake.adapters.base import SourceFile
+from orderguard.intake.errors import FileRejected, RowError
+from orderguard.intake.models import ImportBatch, ImportKind, ImportRowError, ImportStatus
+from orderguard.inventory.services import AllocationRequest, stock_allocate, stock_release
+from orderguard.orders.choices import OrderEventType, OrderStatus
+from orderguard.orders.models import Channel, Order, OrderEvent, OrderLine
+from orderguard.orders.schema import OrderIn, PlatformState
+from orderguard.sla.services import PolicyBook
+from orderguard.validation.checks import CheckResult, check_order
+from orderguard.validation.product import CatalogIndex, SkuRecord
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[ImportBatch], None]
+
+# Fields compared to say what a platform update changed (names only: values may be PII).
+TRACKED_FIELDS = (
+    "platform_status",
+    "platform_state",
+    "placed_at",
+    "paid_at",
+    "recipient_name",
+    "recipient_phone",
+    "phone_expires_at",
+    "address_received",
+    "buyer_note",
+    "seller_note",
+    "requested_courier",
+    "service_level",
+)
+
+
+@dataclass
+class _Context:
+    batch: ImportBatch
+    channel: Channel
+    catalog: CatalogIndex
+    policies: PolicyBook
+    now: datetime
+    actor_label: str
+
+
+@dataclass
+class _Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    cases_opened: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def catalog_index_for(*, merchant_id: int) -> CatalogIndex:
+    return CatalogIndex.build(
+        SkuRecord(id=pk, code=code, style_code=style, barcode=barcode, attributes=attrs or {}, active=active)
+        for pk, code, style, barcode, attrs, active in sku_rows_for_matching(merchant_id=merchant_id)
+    )
+
+
+def files_digest(files: Sequence[SourceFile]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.name):
+        h.update(f.name.encode())
+        h.update(hashlib.sha256(f.data).digest())
+    return h.hexdigest()
+
+
+def orders_import(
+    *,
+    files: Sequence[SourceFile],
+    channel: Channel,
+    format: str = "auto",
+    actor_label: str = "system:intake",
+    progress: ProgressFn | None = None,
+    now: datetime | None = None,
+) -> ImportBatch:
+    """Import order files for one channel and run each order through the whole flow.
+
+    Orders are keyed by (channel, platform order id): an unchanged order is counted and left
+    alone; a changed one is updated, re-checked, re-allocated, and an `updated` OrderEvent names
+    the fields that changed. Orders the platform does not release to ship (unpaid, refunding,
+    closed) are kept with their status, never allocated and never opened as cases.
+    Rejected rows are stored on the batch as ImportRowError rows naming file, row and field;
+    good rows still import. A file that cannot be read at all fails the batch with one error.
+    `progress` is called after each chunk with the batch (counts so far).
+    """
+    moment = now or clock.now()
+    batch = ImportBatch.objects.create(
+        kind=ImportKind.ORDERS,
+        merchant_id=channel.merchant_id,
+        channel=channel,
+        format=format,
+        file_names=[f.name for f in files],
+        sha256=files_digest(files),
+        actor_label=actor_label,
+        started_at=moment,
+    )
+    counts = _Counts()
+    try:
+        name = detect_format(list(files)) if format == "auto" else format
+        adapter = get_adapter(name)
+        batch.format = adapter.format
+        ctx = _Context(
+            batch=batch,
+            channel=channel,
+            catalog=catalog_index_for(merchant_id=channel.merchant_id),
+            policies=PolicyBook(),
+            now=moment,
+            actor_label=actor_label,
+        )
+        chunk: list[OrderIn] = []
+        size = settings.IMPORT_CHUNK_SIZE
+        for item in adapter.read(list(files)):
+            if isinstance(item, RowError):
+                counts.errors.append(item)
+                continue
+            chunk.append(item)
+            if len(chunk) >= size:
+                _flush(ctx, chunk, counts, progress)
+                chunk = []
+        _flush(ctx, chunk, counts, progress)
+        batch.status = ImportStatus.DONE
+    except FileRejected as exc:
+        counts.errors.append(exc.error)
+        batch.status = ImportStatus.FAILED
+    finally:
+        _save_errors(batch, counts)
+        batch.finished_at = clock.now() if now is None else moment
+        batch.save()
+    return batch
+
+
+def _save_errors(batch: ImportBatch, counts: _Counts) -> None:
+    if not counts.errors:
+        return
+    ImportRowError.objects.bulk_create(
+        [
+            ImportRowError(
+                batch=batch, file=e.file, row=e.row, field=e.field, code=e.code, message=e.message, value=e.value[:300]
+            )
+            for e in counts.errors
+        ],
+        batch_size=1000,
+    )
+    batch.rows_failed += len(counts.errors)
+    counts.errors = []
+
+
+def _flush(ctx: _Context, chunk: list[OrderIn], counts: _Counts, progress: ProgressFn | None) -> None:
+    if chunk:
+        # Two imports of the same orders may race on PostgreSQL: the loser of the unique
+        # (channel, platform_order_id) insert retries, and then finds the orders as existing.
+        for attempt in range(3):
+            try:
+                _process_chunk(ctx, chunk, counts)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                log.info("chunk collided with a concurrent import; retrying")
+    batch = ctx.batch
+    batch.rows_total = counts.created + counts.updated + counts.unchanged
+    batch.created, batch.updated, batch.unchanged = counts.created, counts.updated, counts.unchanged
+    batch.cases_opened = counts.cases_opened
+    _save_errors(batch, counts)
+    batch.save()
+    if progress:
+        progress(batch)
+
+
+def _apply(order: Order, oi: OrderIn, fp: str, result: CheckResult) -> None:
+    """Copy an OrderIn and its check result onto an Order (new or existing)."""
+    a = oi.address
+    parsed = result.parsed_address
+    order.platform_status = oi.platform_status[:100]
+    order.platform_state = oi.state
+    order.placed_at = oi.created_at
+    order.paid_at = oi.paid_at
+    order.recipient_name = oi.recipient_name[:200]
+    order.recipient_phone = oi.recipient_phone[:100]
+    order.phone_normalised = result.phone.normalised[:40]
+    order.phone_kind = str(result.phone.kind)
+    order.phone_expires_at = oi.phone_expires_at
+    order.address_received = {
+        "raw": a.raw,
+        "province": a.province,
+        "city": a.city,
+        "district": a.district,
+        "town": a.town,
+        "detail": a.detail,
+        "postcode": a.postcode,
+        "country": a.country,
+    }
+    order.country = (a.country or "CN")[:2].upper()
+    order.province = parsed.province[:50]
+    order.city = parsed.city[:50]
+    order.district = parsed.district[:50]
+    order.town = parsed.town[:50]
+    order.address_detail = parsed.detail[:500]
+    order.postcode = parsed.postcode[:20]
+    order.division_code = (getattr(parsed, "division_code", "") or "")[:12]
+    order.buyer_note = oi.buyer_note
+    order.seller_note = oi.seller_note
+    order.requested_courier = oi.requested_courier[:50]
+    order.service_level = oi.service_level[:20]
+    order.fingerprint = fp
+    order.extra = oi.extra
+
+
+def _lines_for(order: Order, oi: OrderIn, result: CheckResult) -> list[OrderLine]:
+    return [
+        OrderLine(
+            order=order,
+            line_no=n,
+            sku_code=line.sku_code[:100],
+            title=line.title[:300],
+            attributes=line.attributes,
+            sku_id=result.resolved_sku_ids[n - 1],
+            quantity=line.quantity,
+            platform_line_id=line.platform_line_id[:64],
+        )
+        for n, line in enumerate(oi.lines, start=1)
+    ]
+
+
+def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None:
+    channel, now = ctx.channel, ctx.now
+    with transaction.atomic():
+        existing = {
+            o.platform_order_id: o
+            for o in Order.objects.filter(channel=channel, platform_order_id__in=[oi.platform_order_id for oi in chunk])
+        }
+        fresh: list[tuple[OrderIn, Order, CheckResult]] = []
+        changed: list[tuple[OrderIn, Order, CheckResult, list[str]]] = []
+        for oi in chunk:
+            fp = oi.fingerprint()
+            old = existing.get(oi.platform_order_id)
+            if old is not None and old.fingerprint == fp:
+                counts.unchanged += 1
+                continue
+            result = check_order(oi, catalog=ctx.catalog, now=now)
+            if old is None:
+                order = Order(merchant_id=channel.merchant_id, channel=channel, platform_order_id=oi.platform_order_id)
+                _apply(order, oi, fp, result)
+                order.import_batch = ctx.batch
+                fresh.append((oi, order, result))
+            else:
+                before = {name: getattr(old, name) for name in TRACKED_FIELDS}
+                before_lines = list(old.lines.values_list("sku_code", "quantity", "attributes").order_by("line_no"))
+                _apply(old, oi, fp, result)
+                old.import_batch = ctx.batch
+                what = [name for name in TRACKED_FIELDS if getattr(old, name) != before[name]]
+                if before_lines != [(li.sku_code, li.quantity, li.attributes) for li in oi.lines]:
+                    what.append("lines")
+                changed.append((oi, old, result, what))
+
+        # writes: new orders and their lines
+        Order.objects.bulk_create([o for _oi, o, _r in fresh], batch_size=500)
+        new_lines = [line for oi, o, r in fresh for line in _lines_for(o, oi, r)]
+        # updated orders: give back their stock, replace their lines
+        changed_orders = [o for _oi, o, _r, _w in changed]
+        if changed_orders:
+            stock_release(orders=changed_orders, now=now, actor_label=ctx.actor_label, reason="order_updated")
+            OrderLine.objects.filter(order__in=changed_orders).delete()
+            new_lines.extend(line for oi, o, r, _w in changed for line in _lines_for(o, oi, r))
+        OrderLine.objects.bulk_create(new_lines, batch_size=1000)
+        lines_by_order: dict[int, list[OrderLine]] = {}
+        for line in new_lines:
+            lines_by_order.setdefault(line.order.pk, []).append(line)
+
+        everything = [(oi, o, r) for oi, o, r in fresh] + [(oi, o, r) for oi, o, r, _w in changed]
+        ready = [o for oi, o, _r in everything if oi.state == PlatformState.READY]
+        alloc = stock_allocate(
+            requests=[AllocationRequest(order=o, lines=lines_by_order.get(o.pk, []), warehouse_id=channel.warehouse_id) for o in ready],
+            now=now,
+            actor_label=ctx.actor_label,
+        )
+
+        items: list[OrderFindings] = []
+        for oi, order, result in everything:
+            findings: list[Finding] = [*result.findings, *alloc.findings.get(order.pk, ())]
+            order.findings = [f.as_dict() for f in findings]
+            if oi.state == PlatformState.READY:
+                blocking = any(f.blocking for f in findings)
+                order.status = OrderStatus.ON_HOLD if blocking else OrderStatus.READY
+                items.append(OrderFindings(order=order, findings=findings))
+            else:
+                order.status = OrderStatus.SHIPPED if oi.state == PlatformState.SHIPPED else OrderStatus.NOT_READY
+                items.append(OrderFindings(order=order, not_ready=True))
+        Order.objects.bulk_update([o for _oi, o, _r in fresh], ["status", "findings"], batch_size=500)
+        if changed_orders:
+            Order.objects.bulk_update(changed_orders, ["status", "findings", *_ORDER_FIELDS], batch_size=200)
+        triage = cases_triage(items=items, now=now, actor_label=ctx.actor_label, policies=ctx.policies)
+        stockout_notices_enqueue(
+            cases=triage.opened, warehouse_id=channel.warehouse_id, now=now, actor_label=ctx.actor_label
+        )
+
+        events: list[OrderEvent] = []
+        for _oi, order, _r in fresh:
+            events.append(
+                OrderEvent(
+                    order=order,
+                    type=OrderEventType.IMPORTED,
+                    occurred_at=now,
+                    actor_label=ctx.actor_label,
+                    data={"batch": ctx.batch.pk, "status": order.status, "codes": [f["code"] for f in order.findings]},
+                )
+            )
+        for _oi, order, _r, what in changed:
+            events.append(
+                OrderEvent(
+                    order=order,
+                    type=OrderEventType.UPDATED,
+                    occurred_at=now,
+                    actor_label=ctx.actor_label,
+                    data={
+                        "batch": ctx.batch.pk,
+                        "changed": what,
+                        "status": order.status,
+                        "codes": [f["code"] for f in order.findings],
+                    },
+                )
+            )
+        OrderEvent.objects.bulk_create(events, batch_size=1000)
+    counts.created += len(fresh)
+    counts.updated += len(changed)
+    counts.cases_opened += len(triage.opened)
+
+
+_ORDER_FIELDS = (
+    "platform_status",
+    "platform_state",
+    "placed_at",
+    "paid_at",
+    "recipient_name",
+    "recipient_phone",
+    "phone_normalised",
+    "phone_kind",
+    "phone_expires_at",
+    "address_received",
+    "country",
+    "province",
+    "city",
+    "district",
+    "town",
+    "address_detail",
+    "postcode",
+    "division_code",
+    "buyer_note",
+    "seller_note",
+    "requested_courier",
+    "service_level",
+    "fingerprint",
+    "extra",
+    "import_batch",
+    "updated_at",
+)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from orderguard.core.models import EventModel, TimeStampedModel
+
+
+class StockLevel(TimeStampedModel):
+    """Stock of one SKU in one warehouse. `available` = on_hand - allocated, never negative.
+
+    Changed only by `inventory.services` under a row lock, each change with a StockMovement.
+    """
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey("catalog.Warehouse", on_delete=models.PROTECT, related_name="stock")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="stock")
+    on_hand = models.IntegerField(_("在库"), default=0)
+    allocated = models.IntegerField(_("已分配"), default=0)
+    safety_stock = models.IntegerField(_("安全库存"), default=0)
+    inbound_quantity = models.IntegerField(_("在途数量"), default=0)
+    inbound_eta = models.DateTimeField(_("预计到货"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("库存")
+        verbose_name_plural = _("库存")
+        constraints = [
+            models.UniqueConstraint(fields=["warehouse", "sku"], name="stock_unique_wh_sku"),
+            models.CheckConstraint(condition=models.Q(on_hand__gte=0), name="stock_on_hand_gte_0"),
+            models.CheckConstraint(condition=models.Q(allocated__gte=0), name="stock_allocated_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(allocated__lte=models.F("on_hand")), name="stock_allocated_le_on_hand"
+            ),
+            models.CheckConstraint(condition=models.Q(safety_stock__gte=0), name="stock_safety_gte_0"),
+            models.CheckConstraint(condition=models.Q(inbound_quantity__gte=0), name="stock_inbound_gte_0"),
+        ]
+        indexes = [models.Index(fields=["merchant", "warehouse"], name="stock_merchant_idx")]
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.allocated
+
+    def __str__(self) -> str:
+        return f"{self.sku_id}@{self.warehouse_id}"
+
+
+class MovementKind(models.TextChoices):
+    RECEIPT = "receipt", _("入库")
+    ADJUSTMENT = "adjustment", _("调整")
+    COUNT = "count", _("盘点")
+    ALLOCATION = "allocation", _("分配")
+    RELEASE = "release", _("释放")
+    DISPATCH = "dispatch", _("出库")
+
+
+class StockMovement(EventModel):
+    """Append-only ledger of stock changes: `quantity` is the change of on hand (receipt,
+    adjustment, count, dispatch) or of allocated (allocation, release)."""
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey("catalog.Warehouse", on_delete=models.PROTECT, related_name="+")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    type = models.CharField(max_length=20, choices=MovementKind.choices)
+    quantity = models.IntegerField()
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("库存流水")
+        verbose_name_plural = _("库存流水")
+        indexes = [models.Index(fields=["merchant", "sku", "occurred_at"], name="movement_sku_idx")]
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", _("未解除")
+    CLOSED = "closed", _("已解除")
+
+
+class StockAlert(TimeStampedModel):
+    """D1: available stock of a SKU fell below its safety stock. One open alert per stock row."""
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
+    stock = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="alerts")
+    status = models.CharField(max_length=10, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    available = models.IntegerField(_("可用"))
+    safety_stock = models.IntegerField(_("安全库存"))
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("库存预警")
+        verbose_name_plural = _("库存预警")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stock"], condition=models.Q(status="open"), name="stockalert_one_open"
+            )
+        ]
+        indexes = [models.Index(fields=["merchant", "status"], name="stockalert_merchant_idx")]
