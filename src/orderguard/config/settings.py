@@ -162,7 +162,15 @@ STORAGES = {
 }
 
 # --- email (the outbox's email channel) -----------------------------------------------------
-EMAIL_BACKEND = os.environ.get("OG_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# With EMAIL_HOST set, mail goes through that SMTP server; without it (the embedded profile),
+# Django's file backend writes each message under var/mail so nothing needs a mail server.
+EMAIL_BACKEND = os.environ.get(
+    "OG_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = VAR_DIR / "mail"
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")

@@ -1,0 +1,36 @@
+"""Project-wide test fixtures. Factories live in each app's tests/factories.py."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_service(host: str, port: int, name: str) -> None:
+    """Skip a test whose service is not running here; under CI a missing service fails it."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return
+    except OSError:
+        message = f"{name} is not reachable on {host}:{port}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def channel(db):  # type: ignore[no-untyped-def]
+    from orderguard.orders.tests.factories import ChannelFactory
+
+    return ChannelFactory()

