@@ -34,7 +34,7 @@ def _child(orders: int) -> dict[str, Any]:
 
     call_command("migrate", interactive=False, verbosity=0)
     from orderguard.intake.adapters.base import SourceFile
-    from orderguard.intake.demo import SHANGHAI, MASTERDATA, catalog_csv, demo_catalog, orders_csv, stock_csv
+    from orderguard.intake.demo import MASTERDATA, SHANGHAI, catalog_csv, demo_catalog, orders_csv, stock_csv
     from orderguard.intake.masterdata import catalog_import, masterdata_import, stock_import
     from orderguard.intake.services import orders_import
     from orderguard.orders.models import Channel
@@ -45,7 +45,10 @@ def _child(orders: int) -> dict[str, Any]:
     merchant = Merchant.objects.get(code="yoyo")
     catalog_import(file=SourceFile("catalog.csv", catalog_csv(skus)), merchant=merchant)
     rng = random.Random(7)
-    stock_import(file=SourceFile("stock.csv", stock_csv(skus, rng=rng, short={"YY-TS-RD-M"}, scale=1000)), merchant=merchant)
+    stock_import(
+        file=SourceFile("stock.csv", stock_csv(skus, rng=rng, short={"YY-TS-RD-M"}, scale=1000)),
+        merchant=merchant,
+    )
     channel = Channel.objects.get(code="yoyo-tmall")
     day = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
     data = orders_csv(skus=skus, n=orders, rng=random.Random(11), day=day, prefix="9")
@@ -64,7 +67,7 @@ def _child(orders: int) -> dict[str, Any]:
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            with cur.copy(f"COPY bench_raw FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cur.copy("COPY bench_raw FROM STDIN") as copy:  # type: ignore[attr-defined]
                 for row in rows:
                     copy.write_row(row)
         else:
@@ -110,7 +113,10 @@ def _run_child(db: str, orders: int) -> dict[str, Any]:
         env["DATABASE_URL"] = f"{PG_ADMIN_URL}/{PG_DB}"
     out = subprocess.run(
         [sys.executable, "-m", "orderguard.bench", "--child", "--orders", str(orders)],
-        env=env, capture_output=True, text=True, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if out.returncode != 0:
         raise SystemExit(f"{db} benchmark failed:\n{out.stderr[-4000:]}")
@@ -127,11 +133,17 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_child(args.orders)))
         return 0
     results = [_run_child(db, args.orders) for db in ("sqlite", "postgres") if args.only in (None, db)]
-    print(f"import of {args.orders} generated orders (generic CSV), end to end vs raw insert of the same rows")
-    print(f"{'database':<11}{'orders/s':>10}{'raw orders/s':>14}{'ratio':>8}{'rows':>9}{'cases':>8}{'re-import/s':>13}")
+    print(
+        f"import of {args.orders} generated orders (generic CSV), end to end vs raw insert of the same rows"
+    )
+    print(
+        f"{'database':<11}{'orders/s':>10}{'raw orders/s':>14}{'ratio':>8}{'rows':>9}{'cases':>8}{'re-import/s':>13}"
+    )
     for r in results:
-        print(f"{r['database']:<11}{r['orders_per_s']:>10}{r['raw_orders_per_s']:>14}{r['ratio_to_raw']:>8}"
-              f"{r['rows']:>9}{r['cases_opened']:>8}{r['reimport_orders_per_s']:>13}")
+        print(
+            f"{r['database']:<11}{r['orders_per_s']:>10}{r['raw_orders_per_s']:>14}{r['ratio_to_raw']:>8}"
+            f"{r['rows']:>9}{r['cases_opened']:>8}{r['reimport_orders_per_s']:>13}"
+        )
     try:
         from orderguard.validation import bench as vbench
 

@@ -65,7 +65,14 @@ def _batch_dict(batch: Any, *, max_errors: int = 1000) -> dict[str, Any]:
         "failed": batch.rows_failed,
         "cases_opened": batch.cases_opened,
         "errors": [
-            {"file": e.file, "row": e.row, "field": e.field, "code": e.code, "message": e.message, "value": e.value}
+            {
+                "file": e.file,
+                "row": e.row,
+                "field": e.field,
+                "code": e.code,
+                "message": e.message,
+                "value": e.value,
+            }
             for e in errors
         ],
     }
@@ -75,8 +82,10 @@ def _print_batch(data: dict[str, Any]) -> None:
     from django.utils.translation import gettext as _
 
     print(
-        _("批次 %(batch)s（%(format)s）：%(status)s。新增 %(created)d，更新 %(updated)d，未变 %(unchanged)d，"
-          "错误 %(failed)d，新开异常单 %(cases)d")
+        _(
+            "批次 %(batch)s（%(format)s）：%(status)s。新增 %(created)d，更新 %(updated)d，未变 %(unchanged)d，"
+            "错误 %(failed)d，新开异常单 %(cases)d"
+        )
         % {**data, "cases": data["cases_opened"]}
     )
     for e in data["errors"][:50]:
@@ -163,7 +172,9 @@ def cmd_cases(args: argparse.Namespace) -> int:
         _print_json({"total": total, "cases": rows})
         return 0
     for r in rows:
-        print(f"{r['id']:>8} {r['type']} {r['status']:<11} {r['merchant']:<12} {r['order']:<22} due {r['due_at']}  {','.join(r['codes'])}")
+        print(
+            f"{r['id']:>8} {r['type']} {r['status']:<11} {r['merchant']:<12} {r['order']:<22} due {r['due_at']}  {','.join(r['codes'])}"
+        )
     print(f"{len(rows)} / {total}")
     return 0
 
@@ -294,7 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_demo)
 
     s = sub.add_parser("check", help="database, queue and worker health")
-    s.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a worker to answer (0: heartbeat only)")
+    s.add_argument(
+        "--wait", type=float, default=5.0, help="seconds to wait for a worker to answer (0: heartbeat only)"
+    )
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_check)
 

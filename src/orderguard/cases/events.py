@@ -9,7 +9,9 @@ from orderguard.cases.choices import CaseEventType
 from orderguard.cases.models import CaseEvent, ExceptionCase
 
 
-def _event(case: ExceptionCase, type: CaseEventType, at: datetime, actor_label: str, **data: Any) -> CaseEvent:
+def _event(
+    case: ExceptionCase, type: CaseEventType, at: datetime, actor_label: str, **data: Any
+) -> CaseEvent:
     return CaseEvent(case=case, type=type, occurred_at=at, actor_label=actor_label, data=data)
 
 
@@ -28,7 +30,12 @@ def opened(case: ExceptionCase, *, at: datetime, actor_label: str) -> CaseEvent:
 
 def findings_changed(case: ExceptionCase, *, at: datetime, actor_label: str, before: list[str]) -> CaseEvent:
     return _event(
-        case, CaseEventType.FINDINGS_CHANGED, at, actor_label, before=before, after=[f["code"] for f in case.findings]
+        case,
+        CaseEventType.FINDINGS_CHANGED,
+        at,
+        actor_label,
+        before=before,
+        after=[f["code"] for f in case.findings],
     )
 
 

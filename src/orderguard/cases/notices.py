@@ -36,9 +36,9 @@ def stockout_notices_enqueue(
     merchants = {m.pk: m for m in Merchant.objects.filter(pk__in=orders_per_sku)}
     levels = {
         (lv.merchant_id, lv.sku.code): lv
-        for lv in StockLevel.objects.filter(
-            warehouse_id=warehouse_id, merchant_id__in=orders_per_sku
-        ).select_related("sku").filter(sku__code__in={s for per in orders_per_sku.values() for s in per})
+        for lv in StockLevel.objects.filter(warehouse_id=warehouse_id, merchant_id__in=orders_per_sku)
+        .select_related("sku")
+        .filter(sku__code__in={s for per in orders_per_sku.values() for s in per})
     }
     messages: list[OutboxIn] = []
     log: list[CaseEvent] = []
@@ -57,10 +57,8 @@ def stockout_notices_enqueue(
                 }
             )
         case_ids = sorted(c.pk for c in t1 if c.merchant_id == merchant_id)
-        key = "stockout:%d:%s" % (
-            merchant_id,
-            hashlib.blake2b(",".join(map(str, case_ids)).encode(), digest_size=12).hexdigest(),
-        )
+        digest = hashlib.blake2b(",".join(map(str, case_ids)).encode(), digest_size=12).hexdigest()
+        key = f"stockout:{merchant_id}:{digest}"
         messages.append(
             OutboxIn(
                 topic=TOPIC,

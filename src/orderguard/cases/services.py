@@ -103,7 +103,9 @@ def cases_triage(
                     case.findings = fresh
                     to_update.append(case)
                     result.updated.append(case)
-                    new_events.append(events.findings_changed(case, at=now, actor_label=actor_label, before=before))
+                    new_events.append(
+                        events.findings_changed(case, at=now, actor_label=actor_label, before=before)
+                    )
             elif not found and case is not None and case.source in AUTO_SOURCES:
                 reason = CloseReason.ORDER_NOT_READY if item.not_ready else CloseReason.RECHECK_PASSED
                 case.status = CaseStatus.CANCELLED if item.not_ready else CaseStatus.RESOLVED
@@ -118,7 +120,9 @@ def cases_triage(
         new_events.extend(events.opened(c, at=now, actor_label=actor_label) for c in result.opened)
     if to_update:
         ExceptionCase.objects.bulk_update(
-            to_update, ["findings", "status", "outcome", "resolution", "closed_at", "updated_at"], batch_size=500
+            to_update,
+            ["findings", "status", "outcome", "resolution", "closed_at", "updated_at"],
+            batch_size=500,
         )
     if new_events:
         CaseEvent.objects.bulk_create(new_events, batch_size=1000)

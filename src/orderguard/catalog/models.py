@@ -70,6 +70,9 @@ class BundleItem(models.Model):
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="bundle_item_qty_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.bundle_id} ← {self.component_id} x{self.quantity}"
+
 
 class Courier(TimeStampedModel):
     """A courier the warehouse can ship with; `aliases` are the names buyers write (顺丰, SF)."""

@@ -40,7 +40,9 @@ def skus_upsert(*, merchant_id: int, skus: Sequence[SkuIn]) -> SkuUpsertResult:
     components must exist (in the catalog or in the same input); a missing one is reported and
     that bundle's components are left as they were."""
     result = SkuUpsertResult()
-    existing = {s.code: s for s in Sku.objects.filter(merchant_id=merchant_id, code__in=[s.code for s in skus])}
+    existing = {
+        s.code: s for s in Sku.objects.filter(merchant_id=merchant_id, code__in=[s.code for s in skus])
+    }
     create: list[Sku] = []
     update: list[Sku] = []
     for item in skus:
@@ -67,14 +69,30 @@ def skus_upsert(*, merchant_id: int, skus: Sequence[SkuIn]) -> SkuUpsertResult:
             result.unchanged += 1
     Sku.objects.bulk_create(create, batch_size=1000)
     if update:
-        Sku.objects.bulk_update(update, ["name", "style_code", "barcode", "attributes", "active", "is_bundle",
-                                         *FLAT_ATTRIBUTES, "updated_at"], batch_size=500)
+        Sku.objects.bulk_update(
+            update,
+            [
+                "name",
+                "style_code",
+                "barcode",
+                "attributes",
+                "active",
+                "is_bundle",
+                *FLAT_ATTRIBUTES,
+                "updated_at",
+            ],
+            batch_size=500,
+        )
     result.created, result.updated = len(create), len(update)
 
     bundles = [(i, item) for i, item in enumerate(skus) if item.components]
     if bundles:
-        known = {s.code: s.pk for s in Sku.objects.filter(
-            merchant_id=merchant_id, code__in={c for _i, b in bundles for c, _q in b.components})}
+        known = {
+            s.code: s.pk
+            for s in Sku.objects.filter(
+                merchant_id=merchant_id, code__in={c for _i, b in bundles for c, _q in b.components}
+            )
+        }
         for i, item in bundles:
             missing = [c for c, _q in item.components if c not in known]
             if missing:

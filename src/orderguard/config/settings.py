@@ -156,6 +156,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -184,7 +185,9 @@ OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OG_OUTBOX_MAX_ATTEMPTS", "6"))
 OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OG_OUTBOX_BACKOFF_SECONDS", "60"))
 
 # Imports: spreadsheet safety limits (zip-bomb guard) and batch size.
-IMPORT_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("OG_IMPORT_MAX_UNCOMPRESSED_BYTES", str(512 * 1024 * 1024)))
+IMPORT_MAX_UNCOMPRESSED_BYTES = int(
+    os.environ.get("OG_IMPORT_MAX_UNCOMPRESSED_BYTES", str(512 * 1024 * 1024))
+)
 IMPORT_MAX_COMPRESSION_RATIO = int(os.environ.get("OG_IMPORT_MAX_COMPRESSION_RATIO", "200"))
 IMPORT_CHUNK_SIZE = int(os.environ.get("OG_IMPORT_CHUNK_SIZE", "2000"))
 

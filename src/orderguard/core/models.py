@@ -36,9 +36,7 @@ class EventModel(models.Model):
     """
 
     occurred_at = models.DateTimeField(db_index=True)
-    actor = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_label = models.CharField(max_length=100)
     type = models.CharField(max_length=50)
     data = models.JSONField(default=dict, blank=True)

@@ -35,6 +35,8 @@ def append_only_trigger(table: str) -> Operation:
             if vendor == "sqlite":
                 schema_editor.execute(f"DROP TRIGGER IF EXISTS {name};")
             elif vendor == "postgresql":
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}; DROP FUNCTION IF EXISTS {name}();")
+                schema_editor.execute(
+                    f"DROP TRIGGER IF EXISTS {name} ON {table}; DROP FUNCTION IF EXISTS {name}();"
+                )
 
     return AppendOnlyTrigger(sql="", reverse_sql="")

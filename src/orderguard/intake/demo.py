@@ -23,19 +23,115 @@ from orderguard.intake.adapters.base import SourceFile
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 GENERIC_HEADER = [
-    "order_id", "status", "created_at", "paid_at", "recipient_name", "recipient_phone", "country",
-    "province", "city", "district", "address", "postcode", "buyer_note", "seller_note", "courier",
-    "service_level", "sku", "quantity", "attributes", "title",
+    "order_id",
+    "status",
+    "created_at",
+    "paid_at",
+    "recipient_name",
+    "recipient_phone",
+    "country",
+    "province",
+    "city",
+    "district",
+    "address",
+    "postcode",
+    "buyer_note",
+    "seller_note",
+    "courier",
+    "service_level",
+    "sku",
+    "quantity",
+    "attributes",
+    "title",
 ]
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "子涵", "雨桐", "浩然", "欣怡", "梓萱", "宇轩"]
-ROADS = ["文三路", "解放路", "人民路", "中山路", "建设路", "延安路", "莫干山路", "学院路", "长江路", "黄河路", "新华街", "和平大道", "滨江大道", "青年路", "光明巷"]
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+)
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "秀英",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀兰",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "子涵",
+    "雨桐",
+    "浩然",
+    "欣怡",
+    "梓萱",
+    "宇轩",
+]
+ROADS = [
+    "文三路",
+    "解放路",
+    "人民路",
+    "中山路",
+    "建设路",
+    "延安路",
+    "莫干山路",
+    "学院路",
+    "长江路",
+    "黄河路",
+    "新华街",
+    "和平大道",
+    "滨江大道",
+    "青年路",
+    "光明巷",
+]
 ESTATES = ["阳光花园", "金色家园", "锦绣苑", "翠苑", "和家园", "万科城", "绿城桂花园", "西溪诚园"]
 VAGUE = ["西溪湿地附近", "学校门口", "菜市场旁边", "老地方", "公司前台", "小区东门"]
-PREFIXES = ["134", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158", "159", "182", "183",
-            "187", "188", "130", "131", "132", "155", "156", "185", "186", "133", "153", "180", "181", "189",
-            "177", "199", "198", "166"]
+PREFIXES = [
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "157",
+    "158",
+    "159",
+    "182",
+    "183",
+    "187",
+    "188",
+    "130",
+    "131",
+    "132",
+    "155",
+    "156",
+    "185",
+    "186",
+    "133",
+    "153",
+    "180",
+    "181",
+    "189",
+    "177",
+    "199",
+    "198",
+    "166",
+]
 SPECIAL_NOTES = ["请发顺丰", "加急，明天要用", "只要京东快递", "麻烦发EMS", "今天能发吗？急用", "请用中通"]
 PLAIN_NOTES = ["", "", "", "", "谢谢", "包装好一点", "不要放驿站", "不要顺丰，发普通快递就行"]
 
@@ -97,10 +193,34 @@ MASTERDATA = {
         {"code": "petfood", "name": "宠物优选", "contact_email": "stock@petfood.example"},
     ],
     "channels": [
-        {"code": "yoyo-tmall", "name": "悠悠服饰天猫店", "platform": "taobao", "merchant": "yoyo", "warehouse": "HZ01"},
-        {"code": "yoyo-douyin", "name": "悠悠服饰抖音店", "platform": "douyin", "merchant": "yoyo", "warehouse": "HZ01"},
-        {"code": "chuju-tb", "name": "厨具工坊淘宝店", "platform": "taobao", "merchant": "chuju", "warehouse": "HZ01"},
-        {"code": "petfood-pdd", "name": "宠物优选拼多多店", "platform": "pinduoduo", "merchant": "petfood", "warehouse": "HZ01"},
+        {
+            "code": "yoyo-tmall",
+            "name": "悠悠服饰天猫店",
+            "platform": "taobao",
+            "merchant": "yoyo",
+            "warehouse": "HZ01",
+        },
+        {
+            "code": "yoyo-douyin",
+            "name": "悠悠服饰抖音店",
+            "platform": "douyin",
+            "merchant": "yoyo",
+            "warehouse": "HZ01",
+        },
+        {
+            "code": "chuju-tb",
+            "name": "厨具工坊淘宝店",
+            "platform": "taobao",
+            "merchant": "chuju",
+            "warehouse": "HZ01",
+        },
+        {
+            "code": "petfood-pdd",
+            "name": "宠物优选拼多多店",
+            "platform": "pinduoduo",
+            "merchant": "petfood",
+            "warehouse": "HZ01",
+        },
     ],
     "couriers": [
         {"code": "sf", "name": "顺丰速运", "aliases": ["顺丰", "SF"]},
@@ -158,7 +278,9 @@ def orders_csv(
         name = rng.choice(SURNAMES) + rng.choice(GIVEN)
         phone = _phone(rng)
         status, note, service = "ready", rng.choice(PLAIN_NOTES), ""
-        lines = [(s.code, rng.choice((1, 1, 1, 2)), "") for s in rng.sample(skus, rng.choice((1, 1, 1, 2, 3)))]
+        lines = [
+            (s.code, rng.choice((1, 1, 1, 2)), "") for s in rng.sample(skus, rng.choice((1, 1, 1, 2, 3)))
+        ]
         r = 1.0 if clean else rng.random()
         if r < 0.025:
             detail = rng.choice(VAGUE)
@@ -187,11 +309,30 @@ def orders_csv(
             status = "refunding"
         order_id = f"{prefix}{day:%Y%m%d}{i:07d}"
         for sku, qty, attrs in lines:
-            w.writerow([
-                order_id, status, created.strftime("%Y-%m-%d %H:%M:%S"),
-                paid.strftime("%Y-%m-%d %H:%M:%S") if paid else "", name, phone, "CN", province, city,
-                district, detail, "", note, "", "", service, sku, qty, attrs, "",
-            ])
+            w.writerow(
+                [
+                    order_id,
+                    status,
+                    created.strftime("%Y-%m-%d %H:%M:%S"),
+                    paid.strftime("%Y-%m-%d %H:%M:%S") if paid else "",
+                    name,
+                    phone,
+                    "CN",
+                    province,
+                    city,
+                    district,
+                    detail,
+                    "",
+                    note,
+                    "",
+                    "",
+                    service,
+                    sku,
+                    qty,
+                    attrs,
+                    "",
+                ]
+            )
     return out.getvalue().encode("utf-8")
 
 
@@ -207,27 +348,40 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
 
     rng = random.Random(seed)
     say: Callable[[str], None] = print if progress else (lambda _m: None)
-    masterdata_import(file=SourceFile("demo-masterdata.json", json.dumps(MASTERDATA, ensure_ascii=False).encode()))
+    masterdata_import(
+        file=SourceFile("demo-masterdata.json", json.dumps(MASTERDATA, ensure_ascii=False).encode())
+    )
     catalog = demo_catalog()
     short = {"YY-TS-RD-M", "CJ-PAN-28", "PF-CAT-10KG"}
     for code, skus in catalog.items():
         merchant = Merchant.objects.get(code=code)
         catalog_import(file=SourceFile(f"demo-catalog-{code}.csv", catalog_csv(skus)), merchant=merchant)
         if not merchant.orders.exists():
-            stock_import(file=SourceFile(f"demo-stock-{code}.csv", stock_csv(skus, rng=rng, short=short)), merchant=merchant)
+            stock_import(
+                file=SourceFile(f"demo-stock-{code}.csv", stock_csv(skus, rng=rng, short=short)),
+                merchant=merchant,
+            )
     day = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
     channels = list(Channel.objects.select_related("merchant").order_by("code"))
     per_channel = max(1, orders // len(channels))
     for i, channel in enumerate(channels):
         data = orders_csv(
-            skus=catalog[channel.merchant.code], n=per_channel, rng=random.Random(seed + i), day=day,
+            skus=catalog[channel.merchant.code],
+            n=per_channel,
+            rng=random.Random(seed + i),
+            day=day,
             prefix=f"{i + 1}",
         )
         batch = orders_import(files=[SourceFile(f"demo-orders-{channel.code}.csv", data)], channel=channel)
-        say(f"{channel.code}: {batch.created} new, {batch.updated} updated, {batch.unchanged} unchanged, "
-            f"{batch.rows_failed} row errors, {batch.cases_opened} cases opened")
+        say(
+            f"{channel.code}: {batch.created} new, {batch.updated} updated, {batch.unchanged} unchanged, "
+            f"{batch.rows_failed} row errors, {batch.cases_opened} cases opened"
+        )
     counts = dict(
-        ExceptionCase.objects.filter(status__in=OPEN_STATUSES).values_list("type").annotate(n=Count("pk")).order_by("type")
+        ExceptionCase.objects.filter(status__in=OPEN_STATUSES)
+        .values_list("type")
+        .annotate(n=Count("pk"))
+        .order_by("type")
     )
     return {
         "orders": Order.objects.count(),

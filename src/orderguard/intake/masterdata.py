@@ -20,7 +20,7 @@ from orderguard.intake.columns import Column, boolean, moment, non_negative, par
 from orderguard.intake.errors import FileRejected, RowError
 from orderguard.intake.models import ImportBatch, ImportKind, ImportRowError, ImportStatus
 from orderguard.intake.services import files_digest
-from orderguard.intake.tabular import read_table
+from orderguard.intake.tabular import BadRow, read_table
 from orderguard.inventory.services import StockIn, stock_levels_set
 from orderguard.orders.choices import Platform
 from orderguard.orders.models import Channel
@@ -28,7 +28,7 @@ from orderguard.tenancy.models import Merchant
 
 
 def _components(value: str) -> list[tuple[str, int]]:
-    """"A001*2;B002" → [("A001", 2), ("B002", 1)]"""
+    """ "A001*2;B002" → [("A001", 2), ("B002", 1)]"""
     out = []
     for part in value.replace("；", ";").replace("，", ";").replace(",", ";").split(";"):
         part = part.strip()
@@ -43,7 +43,7 @@ def _components(value: str) -> list[tuple[str, int]]:
 
 
 def _attributes(value: str) -> dict[str, str]:
-    """"颜色:红;尺码:XL" → {"颜色": "红", "尺码": "XL"}"""
+    """ "颜色:红;尺码:XL" → {"颜色": "红", "尺码": "XL"}"""
     out = {}
     for part in value.replace("；", ";").split(";"):
         if not part.strip():
@@ -79,7 +79,9 @@ STOCK_COLUMNS = (
 )
 
 
-def _start(kind: str, files: Sequence[SourceFile], merchant: Merchant | None, actor_label: str) -> ImportBatch:
+def _start(
+    kind: str, files: Sequence[SourceFile], merchant: Merchant | None, actor_label: str
+) -> ImportBatch:
     return ImportBatch.objects.create(
         kind=kind,
         merchant=merchant,
@@ -94,7 +96,15 @@ def _start(kind: str, files: Sequence[SourceFile], merchant: Merchant | None, ac
 def _finish(batch: ImportBatch, errors: list[RowError], failed: bool = False) -> ImportBatch:
     ImportRowError.objects.bulk_create(
         [
-            ImportRowError(batch=batch, file=e.file, row=e.row, field=e.field, code=e.code, message=e.message, value=e.value[:300])
+            ImportRowError(
+                batch=batch,
+                file=e.file,
+                row=e.row,
+                field=e.field,
+                code=e.code,
+                message=e.message,
+                value=e.value[:300],
+            )
             for e in errors
         ],
         batch_size=1000,
@@ -106,13 +116,16 @@ def _finish(batch: ImportBatch, errors: list[RowError], failed: bool = False) ->
     return batch
 
 
-def _rows(file: SourceFile, columns: Sequence[Column], errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows(
+    file: SourceFile, columns: Sequence[Column], errors: list[RowError]
+) -> Iterator[tuple[int, dict[str, Any]]]:
     table = read_table(file)
     headers = resolve_headers(table.headers, columns, file=file.name)
-    for row_no, raw in table.rows:
-        if isinstance(raw, RowError):
-            errors.append(raw)
+    for item in table.rows:
+        if isinstance(item, BadRow):
+            errors.append(item.error)
             continue
+        row_no, raw = item
         values, row_errors = parse_row(raw, columns=columns, headers=headers, file=file.name, row=row_no)
         if row_errors:
             errors.extend(row_errors)
@@ -122,13 +135,18 @@ def _rows(file: SourceFile, columns: Sequence[Column], errors: list[RowError]) -
 
 def _duplicate(file: str, row: int, field: str, first: int) -> RowError:
     return RowError(
-        file=file, row=row, field=field, code="DUPLICATE_ROW",
+        file=file,
+        row=row,
+        field=field,
+        code="DUPLICATE_ROW",
         message=_("%(file)s 第 %(row)d 行与第 %(first)d 行重复（%(field)s 相同）")
         % {"file": file, "row": row, "first": first, "field": field},
     )
 
 
-def catalog_import(*, file: SourceFile, merchant: Merchant, actor_label: str = "system:intake") -> ImportBatch:
+def catalog_import(
+    *, file: SourceFile, merchant: Merchant, actor_label: str = "system:intake"
+) -> ImportBatch:
     """Import SKUs of one merchant (upsert by SKU code)."""
     batch = _start(ImportKind.CATALOG, [file], merchant, actor_label)
     errors: list[RowError] = []
@@ -147,8 +165,12 @@ def catalog_import(*, file: SourceFile, merchant: Merchant, actor_label: str = "
                     attrs[key] = v[key]
             skus.append(
                 SkuIn(
-                    code=v["sku"], name=v.get("name", ""), style_code=v.get("style_code", ""),
-                    barcode=v.get("barcode", ""), attributes=attrs, active=v.get("active", True),
+                    code=v["sku"],
+                    name=v.get("name", ""),
+                    style_code=v.get("style_code", ""),
+                    barcode=v.get("barcode", ""),
+                    attributes=attrs,
+                    active=v.get("active", True),
                     components=v.get("components", []),
                 )
             )
@@ -157,7 +179,10 @@ def catalog_import(*, file: SourceFile, merchant: Merchant, actor_label: str = "
         for index, code in result.missing_components:
             errors.append(
                 RowError(
-                    file=file.name, row=rows[index], field="components", code="COMPONENT_UNKNOWN",
+                    file=file.name,
+                    row=rows[index],
+                    field="components",
+                    code="COMPONENT_UNKNOWN",
                     message=_("%(file)s 第 %(row)d 行：组合明细中的 SKU %(code)s 不存在")
                     % {"file": file.name, "row": rows[index], "code": code},
                     value=code,
@@ -171,16 +196,19 @@ def catalog_import(*, file: SourceFile, merchant: Merchant, actor_label: str = "
     return _finish(batch, errors)
 
 
-def stock_import(
-    *, file: SourceFile, merchant: Merchant, actor_label: str = "system:intake"
-) -> ImportBatch:
+def stock_import(*, file: SourceFile, merchant: Merchant, actor_label: str = "system:intake") -> ImportBatch:
     """Import counted stock levels of one merchant's SKUs (by warehouse code and SKU code)."""
     batch = _start(ImportKind.STOCK, [file], merchant, actor_label)
     errors: list[RowError] = []
     try:
         parsed = list(_rows(file, STOCK_COLUMNS, errors))
-        warehouses = {w.code: w.pk for w in Warehouse.objects.filter(code__in={v["warehouse"] for _r, v in parsed})}
-        skus = {s.code: s.pk for s in Sku.objects.filter(merchant=merchant, code__in={v["sku"] for _r, v in parsed})}
+        warehouses = {
+            w.code: w.pk for w in Warehouse.objects.filter(code__in={v["warehouse"] for _r, v in parsed})
+        }
+        skus = {
+            s.code: s.pk
+            for s in Sku.objects.filter(merchant=merchant, code__in={v["sku"] for _r, v in parsed})
+        }
         lines: list[StockIn] = []
         rows: list[int] = []
         seen: dict[tuple[str, str], int] = {}
@@ -198,18 +226,26 @@ def stock_import(
                 continue
             lines.append(
                 StockIn(
-                    warehouse_id=warehouses[v["warehouse"]], sku_id=skus[v["sku"]], on_hand=v.get("on_hand"),
-                    safety_stock=v.get("safety_stock"), inbound_quantity=v.get("inbound_quantity"),
+                    warehouse_id=warehouses[v["warehouse"]],
+                    sku_id=skus[v["sku"]],
+                    on_hand=v.get("on_hand"),
+                    safety_stock=v.get("safety_stock"),
+                    inbound_quantity=v.get("inbound_quantity"),
                     inbound_eta=v.get("inbound_eta"),
                 )
             )
             rows.append(row_no)
         with transaction.atomic():
-            result = stock_levels_set(merchant_id=merchant.pk, lines=lines, now=clock.now(), actor_label=actor_label)
+            result = stock_levels_set(
+                merchant_id=merchant.pk, lines=lines, now=clock.now(), actor_label=actor_label
+            )
         for index, (field, allocated) in result.refused.items():
             errors.append(
                 RowError(
-                    file=file.name, row=rows[index], field=field, code="BELOW_ALLOCATED",
+                    file=file.name,
+                    row=rows[index],
+                    field=field,
+                    code="BELOW_ALLOCATED",
                     message=_("%(file)s 第 %(row)d 行：在库数量低于已分配给订单的 %(allocated)d 件")
                     % {"file": file.name, "row": rows[index], "allocated": allocated},
                 )
@@ -224,7 +260,10 @@ def stock_import(
 
 def _unknown(file: str, row: int, field: str, value: str) -> RowError:
     return RowError(
-        file=file, row=row, field=field, code="UNKNOWN_REFERENCE",
+        file=file,
+        row=row,
+        field=field,
+        code="UNKNOWN_REFERENCE",
         message=_("%(file)s 第 %(row)d 行：%(field)s “%(value)s” 不存在")
         % {"file": file, "row": row, "field": field, "value": value},
         value=value,
@@ -256,24 +295,51 @@ SECTIONS: dict[str, tuple[Column, ...]] = {
     "couriers": (
         Column("code", ("编码",), required=True, parse=text),
         Column("name", ("名称",), required=True, parse=text),
-        Column("aliases", ("别名",), parse=lambda v: [a.strip() for a in v.replace("，", ",").split(",") if a.strip()]),
+        Column(
+            "aliases",
+            ("别名",),
+            parse=lambda v: [a.strip() for a in v.replace("，", ",").split(",") if a.strip()],
+        ),
     ),
 }
-SHEET_ALIASES = {"仓库": "warehouses", "商家": "merchants", "渠道": "channels", "快递": "couriers", "快递公司": "couriers"}
+SHEET_ALIASES = {
+    "仓库": "warehouses",
+    "商家": "merchants",
+    "渠道": "channels",
+    "快递": "couriers",
+    "快递公司": "couriers",
+}
 
 
-def _masterdata_rows(file: SourceFile) -> Iterator[tuple[str, int, dict[str, str]]]:
-    """(section, row number, raw values) from a JSON document or a workbook."""
+def _masterdata_rows(file: SourceFile) -> Iterator[tuple[str, int, dict[str, str]] | RowError]:
+    """(section, row number, raw values), or a RowError for an unreadable row, from a JSON
+    document or a workbook."""
     if file.data.lstrip()[:1] in (b"{", b"["):
         try:
             doc = json.loads(file.data.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise FileRejected(file=file.name, code="FILE_JSON_INVALID", message=_("%(file)s 不是有效的 JSON：%(err)s") % {"file": file.name, "err": exc}) from None
+            raise FileRejected(
+                file=file.name,
+                code="FILE_JSON_INVALID",
+                message=_("%(file)s 不是有效的 JSON：%(err)s") % {"file": file.name, "err": exc},
+            ) from None
         if not isinstance(doc, dict):
-            raise FileRejected(file=file.name, code="FILE_LAYOUT", message=_("%(file)s 应为包含 warehouses/merchants/channels/couriers 的对象") % {"file": file.name})
+            raise FileRejected(
+                file=file.name,
+                code="FILE_LAYOUT",
+                message=_("%(file)s 应为包含 warehouses/merchants/channels/couriers 的对象")
+                % {"file": file.name},
+            )
         for section in SECTIONS:
             for i, item in enumerate(doc.get(section) or [], start=1):
-                raw = {k: ("" if v is None else (",".join(v) if isinstance(v, list) else str(v))) for k, v in item.items()} if isinstance(item, dict) else {}
+                raw = (
+                    {
+                        k: ("" if v is None else (",".join(v) if isinstance(v, list) else str(v)))
+                        for k, v in item.items()
+                    }
+                    if isinstance(item, dict)
+                    else {}
+                )
                 yield section, i, raw
         return
     from orderguard.intake.tabular import read_workbook_sheets
@@ -282,10 +348,11 @@ def _masterdata_rows(file: SourceFile) -> Iterator[tuple[str, int, dict[str, str
         section = SHEET_ALIASES.get(sheet.strip(), sheet.strip().lower())
         if section not in SECTIONS:
             continue
-        for row_no, raw in table.rows:
-            if isinstance(raw, RowError):
-                continue
-            yield section, row_no, raw
+        for item in table.rows:
+            if isinstance(item, BadRow):
+                yield item.error
+            else:
+                yield section, item[0], item[1]
 
 
 def masterdata_import(*, file: SourceFile, actor_label: str = "system:intake") -> ImportBatch:
@@ -295,11 +362,30 @@ def masterdata_import(*, file: SourceFile, actor_label: str = "system:intake") -
     errors: list[RowError] = []
     try:
         by_section: dict[str, list[tuple[int, dict[str, Any]]]] = {s: [] for s in SECTIONS}
-        for section, row_no, raw in _masterdata_rows(file):
+        for item in _masterdata_rows(file):
+            if isinstance(item, RowError):
+                errors.append(item)
+                continue
+            section, row_no, raw = item
             columns = SECTIONS[section]
-            headers = {c.key: h for c in columns for h in raw if h.strip().lower() in {c.key, *(a.lower() for a in c.aliases)}}
+            headers = {
+                c.key: h
+                for c in columns
+                for h in raw
+                if h.strip().lower() in {c.key, *(a.lower() for a in c.aliases)}
+            }
             values, row_errors = parse_row(raw, columns=columns, headers=headers, file=file.name, row=row_no)
-            row_errors = [RowError(file=e.file, row=e.row, field=f"{section}.{e.field}", code=e.code, message=f"[{section}] {e.message}", value=e.value) for e in row_errors]
+            row_errors = [
+                RowError(
+                    file=e.file,
+                    row=e.row,
+                    field=f"{section}.{e.field}",
+                    code=e.code,
+                    message=f"[{section}] {e.message}",
+                    value=e.value,
+                )
+                for e in row_errors
+            ]
             if row_errors:
                 errors.extend(row_errors)
             else:
@@ -320,19 +406,37 @@ def masterdata_import(*, file: SourceFile, actor_label: str = "system:intake") -
 def _upsert(model: Any, rows: list[tuple[int, dict[str, Any]]], fields: Sequence[str]) -> tuple[int, int]:
     created = updated = 0
     for _row, v in rows:
-        _obj, was_created = model.objects.update_or_create(code=v["code"], defaults={f: v.get(f, "") for f in fields if f in v})
+        _obj, was_created = model.objects.update_or_create(
+            code=v["code"], defaults={f: v.get(f, "") for f in fields if f in v}
+        )
         created, updated = created + was_created, updated + (not was_created)
     return created, updated
 
 
-def _apply_channels(rows: list[tuple[int, dict[str, Any]]], file: str, errors: list[RowError]) -> tuple[int, int]:
+def _apply_channels(
+    rows: list[tuple[int, dict[str, Any]]], file: str, errors: list[RowError]
+) -> tuple[int, int]:
     merchants = {m.code: m for m in Merchant.objects.filter(code__in={v["merchant"] for _r, v in rows})}
     warehouses = {w.code: w for w in Warehouse.objects.filter(code__in={v["warehouse"] for _r, v in rows})}
     ok = []
     for row, v in rows:
         if v["platform"] not in Platform.values:
-            errors.append(RowError(file=file, row=row, field="channels.platform", code="FIELD_INVALID",
-                                   message=_("%(file)s 第 %(row)d 行：平台 “%(value)s” 无效，可选 %(choices)s") % {"file": file, "row": row, "value": v["platform"], "choices": ", ".join(Platform.values)}, value=v["platform"]))
+            errors.append(
+                RowError(
+                    file=file,
+                    row=row,
+                    field="channels.platform",
+                    code="FIELD_INVALID",
+                    message=_("%(file)s 第 %(row)d 行：平台 “%(value)s” 无效，可选 %(choices)s")
+                    % {
+                        "file": file,
+                        "row": row,
+                        "value": v["platform"],
+                        "choices": ", ".join(Platform.values),
+                    },
+                    value=v["platform"],
+                )
+            )
         elif v["merchant"] not in merchants:
             errors.append(_unknown(file, row, "channels.merchant", v["merchant"]))
         elif v["warehouse"] not in warehouses:

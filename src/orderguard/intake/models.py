@@ -26,7 +26,9 @@ class ImportBatch(TimeStampedModel):
     merchant = models.ForeignKey(
         "tenancy.Merchant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    channel = models.ForeignKey("orders.Channel", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    channel = models.ForeignKey(
+        "orders.Channel", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     format = models.CharField(max_length=20, blank=True)
     file_names = models.JSONField(default=list)
     sha256 = models.CharField(max_length=64, blank=True)
@@ -59,3 +61,6 @@ class ImportRowError(models.Model):
 
     class Meta:
         ordering = ["file", "row", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.row} {self.field} {self.code}"

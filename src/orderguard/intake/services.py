@@ -18,7 +18,6 @@ from django.db import IntegrityError, transaction
 
 from orderguard.cases.notices import stockout_notices_enqueue
 from orderguard.cases.services import OrderFindings, cases_triage
-from orderguard.catalog.attributes import normalise_attributes
 from orderguard.catalog.selectors import sku_rows_for_matching
 from orderguard.core import clock
 from orderguard.core.findings import Finding
@@ -160,7 +159,13 @@ def _save_errors(batch: ImportBatch, counts: _Counts) -> None:
     ImportRowError.objects.bulk_create(
         [
             ImportRowError(
-                batch=batch, file=e.file, row=e.row, field=e.field, code=e.code, message=e.message, value=e.value[:300]
+                batch=batch,
+                file=e.file,
+                row=e.row,
+                field=e.field,
+                code=e.code,
+                message=e.message,
+                value=e.value[:300],
             )
             for e in counts.errors
         ],
@@ -252,7 +257,9 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
     with transaction.atomic():
         existing = {
             o.platform_order_id: o
-            for o in Order.objects.filter(channel=channel, platform_order_id__in=[oi.platform_order_id for oi in chunk])
+            for o in Order.objects.filter(
+                channel=channel, platform_order_id__in=[oi.platform_order_id for oi in chunk]
+            )
         }
         fresh: list[tuple[OrderIn, Order, CheckResult]] = []
         changed: list[tuple[OrderIn, Order, CheckResult, list[str]]] = []
@@ -264,13 +271,17 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
                 continue
             result = check_order(oi, catalog=ctx.catalog, now=now)
             if old is None:
-                order = Order(merchant_id=channel.merchant_id, channel=channel, platform_order_id=oi.platform_order_id)
+                order = Order(
+                    merchant_id=channel.merchant_id, channel=channel, platform_order_id=oi.platform_order_id
+                )
                 _apply(order, oi, fp, result)
                 order.import_batch = ctx.batch
                 fresh.append((oi, order, result))
             else:
                 before = {name: getattr(old, name) for name in TRACKED_FIELDS}
-                before_lines = list(old.lines.values_list("sku_code", "quantity", "attributes").order_by("line_no"))
+                before_lines = list(
+                    old.lines.values_list("sku_code", "quantity", "attributes").order_by("line_no")
+                )
                 _apply(old, oi, fp, result)
                 old.import_batch = ctx.batch
                 what = [name for name in TRACKED_FIELDS if getattr(old, name) != before[name]]
@@ -295,7 +306,12 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
         everything = [(oi, o, r) for oi, o, r in fresh] + [(oi, o, r) for oi, o, r, _w in changed]
         ready = [o for oi, o, _r in everything if oi.state == PlatformState.READY]
         alloc = stock_allocate(
-            requests=[AllocationRequest(order=o, lines=lines_by_order.get(o.pk, []), warehouse_id=channel.warehouse_id) for o in ready],
+            requests=[
+                AllocationRequest(
+                    order=o, lines=lines_by_order.get(o.pk, []), warehouse_id=channel.warehouse_id
+                )
+                for o in ready
+            ],
             now=now,
             actor_label=ctx.actor_label,
         )
@@ -309,7 +325,9 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
                 order.status = OrderStatus.ON_HOLD if blocking else OrderStatus.READY
                 items.append(OrderFindings(order=order, findings=findings))
             else:
-                order.status = OrderStatus.SHIPPED if oi.state == PlatformState.SHIPPED else OrderStatus.NOT_READY
+                order.status = (
+                    OrderStatus.SHIPPED if oi.state == PlatformState.SHIPPED else OrderStatus.NOT_READY
+                )
                 items.append(OrderFindings(order=order, not_ready=True))
         Order.objects.bulk_update([o for _oi, o, _r in fresh], ["status", "findings"], batch_size=500)
         if changed_orders:
@@ -327,7 +345,11 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
                     type=OrderEventType.IMPORTED,
                     occurred_at=now,
                     actor_label=ctx.actor_label,
-                    data={"batch": ctx.batch.pk, "status": order.status, "codes": [f["code"] for f in order.findings]},
+                    data={
+                        "batch": ctx.batch.pk,
+                        "status": order.status,
+                        "codes": [f["code"] for f in order.findings],
+                    },
                 )
             )
         for _oi, order, _r, what in changed:

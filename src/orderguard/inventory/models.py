@@ -62,7 +62,9 @@ class StockMovement(EventModel):
     sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
     type = models.CharField(max_length=20, choices=MovementKind.choices)
     quantity = models.IntegerField()
-    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("库存流水")

@@ -9,10 +9,10 @@ constraints (allocated ≤ on hand, nothing negative) are the last guard.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-import hashlib
 from datetime import UTC, datetime
 
 from django.utils.translation import gettext as _
@@ -75,7 +75,11 @@ def _lock_levels(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], StockLeve
         return {}
     warehouses = {w for w, _s in pairs}
     skus = {s for _w, s in pairs}
-    levels = StockLevel.objects.select_for_update().filter(warehouse_id__in=warehouses, sku_id__in=skus).order_by("pk")
+    levels = (
+        StockLevel.objects.select_for_update()
+        .filter(warehouse_id__in=warehouses, sku_id__in=skus)
+        .order_by("pk")
+    )
     return {(lv.warehouse_id, lv.sku_id): lv for lv in levels if (lv.warehouse_id, lv.sku_id) in pairs}
 
 
@@ -131,7 +135,9 @@ def stock_allocate(
                 for sku, _qty in parts:
                     if sku in short_skus:
                         wanted, free = next((q, f) for s, q, f in short if s == sku)
-                        lines.append(ShortLine(line_no=line.line_no, sku_code=line.sku_code, wanted=wanted, free=free))
+                        lines.append(
+                            ShortLine(line_no=line.line_no, sku_code=line.sku_code, wanted=wanted, free=free)
+                        )
                         result.findings[r.order.pk].append(
                             Finding(
                                 code="STOCK_SHORT",
@@ -207,7 +213,10 @@ def stock_release(*, orders: Sequence[Order], now: datetime, actor_label: str, r
         return 0
     bundles = _components(line.sku_id for line in lines if line.sku_id)
     pairs = {
-        (line.order.channel.warehouse_id, sku) for line in lines if line.sku_id for sku, _q in _needs(line, bundles)
+        (line.order.channel.warehouse_id, sku)
+        for line in lines
+        if line.sku_id
+        for sku, _q in _needs(line, bundles)
     }
     levels = _lock_levels(pairs)
     movements = []
@@ -243,7 +252,9 @@ def stock_alerts_refresh(*, levels: Sequence[StockLevel], now: datetime) -> list
     if not levels:
         return []
     by_pk = {lv.pk: lv for lv in levels}
-    open_alerts = {a.stock_id: a for a in StockAlert.objects.filter(stock_id__in=by_pk, status=AlertStatus.OPEN)}
+    open_alerts = {
+        a.stock_id: a for a in StockAlert.objects.filter(stock_id__in=by_pk, status=AlertStatus.OPEN)
+    }
     opened: list[StockAlert] = []
     recovered: list[StockAlert] = []
     for lv in levels:
@@ -275,14 +286,18 @@ def _enqueue_alert_notices(alerts: list[StockAlert], *, now: datetime) -> None:
     """One notice per alert to the warehouse and one per merchant listing its alerts (D1)."""
     levels = {a.stock_id: a.stock for a in alerts}
     skus = {s.pk: s for s in Sku.objects.filter(pk__in={lv.sku_id for lv in levels.values()})}
-    warehouses = {w.pk: w for w in Warehouse.objects.filter(pk__in={lv.warehouse_id for lv in levels.values()})}
+    warehouses = {
+        w.pk: w for w in Warehouse.objects.filter(pk__in={lv.warehouse_id for lv in levels.values()})
+    }
     merchants = {m.pk: m for m in Merchant.objects.filter(pk__in={a.merchant_id for a in alerts})}
     per_merchant: dict[int, list[str]] = defaultdict(list)
     messages: list[OutboxIn] = []
     for a in alerts:
         lv = levels[a.stock_id]
         sku, wh = skus[lv.sku_id], warehouses[lv.warehouse_id]
-        line = _("%(sku)s %(name)s：可用 %(available)d，安全库存 %(safety)d，在途 %(inbound)d，预计到货 %(eta)s") % {
+        line = _(
+            "%(sku)s %(name)s：可用 %(available)d，安全库存 %(safety)d，在途 %(inbound)d，预计到货 %(eta)s"
+        ) % {
             "sku": sku.code,
             "name": sku.name,
             "available": a.available,
@@ -339,7 +354,12 @@ class StockSetResult:
 
 
 def stock_levels_set(
-    *, merchant_id: int, lines: Sequence[StockIn], now: datetime, actor_label: str, reason: str = "stock_import"
+    *,
+    merchant_id: int,
+    lines: Sequence[StockIn],
+    now: datetime,
+    actor_label: str,
+    reason: str = "stock_import",
 ) -> StockSetResult:
     """Set counted stock levels (cycle count, stock file) in the caller's transaction.
 

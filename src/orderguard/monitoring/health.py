@@ -78,14 +78,18 @@ def _check_worker(wait_for_worker: float) -> Component:
         try:
             answer = ping().get(blocking=True, timeout=wait_for_worker)
         except Exception as exc:
-            return Component("worker", False, f"no answer to ping in {wait_for_worker:g}s ({type(exc).__name__})")
+            return Component(
+                "worker", False, f"no answer to ping in {wait_for_worker:g}s ({type(exc).__name__})"
+            )
         return Component("worker", True, f"answered ping from {answer}")
     last = WorkerHeartbeat.objects.order_by("-beat_at").first()
     if last is None:
         return Component("worker", False, "no heartbeat yet")
     age = clock.now() - last.beat_at
     if age > HEARTBEAT_STALE_AFTER:
-        return Component("worker", False, f"last heartbeat {int(age.total_seconds())}s ago from {last.worker}")
+        return Component(
+            "worker", False, f"last heartbeat {int(age.total_seconds())}s ago from {last.worker}"
+        )
     return Component("worker", True, f"heartbeat {int(age.total_seconds())}s ago from {last.worker}")
 
 

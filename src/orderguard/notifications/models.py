@@ -59,3 +59,6 @@ class OutboxAttempt(models.Model):
 
     class Meta:
         ordering = ["attempted_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {'ok' if self.ok else 'failed'} at {self.attempted_at:%Y-%m-%d %H:%M:%S}"

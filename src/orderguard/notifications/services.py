@@ -54,7 +54,9 @@ def outbox_enqueue(*, messages: Iterable[OutboxIn], now: datetime | None = None)
     if not rows:
         return 0
     keys = [r.idempotency_key for r in rows]
-    existing = set(OutboxMessage.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    existing = set(
+        OutboxMessage.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
+    )
     fresh = [r for r in rows if r.idempotency_key not in existing]
     OutboxMessage.objects.bulk_create(fresh, ignore_conflicts=True)
     return len(fresh)
@@ -136,7 +138,11 @@ def outbox_dispatch(*, now: datetime | None = None, limit: int = 200) -> Dispatc
                 )
                 if not error:
                     OutboxMessage.objects.filter(pk=message.pk).update(
-                        status=OutboxStatus.SENT, attempts=attempts, sent_at=moment, claimed_until=None, last_error=""
+                        status=OutboxStatus.SENT,
+                        attempts=attempts,
+                        sent_at=moment,
+                        claimed_until=None,
+                        last_error="",
                     )
                     result.sent += 1
                 elif attempts >= settings.OUTBOX_MAX_ATTEMPTS:

@@ -47,9 +47,7 @@ class PolicyBook:
 
     def first_deadline(self, *, case_type: str, start: datetime) -> Deadline:
         step = FIRST_STEP[case_type]
-        minutes, warn_before = self._limits.get(
-            (case_type, step), (DEFAULT_MINUTES[(case_type, step)], 15)
-        )
+        minutes, warn_before = self._limits.get((case_type, step), (DEFAULT_MINUTES[(case_type, step)], 15))
         due = start + timedelta(minutes=minutes)
         warn = due - timedelta(minutes=min(warn_before, minutes))
         return Deadline(step=step, due_at=due, warn_at=warn)

@@ -6,53 +6,151 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CaseEvent',
+            name="CaseEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField(db_index=True)),
-                ('actor_label', models.CharField(max_length=100)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('type', models.CharField(choices=[('opened', '创建'), ('findings_changed', '问题更新'), ('status_changed', '状态变更'), ('assigned', '指派'), ('note', '备注'), ('notified', '已通知'), ('resolved', '已解决'), ('reopened', '重新打开')], max_length=30)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(db_index=True)),
+                ("actor_label", models.CharField(max_length=100)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("opened", "创建"),
+                            ("findings_changed", "问题更新"),
+                            ("status_changed", "状态变更"),
+                            ("assigned", "指派"),
+                            ("note", "备注"),
+                            ("notified", "已通知"),
+                            ("resolved", "已解决"),
+                            ("reopened", "重新打开"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '异常单日志',
-                'verbose_name_plural': '异常单日志',
-                'ordering': ['occurred_at', 'pk'],
+                "verbose_name": "异常单日志",
+                "verbose_name_plural": "异常单日志",
+                "ordering": ["occurred_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ExceptionCase',
+            name="ExceptionCase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(choices=[('T1', '缺货'), ('T2', '收货信息错误'), ('T3', '商品信息错误'), ('T4', '系统故障'), ('T5', '特殊需求')], max_length=2, verbose_name='类型')),
-                ('status', models.CharField(choices=[('open', '待处理'), ('in_progress', '处理中'), ('waiting', '等待回复'), ('resolved', '已解决'), ('cancelled', '已取消')], default='open', max_length=20, verbose_name='状态')),
-                ('source', models.CharField(choices=[('D1', '库存预警'), ('D2', '导入校验'), ('D3', '系统监测'), ('D4', '订单抽检'), ('D5', '客服反馈'), ('manual', '人工创建')], max_length=10, verbose_name='发现方式')),
-                ('findings', models.JSONField(blank=True, default=list, verbose_name='问题')),
-                ('step', models.CharField(blank=True, max_length=50, verbose_name='当前环节')),
-                ('due_at', models.DateTimeField(blank=True, null=True, verbose_name='截止时间')),
-                ('warn_at', models.DateTimeField(blank=True, null=True, verbose_name='预警时间')),
-                ('resolution', models.TextField(blank=True, verbose_name='处理结果')),
-                ('outcome', models.CharField(blank=True, choices=[('succeeded', '成功'), ('failed', '失败'), ('cancelled', '取消')], max_length=20, verbose_name='结果')),
-                ('opened_at', models.DateTimeField(verbose_name='创建时间')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='关闭时间')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_cases', to=settings.AUTH_USER_MODEL)),
-                ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='tenancy.merchant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("T1", "缺货"),
+                            ("T2", "收货信息错误"),
+                            ("T3", "商品信息错误"),
+                            ("T4", "系统故障"),
+                            ("T5", "特殊需求"),
+                        ],
+                        max_length=2,
+                        verbose_name="类型",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "待处理"),
+                            ("in_progress", "处理中"),
+                            ("waiting", "等待回复"),
+                            ("resolved", "已解决"),
+                            ("cancelled", "已取消"),
+                        ],
+                        default="open",
+                        max_length=20,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("D1", "库存预警"),
+                            ("D2", "导入校验"),
+                            ("D3", "系统监测"),
+                            ("D4", "订单抽检"),
+                            ("D5", "客服反馈"),
+                            ("manual", "人工创建"),
+                        ],
+                        max_length=10,
+                        verbose_name="发现方式",
+                    ),
+                ),
+                ("findings", models.JSONField(blank=True, default=list, verbose_name="问题")),
+                ("step", models.CharField(blank=True, max_length=50, verbose_name="当前环节")),
+                ("due_at", models.DateTimeField(blank=True, null=True, verbose_name="截止时间")),
+                ("warn_at", models.DateTimeField(blank=True, null=True, verbose_name="预警时间")),
+                ("resolution", models.TextField(blank=True, verbose_name="处理结果")),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[("succeeded", "成功"), ("failed", "失败"), ("cancelled", "取消")],
+                        max_length=20,
+                        verbose_name="结果",
+                    ),
+                ),
+                ("opened_at", models.DateTimeField(verbose_name="创建时间")),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="关闭时间")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_cases",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "merchant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="tenancy.merchant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '异常单',
-                'verbose_name_plural': '异常单',
+                "verbose_name": "异常单",
+                "verbose_name_plural": "异常单",
             },
         ),
     ]

@@ -5,43 +5,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cases', '0001_initial'),
-        ('orders', '0001_initial'),
+        ("cases", "0001_initial"),
+        ("orders", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='exceptioncase',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='orders.order'),
+            model_name="exceptioncase",
+            name="order",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="cases", to="orders.order"
+            ),
         ),
         migrations.AddField(
-            model_name='caseevent',
-            name='case',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='cases.exceptioncase'),
+            model_name="caseevent",
+            name="case",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="events", to="cases.exceptioncase"
+            ),
         ),
         migrations.AddIndex(
-            model_name='exceptioncase',
-            index=models.Index(fields=['merchant', 'status', 'due_at'], name='case_merchant_queue_idx'),
+            model_name="exceptioncase",
+            index=models.Index(fields=["merchant", "status", "due_at"], name="case_merchant_queue_idx"),
         ),
         migrations.AddIndex(
-            model_name='exceptioncase',
-            index=models.Index(fields=['status', 'due_at'], name='case_queue_idx'),
+            model_name="exceptioncase",
+            index=models.Index(fields=["status", "due_at"], name="case_queue_idx"),
         ),
         migrations.AddIndex(
-            model_name='exceptioncase',
-            index=models.Index(fields=['type', 'status'], name='case_type_status_idx'),
+            model_name="exceptioncase",
+            index=models.Index(fields=["type", "status"], name="case_type_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='exceptioncase',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['open', 'in_progress', 'waiting'])), fields=('order', 'type'), name='case_one_open_per_order_type'),
+            model_name="exceptioncase",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["open", "in_progress", "waiting"])),
+                fields=("order", "type"),
+                name="case_one_open_per_order_type",
+            ),
         ),
         migrations.AddIndex(
-            model_name='caseevent',
-            index=models.Index(fields=['case', 'occurred_at'], name='caseevent_case_idx'),
+            model_name="caseevent",
+            index=models.Index(fields=["case", "occurred_at"], name="caseevent_case_idx"),
         ),
     ]

@@ -20,12 +20,22 @@ from orderguard.sla.services import PolicyBook
 pytestmark = pytest.mark.django_db
 
 NO_HOUSE = Finding(code="ADDRESS_NO_ROAD_OR_NUMBER", type=ExceptionType.RECIPIENT_ERROR, field="address")
-BAD_PHONE = Finding(code="PHONE_BAD_LENGTH", type=ExceptionType.RECIPIENT_ERROR, field="recipient_phone", data={"digits": 10})
+BAD_PHONE = Finding(
+    code="PHONE_BAD_LENGTH", type=ExceptionType.RECIPIENT_ERROR, field="recipient_phone", data={"digits": 10}
+)
 SHORT = Finding(
-    code="STOCK_SHORT", type=ExceptionType.OUT_OF_STOCK, field="lines[1]", source=DetectionSource.STOCK_ALERT,
+    code="STOCK_SHORT",
+    type=ExceptionType.OUT_OF_STOCK,
+    field="lines[1]",
+    source=DetectionSource.STOCK_ALERT,
     data={"sku": "A", "wanted": 2, "free": 0},
 )
-MASKED = Finding(code="PHONE_MASKED", type=ExceptionType.RECIPIENT_ERROR, field="recipient_phone", severity=Severity.WARNING)
+MASKED = Finding(
+    code="PHONE_MASKED",
+    type=ExceptionType.RECIPIENT_ERROR,
+    field="recipient_phone",
+    severity=Severity.WARNING,
+)
 
 
 def _triage(now, *items):  # type: ignore[no-untyped-def]
@@ -41,12 +51,25 @@ def test_each_type_with_blocking_findings_opens_one_case_due_by_its_policy(chann
     assert sorted(cases) == ["T1", "T2"]
     assert [c.pk for c in result.opened] == sorted(c.pk for c in cases.values())
     t1, t2 = cases["T1"], cases["T2"]
-    assert (t1.step, t1.due_at, t1.warn_at, t1.source) == ("notify_merchant", now + timedelta(hours=1), now + timedelta(minutes=45), "D1")
+    assert (t1.step, t1.due_at, t1.warn_at, t1.source) == (
+        "notify_merchant",
+        now + timedelta(hours=1),
+        now + timedelta(minutes=45),
+        "D1",
+    )
     assert (t2.step, t2.due_at, t2.source) == ("contact_buyer", now + timedelta(hours=2), "D2")
     assert [f["code"] for f in t2.findings] == ["ADDRESS_NO_ROAD_OR_NUMBER", "PHONE_BAD_LENGTH"]
     assert list(CaseEvent.objects.filter(case=t2).values_list("type", "actor_label", "data")) == [
-        ("opened", "system:test", {"codes": ["ADDRESS_NO_ROAD_OR_NUMBER", "PHONE_BAD_LENGTH"], "source": "D2",
-                                   "step": "contact_buyer", "due_at": (now + timedelta(hours=2)).isoformat()})
+        (
+            "opened",
+            "system:test",
+            {
+                "codes": ["ADDRESS_NO_ROAD_OR_NUMBER", "PHONE_BAD_LENGTH"],
+                "source": "D2",
+                "step": "contact_buyer",
+                "due_at": (now + timedelta(hours=2)).isoformat(),
+            },
+        )
     ]
 
 
@@ -87,7 +110,13 @@ def test_changed_findings_update_the_open_case_and_keep_its_deadline(channel, no
     assert case.due_at == now + timedelta(hours=2)
     assert list(CaseEvent.objects.values_list("type", "data")) == [
         ("opened", CaseEvent.objects.first().data),
-        ("findings_changed", {"before": ["ADDRESS_NO_ROAD_OR_NUMBER"], "after": ["ADDRESS_NO_ROAD_OR_NUMBER", "PHONE_BAD_LENGTH"]}),
+        (
+            "findings_changed",
+            {
+                "before": ["ADDRESS_NO_ROAD_OR_NUMBER"],
+                "after": ["ADDRESS_NO_ROAD_OR_NUMBER", "PHONE_BAD_LENGTH"],
+            },
+        ),
     ]
 
 
@@ -100,7 +129,10 @@ def test_a_case_whose_findings_went_away_resolves_itself(channel, now):
     case = ExceptionCase.objects.get()
     assert result.closed == [case]
     assert (case.status, case.outcome, case.resolution, case.closed_at) == (
-        "resolved", "succeeded", "recheck_passed", now + timedelta(minutes=9)
+        "resolved",
+        "succeeded",
+        "recheck_passed",
+        now + timedelta(minutes=9),
     )
     assert list(CaseEvent.objects.values_list("type", flat=True)) == ["opened", "resolved"]
 
@@ -124,7 +156,9 @@ def test_the_database_keeps_one_open_case_per_order_and_type(channel, now):
     order = OrderFactory(channel=channel)
     ExceptionCase.objects.create(merchant=order.merchant, order=order, type="T2", source="D2", opened_at=now)
     with pytest.raises(IntegrityError), transaction.atomic():
-        ExceptionCase.objects.create(merchant=order.merchant, order=order, type="T2", source="D2", opened_at=now)
+        ExceptionCase.objects.create(
+            merchant=order.merchant, order=order, type="T2", source="D2", opened_at=now
+        )
     ExceptionCase.objects.filter(order=order).update(status=CaseStatus.RESOLVED)
     ExceptionCase.objects.create(merchant=order.merchant, order=order, type="T2", source="D2", opened_at=now)
     assert ExceptionCase.objects.filter(order=order, type="T2").count() == 2

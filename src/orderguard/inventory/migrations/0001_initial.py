@@ -6,114 +6,220 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('orders', '0001_initial'),
-        ('tenancy', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("orders", "0001_initial"),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StockLevel',
+            name="StockLevel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('on_hand', models.IntegerField(default=0, verbose_name='在库')),
-                ('allocated', models.IntegerField(default=0, verbose_name='已分配')),
-                ('safety_stock', models.IntegerField(default=0, verbose_name='安全库存')),
-                ('inbound_quantity', models.IntegerField(default=0, verbose_name='在途数量')),
-                ('inbound_eta', models.DateTimeField(blank=True, null=True, verbose_name='预计到货')),
-                ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenancy.merchant')),
-                ('sku', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stock', to='catalog.sku')),
-                ('warehouse', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stock', to='catalog.warehouse')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("on_hand", models.IntegerField(default=0, verbose_name="在库")),
+                ("allocated", models.IntegerField(default=0, verbose_name="已分配")),
+                ("safety_stock", models.IntegerField(default=0, verbose_name="安全库存")),
+                ("inbound_quantity", models.IntegerField(default=0, verbose_name="在途数量")),
+                ("inbound_eta", models.DateTimeField(blank=True, null=True, verbose_name="预计到货")),
+                (
+                    "merchant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenancy.merchant"
+                    ),
+                ),
+                (
+                    "sku",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="stock", to="catalog.sku"
+                    ),
+                ),
+                (
+                    "warehouse",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stock",
+                        to="catalog.warehouse",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '库存',
-                'verbose_name_plural': '库存',
+                "verbose_name": "库存",
+                "verbose_name_plural": "库存",
             },
         ),
         migrations.CreateModel(
-            name='StockAlert',
+            name="StockAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('status', models.CharField(choices=[('open', '未解除'), ('closed', '已解除')], default='open', max_length=10)),
-                ('available', models.IntegerField(verbose_name='可用')),
-                ('safety_stock', models.IntegerField(verbose_name='安全库存')),
-                ('opened_at', models.DateTimeField()),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenancy.merchant')),
-                ('stock', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='inventory.stocklevel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "未解除"), ("closed", "已解除")], default="open", max_length=10
+                    ),
+                ),
+                ("available", models.IntegerField(verbose_name="可用")),
+                ("safety_stock", models.IntegerField(verbose_name="安全库存")),
+                ("opened_at", models.DateTimeField()),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "merchant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenancy.merchant"
+                    ),
+                ),
+                (
+                    "stock",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="alerts",
+                        to="inventory.stocklevel",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '库存预警',
-                'verbose_name_plural': '库存预警',
+                "verbose_name": "库存预警",
+                "verbose_name_plural": "库存预警",
             },
         ),
         migrations.CreateModel(
-            name='StockMovement',
+            name="StockMovement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField(db_index=True)),
-                ('actor_label', models.CharField(max_length=100)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('type', models.CharField(choices=[('receipt', '入库'), ('adjustment', '调整'), ('count', '盘点'), ('allocation', '分配'), ('release', '释放'), ('dispatch', '出库')], max_length=20)),
-                ('quantity', models.IntegerField()),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenancy.merchant')),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='orders.order')),
-                ('sku', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.sku')),
-                ('warehouse', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.warehouse')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(db_index=True)),
+                ("actor_label", models.CharField(max_length=100)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("receipt", "入库"),
+                            ("adjustment", "调整"),
+                            ("count", "盘点"),
+                            ("allocation", "分配"),
+                            ("release", "释放"),
+                            ("dispatch", "出库"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("quantity", models.IntegerField()),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "merchant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="tenancy.merchant"
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="orders.order",
+                    ),
+                ),
+                (
+                    "sku",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="catalog.sku"
+                    ),
+                ),
+                (
+                    "warehouse",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="catalog.warehouse"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '库存流水',
-                'verbose_name_plural': '库存流水',
+                "verbose_name": "库存流水",
+                "verbose_name_plural": "库存流水",
             },
         ),
         migrations.AddIndex(
-            model_name='stocklevel',
-            index=models.Index(fields=['merchant', 'warehouse'], name='stock_merchant_idx'),
+            model_name="stocklevel",
+            index=models.Index(fields=["merchant", "warehouse"], name="stock_merchant_idx"),
         ),
         migrations.AddConstraint(
-            model_name='stocklevel',
-            constraint=models.UniqueConstraint(fields=('warehouse', 'sku'), name='stock_unique_wh_sku'),
+            model_name="stocklevel",
+            constraint=models.UniqueConstraint(fields=("warehouse", "sku"), name="stock_unique_wh_sku"),
         ),
         migrations.AddConstraint(
-            model_name='stocklevel',
-            constraint=models.CheckConstraint(condition=models.Q(('on_hand__gte', 0)), name='stock_on_hand_gte_0'),
+            model_name="stocklevel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("on_hand__gte", 0)), name="stock_on_hand_gte_0"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stocklevel',
-            constraint=models.CheckConstraint(condition=models.Q(('allocated__gte', 0)), name='stock_allocated_gte_0'),
+            model_name="stocklevel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("allocated__gte", 0)), name="stock_allocated_gte_0"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stocklevel',
-            constraint=models.CheckConstraint(condition=models.Q(('allocated__lte', models.F('on_hand'))), name='stock_allocated_le_on_hand'),
+            model_name="stocklevel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("allocated__lte", models.F("on_hand"))), name="stock_allocated_le_on_hand"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stocklevel',
-            constraint=models.CheckConstraint(condition=models.Q(('safety_stock__gte', 0)), name='stock_safety_gte_0'),
+            model_name="stocklevel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("safety_stock__gte", 0)), name="stock_safety_gte_0"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stocklevel',
-            constraint=models.CheckConstraint(condition=models.Q(('inbound_quantity__gte', 0)), name='stock_inbound_gte_0'),
+            model_name="stocklevel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("inbound_quantity__gte", 0)), name="stock_inbound_gte_0"
+            ),
         ),
         migrations.AddIndex(
-            model_name='stockalert',
-            index=models.Index(fields=['merchant', 'status'], name='stockalert_merchant_idx'),
+            model_name="stockalert",
+            index=models.Index(fields=["merchant", "status"], name="stockalert_merchant_idx"),
         ),
         migrations.AddConstraint(
-            model_name='stockalert',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('stock',), name='stockalert_one_open'),
+            model_name="stockalert",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")), fields=("stock",), name="stockalert_one_open"
+            ),
         ),
         migrations.AddIndex(
-            model_name='stockmovement',
-            index=models.Index(fields=['merchant', 'sku', 'occurred_at'], name='movement_sku_idx'),
+            model_name="stockmovement",
+            index=models.Index(fields=["merchant", "sku", "occurred_at"], name="movement_sku_idx"),
         ),
     ]

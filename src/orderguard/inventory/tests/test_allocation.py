@@ -61,7 +61,10 @@ def test_a_short_order_reserves_nothing_so_stock_stays_free_for_the_next(channel
     StockLevelFactory(sku=shirt, warehouse=channel.warehouse, on_hand=1)
     StockLevelFactory(sku=pan, warehouse=channel.warehouse, on_hand=0)
     both = OrderFactory(channel=channel, paid_at=T0)
-    lines = [OrderLineFactory(order=both, line_no=1, sku=shirt), OrderLineFactory(order=both, line_no=2, sku=pan)]
+    lines = [
+        OrderLineFactory(order=both, line_no=1, sku=shirt),
+        OrderLineFactory(order=both, line_no=2, sku=pan),
+    ]
     shirt_only = _order(channel, shirt, 1, paid_minutes=10)
 
     result = stock_allocate(
@@ -146,7 +149,9 @@ def test_release_gives_stock_back_and_closes_a_recovered_alert(channel, now):
 
 
 def test_the_database_refuses_allocating_more_than_on_hand(channel):
-    level = StockLevelFactory(sku=SkuFactory(merchant=channel.merchant), warehouse=channel.warehouse, on_hand=2)
+    level = StockLevelFactory(
+        sku=SkuFactory(merchant=channel.merchant), warehouse=channel.warehouse, on_hand=2
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
         StockLevel.objects.filter(pk=level.pk).update(allocated=3)
     level.refresh_from_db()

@@ -54,11 +54,16 @@ def test_check_reports_a_missing_worker_as_unhealthy(tmp_path):
     cli = [sys.executable, "-m", "orderguard.cli"]
     subprocess.run([*cli, "setup"], env=env, check=True, timeout=120)
 
-    out = subprocess.run([*cli, "check", "--json", "--wait", "1"], env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [*cli, "check", "--json", "--wait", "1"], env=env, capture_output=True, text=True, timeout=60
+    )
 
     report = json.loads(out.stdout)
     by_name = {c["name"]: c for c in report["components"]}
     assert out.returncode == 1
     assert (report["ok"], by_name["database"]["ok"], by_name["queue"]["ok"], by_name["worker"]["ok"]) == (
-        False, True, True, False
+        False,
+        True,
+        True,
+        False,
     )

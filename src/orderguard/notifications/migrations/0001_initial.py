@@ -5,55 +5,92 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OutboxMessage',
+            name="OutboxMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('channel', models.CharField(choices=[('email', '邮件')], default='email', max_length=20)),
-                ('topic', models.CharField(max_length=50)),
-                ('recipient', models.CharField(max_length=300)),
-                ('subject', models.CharField(max_length=300)),
-                ('body', models.TextField()),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('status', models.CharField(choices=[('pending', '待发送'), ('sending', '发送中'), ('sent', '已发送'), ('failed', '发送失败')], default='pending', max_length=20)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField()),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('merchant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenancy.merchant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("channel", models.CharField(choices=[("email", "邮件")], default="email", max_length=20)),
+                ("topic", models.CharField(max_length=50)),
+                ("recipient", models.CharField(max_length=300)),
+                ("subject", models.CharField(max_length=300)),
+                ("body", models.TextField()),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "待发送"),
+                            ("sending", "发送中"),
+                            ("sent", "已发送"),
+                            ("failed", "发送失败"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField()),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "merchant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenancy.merchant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '待发消息',
-                'verbose_name_plural': '待发消息',
+                "verbose_name": "待发消息",
+                "verbose_name_plural": "待发消息",
             },
         ),
         migrations.CreateModel(
-            name='OutboxAttempt',
+            name="OutboxAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempted_at', models.DateTimeField()),
-                ('ok', models.BooleanField()),
-                ('duration_ms', models.PositiveIntegerField()),
-                ('error', models.TextField(blank=True)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='notifications.outboxmessage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("attempted_at", models.DateTimeField()),
+                ("ok", models.BooleanField()),
+                ("duration_ms", models.PositiveIntegerField()),
+                ("error", models.TextField(blank=True)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_log",
+                        to="notifications.outboxmessage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['attempted_at', 'pk'],
+                "ordering": ["attempted_at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='outboxmessage',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='outbox_due_idx'),
+            model_name="outboxmessage",
+            index=models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
         ),
     ]

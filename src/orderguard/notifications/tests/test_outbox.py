@@ -46,7 +46,13 @@ def _free_port() -> int:
 
 
 def _notice(key: str = "stockout:1:abc") -> OutboxIn:
-    return OutboxIn(topic="stockout_notice", recipient="ops@m.example", subject="缺货通知", body="TS-RED-M：3 个订单缺货", idempotency_key=key)
+    return OutboxIn(
+        topic="stockout_notice",
+        recipient="ops@m.example",
+        subject="缺货通知",
+        body="TS-RED-M：3 个订单缺货",
+        idempotency_key=key,
+    )
 
 
 def test_the_same_notice_enqueued_twice_is_one_message(now):

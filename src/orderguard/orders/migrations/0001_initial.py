@@ -6,150 +6,301 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('intake', '0001_initial'),
-        ('tenancy', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("intake", "0001_initial"),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Channel',
+            name="Channel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('platform', models.CharField(choices=[('taobao', '淘宝/天猫'), ('jd', '京东'), ('pinduoduo', '拼多多'), ('douyin', '抖音'), ('shopify', 'Shopify'), ('other', '其他')], max_length=20, verbose_name='平台')),
-                ('code', models.SlugField(unique=True, verbose_name='编码')),
-                ('name', models.CharField(max_length=200, verbose_name='名称')),
-                ('signing_secret', models.CharField(blank=True, max_length=200, verbose_name='签名密钥')),
-                ('active', models.BooleanField(default=True, verbose_name='启用')),
-                ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='channels', to='tenancy.merchant')),
-                ('warehouse', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='channels', to='catalog.warehouse')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "platform",
+                    models.CharField(
+                        choices=[
+                            ("taobao", "淘宝/天猫"),
+                            ("jd", "京东"),
+                            ("pinduoduo", "拼多多"),
+                            ("douyin", "抖音"),
+                            ("shopify", "Shopify"),
+                            ("other", "其他"),
+                        ],
+                        max_length=20,
+                        verbose_name="平台",
+                    ),
+                ),
+                ("code", models.SlugField(unique=True, verbose_name="编码")),
+                ("name", models.CharField(max_length=200, verbose_name="名称")),
+                ("signing_secret", models.CharField(blank=True, max_length=200, verbose_name="签名密钥")),
+                ("active", models.BooleanField(default=True, verbose_name="启用")),
+                (
+                    "merchant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="channels",
+                        to="tenancy.merchant",
+                    ),
+                ),
+                (
+                    "warehouse",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="channels",
+                        to="catalog.warehouse",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '渠道',
-                'verbose_name_plural': '渠道',
-                'ordering': ['code'],
+                "verbose_name": "渠道",
+                "verbose_name_plural": "渠道",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('platform_order_id', models.CharField(max_length=64, verbose_name='平台订单号')),
-                ('platform_status', models.CharField(blank=True, max_length=100, verbose_name='平台状态')),
-                ('platform_state', models.CharField(choices=[('ready', '待发货'), ('unpaid', '未付款'), ('refunding', '退款中'), ('closed', '已关闭'), ('shipped', '已发货')], default='ready', max_length=20, verbose_name='平台状态归类')),
-                ('status', models.CharField(choices=[('received', '已接收'), ('ready', '可发货'), ('on_hold', '异常挂起'), ('not_ready', '平台未就绪'), ('shipped', '已发货'), ('cancelled', '已取消')], default='received', max_length=20, verbose_name='状态')),
-                ('placed_at', models.DateTimeField(blank=True, null=True, verbose_name='下单时间')),
-                ('paid_at', models.DateTimeField(blank=True, null=True, verbose_name='付款时间')),
-                ('recipient_name', models.CharField(blank=True, max_length=200, verbose_name='收货人')),
-                ('recipient_phone', models.CharField(blank=True, max_length=100, verbose_name='联系电话')),
-                ('phone_normalised', models.CharField(blank=True, max_length=40, verbose_name='规范化电话')),
-                ('phone_kind', models.CharField(blank=True, max_length=20, verbose_name='电话类型')),
-                ('phone_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='虚拟号到期')),
-                ('address_received', models.JSONField(blank=True, default=dict, verbose_name='收货地址(原始)')),
-                ('country', models.CharField(default='CN', max_length=2, verbose_name='国家')),
-                ('province', models.CharField(blank=True, max_length=50, verbose_name='省')),
-                ('city', models.CharField(blank=True, max_length=50, verbose_name='市')),
-                ('district', models.CharField(blank=True, max_length=50, verbose_name='区县')),
-                ('town', models.CharField(blank=True, max_length=50, verbose_name='街道/镇')),
-                ('address_detail', models.CharField(blank=True, max_length=500, verbose_name='详细地址')),
-                ('postcode', models.CharField(blank=True, max_length=20, verbose_name='邮编')),
-                ('division_code', models.CharField(blank=True, max_length=12, verbose_name='区划代码')),
-                ('buyer_note', models.TextField(blank=True, verbose_name='买家留言')),
-                ('seller_note', models.TextField(blank=True, verbose_name='卖家备注')),
-                ('requested_courier', models.CharField(blank=True, max_length=50, verbose_name='指定快递')),
-                ('service_level', models.CharField(blank=True, max_length=20, verbose_name='时效')),
-                ('is_manual', models.BooleanField(default=False, verbose_name='手工订单')),
-                ('findings', models.JSONField(blank=True, default=list, verbose_name='校验结果')),
-                ('fingerprint', models.CharField(blank=True, max_length=32)),
-                ('extra', models.JSONField(blank=True, default=dict)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='orders.channel')),
-                ('import_batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='intake.importbatch')),
-                ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='tenancy.merchant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("platform_order_id", models.CharField(max_length=64, verbose_name="平台订单号")),
+                ("platform_status", models.CharField(blank=True, max_length=100, verbose_name="平台状态")),
+                (
+                    "platform_state",
+                    models.CharField(
+                        choices=[
+                            ("ready", "待发货"),
+                            ("unpaid", "未付款"),
+                            ("refunding", "退款中"),
+                            ("closed", "已关闭"),
+                            ("shipped", "已发货"),
+                        ],
+                        default="ready",
+                        max_length=20,
+                        verbose_name="平台状态归类",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "已接收"),
+                            ("ready", "可发货"),
+                            ("on_hold", "异常挂起"),
+                            ("not_ready", "平台未就绪"),
+                            ("shipped", "已发货"),
+                            ("cancelled", "已取消"),
+                        ],
+                        default="received",
+                        max_length=20,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("placed_at", models.DateTimeField(blank=True, null=True, verbose_name="下单时间")),
+                ("paid_at", models.DateTimeField(blank=True, null=True, verbose_name="付款时间")),
+                ("recipient_name", models.CharField(blank=True, max_length=200, verbose_name="收货人")),
+                ("recipient_phone", models.CharField(blank=True, max_length=100, verbose_name="联系电话")),
+                ("phone_normalised", models.CharField(blank=True, max_length=40, verbose_name="规范化电话")),
+                ("phone_kind", models.CharField(blank=True, max_length=20, verbose_name="电话类型")),
+                ("phone_expires_at", models.DateTimeField(blank=True, null=True, verbose_name="虚拟号到期")),
+                (
+                    "address_received",
+                    models.JSONField(blank=True, default=dict, verbose_name="收货地址(原始)"),
+                ),
+                ("country", models.CharField(default="CN", max_length=2, verbose_name="国家")),
+                ("province", models.CharField(blank=True, max_length=50, verbose_name="省")),
+                ("city", models.CharField(blank=True, max_length=50, verbose_name="市")),
+                ("district", models.CharField(blank=True, max_length=50, verbose_name="区县")),
+                ("town", models.CharField(blank=True, max_length=50, verbose_name="街道/镇")),
+                ("address_detail", models.CharField(blank=True, max_length=500, verbose_name="详细地址")),
+                ("postcode", models.CharField(blank=True, max_length=20, verbose_name="邮编")),
+                ("division_code", models.CharField(blank=True, max_length=12, verbose_name="区划代码")),
+                ("buyer_note", models.TextField(blank=True, verbose_name="买家留言")),
+                ("seller_note", models.TextField(blank=True, verbose_name="卖家备注")),
+                ("requested_courier", models.CharField(blank=True, max_length=50, verbose_name="指定快递")),
+                ("service_level", models.CharField(blank=True, max_length=20, verbose_name="时效")),
+                ("is_manual", models.BooleanField(default=False, verbose_name="手工订单")),
+                ("findings", models.JSONField(blank=True, default=list, verbose_name="校验结果")),
+                ("fingerprint", models.CharField(blank=True, max_length=32)),
+                ("extra", models.JSONField(blank=True, default=dict)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="orders.channel",
+                    ),
+                ),
+                (
+                    "import_batch",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="intake.importbatch",
+                    ),
+                ),
+                (
+                    "merchant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="tenancy.merchant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '订单',
-                'verbose_name_plural': '订单',
+                "verbose_name": "订单",
+                "verbose_name_plural": "订单",
             },
         ),
         migrations.CreateModel(
-            name='OrderEvent',
+            name="OrderEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField(db_index=True)),
-                ('actor_label', models.CharField(max_length=100)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('type', models.CharField(choices=[('imported', '导入'), ('updated', '平台更新'), ('checked', '校验'), ('allocated', '已分配库存'), ('allocation_short', '库存不足'), ('released', '释放库存'), ('status_changed', '状态变更')], max_length=30)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='orders.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(db_index=True)),
+                ("actor_label", models.CharField(max_length=100)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("imported", "导入"),
+                            ("updated", "平台更新"),
+                            ("checked", "校验"),
+                            ("allocated", "已分配库存"),
+                            ("allocation_short", "库存不足"),
+                            ("released", "释放库存"),
+                            ("status_changed", "状态变更"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="orders.order"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '订单日志',
-                'verbose_name_plural': '订单日志',
-                'ordering': ['occurred_at', 'pk'],
+                "verbose_name": "订单日志",
+                "verbose_name_plural": "订单日志",
+                "ordering": ["occurred_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_no', models.PositiveIntegerField()),
-                ('sku_code', models.CharField(blank=True, max_length=100, verbose_name='商家编码')),
-                ('title', models.CharField(blank=True, max_length=300, verbose_name='商品标题')),
-                ('attributes', models.JSONField(blank=True, default=dict, verbose_name='下单属性')),
-                ('quantity', models.PositiveIntegerField(verbose_name='数量')),
-                ('allocated_quantity', models.PositiveIntegerField(default=0, verbose_name='已分配')),
-                ('platform_line_id', models.CharField(blank=True, max_length=64)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='orders.order')),
-                ('sku', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.sku')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line_no", models.PositiveIntegerField()),
+                ("sku_code", models.CharField(blank=True, max_length=100, verbose_name="商家编码")),
+                ("title", models.CharField(blank=True, max_length=300, verbose_name="商品标题")),
+                ("attributes", models.JSONField(blank=True, default=dict, verbose_name="下单属性")),
+                ("quantity", models.PositiveIntegerField(verbose_name="数量")),
+                ("allocated_quantity", models.PositiveIntegerField(default=0, verbose_name="已分配")),
+                ("platform_line_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="orders.order"
+                    ),
+                ),
+                (
+                    "sku",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.sku",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '订单明细',
-                'verbose_name_plural': '订单明细',
+                "verbose_name": "订单明细",
+                "verbose_name_plural": "订单明细",
             },
         ),
         migrations.AddIndex(
-            model_name='channel',
-            index=models.Index(fields=['merchant', 'platform'], name='channel_merchant_idx'),
+            model_name="channel",
+            index=models.Index(fields=["merchant", "platform"], name="channel_merchant_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['merchant', 'status'], name='order_merchant_status_idx'),
+            model_name="order",
+            index=models.Index(fields=["merchant", "status"], name="order_merchant_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['merchant', 'platform_order_id'], name='order_merchant_poid_idx'),
+            model_name="order",
+            index=models.Index(fields=["merchant", "platform_order_id"], name="order_merchant_poid_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', 'paid_at'], name='order_status_paid_idx'),
+            model_name="order",
+            index=models.Index(fields=["status", "paid_at"], name="order_status_paid_idx"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(fields=('channel', 'platform_order_id'), name='order_unique_platform_id'),
+            model_name="order",
+            constraint=models.UniqueConstraint(
+                fields=("channel", "platform_order_id"), name="order_unique_platform_id"
+            ),
         ),
         migrations.AddIndex(
-            model_name='orderevent',
-            index=models.Index(fields=['order', 'occurred_at'], name='orderevent_order_idx'),
+            model_name="orderevent",
+            index=models.Index(fields=["order", "occurred_at"], name="orderevent_order_idx"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.UniqueConstraint(fields=('order', 'line_no'), name='orderline_unique_no'),
+            model_name="orderline",
+            constraint=models.UniqueConstraint(fields=("order", "line_no"), name="orderline_unique_no"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='orderline_qty_positive'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="orderline_qty_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('allocated_quantity__lte', models.F('quantity'))), name='orderline_alloc_le_qty'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("allocated_quantity__lte", models.F("quantity"))),
+                name="orderline_alloc_le_qty",
+            ),
         ),
     ]

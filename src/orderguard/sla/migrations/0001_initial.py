@@ -4,28 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='SlaPolicy',
+            name="SlaPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('case_type', models.CharField(choices=[('T1', '缺货'), ('T2', '收货信息错误'), ('T3', '商品信息错误'), ('T4', '系统故障'), ('T5', '特殊需求')], max_length=2, verbose_name='异常类型')),
-                ('step', models.CharField(max_length=50, verbose_name='环节')),
-                ('minutes', models.PositiveIntegerField(verbose_name='时限(分钟)')),
-                ('warn_before_minutes', models.PositiveIntegerField(default=15, verbose_name='提前预警(分钟)')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "case_type",
+                    models.CharField(
+                        choices=[
+                            ("T1", "缺货"),
+                            ("T2", "收货信息错误"),
+                            ("T3", "商品信息错误"),
+                            ("T4", "系统故障"),
+                            ("T5", "特殊需求"),
+                        ],
+                        max_length=2,
+                        verbose_name="异常类型",
+                    ),
+                ),
+                ("step", models.CharField(max_length=50, verbose_name="环节")),
+                ("minutes", models.PositiveIntegerField(verbose_name="时限(分钟)")),
+                (
+                    "warn_before_minutes",
+                    models.PositiveIntegerField(default=15, verbose_name="提前预警(分钟)"),
+                ),
             ],
             options={
-                'verbose_name': '时效标准',
-                'verbose_name_plural': '时效标准',
-                'constraints': [models.UniqueConstraint(fields=('case_type', 'step'), name='slapolicy_unique')],
+                "verbose_name": "时效标准",
+                "verbose_name_plural": "时效标准",
+                "constraints": [
+                    models.UniqueConstraint(fields=("case_type", "step"), name="slapolicy_unique")
+                ],
             },
         ),
     ]

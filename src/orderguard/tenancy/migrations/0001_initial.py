@@ -4,28 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Merchant',
+            name="Merchant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.SlugField(unique=True, verbose_name='编码')),
-                ('name', models.CharField(max_length=200, verbose_name='名称')),
-                ('contact_email', models.EmailField(blank=True, max_length=254, verbose_name='联系邮箱')),
-                ('active', models.BooleanField(default=True, verbose_name='启用')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.SlugField(unique=True, verbose_name="编码")),
+                ("name", models.CharField(max_length=200, verbose_name="名称")),
+                ("contact_email", models.EmailField(blank=True, max_length=254, verbose_name="联系邮箱")),
+                ("active", models.BooleanField(default=True, verbose_name="启用")),
             ],
             options={
-                'verbose_name': '商家',
-                'verbose_name_plural': '商家',
-                'ordering': ['code'],
+                "verbose_name": "商家",
+                "verbose_name_plural": "商家",
+                "ordering": ["code"],
             },
         ),
     ]

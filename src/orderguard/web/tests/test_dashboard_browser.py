@@ -1,0 +1,64 @@
+"""The dashboard in a real browser (Debian's chromium through Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import timedelta
+
+import pytest
+
+from orderguard.cases.models import ExceptionCase
+from orderguard.conftest import IN_CI
+from orderguard.core import clock
+from orderguard.orders.tests.factories import OrderFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def page():  # type: ignore[no-untyped-def]
+    if not shutil.which(CHROMIUM):
+        if IN_CI:
+            pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are
+    # still plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+        )
+        context = browser.new_context(locale="zh-CN")
+        yield context.new_page()
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def test_the_dashboard_says_when_there_is_nothing_open(page, live_server):
+    page.goto(live_server.url + "/")
+    assert page.locator("h1").inner_text() == "OrderGuard 异常订单"
+    assert page.locator("p.empty").inner_text() == "目前没有未结的异常单。"
+
+
+def test_the_dashboard_counts_open_cases_by_type_and_deadline(page, live_server, channel):
+    now = clock.now()
+    order = OrderFactory(channel=channel)
+    other = OrderFactory(channel=channel)
+    ExceptionCase.objects.create(
+        merchant=channel.merchant, order=order, type="T2", source="D2", opened_at=now,
+        due_at=now - timedelta(minutes=1), warn_at=now - timedelta(minutes=30),
+    )
+    ExceptionCase.objects.create(
+        merchant=channel.merchant, order=other, type="T2", source="D2", opened_at=now,
+        due_at=now + timedelta(hours=2), warn_at=now + timedelta(hours=1),
+    )
+
+    page.goto(live_server.url + "/")
+
+    row = page.locator("tr[data-type='T2'] td")
+    assert row.all_inner_texts() == ["收货信息错误", "1", "0", "1", "2"]
+    assert page.locator("tr[data-type='T1'] td").all_inner_texts() == ["缺货", "0", "0", "0", "0"]
