@@ -319,7 +319,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.fn(args))
+    try:
+        return int(args.fn(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        # A database that is down or not set up is an operator's problem to fix, not a traceback.
+        from django.db import DatabaseError
+
+        if not isinstance(exc, DatabaseError):
+            raise
+        hint = " (run `orderguard setup` first)" if "no such table" in str(exc) or "does not exist" in str(exc) else ""
+        return _fail(f"database error: {exc}{hint}", as_json=getattr(args, "json", False), code="DATABASE")
 
 
 if __name__ == "__main__":

@@ -133,6 +133,7 @@ PREFIXES = [
     "166",
 ]
 SPECIAL_NOTES = ["请发顺丰", "加急，明天要用", "只要京东快递", "麻烦发EMS", "今天能发吗？急用", "请用中通"]
+SHORT_SKUS = frozenset({"YY-TS-RD-M", "CJ-PAN-28", "PF-CAT-10KG"})
 PLAIN_NOTES = ["", "", "", "", "谢谢", "包装好一点", "不要放驿站", "不要顺丰，发普通快递就行"]
 
 
@@ -241,7 +242,7 @@ def catalog_csv(skus: list[DemoSku]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def stock_csv(skus: list[DemoSku], *, rng: random.Random, short: set[str], scale: int = 1) -> bytes:
+def stock_csv(skus: list[DemoSku], *, rng: random.Random, short: frozenset[str] | set[str], scale: int = 1) -> bytes:
     """Plenty of stock, except the `short` SKUs: a handful on hand and an inbound ETA."""
     out = io.StringIO()
     w = csv.writer(out)
@@ -269,6 +270,8 @@ def orders_csv(
     w = csv.writer(out)
     w.writerow(GENERIC_HEADER)
     styles = sorted({s.style_code for s in skus if s.style_code})
+    # some products sell far more than others; the ones kept short in the demo sell little
+    weights = [0.1 if s.code in SHORT_SKUS else 1.0 + (i % 3) for i, s in enumerate(skus)]
     for i in range(n):
         created = day + timedelta(seconds=rng.randrange(86_400))
         paid = created + timedelta(seconds=rng.randrange(30, 900))
@@ -278,9 +281,8 @@ def orders_csv(
         name = rng.choice(SURNAMES) + rng.choice(GIVEN)
         phone = _phone(rng)
         status, note, service = "ready", rng.choice(PLAIN_NOTES), ""
-        lines = [
-            (s.code, rng.choice((1, 1, 1, 2)), "") for s in rng.sample(skus, rng.choice((1, 1, 1, 2, 3)))
-        ]
+        picked = {s.code: s for s in rng.choices(skus, weights=weights, k=rng.choice((1, 1, 1, 2, 3)))}
+        lines = [(code, rng.choice((1, 1, 1, 2)), "") for code in picked]
         r = 1.0 if clean else rng.random()
         if r < 0.025:
             detail = rng.choice(VAGUE)
@@ -352,7 +354,7 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
         file=SourceFile("demo-masterdata.json", json.dumps(MASTERDATA, ensure_ascii=False).encode())
     )
     catalog = demo_catalog()
-    short = {"YY-TS-RD-M", "CJ-PAN-28", "PF-CAT-10KG"}
+    short = SHORT_SKUS
     for code, skus in catalog.items():
         merchant = Merchant.objects.get(code=code)
         catalog_import(file=SourceFile(f"demo-catalog-{code}.csv", catalog_csv(skus)), merchant=merchant)

@@ -227,7 +227,8 @@ def _apply(order: Order, oi: OrderIn, fp: str, result: CheckResult) -> None:
     order.town = parsed.town[:50]
     order.address_detail = parsed.detail[:500]
     order.postcode = parsed.postcode[:20]
-    order.division_code = (getattr(parsed, "division_code", "") or "")[:12]
+    # the deepest level the division data confirmed
+    order.division_code = (parsed.town_code or parsed.district_code or parsed.city_code or parsed.province_code)[:12]
     order.buyer_note = oi.buyer_note
     order.seller_note = oi.seller_note
     order.requested_courier = oi.requested_courier[:50]

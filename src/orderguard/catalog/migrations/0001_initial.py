@@ -5,103 +5,143 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Courier',
+            name="Courier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.SlugField(max_length=30, unique=True, verbose_name='编码')),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('aliases', models.JSONField(blank=True, default=list, verbose_name='别名')),
-                ('active', models.BooleanField(default=True, verbose_name='合作中')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.SlugField(max_length=30, unique=True, verbose_name="编码")),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                ("aliases", models.JSONField(blank=True, default=list, verbose_name="别名")),
+                ("active", models.BooleanField(default=True, verbose_name="合作中")),
             ],
             options={
-                'verbose_name': '快递公司',
-                'verbose_name_plural': '快递公司',
-                'ordering': ['code'],
+                "verbose_name": "快递公司",
+                "verbose_name_plural": "快递公司",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Warehouse',
+            name="Warehouse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.SlugField(unique=True, verbose_name='编码')),
-                ('name', models.CharField(max_length=200, verbose_name='名称')),
-                ('alert_email', models.EmailField(blank=True, max_length=254, verbose_name='预警邮箱')),
-                ('active', models.BooleanField(default=True, verbose_name='启用')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.SlugField(unique=True, verbose_name="编码")),
+                ("name", models.CharField(max_length=200, verbose_name="名称")),
+                ("alert_email", models.EmailField(blank=True, max_length=254, verbose_name="预警邮箱")),
+                ("active", models.BooleanField(default=True, verbose_name="启用")),
             ],
             options={
-                'verbose_name': '仓库',
-                'verbose_name_plural': '仓库',
-                'ordering': ['code'],
+                "verbose_name": "仓库",
+                "verbose_name_plural": "仓库",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Sku',
+            name="Sku",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=100, verbose_name='SKU编码')),
-                ('style_code', models.CharField(blank=True, max_length=100, verbose_name='款号')),
-                ('name', models.CharField(blank=True, max_length=300, verbose_name='名称')),
-                ('colour', models.CharField(blank=True, max_length=100, verbose_name='颜色')),
-                ('size', models.CharField(blank=True, max_length=100, verbose_name='尺码')),
-                ('spec', models.CharField(blank=True, max_length=200, verbose_name='规格')),
-                ('style', models.CharField(blank=True, max_length=100, verbose_name='款式')),
-                ('attributes', models.JSONField(blank=True, default=dict, verbose_name='属性')),
-                ('barcode', models.CharField(blank=True, max_length=64, verbose_name='条码')),
-                ('is_bundle', models.BooleanField(default=False, verbose_name='组合商品')),
-                ('active', models.BooleanField(default=True, verbose_name='启用')),
-                ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='skus', to='tenancy.merchant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.CharField(max_length=100, verbose_name="SKU编码")),
+                ("style_code", models.CharField(blank=True, max_length=100, verbose_name="款号")),
+                ("name", models.CharField(blank=True, max_length=300, verbose_name="名称")),
+                ("colour", models.CharField(blank=True, max_length=100, verbose_name="颜色")),
+                ("size", models.CharField(blank=True, max_length=100, verbose_name="尺码")),
+                ("spec", models.CharField(blank=True, max_length=200, verbose_name="规格")),
+                ("style", models.CharField(blank=True, max_length=100, verbose_name="款式")),
+                ("attributes", models.JSONField(blank=True, default=dict, verbose_name="属性")),
+                ("barcode", models.CharField(blank=True, max_length=64, verbose_name="条码")),
+                ("is_bundle", models.BooleanField(default=False, verbose_name="组合商品")),
+                ("active", models.BooleanField(default=True, verbose_name="启用")),
+                (
+                    "merchant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="skus",
+                        to="tenancy.merchant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SKU',
-                'verbose_name_plural': 'SKU',
+                "verbose_name": "SKU",
+                "verbose_name_plural": "SKU",
             },
         ),
         migrations.CreateModel(
-            name='BundleItem',
+            name="BundleItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.PositiveIntegerField(default=1)),
-                ('bundle', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='components', to='catalog.sku')),
-                ('component', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.sku')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("quantity", models.PositiveIntegerField(default=1)),
+                (
+                    "bundle",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="components",
+                        to="catalog.sku",
+                    ),
+                ),
+                (
+                    "component",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="catalog.sku"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '组合明细',
-                'verbose_name_plural': '组合明细',
+                "verbose_name": "组合明细",
+                "verbose_name_plural": "组合明细",
             },
         ),
         migrations.AddIndex(
-            model_name='sku',
-            index=models.Index(fields=['merchant', 'style_code'], name='sku_style_idx'),
+            model_name="sku",
+            index=models.Index(fields=["merchant", "style_code"], name="sku_style_idx"),
         ),
         migrations.AddIndex(
-            model_name='sku',
-            index=models.Index(fields=['merchant', 'barcode'], name='sku_barcode_idx'),
+            model_name="sku",
+            index=models.Index(fields=["merchant", "barcode"], name="sku_barcode_idx"),
         ),
         migrations.AddConstraint(
-            model_name='sku',
-            constraint=models.UniqueConstraint(fields=('merchant', 'code'), name='sku_unique_code'),
+            model_name="sku",
+            constraint=models.UniqueConstraint(fields=("merchant", "code"), name="sku_unique_code"),
         ),
         migrations.AddConstraint(
-            model_name='bundleitem',
-            constraint=models.UniqueConstraint(fields=('bundle', 'component'), name='bundle_item_unique'),
+            model_name="bundleitem",
+            constraint=models.UniqueConstraint(fields=("bundle", "component"), name="bundle_item_unique"),
         ),
         migrations.AddConstraint(
-            model_name='bundleitem',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='bundle_item_qty_positive'),
+            model_name="bundleitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="bundle_item_qty_positive"
+            ),
         ),
     ]

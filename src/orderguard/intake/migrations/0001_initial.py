@@ -4,53 +4,79 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ImportBatch',
+            name="ImportBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('orders', '订单'), ('catalog', '商品'), ('stock', '库存'), ('masterdata', '基础资料')], max_length=20)),
-                ('format', models.CharField(blank=True, max_length=20)),
-                ('file_names', models.JSONField(default=list)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('status', models.CharField(choices=[('running', '导入中'), ('done', '已完成'), ('failed', '失败')], default='running', max_length=20)),
-                ('rows_total', models.PositiveIntegerField(default=0)),
-                ('rows_failed', models.PositiveIntegerField(default=0)),
-                ('created', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('cases_opened', models.PositiveIntegerField(default=0)),
-                ('actor_label', models.CharField(default='system:intake', max_length=100)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("orders", "订单"),
+                            ("catalog", "商品"),
+                            ("stock", "库存"),
+                            ("masterdata", "基础资料"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("format", models.CharField(blank=True, max_length=20)),
+                ("file_names", models.JSONField(default=list)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "导入中"), ("done", "已完成"), ("failed", "失败")],
+                        default="running",
+                        max_length=20,
+                    ),
+                ),
+                ("rows_total", models.PositiveIntegerField(default=0)),
+                ("rows_failed", models.PositiveIntegerField(default=0)),
+                ("created", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("cases_opened", models.PositiveIntegerField(default=0)),
+                ("actor_label", models.CharField(default="system:intake", max_length=100)),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': '导入批次',
-                'verbose_name_plural': '导入批次',
-                'ordering': ['-started_at'],
+                "verbose_name": "导入批次",
+                "verbose_name_plural": "导入批次",
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='ImportRowError',
+            name="ImportRowError",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.CharField(max_length=300)),
-                ('row', models.PositiveIntegerField()),
-                ('field', models.CharField(blank=True, max_length=100)),
-                ('code', models.CharField(max_length=50)),
-                ('message', models.TextField()),
-                ('value', models.CharField(blank=True, max_length=300)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("file", models.CharField(max_length=300)),
+                ("row", models.PositiveIntegerField()),
+                ("field", models.CharField(blank=True, max_length=100)),
+                ("code", models.CharField(max_length=50)),
+                ("message", models.TextField()),
+                ("value", models.CharField(blank=True, max_length=300)),
             ],
             options={
-                'ordering': ['file', 'row', 'pk'],
+                "ordering": ["file", "row", "pk"],
             },
         ),
     ]

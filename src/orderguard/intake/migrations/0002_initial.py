@@ -5,33 +5,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('intake', '0001_initial'),
-        ('orders', '0001_initial'),
-        ('tenancy', '0001_initial'),
+        ("intake", "0001_initial"),
+        ("orders", "0001_initial"),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importbatch',
-            name='channel',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='orders.channel'),
+            model_name="importbatch",
+            name="channel",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="orders.channel",
+            ),
         ),
         migrations.AddField(
-            model_name='importbatch',
-            name='merchant',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenancy.merchant'),
+            model_name="importbatch",
+            name="merchant",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="tenancy.merchant",
+            ),
         ),
         migrations.AddField(
-            model_name='importrowerror',
-            name='batch',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='errors', to='intake.importbatch'),
+            model_name="importrowerror",
+            name="batch",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="errors", to="intake.importbatch"
+            ),
         ),
         migrations.AddIndex(
-            model_name='importbatch',
-            index=models.Index(fields=['merchant', 'started_at'], name='importbatch_merchant_idx'),
+            model_name="importbatch",
+            index=models.Index(fields=["merchant", "started_at"], name="importbatch_merchant_idx"),
         ),
     ]

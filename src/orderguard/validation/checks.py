@@ -1,0 +1,380 @@
+"""Checks v1: every D2 import check on one order, and the registry that explains each code.
+
+`check_order` runs, in this order (the order of its findings): recipient name, phone, address,
+each line (SKU resolution), special requests. It is pure: no database, the clock is passed in,
+the merchant's catalogue comes as a `CatalogIndex`.
+
+`RULES` lists every finding code the checks can produce with its exception type, default
+severity and a plain-words text: a `gettext_lazy` msgid in Simplified Chinese (the UI language)
+and an English template, both ``%(name)s``-formatted from the finding's data; codes whose data
+carries a ``reason`` have a text per reason. `explain` renders a finding in the active language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from orderguard.catalog.attributes import ATTRIBUTE_LABELS, SIZE
+from orderguard.core.choices import ExceptionType, Severity
+from orderguard.core.findings import Finding
+from orderguard.orders.schema import OrderIn
+from orderguard.validation import address as address_checks
+from orderguard.validation import names as name_checks
+from orderguard.validation import phone as phone_checks
+from orderguard.validation import product as product_checks
+from orderguard.validation import special as special_checks
+from orderguard.validation.address import ParsedAddress, check_address, parse_address
+from orderguard.validation.names import check_name
+from orderguard.validation.phone import PhoneResult, check_phone
+from orderguard.validation.product import CatalogIndex, resolve_line
+from orderguard.validation.special import COURIERS, check_special
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What a finding code means. `reasons` holds texts for particular ``data["reason"]`` values."""
+
+    code: str
+    type: ExceptionType
+    severity: Severity
+    text: Promise
+    text_en: str
+    reasons: Mapping[str, tuple[Promise, str]] = field(default_factory=dict)
+
+
+T2, T3, T5 = ExceptionType.RECIPIENT_ERROR, ExceptionType.PRODUCT_ERROR, ExceptionType.SPECIAL_REQUEST
+BLOCKING, WARNING = Severity.BLOCKING, Severity.WARNING
+
+
+def _rule(
+    code: str,
+    type_: ExceptionType,
+    severity: Severity,
+    text: Promise,
+    text_en: str,
+    reasons: Mapping[str, tuple[Promise, str]] | None = None,
+) -> tuple[str, Rule]:
+    return code, Rule(code, type_, severity, text, text_en, reasons or {})
+
+
+RULES: Mapping[str, Rule] = dict(
+    [
+        # Recipient name (T2)
+        _rule(name_checks.NAME_MISSING, T2, BLOCKING, _("收货人姓名为空"), "The recipient name is empty"),
+        _rule(
+            name_checks.NAME_MASKED,
+            T2,
+            WARNING,
+            _("收货人姓名已被平台打码"),
+            "The recipient name is masked by the platform",
+        ),
+        _rule(
+            name_checks.NAME_INVALID,
+            T2,
+            BLOCKING,
+            _("收货人姓名无效"),
+            "The recipient name is not valid",
+            {
+                "too_long": (
+                    _("收货人姓名过长：%(length)s 个字符"),
+                    "The recipient name is too long: %(length)s characters",
+                ),
+                "contains_phone": (
+                    _("收货人姓名中含有电话号码"),
+                    "The recipient name contains a phone number",
+                ),
+                "no_letters": (
+                    _("收货人姓名只有数字或符号"),
+                    "The recipient name has only digits or symbols",
+                ),
+            },
+        ),
+        # Recipient phone (T2)
+        _rule(phone_checks.PHONE_MISSING, T2, BLOCKING, _("收货人电话为空"), "The recipient phone is empty"),
+        _rule(
+            phone_checks.PHONE_MALFORMED,
+            T2,
+            BLOCKING,
+            _("收货人电话含有非号码内容"),
+            "The recipient phone contains something that is not a number",
+        ),
+        _rule(
+            phone_checks.PHONE_BAD_LENGTH,
+            T2,
+            BLOCKING,
+            _("手机号位数不对：%(digits)s 位"),
+            "The phone has the wrong number of digits: %(digits)s",
+        ),
+        _rule(
+            phone_checks.PHONE_INVALID,
+            T2,
+            BLOCKING,
+            _("号码 %(masked)s 不是有效号码（号段不存在）"),
+            "%(masked)s is not a valid number (no such number range)",
+            {"no_area_code": (_("固定电话 %(masked)s 缺少区号"), "The landline %(masked)s has no area code")},
+        ),
+        _rule(
+            phone_checks.PHONE_MASKED,
+            T2,
+            WARNING,
+            _("收货人电话已被平台打码（%(masked)s），需通过平台联系买家"),
+            "The phone is masked by the platform (%(masked)s): contact the buyer through the platform",
+        ),
+        _rule(
+            phone_checks.PHONE_VIRTUAL,
+            T2,
+            WARNING,
+            _("收货人电话是平台虚拟号（%(masked)s），拨打时需加分机号"),
+            "The phone is a platform virtual number (%(masked)s): dial it with its extension",
+        ),
+        _rule(
+            phone_checks.PHONE_VIRTUAL_EXPIRED,
+            T2,
+            BLOCKING,
+            _("虚拟号 %(masked)s 已于 %(expired_at)s 过期"),
+            "The virtual number %(masked)s expired at %(expired_at)s",
+        ),
+        # Recipient address (T2)
+        _rule(address_checks.ADDRESS_MISSING, T2, BLOCKING, _("收货地址为空"), "The address is empty"),
+        _rule(
+            address_checks.ADDRESS_NO_PROVINCE,
+            T2,
+            BLOCKING,
+            _("地址缺少省份"),
+            "The address has no province",
+            {"unknown": (_("无法识别省份：%(given)s"), "Unknown province: %(given)s")},
+        ),
+        _rule(
+            address_checks.ADDRESS_NO_CITY,
+            T2,
+            BLOCKING,
+            _("地址缺少城市"),
+            "The address has no city",
+            {"unknown": (_("无法识别城市：%(given)s"), "Unknown city: %(given)s")},
+        ),
+        _rule(
+            address_checks.ADDRESS_NO_DISTRICT,
+            T2,
+            BLOCKING,
+            _("地址缺少区县"),
+            "The address has no district or county",
+            {
+                "unknown": (
+                    _("无法识别区县：%(given)s（可能已撤销或改名）"),
+                    "Unknown district: %(given)s (it may have been abolished or renamed)",
+                ),
+                "placeholder": (_("区县是占位值：%(given)s"), "The district is a placeholder: %(given)s"),
+                "ambiguous": (
+                    _("多个城市都有区县 %(given)s，地址未写明是哪个城市"),
+                    "Several cities have a district %(given)s and the address does not say which",
+                ),
+            },
+        ),
+        _rule(
+            address_checks.ADDRESS_CONFLICT,
+            T2,
+            BLOCKING,
+            _("地址前后矛盾：%(lower)s 不在 %(upper)s，而属于 %(belongs_to)s"),
+            "The address contradicts itself: %(lower)s is not in %(upper)s but in %(belongs_to)s",
+        ),
+        _rule(
+            address_checks.ADDRESS_NO_DETAIL, T2, BLOCKING, _("缺少详细地址"), "The street address is missing"
+        ),
+        _rule(
+            address_checks.ADDRESS_NO_ROAD_OR_NUMBER,
+            T2,
+            BLOCKING,
+            _("详细地址中没有道路、街巷、村组，也没有门牌号"),
+            "The street address names no road, lane or village and has no house number",
+        ),
+        _rule(
+            address_checks.ADDRESS_DETAIL_MASKED,
+            T2,
+            WARNING,
+            _("详细地址已被平台打码，无法判断是否完整"),
+            "The street address is masked by the platform and cannot be judged",
+        ),
+        _rule(
+            address_checks.ADDRESS_NO_POSTCODE,
+            T2,
+            BLOCKING,
+            _("境外地址缺少邮编（%(country)s）"),
+            "The address abroad has no postcode (%(country)s)",
+        ),
+        # Products (T3)
+        _rule(
+            product_checks.SKU_MISSING,
+            T3,
+            BLOCKING,
+            _("第 %(line)s 行缺少商品编码"),
+            "Line %(line)s has no SKU code",
+        ),
+        _rule(
+            product_checks.SKU_UNKNOWN,
+            T3,
+            BLOCKING,
+            _("第 %(line)s 行的商品编码 %(sku)s 在商品资料中不存在"),
+            "Line %(line)s: the SKU code %(sku)s is not in the catalogue",
+        ),
+        _rule(
+            product_checks.SKU_INACTIVE,
+            T3,
+            BLOCKING,
+            _("第 %(line)s 行的商品 %(sku)s 已停用"),
+            "Line %(line)s: the SKU %(sku)s is inactive",
+        ),
+        _rule(
+            product_checks.SKU_ATTRIBUTES_MISMATCH,
+            T3,
+            BLOCKING,
+            _("第 %(line)s 行的商品 %(sku)s 与订单规格不符：订购 %(ordered)s，商品资料为 %(stocked)s"),
+            "Line %(line)s: the SKU %(sku)s does not match the order: ordered %(ordered)s, the SKU is %(stocked)s",
+        ),
+        _rule(
+            product_checks.SKU_VARIANT_NOT_STOCKED,
+            T3,
+            BLOCKING,
+            _("第 %(line)s 行款号 %(style)s 没有所订规格：订购 %(ordered)s，仓库只有 %(stocked_values)s"),
+            "Line %(line)s: the style %(style)s has no such variant: ordered %(ordered)s, stocked %(stocked_values)s",
+        ),
+        _rule(
+            product_checks.SKU_VARIANT_AMBIGUOUS,
+            T3,
+            BLOCKING,
+            _("第 %(line)s 行款号 %(style)s 有多个规格符合订单，无法确定：%(candidates)s"),
+            "Line %(line)s: several variants of the style %(style)s fit the order: %(candidates)s",
+        ),
+        # Special requests (T5)
+        _rule(
+            special_checks.SPECIAL_COURIER_REQUESTED,
+            T5,
+            BLOCKING,
+            _("要求指定快递：%(courier_name)s（来自%(source_name)s）"),
+            "A designated courier is requested: %(courier)s (from the %(source_name)s)",
+        ),
+        _rule(
+            special_checks.SPECIAL_EXPRESS_REQUESTED,
+            T5,
+            BLOCKING,
+            _("要求加急发货：“%(keyword)s”（来自%(source_name)s）"),
+            'Expedited delivery is requested: "%(keyword)s" (from the %(source_name)s)',
+        ),
+    ]
+)
+
+_SOURCE_NAMES: Mapping[str, tuple[Promise, str]] = {
+    "buyer_note": (_("买家留言"), "buyer's note"),
+    "seller_note": (_("卖家备注"), "seller's note"),
+    "platform": (_("平台字段"), "platform's order data"),
+}
+
+
+class _Data(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _label(key: str, english: bool) -> str:
+    label = ATTRIBUTE_LABELS.get(key)
+    return key if english or label is None else str(label)
+
+
+def _show(value: Any, english: bool, key: str = "") -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{_label(str(k), english)}: {_show(v, english, str(k))}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        joiner = " / " if any(isinstance(v, Mapping) for v in value) else "/"
+        return joiner.join(_show(v, english, key) for v in value)
+    text = str(value)
+    # Sizes are stored case-folded (xl); people read them in capitals.
+    return text.upper() if key == SIZE and text.isascii() else text
+
+
+def explain(finding: Finding, *, language: str | None = None) -> str:
+    """The finding in plain words, in `language` or the active one (English for ``en*``,
+    otherwise the gettext catalogue of the language, Simplified Chinese by default)."""
+    rule = RULES.get(finding.code)
+    if rule is None:
+        return finding.code
+    english = (language or translation.get_language() or "zh-hans").lower().startswith("en")
+    with translation.override(language) if language else nullcontext():
+        text, text_en = rule.text, rule.text_en
+        reason = str(finding.data.get("reason", ""))
+        if reason in rule.reasons:
+            text, text_en = rule.reasons[reason]
+        template = text_en if english else str(text)
+        data = _Data({key: _show(value, english) for key, value in finding.data.items()})
+        courier = finding.data.get("courier")
+        if courier:
+            data["courier_name"] = (
+                COURIERS[courier][0] if courier in COURIERS else finding.data.get("given", courier)
+            )
+        source = str(finding.data.get("source", ""))
+        if source in _SOURCE_NAMES:
+            zh, en = _SOURCE_NAMES[source]
+            data["source_name"] = en if english else str(zh)
+        return template % data
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    findings: list[Finding]
+    parsed_address: ParsedAddress
+    phone: PhoneResult
+    resolved_sku_ids: list[int | None]
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.BLOCKING]
+
+    @property
+    def blocking_types(self) -> frozenset[ExceptionType]:
+        """The exception types this order should open a case for."""
+        return frozenset(f.type for f in self.findings if f.severity == Severity.BLOCKING)
+
+
+def check_order(
+    order: OrderIn,
+    *,
+    catalog: CatalogIndex,
+    now: datetime,
+    severity_overrides: Mapping[str, Severity] | None = None,
+) -> CheckResult:
+    """Run every D2 check on one order.
+
+    Findings come in a stable order: recipient name, phone, address, lines (in line order),
+    special requests. `severity_overrides` (code → severity) applies a merchant's own choice of
+    blocking or warning per rule.
+    """
+    findings: list[Finding] = check_name(order.recipient_name)
+    phone = check_phone(
+        order.recipient_phone,
+        country=order.address.country,
+        expires_at=order.phone_expires_at,
+        now=now,
+    )
+    findings.extend(phone.findings)
+    parsed = parse_address(order.address)
+    findings.extend(check_address(order.address, parsed))
+    resolved: list[int | None] = []
+    for line_no, line in enumerate(order.lines, start=1):
+        resolution = resolve_line(line, index=catalog, line_no=line_no)
+        resolved.append(resolution.sku_id)
+        findings.extend(resolution.findings)
+    findings.extend(check_special(order))
+    if severity_overrides:
+        findings = [
+            replace(f, severity=severity_overrides[f.code])
+            if f.code in severity_overrides and severity_overrides[f.code] != f.severity
+            else f
+            for f in findings
+        ]
+    return CheckResult(findings=findings, parsed_address=parsed, phone=phone, resolved_sku_ids=resolved)

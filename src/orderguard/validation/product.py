@@ -1,0 +1,253 @@
+"""Order line → SKU resolution (D2, T3 product information errors).
+
+A line's ``sku_code`` is looked up, in this order, as a SKU code, a barcode, then a style code
+(款号, shared by the variants of one product). Codes are compared after NFKC and trimming, and
+case-insensitively when that still points at one SKU. Attributes on both sides are normalised by
+`orderguard.catalog.attributes` and compared only on keys both sides have (an order's ``套餐``
+does not contradict a SKU that has no such attribute).
+
+- empty code → SKU_MISSING;
+- a SKU code or a barcode of one SKU: ordered attributes contradicting the SKU's →
+  SKU_ATTRIBUTES_MISMATCH (not resolved); inactive → SKU_INACTIVE (not resolved); else resolved;
+- a style code (or a barcode shared by several SKUs): the variants whose attributes do not
+  contradict the order are candidates; when several remain, active ones are preferred, then
+  those whose every attribute the order names. One left → resolved (or SKU_INACTIVE); none →
+  SKU_VARIANT_NOT_STOCKED with the stocked variants; several → SKU_VARIANT_AMBIGUOUS;
+- nothing → SKU_UNKNOWN.
+
+All findings are blocking, type T3, field ``lines[<n>].sku_code`` (n from 1).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from orderguard.catalog.attributes import attributes_signature, normalise_attributes
+from orderguard.core.choices import ExceptionType
+from orderguard.core.findings import Finding
+from orderguard.orders.schema import LineIn
+
+SKU_MISSING = "SKU_MISSING"
+SKU_UNKNOWN = "SKU_UNKNOWN"
+SKU_INACTIVE = "SKU_INACTIVE"
+SKU_ATTRIBUTES_MISMATCH = "SKU_ATTRIBUTES_MISMATCH"
+SKU_VARIANT_NOT_STOCKED = "SKU_VARIANT_NOT_STOCKED"
+SKU_VARIANT_AMBIGUOUS = "SKU_VARIANT_AMBIGUOUS"
+
+# How many variants a finding lists (a style may have hundreds; the finding stays small).
+MAX_LISTED_VARIANTS = 20
+
+Signature = tuple[tuple[str, str], ...]
+_K = TypeVar("_K", bound=Hashable)
+
+
+@dataclass(frozen=True, slots=True)
+class SkuRecord:
+    """One SKU of a merchant as the checks need it; `attributes` are already normalised."""
+
+    id: int
+    code: str
+    style_code: str = ""
+    barcode: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LineResolution:
+    sku_id: int | None
+    findings: tuple[Finding, ...] = ()
+
+
+def _key(code: str) -> str:
+    if not code:
+        return ""
+    if not code.isascii():
+        code = unicodedata.normalize("NFKC", code)
+    return code.strip()
+
+
+def _add(index: dict[_K, list[SkuRecord]], key: _K, record: SkuRecord) -> None:
+    if key:
+        bucket = index.setdefault(key, [])
+        if all(r.id != record.id for r in bucket):
+            bucket.append(record)
+
+
+class CatalogIndex:
+    """One merchant's SKUs, indexed by code, barcode, style code and (style, attributes)."""
+
+    __slots__ = (
+        "_by_barcode",
+        "_by_code",
+        "_by_style",
+        "_by_variant",
+        "_folded_barcode",
+        "_folded_code",
+        "_folded_style",
+    )
+
+    def __init__(self) -> None:
+        self._by_code: dict[str, SkuRecord] = {}
+        self._folded_code: dict[str, list[SkuRecord]] = {}
+        self._by_barcode: dict[str, list[SkuRecord]] = {}
+        self._folded_barcode: dict[str, list[SkuRecord]] = {}
+        self._by_style: dict[str, list[SkuRecord]] = {}
+        self._folded_style: dict[str, list[SkuRecord]] = {}
+        self._by_variant: dict[tuple[str, Signature], list[SkuRecord]] = {}
+
+    @classmethod
+    def build(cls, records: Iterable[SkuRecord]) -> CatalogIndex:
+        """Index `records` (one merchant's). A later record with the same code replaces an
+        earlier one."""
+        index = cls()
+        for record in records:
+            code = _key(record.code)
+            if code:
+                index._by_code[code] = record
+            _add(index._by_barcode, _key(record.barcode), record)
+            style = _key(record.style_code)
+            _add(index._by_style, style, record)
+            if style:
+                _add(index._by_variant, (style, attributes_signature(record.attributes)), record)
+        for code, record in index._by_code.items():
+            _add(index._folded_code, code.casefold(), record)
+        for source, folded in (
+            (index._by_barcode, index._folded_barcode),
+            (index._by_style, index._folded_style),
+        ):
+            for key, bucket in source.items():
+                for record in bucket:
+                    _add(folded, key.casefold(), record)
+        return index
+
+    def __len__(self) -> int:
+        return len(self._by_code)
+
+    def by_code(self, code: str) -> SkuRecord | None:
+        key = _key(code)
+        record = self._by_code.get(key)
+        if record is None:
+            folded = self._folded_code.get(key.casefold(), ())
+            record = folded[0] if len(folded) == 1 else None
+        return record
+
+    def by_barcode(self, barcode: str) -> list[SkuRecord]:
+        key = _key(barcode)
+        return self._by_barcode.get(key) or self._folded_barcode.get(key.casefold(), [])
+
+    def by_style(self, style_code: str) -> list[SkuRecord]:
+        key = _key(style_code)
+        return self._by_style.get(key) or self._folded_style.get(key.casefold(), [])
+
+    def by_variant(self, style_code: str, attributes: Mapping[str, str]) -> list[SkuRecord]:
+        """The SKUs of a style with exactly these (normalised) attributes."""
+        return self._by_variant.get((_key(style_code), attributes_signature(attributes)), [])
+
+
+def _finding(code: str, line_no: int, **data: object) -> Finding:
+    return Finding(
+        code=code,
+        type=ExceptionType.PRODUCT_ERROR,
+        field=f"lines[{line_no}].sku_code",
+        data={"line": line_no, **data},
+    )
+
+
+def _contradicts(ordered: Mapping[str, str], stocked: Mapping[str, str]) -> bool:
+    return any(key in stocked and stocked[key] != value for key, value in ordered.items())
+
+
+def _single(record: SkuRecord, ordered: dict[str, str], line_no: int) -> LineResolution:
+    if _contradicts(ordered, record.attributes):
+        shared = [key for key in ordered if key in record.attributes]
+        return LineResolution(
+            None,
+            (
+                _finding(
+                    SKU_ATTRIBUTES_MISMATCH,
+                    line_no,
+                    sku=record.code,
+                    ordered={key: ordered[key] for key in shared},
+                    stocked={key: record.attributes[key] for key in shared},
+                ),
+            ),
+        )
+    if not record.active:
+        return LineResolution(None, (_finding(SKU_INACTIVE, line_no, sku=record.code),))
+    return LineResolution(record.id)
+
+
+def _pick_variant(
+    variants: list[SkuRecord], ordered: dict[str, str], line_no: int, code: str, exact: list[SkuRecord]
+) -> LineResolution:
+    if len(exact) == 1 and exact[0].active:
+        return LineResolution(exact[0].id)
+    candidates = [v for v in variants if not _contradicts(ordered, v.attributes)]
+    if len(candidates) > 1:
+        active = [v for v in candidates if v.active]
+        candidates = active or candidates
+    if len(candidates) > 1:
+        named = [v for v in candidates if all(key in ordered for key in v.attributes)]
+        candidates = named or candidates
+    if len(candidates) == 1:
+        chosen = candidates[0]
+        if not chosen.active:
+            return LineResolution(None, (_finding(SKU_INACTIVE, line_no, sku=chosen.code),))
+        return LineResolution(chosen.id)
+    if not candidates:
+        stocked = [dict(v.attributes) for v in variants if v.active] or [dict(v.attributes) for v in variants]
+        keys = list(ordered)
+        return LineResolution(
+            None,
+            (
+                _finding(
+                    SKU_VARIANT_NOT_STOCKED,
+                    line_no,
+                    style=code,
+                    ordered=dict(ordered),
+                    stocked=stocked[:MAX_LISTED_VARIANTS],
+                    stocked_values={
+                        key: sorted({s[key] for s in stocked if key in s})
+                        for key in keys
+                        if any(key in s for s in stocked)
+                    },
+                ),
+            ),
+        )
+    return LineResolution(
+        None,
+        (
+            _finding(
+                SKU_VARIANT_AMBIGUOUS,
+                line_no,
+                style=code,
+                ordered=dict(ordered),
+                candidates=[c.code for c in candidates[:MAX_LISTED_VARIANTS]],
+            ),
+        ),
+    )
+
+
+def resolve_line(line: LineIn, *, index: CatalogIndex, line_no: int) -> LineResolution:
+    """Resolve one order line to a SKU id, or say why not (see the module docstring)."""
+    code = _key(line.sku_code)
+    if not code:
+        return LineResolution(None, (_finding(SKU_MISSING, line_no),))
+    ordered = normalise_attributes(line.attributes) if line.attributes else {}
+    record = index.by_code(code)
+    if record is not None:
+        return _single(record, ordered, line_no)
+    by_barcode = index.by_barcode(code)
+    if len(by_barcode) == 1:
+        return _single(by_barcode[0], ordered, line_no)
+    if by_barcode:
+        return _pick_variant(by_barcode, ordered, line_no, code, [])
+    variants = index.by_style(code)
+    if variants:
+        exact = index.by_variant(code, ordered) if ordered else []
+        return _pick_variant(variants, ordered, line_no, code, exact)
+    return LineResolution(None, (_finding(SKU_UNKNOWN, line_no, sku=code),))
