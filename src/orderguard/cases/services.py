@@ -10,6 +10,7 @@ from datetime import datetime
 from orderguard.cases import events
 from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus
 from orderguard.cases.models import CaseEvent, ExceptionCase
+from orderguard.core import bulk
 from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.findings import Finding
 from orderguard.orders.models import Order
@@ -116,7 +117,9 @@ def cases_triage(
                 result.closed.append(case)
                 new_events.append(events.resolved(case, at=now, actor_label=actor_label, reason=reason))
     if result.opened:
-        ExceptionCase.objects.bulk_create(result.opened, batch_size=1000)
+        for case, pk in zip(result.opened, bulk.reserve_ids(ExceptionCase, len(result.opened)), strict=True):
+            case.pk = pk
+        bulk.insert(result.opened)
         new_events.extend(events.opened(c, at=now, actor_label=actor_label) for c in result.opened)
     if to_update:
         ExceptionCase.objects.bulk_update(
@@ -124,6 +127,5 @@ def cases_triage(
             ["findings", "status", "outcome", "resolution", "closed_at", "updated_at"],
             batch_size=500,
         )
-    if new_events:
-        CaseEvent.objects.bulk_create(new_events, batch_size=1000)
+    bulk.insert(new_events)
     return result

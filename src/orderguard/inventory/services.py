@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from django.utils.translation import gettext as _
 
 from orderguard.catalog.models import BundleItem, Sku, Warehouse
+from orderguard.core import bulk
 from orderguard.core.choices import DetectionSource, ExceptionType, Severity
 from orderguard.core.findings import Finding
 from orderguard.inventory.models import AlertStatus, MovementKind, StockAlert, StockLevel, StockMovement
@@ -93,6 +94,10 @@ def stock_allocate(
     *, requests: Sequence[AllocationRequest], now: datetime, actor_label: str
 ) -> AllocationResult:
     """Reserve stock for whole orders, earliest payment first.
+
+    The orders must have primary keys (saved, or keys from `core.bulk.reserve_ids` for orders
+    written later in the same transaction); lines already in the database get their allocated
+    quantity updated, new lines only in memory.
 
     An order is allocated whole or not at all (the default "hold the whole order" policy): if
     any line is short, nothing is reserved for it and each short line gives a STOCK_SHORT
@@ -173,10 +178,12 @@ def stock_allocate(
         result.allocated.add(r.order.pk)
     if touched:
         StockLevel.objects.bulk_update(list(touched.values()), ["allocated", "updated_at"], batch_size=1000)
-    if lines_changed:
-        OrderLine.objects.bulk_update(lines_changed, ["allocated_quantity"], batch_size=1000)
-    if movements:
-        StockMovement.objects.bulk_create(movements, batch_size=1000)
+    # Lines not yet written (a new order in an import) are written by the caller with their
+    # allocated quantity already set; lines in the database are updated here.
+    saved = [line for line in lines_changed if line.pk is not None]
+    if saved:
+        OrderLine.objects.bulk_update(saved, ["allocated_quantity"], batch_size=1000)
+    bulk.insert(movements)
     # D1: low stock marks every order touching it (short or allocated) and opens an alert.
     low = {key: lv for key, lv in levels.items() if lv.on_hand - lv.allocated < lv.safety_stock}
     if low:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -83,11 +83,14 @@ class OrderIn:
         """A digest of everything that matters to the warehouse, so a re-import of an unchanged
         order is recognised without comparing field by field. Source positions are left out: the
         same order in another file is the same order."""
-        body = asdict(self)
-        body.pop("source_file")
-        body.pop("source_row")
-        for line in body["lines"]:
-            line.pop("source_file")
-            line.pop("source_row")
-        raw = json.dumps(body, sort_keys=True, default=str, ensure_ascii=False)
+        a = self.address
+        body = [
+            self.platform_order_id, self.platform_status, self.state.value, self.created_at, self.paid_at,
+            self.recipient_name, self.recipient_phone, self.phone_expires_at,
+            [a.raw, a.province, a.city, a.district, a.town, a.detail, a.postcode, a.country],
+            self.buyer_note, self.seller_note, self.requested_courier, self.service_level,
+            [[ln.sku_code, ln.quantity, ln.title, sorted(ln.attributes.items()), ln.platform_line_id] for ln in self.lines],
+            sorted(self.extra.items()),
+        ]
+        raw = json.dumps(body, default=str, ensure_ascii=False)
         return hashlib.blake2b(raw.encode("utf-8"), digest_size=16).hexdigest()

@@ -5,7 +5,8 @@ Order of the policy (each step on the text left by the one before):
 1. Fast path: 11 ASCII digits starting with ``1`` on a CN order without an expiry. Whether a CN
    mobile is valid depends only on its number block (号段): phonenumbers' CN mobile pattern looks
    at no more than the first 5 digits and the length is fixed at 11, so its verdict is memoised per
-   7-digit prefix (the block, H code) and the common case costs one dict lookup.
+   5-digit prefix (a test holds the installed phonenumbers to that) and the common case costs one
+   dict lookup.
 2. NFKC (full-width digits, ``＋``, ``－``, ``＊``), an export's leading apostrophe or ``=``/quotes
    removed, spaces, dots and parentheses dropped, every dash variant made ``-``.
 3. Empty or a placeholder (``无``, ``null``) → PHONE_MISSING.
@@ -104,23 +105,29 @@ def _finding(code: str, severity: Severity = Severity.BLOCKING, **data: Any) -> 
 
 # --- CN mobile blocks ----------------------------------------------------------------------------
 
-_BLOCK_CACHE_CAP = 200_000  # there are < 10k blocks in use; the cap only bounds hostile input
-_block_cache: dict[str, bool] = {}
+# phonenumbers' CN mobile pattern decides on the first five digits (1 + three-digit network
+# code + the first digit after it); the test `test_mobile_verdict_depends_only_on_the_memo_prefix`
+# checks that against the installed phonenumbers for every prefix, so an update of its data
+# that looks deeper fails the suite instead of silently misjudging numbers.
+MEMO_PREFIX = 5
+_prefix_cache: dict[str, bool] = {}
+
+
+def mobile_verdict(digits: str) -> bool:
+    """phonenumbers' own verdict on an 11-digit number starting with 1 (uncached)."""
+    number = PhoneNumber(country_code=86, national_number=int(digits))
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
+        PhoneNumberType.MOBILE,
+        PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
 
 
 def _mobile_block_valid(digits: str) -> bool:
-    """phonenumbers' verdict on an 11-digit number starting with 1, memoised per 7-digit block."""
-    block = digits[:7]
-    verdict = _block_cache.get(block)
+    """`mobile_verdict`, memoised per MEMO_PREFIX-digit prefix (at most 10^4 entries)."""
+    prefix = digits[:MEMO_PREFIX]
+    verdict = _prefix_cache.get(prefix)
     if verdict is None:
-        number = PhoneNumber(country_code=86, national_number=int(digits))
-        verdict = phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
-            PhoneNumberType.MOBILE,
-            PhoneNumberType.FIXED_LINE_OR_MOBILE,
-        )
-        if len(_block_cache) >= _BLOCK_CACHE_CAP:
-            _block_cache.clear()
-        _block_cache[block] = verdict
+        verdict = _prefix_cache[prefix] = mobile_verdict(digits)
     return verdict
 
 

@@ -287,3 +287,22 @@ def test_any_mobile_in_a_valid_block_is_accepted_whatever_its_formatting(block, 
     result = check_phone(text, now=NOW)
 
     assert (result.normalised, result.kind, result.findings) == (number, PhoneKind.MOBILE, ())
+
+
+def test_mobile_verdict_depends_only_on_the_memo_prefix():
+    """The memo in check_phone is keyed by the first MEMO_PREFIX digits: for every such prefix,
+    phonenumbers must give the same verdict whatever the remaining digits are."""
+    import random
+
+    from orderguard.validation.phone import MEMO_PREFIX, mobile_verdict
+
+    rng = random.Random(20261126)
+    rest = 11 - MEMO_PREFIX
+    disagreements = []
+    for n in range(10 ** (MEMO_PREFIX - 1)):
+        prefix = "1" + str(n).zfill(MEMO_PREFIX - 1)
+        suffixes = ["0" * rest, "9" * rest, *(str(rng.randrange(10**rest)).zfill(rest) for _ in range(3))]
+        verdicts = {mobile_verdict(prefix + s) for s in suffixes}
+        if len(verdicts) > 1:
+            disagreements.append(prefix)
+    assert disagreements == []
