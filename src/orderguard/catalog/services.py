@@ -37,15 +37,24 @@ class SkuUpsertResult:
 def skus_upsert(*, merchant_id: int, skus: Sequence[SkuIn]) -> SkuUpsertResult:
     """Create or update SKUs by (merchant, code), in batch. Attributes are normalised
     (`catalog.attributes`) and the four usual ones copied to their columns. A bundle's
-    components must exist (in the catalog or in the same input); a missing one is reported and
-    that bundle's components are left as they were."""
+    components must exist (in the catalog or in the same input); a bundle naming one that does
+    not is reported in `missing_components` and not written at all."""
     result = SkuUpsertResult()
-    existing = {
-        s.code: s for s in Sku.objects.filter(merchant_id=merchant_id, code__in=[s.code for s in skus])
-    }
+    component_codes = {c for item in skus for c, _q in item.components}
+    known_codes = {item.code for item in skus} | set(
+        Sku.objects.filter(merchant_id=merchant_id, code__in=component_codes).values_list("code", flat=True)
+    )
+    writable: list[SkuIn] = []
+    for i, item in enumerate(skus):
+        missing = [c for c, _q in item.components if c not in known_codes]
+        if missing:
+            result.missing_components.extend((i, c) for c in missing)
+        else:
+            writable.append(item)
+    existing = {s.code: s for s in Sku.objects.filter(merchant_id=merchant_id, code__in=[s.code for s in writable])}
     create: list[Sku] = []
     update: list[Sku] = []
-    for item in skus:
+    for item in writable:
         attrs = normalise_attributes(item.attributes)
         values = {
             "name": item.name,
@@ -71,36 +80,22 @@ def skus_upsert(*, merchant_id: int, skus: Sequence[SkuIn]) -> SkuUpsertResult:
     if update:
         Sku.objects.bulk_update(
             update,
-            [
-                "name",
-                "style_code",
-                "barcode",
-                "attributes",
-                "active",
-                "is_bundle",
-                *FLAT_ATTRIBUTES,
-                "updated_at",
-            ],
+            ["name", "style_code", "barcode", "attributes", "active", "is_bundle", *FLAT_ATTRIBUTES, "updated_at"],
             batch_size=500,
         )
     result.created, result.updated = len(create), len(update)
 
-    bundles = [(i, item) for i, item in enumerate(skus) if item.components]
+    bundles = [item for item in writable if item.components]
     if bundles:
-        known = {
-            s.code: s.pk
-            for s in Sku.objects.filter(
-                merchant_id=merchant_id, code__in={c for _i, b in bundles for c, _q in b.components}
-            )
-        }
-        for i, item in bundles:
-            missing = [c for c, _q in item.components if c not in known]
-            if missing:
-                result.missing_components.extend((i, c) for c in missing)
-                continue
-            bundle = existing[item.code]
-            BundleItem.objects.filter(bundle=bundle).delete()
-            BundleItem.objects.bulk_create(
-                [BundleItem(bundle=bundle, component_id=known[c], quantity=q) for c, q in item.components]
-            )
+        ids = dict(
+            Sku.objects.filter(merchant_id=merchant_id, code__in=component_codes).values_list("code", "pk")
+        )
+        BundleItem.objects.filter(bundle__in=[existing[b.code] for b in bundles]).delete()
+        BundleItem.objects.bulk_create(
+            [
+                BundleItem(bundle=existing[b.code], component_id=ids[c], quantity=q)
+                for b in bundles
+                for c, q in b.components
+            ]
+        )
     return result
