@@ -67,7 +67,7 @@ def _child(orders: int) -> dict[str, Any]:
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            with cur.copy("COPY bench_raw FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cur.copy("COPY bench_raw FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:

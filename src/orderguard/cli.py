@@ -152,7 +152,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
     qs = cases_list(case_type=args.type, status=args.status, merchant_code=args.merchant)
     total = qs.count()
-    rows = [
+    cases = list(qs.select_related("order__channel")[: args.limit])
+    rows: list[dict[str, Any]] = [
         {
             "id": c.pk,
             "type": c.type,
@@ -166,14 +167,17 @@ def cmd_cases(args: argparse.Namespace) -> int:
             "codes": [f["code"] for f in c.findings],
             "opened_at": c.opened_at.isoformat(),
         }
-        for c in qs.select_related("order__channel")[: args.limit]
+        for c in cases
     ]
     if args.json:
         _print_json({"total": total, "cases": rows})
         return 0
-    for r in rows:
+    from django.utils import timezone
+
+    for c, r in zip(cases, rows, strict=True):
+        due = timezone.localtime(c.due_at).strftime("%m-%d %H:%M") if c.due_at else "-"
         print(
-            f"{r['id']:>8} {r['type']} {r['status']:<11} {r['merchant']:<12} {r['order']:<22} due {r['due_at']}  {','.join(r['codes'])}"
+            f"{r['id']:>8} {r['type']} {r['status']:<11} {r['merchant']:<12} {r['order']:<22} {due}  {','.join(r['codes'])}"
         )
     print(f"{len(rows)} / {total}")
     return 0
@@ -235,7 +239,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         from orderguard.config.wsgi import application
 
-        class Server(BaseApplication):  # type: ignore[misc]
+        class Server(BaseApplication):
             def load_config(self) -> None:
                 self.cfg.set("bind", f"{args.host}:{args.port}")
                 self.cfg.set("workers", args.web_workers)
@@ -329,7 +333,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if not isinstance(exc, DatabaseError):
             raise
-        hint = " (run `orderguard setup` first)" if "no such table" in str(exc) or "does not exist" in str(exc) else ""
+        hint = (
+            " (run `orderguard setup` first)"
+            if "no such table" in str(exc) or "does not exist" in str(exc)
+            else ""
+        )
         return _fail(f"database error: {exc}{hint}", as_json=getattr(args, "json", False), code="DATABASE")
 
 

@@ -30,7 +30,7 @@ def now() -> datetime:
 
 
 @pytest.fixture
-def channel(db):  # type: ignore[no-untyped-def]
+def channel(db):
     from orderguard.orders.tests.factories import ChannelFactory
 
     return ChannelFactory()

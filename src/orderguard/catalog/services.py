@@ -51,7 +51,9 @@ def skus_upsert(*, merchant_id: int, skus: Sequence[SkuIn]) -> SkuUpsertResult:
             result.missing_components.extend((i, c) for c in missing)
         else:
             writable.append(item)
-    existing = {s.code: s for s in Sku.objects.filter(merchant_id=merchant_id, code__in=[s.code for s in writable])}
+    existing = {
+        s.code: s for s in Sku.objects.filter(merchant_id=merchant_id, code__in=[s.code for s in writable])
+    }
     create: list[Sku] = []
     update: list[Sku] = []
     for item in writable:
@@ -80,7 +82,16 @@ def skus_upsert(*, merchant_id: int, skus: Sequence[SkuIn]) -> SkuUpsertResult:
     if update:
         Sku.objects.bulk_update(
             update,
-            ["name", "style_code", "barcode", "attributes", "active", "is_bundle", *FLAT_ATTRIBUTES, "updated_at"],
+            [
+                "name",
+                "style_code",
+                "barcode",
+                "attributes",
+                "active",
+                "is_bundle",
+                *FLAT_ATTRIBUTES,
+                "updated_at",
+            ],
             batch_size=500,
         )
     result.created, result.updated = len(create), len(update)

@@ -48,7 +48,8 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             cur.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, column, count]
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, column, count],
             )
             return [row[0] for row in cur.fetchall()]
         if connection.vendor == "sqlite":
@@ -63,13 +64,15 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
 
 
 @cache
-def _plan(model: type[models.Model], vendor: str, with_pk: bool) -> tuple[str, list[tuple[str, Adapter | None]]]:
+def _plan(
+    model: type[models.Model], vendor: str, with_pk: bool
+) -> tuple[str, list[tuple[str, Adapter | None]]]:
     fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
     ops = connection.ops
     plan: list[tuple[str, Adapter | None]] = []
     for f in fields:
         adapter: Adapter | None
-        target = f.target_field if f.is_relation else f
+        target = getattr(f, "target_field", f) if f.is_relation else f
         if isinstance(f, models.DateTimeField):
             adapter = None if vendor == "postgresql" else _sqlite_datetime
         elif isinstance(f, models.DateField):
@@ -81,12 +84,14 @@ def _plan(model: type[models.Model], vendor: str, with_pk: bool) -> tuple[str, l
             def adapter(value: Any, _adapt: Any = adapt_json, _encoder: Any = encoder) -> Any:
                 return None if value is None else _adapt(value, _encoder)
 
-        elif isinstance(target, (models.CharField, models.TextField, models.IntegerField, models.BooleanField)):
+        elif isinstance(
+            target, (models.CharField, models.TextField, models.IntegerField, models.BooleanField)
+        ):
             # plain values (and keys of integer primary keys) go through the driver as they are
             adapter = None
         else:
 
-            def adapter(value: Any, _field: models.Field = f) -> Any:  # type: ignore[type-arg]
+            def adapter(value: Any, _field: models.Field = f) -> Any:
                 return _field.get_db_prep_save(value, connection)
 
         plan.append((f.attname, adapter))
@@ -115,7 +120,9 @@ def insert(objs: Sequence[models.Model]) -> None:
         for name in if_empty:
             if getattr(obj, name) is None:
                 setattr(obj, name, now)
-        rows.append([getattr(obj, name) if adapt is None else adapt(getattr(obj, name)) for name, adapt in plan])
+        rows.append(
+            [getattr(obj, name) if adapt is None else adapt(getattr(obj, name)) for name, adapt in plan]
+        )
     with connection.cursor() as cur:
         cur.executemany(sql, rows)
     for obj in objs:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from orderguard.core.choices import DetectionSource, ExceptionType, Severity
@@ -22,7 +23,7 @@ class Finding:
     field: str
     severity: Severity = Severity.BLOCKING
     source: DetectionSource = DetectionSource.IMPORT_CHECK
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = dc_field(default_factory=dict)
 
     @property
     def blocking(self) -> bool:

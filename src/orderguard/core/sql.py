@@ -24,13 +24,13 @@ def append_only_trigger(table: str) -> Operation:
     )
 
     class AppendOnlyTrigger(RunSQL):
-        def database_forwards(self, app_label, schema_editor, from_state, to_state):  # type: ignore[no-untyped-def]
+        def database_forwards(self, app_label, schema_editor, from_state, to_state):
             vendor = schema_editor.connection.vendor
             sql = {"sqlite": sqlite, "postgresql": postgres}.get(vendor)
             if sql:
                 schema_editor.execute(sql)
 
-        def database_backwards(self, app_label, schema_editor, from_state, to_state):  # type: ignore[no-untyped-def]
+        def database_backwards(self, app_label, schema_editor, from_state, to_state):
             vendor = schema_editor.connection.vendor
             if vendor == "sqlite":
                 schema_editor.execute(f"DROP TRIGGER IF EXISTS {name};")

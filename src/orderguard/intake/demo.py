@@ -242,7 +242,9 @@ def catalog_csv(skus: list[DemoSku]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def stock_csv(skus: list[DemoSku], *, rng: random.Random, short: frozenset[str] | set[str], scale: int = 1) -> bytes:
+def stock_csv(
+    skus: list[DemoSku], *, rng: random.Random, short: frozenset[str] | set[str], scale: int = 1
+) -> bytes:
     """Plenty of stock, except the `short` SKUs: a handful on hand and an inbound ETA."""
     out = io.StringIO()
     w = csv.writer(out)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -244,7 +244,9 @@ def _apply(order: Order, oi: OrderIn, fp: str, result: CheckResult) -> None:
     order.address_detail = parsed.detail[:500]
     order.postcode = parsed.postcode[:20]
     # the deepest level the division data confirmed
-    order.division_code = (parsed.town_code or parsed.district_code or parsed.city_code or parsed.province_code)[:12]
+    order.division_code = (
+        parsed.town_code or parsed.district_code or parsed.city_code or parsed.province_code
+    )[:12]
     order.buyer_note = oi.buyer_note
     order.seller_note = oi.seller_note
     order.requested_courier = oi.requested_courier[:50]
@@ -280,7 +282,9 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
     with transaction.atomic():
         existing = {
             o.platform_order_id: o
-            for o in Order.objects.filter(channel=channel, platform_order_id__in=[oi.platform_order_id for oi in chunk])
+            for o in Order.objects.filter(
+                channel=channel, platform_order_id__in=[oi.platform_order_id for oi in chunk]
+            )
         }
         fresh: list[tuple[OrderIn, Order, CheckResult]] = []
         changed: list[tuple[OrderIn, Order, CheckResult, list[str]]] = []
@@ -292,13 +296,17 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
                 continue
             result = check_order(oi, catalog=ctx.catalog, now=now)
             if old is None:
-                order = Order(merchant_id=channel.merchant_id, channel=channel, platform_order_id=oi.platform_order_id)
+                order = Order(
+                    merchant_id=channel.merchant_id, channel=channel, platform_order_id=oi.platform_order_id
+                )
                 _apply(order, oi, fp, result)
                 order.import_batch = ctx.batch
                 fresh.append((oi, order, result))
             else:
                 before = {name: getattr(old, name) for name in TRACKED_FIELDS}
-                before_lines = list(old.lines.values_list("sku_code", "quantity", "attributes").order_by("line_no"))
+                before_lines = list(
+                    old.lines.values_list("sku_code", "quantity", "attributes").order_by("line_no")
+                )
                 _apply(old, oi, fp, result)
                 old.import_batch = ctx.batch
                 what = [name for name in TRACKED_FIELDS if getattr(old, name) != before[name]]
@@ -335,7 +343,9 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
                 order.status = OrderStatus.ON_HOLD if blocking else OrderStatus.READY
                 items.append(OrderFindings(order=order, findings=findings))
             else:
-                order.status = OrderStatus.SHIPPED if oi.state == PlatformState.SHIPPED else OrderStatus.NOT_READY
+                order.status = (
+                    OrderStatus.SHIPPED if oi.state == PlatformState.SHIPPED else OrderStatus.NOT_READY
+                )
                 items.append(OrderFindings(order=order, not_ready=True))
 
         bulk.insert([o for _oi, o, _r in fresh])
@@ -354,7 +364,11 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
                     type=OrderEventType.IMPORTED,
                     occurred_at=now,
                     actor_label=ctx.actor_label,
-                    data={"batch": ctx.batch.pk, "status": order.status, "codes": [f["code"] for f in order.findings]},
+                    data={
+                        "batch": ctx.batch.pk,
+                        "status": order.status,
+                        "codes": [f["code"] for f in order.findings],
+                    },
                 )
                 for _oi, order, _r in fresh
             ]

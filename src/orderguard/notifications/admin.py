@@ -9,7 +9,7 @@ class OutboxAttemptInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ("attempted_at", "ok", "duration_ms", "error")
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
 
@@ -22,8 +22,8 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     search_fields = ("recipient", "idempotency_key", "subject")
     inlines = [OutboxAttemptInline]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False

@@ -85,11 +85,23 @@ class OrderIn:
         same order in another file is the same order."""
         a = self.address
         body = [
-            self.platform_order_id, self.platform_status, self.state.value, self.created_at, self.paid_at,
-            self.recipient_name, self.recipient_phone, self.phone_expires_at,
+            self.platform_order_id,
+            self.platform_status,
+            self.state.value,
+            self.created_at,
+            self.paid_at,
+            self.recipient_name,
+            self.recipient_phone,
+            self.phone_expires_at,
             [a.raw, a.province, a.city, a.district, a.town, a.detail, a.postcode, a.country],
-            self.buyer_note, self.seller_note, self.requested_courier, self.service_level,
-            [[ln.sku_code, ln.quantity, ln.title, sorted(ln.attributes.items()), ln.platform_line_id] for ln in self.lines],
+            self.buyer_note,
+            self.seller_note,
+            self.requested_courier,
+            self.service_level,
+            [
+                [ln.sku_code, ln.quantity, ln.title, sorted(ln.attributes.items()), ln.platform_line_id]
+                for ln in self.lines
+            ],
             sorted(self.extra.items()),
         ]
         raw = json.dumps(body, default=str, ensure_ascii=False)

@@ -36,9 +36,33 @@ def test_import_orders_prints_the_batch_as_json(channel, tmp_path, capsys):
     code, data = run(capsys, "import", "orders", *paths, "--channel", channel.code, "--json")
 
     assert code == 0
-    assert {k: data[k] for k in ("ok", "kind", "format", "status", "rows", "created", "updated", "unchanged", "failed", "cases_opened", "errors")} == {
-        "ok": True, "kind": "orders", "format": "taobao", "status": "done", "rows": 2, "created": 2,
-        "updated": 0, "unchanged": 0, "failed": 0, "cases_opened": 2, "errors": [],
+    assert {
+        k: data[k]
+        for k in (
+            "ok",
+            "kind",
+            "format",
+            "status",
+            "rows",
+            "created",
+            "updated",
+            "unchanged",
+            "failed",
+            "cases_opened",
+            "errors",
+        )
+    } == {
+        "ok": True,
+        "kind": "orders",
+        "format": "taobao",
+        "status": "done",
+        "rows": 2,
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "failed": 0,
+        "cases_opened": 2,
+        "errors": [],
     }
     assert sorted(data["files"]) == sorted(p.rsplit("/", 1)[1] for p in paths)
 
@@ -85,7 +109,10 @@ def test_cases_lists_open_cases_by_due_time_as_json(channel, tmp_path, capsys):
 
     assert code == 0
     assert data["total"] == 2
-    assert [(c["type"], c["status"], c["source"], c["order"], c["channel"], c["step"], c["codes"]) for c in data["cases"]] == [
+    assert [
+        (c["type"], c["status"], c["source"], c["order"], c["channel"], c["step"], c["codes"])
+        for c in data["cases"]
+    ] == [
         ("T2", "open", "D2", "7", channel.code, "contact_buyer", ["PHONE_BAD_LENGTH"]),
         ("T3", "open", "D2", "7", channel.code, "confirm_with_buyer", ["SKU_UNKNOWN"]),
     ]

@@ -28,8 +28,12 @@ def shop(channel):  # type: ignore[no-untyped-def]
     skus_upsert(
         merchant_id=merchant.pk,
         skus=[
-            SkuIn(code="TS-RED-S", style_code="TS", name="T恤 红 S", attributes={"颜色": "红色", "尺码": "S"}),
-            SkuIn(code="TS-RED-M", style_code="TS", name="T恤 红 M", attributes={"颜色": "红色", "尺码": "M"}),
+            SkuIn(
+                code="TS-RED-S", style_code="TS", name="T恤 红 S", attributes={"颜色": "红色", "尺码": "S"}
+            ),
+            SkuIn(
+                code="TS-RED-M", style_code="TS", name="T恤 红 M", attributes={"颜色": "红色", "尺码": "M"}
+            ),
             SkuIn(code="PAN-20", name="煎锅 20cm", attributes={"规格": "20cm"}),
         ],
     )
@@ -79,7 +83,12 @@ def test_a_day_of_taobao_orders_runs_through_the_whole_flow(shop):
     batch = orders_import(files=taobao_export(day_of_orders()), channel=shop, now=NOW)
 
     assert (batch.status, batch.format, batch.created, batch.updated, batch.unchanged, batch.rows_failed) == (
-        "done", "taobao", 11, 0, 0, 0
+        "done",
+        "taobao",
+        11,
+        0,
+        0,
+        0,
     )
     assert outcome() == {
         "1001": ("ready", [], []),
@@ -191,7 +200,9 @@ def test_stock_goes_to_the_earliest_payment_across_the_file(shop):
     }
 
 
-GENERIC_HEADER = "order_id,paid_at,recipient_name,recipient_phone,province,city,district,address,sku,quantity\n"
+GENERIC_HEADER = (
+    "order_id,paid_at,recipient_name,recipient_phone,province,city,district,address,sku,quantity\n"
+)
 
 
 def test_bad_rows_are_named_and_the_good_rows_still_import(shop):

@@ -61,7 +61,10 @@ def test_catalog_rows_with_errors_are_named_and_skipped():
         (5, "components", "COMPONENT_UNKNOWN"),
         (7, "sku", "DUPLICATE_ROW"),
     ]
-    assert sorted(Sku.objects.values_list("code", "name", "active")) == [("A", "甲二", True), ("C", "丙", False)]
+    assert sorted(Sku.objects.values_list("code", "name", "active")) == [
+        ("A", "甲二", True),
+        ("C", "丙", False),
+    ]
 
 
 def test_a_catalog_file_without_the_sku_column_is_rejected_whole():
@@ -91,19 +94,25 @@ def test_a_stock_file_counts_stock_and_opens_alerts_below_safety_stock(channel):
     ]
     levels = {lv.sku.code: lv for lv in StockLevel.objects.select_related("sku")}
     assert (levels["A"].on_hand, levels["A"].safety_stock) == (100, 10)
-    assert (levels["B"].on_hand, levels["B"].inbound_quantity, timezone.localtime(levels["B"].inbound_eta).isoformat()) == (
-        3, 20, "2026-12-01T00:00:00+08:00"
-    )
+    assert (
+        levels["B"].on_hand,
+        levels["B"].inbound_quantity,
+        timezone.localtime(levels["B"].inbound_eta).isoformat(),
+    ) == (3, 20, "2026-12-01T00:00:00+08:00")
     assert sorted(StockMovement.objects.values_list("sku__code", "type", "quantity")) == [
         ("A", MovementKind.COUNT, 100),
         ("B", MovementKind.COUNT, 3),
     ]
-    assert list(StockAlert.objects.values_list("stock__sku__code", "available", "safety_stock")) == [("B", 3, 5)]
+    assert list(StockAlert.objects.values_list("stock__sku__code", "available", "safety_stock")) == [
+        ("B", 3, 5)
+    ]
 
 
 def test_a_count_below_what_orders_hold_is_refused(channel):
     sku = Sku.objects.create(merchant=channel.merchant, code="A")
-    StockLevel.objects.create(merchant=channel.merchant, warehouse=channel.warehouse, sku=sku, on_hand=10, allocated=6)
+    StockLevel.objects.create(
+        merchant=channel.merchant, warehouse=channel.warehouse, sku=sku, on_hand=10, allocated=6
+    )
     data = f"warehouse,sku,on_hand\n{channel.warehouse.code},A,5\n".encode()
 
     batch = stock_import(file=SourceFile("stock.csv", data), merchant=channel.merchant)
@@ -116,9 +125,18 @@ def test_a_count_below_what_orders_hold_is_refused(channel):
 
 MASTERDATA = {
     "warehouses": [{"code": "HZ01", "name": "杭州一号仓", "alert_email": "a@wh.example"}],
-    "merchants": [{"code": "yoyo", "name": "悠悠服饰", "contact_email": "ops@yoyo.example"}, {"name": "无编码"}],
+    "merchants": [
+        {"code": "yoyo", "name": "悠悠服饰", "contact_email": "ops@yoyo.example"},
+        {"name": "无编码"},
+    ],
     "channels": [
-        {"code": "yoyo-tmall", "name": "天猫店", "platform": "taobao", "merchant": "yoyo", "warehouse": "HZ01"},
+        {
+            "code": "yoyo-tmall",
+            "name": "天猫店",
+            "platform": "taobao",
+            "merchant": "yoyo",
+            "warehouse": "HZ01",
+        },
         {"code": "bad", "name": "x", "platform": "ebay", "merchant": "yoyo", "warehouse": "HZ01"},
         {"code": "bad2", "name": "x", "platform": "jd", "merchant": "nobody", "warehouse": "HZ01"},
     ],
@@ -136,7 +154,10 @@ def test_master_data_from_json_in_dependency_order_with_named_errors():
     ]
     channel = Channel.objects.select_related("merchant", "warehouse").get()
     assert (channel.code, channel.platform, channel.merchant.code, channel.warehouse.code) == (
-        "yoyo-tmall", "taobao", "yoyo", "HZ01"
+        "yoyo-tmall",
+        "taobao",
+        "yoyo",
+        "HZ01",
     )
     assert Courier.objects.get().aliases == ["顺丰", "SF"]
     again = masterdata_import(file=SourceFile("md.json", json.dumps(MASTERDATA, ensure_ascii=False).encode()))

@@ -30,7 +30,8 @@ def page():  # type: ignore[no-untyped-def]
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
         )
         context = browser.new_context(locale="zh-CN")
         yield context.new_page()
@@ -49,12 +50,22 @@ def test_the_dashboard_counts_open_cases_by_type_and_deadline(page, live_server,
     order = OrderFactory(channel=channel)
     other = OrderFactory(channel=channel)
     ExceptionCase.objects.create(
-        merchant=channel.merchant, order=order, type="T2", source="D2", opened_at=now,
-        due_at=now - timedelta(minutes=1), warn_at=now - timedelta(minutes=30),
+        merchant=channel.merchant,
+        order=order,
+        type="T2",
+        source="D2",
+        opened_at=now,
+        due_at=now - timedelta(minutes=1),
+        warn_at=now - timedelta(minutes=30),
     )
     ExceptionCase.objects.create(
-        merchant=channel.merchant, order=other, type="T2", source="D2", opened_at=now,
-        due_at=now + timedelta(hours=2), warn_at=now + timedelta(hours=1),
+        merchant=channel.merchant,
+        order=other,
+        type="T2",
+        source="D2",
+        opened_at=now,
+        due_at=now + timedelta(hours=2),
+        warn_at=now + timedelta(hours=1),
     )
 
     page.goto(live_server.url + "/")
