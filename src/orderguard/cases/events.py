@@ -7,12 +7,13 @@ from typing import Any
 
 from orderguard.cases.choices import CaseEventType
 from orderguard.cases.models import CaseEvent, ExceptionCase
+from orderguard.core import bulk
 
 
 def _event(
     case: ExceptionCase, type: CaseEventType, at: datetime, actor_label: str, **data: Any
 ) -> CaseEvent:
-    return CaseEvent(case=case, type=type, occurred_at=at, actor_label=actor_label, data=data)
+    return bulk.new(CaseEvent, case=case, type=type, occurred_at=at, actor_label=actor_label, data=data)
 
 
 def opened(case: ExceptionCase, *, at: datetime, actor_label: str) -> CaseEvent:

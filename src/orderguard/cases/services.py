@@ -84,7 +84,8 @@ def cases_triage(
             if found and case is None:
                 deadline = policies.first_deadline(case_type=case_type, start=now)
                 result.opened.append(
-                    ExceptionCase(
+                    bulk.new(
+                        ExceptionCase,
                         merchant_id=item.order.merchant_id,
                         order=item.order,
                         type=case_type,

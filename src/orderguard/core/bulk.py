@@ -10,7 +10,11 @@ and JSON) with a fraction of the work:
   its stock movements and its cases can all be built in memory and written once, in any order
   (foreign keys are checked at commit: Django creates them DEFERRABLE INITIALLY DEFERRED on
   SQLite and PostgreSQL).
-- `insert(objs)` writes model instances with one `executemany`.
+- `insert(objs)` writes model instances with one `executemany` (SQLite) or one `COPY`
+  (PostgreSQL).
+- `new(model, **values)` makes an instance without `Model.__init__` (which walks every field
+  and sends signals; the project has no pre/post-init receivers): same attributes, a tenth of
+  the time.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection, models
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 Adapter = Callable[[Any], Any]
+M = TypeVar("M", bound=models.Model)
 
 
 def _sqlite_datetime(value: datetime | None) -> str | None:
@@ -33,6 +39,44 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return str(value)
+
+
+@cache
+def _blueprint(
+    model: type[models.Model],
+) -> tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]], dict[str, str]]:
+    static: dict[str, Any] = {}
+    dynamic: list[tuple[str, Callable[[], Any]]] = []
+    relations: dict[str, str] = {}
+    for f in model._meta.concrete_fields:
+        if f.is_relation:
+            relations[f.name] = f.attname
+        if f.has_default() and callable(f.default):
+            dynamic.append((f.attname, f.default))
+        else:
+            static[f.attname] = f.get_default()
+    return static, dynamic, relations
+
+
+def new(model: type[M], **values: Any) -> M:
+    """An unsaved instance of `model` with field defaults and `values` (attnames such as
+    ``order_id``, or relation names such as ``order`` given an instance)."""
+    static, dynamic, relations = _blueprint(model)
+    obj = model.__new__(model)
+    state = obj.__dict__
+    state.update(static)
+    for name, factory in dynamic:
+        state[name] = factory()
+    state["_state"] = ModelState()
+    for key, value in values.items():
+        attname = relations.get(key)
+        if attname is not None and attname != key:
+            state[attname] = None if value is None else value.pk
+            if value is not None:
+                obj._state.fields_cache[key] = value
+        else:
+            state[key] = value
+    return obj
 
 
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
@@ -66,7 +110,7 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
 @cache
 def _plan(
     model: type[models.Model], vendor: str, with_pk: bool
-) -> tuple[str, list[tuple[str, Adapter | None]]]:
+) -> tuple[str, str, list[tuple[str, Adapter | None]]]:
     fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
     ops = connection.ops
     plan: list[tuple[str, Adapter | None]] = []
@@ -97,8 +141,8 @@ def _plan(
         plan.append((f.attname, adapter))
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({marks})"
-    return sql, plan
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES ({marks})", f"COPY {table} ({columns}) FROM STDIN", plan
 
 
 def insert(objs: Sequence[models.Model]) -> None:
@@ -109,7 +153,7 @@ def insert(objs: Sequence[models.Model]) -> None:
         return
     model = type(objs[0])
     with_pk = objs[0].pk is not None
-    sql, plan = _plan(model, connection.vendor, with_pk)
+    sql, copy_sql, plan = _plan(model, connection.vendor, with_pk)
     always = [f.attname for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
     if_empty = [f.attname for f in model._meta.concrete_fields if getattr(f, "auto_now_add", False)]
     now = timezone.now()
@@ -124,7 +168,12 @@ def insert(objs: Sequence[models.Model]) -> None:
             [getattr(obj, name) if adapt is None else adapt(getattr(obj, name)) for name, adapt in plan]
         )
     with connection.cursor() as cur:
-        cur.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            with cur.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cur.executemany(sql, rows)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

@@ -257,7 +257,8 @@ def _apply(order: Order, oi: OrderIn, fp: str, result: CheckResult) -> None:
 
 def _lines_for(order: Order, oi: OrderIn, result: CheckResult) -> list[OrderLine]:
     return [
-        OrderLine(
+        bulk.new(
+            OrderLine,
             order=order,
             line_no=n,
             sku_code=line.sku_code[:100],
@@ -296,8 +297,11 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
                 continue
             result = check_order(oi, catalog=ctx.catalog, now=now)
             if old is None:
-                order = Order(
-                    merchant_id=channel.merchant_id, channel=channel, platform_order_id=oi.platform_order_id
+                order = bulk.new(
+                    Order,
+                    merchant_id=channel.merchant_id,
+                    channel=channel,
+                    platform_order_id=oi.platform_order_id,
                 )
                 _apply(order, oi, fp, result)
                 order.import_batch = ctx.batch
@@ -359,7 +363,8 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
         )
         bulk.insert(
             [
-                OrderEvent(
+                bulk.new(
+                    OrderEvent,
                     order=order,
                     type=OrderEventType.IMPORTED,
                     occurred_at=now,
@@ -373,7 +378,8 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
                 for _oi, order, _r in fresh
             ]
             + [
-                OrderEvent(
+                bulk.new(
+                    OrderEvent,
                     order=order,
                     type=OrderEventType.UPDATED,
                     occurred_at=now,

@@ -161,7 +161,8 @@ def stock_allocate(
                 level.allocated += qty
                 touched[level.pk] = level
                 movements.append(
-                    StockMovement(
+                    bulk.new(
+                        StockMovement,
                         merchant_id=r.order.merchant_id,
                         warehouse_id=r.warehouse_id,
                         sku_id=sku,
@@ -233,7 +234,8 @@ def stock_release(*, orders: Sequence[Order], now: datetime, actor_label: str, r
             level = levels[(wh, sku)]
             level.allocated -= qty
             movements.append(
-                StockMovement(
+                bulk.new(
+                    StockMovement,
                     merchant_id=line.order.merchant_id,
                     warehouse_id=wh,
                     sku_id=sku,
@@ -391,7 +393,8 @@ def stock_levels_set(
             continue
         if ln.on_hand is not None and ln.on_hand != level.on_hand:
             movements.append(
-                StockMovement(
+                bulk.new(
+                    StockMovement,
                     merchant_id=merchant_id,
                     warehouse_id=ln.warehouse_id,
                     sku_id=ln.sku_id,
