@@ -287,10 +287,23 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
                 channel=channel, platform_order_id__in=[oi.platform_order_id for oi in chunk]
             )
         }
+        fingerprints = [oi.fingerprint() for oi in chunk]
+        # the lines of every order the platform changed, in one query, to say what changed
+        stale = [
+            o.pk
+            for oi, fp in zip(chunk, fingerprints, strict=True)
+            if (o := existing.get(oi.platform_order_id)) is not None and o.fingerprint != fp
+        ]
+        old_lines: dict[int, list[tuple[str, int, dict[str, str]]]] = {}
+        for order_id, *line in (
+            OrderLine.objects.filter(order_id__in=stale)
+            .order_by("order_id", "line_no")
+            .values_list("order_id", "sku_code", "quantity", "attributes")
+        ):
+            old_lines.setdefault(order_id, []).append(tuple(line))
         fresh: list[tuple[OrderIn, Order, CheckResult]] = []
         changed: list[tuple[OrderIn, Order, CheckResult, list[str]]] = []
-        for oi in chunk:
-            fp = oi.fingerprint()
+        for oi, fp in zip(chunk, fingerprints, strict=True):
             old = existing.get(oi.platform_order_id)
             if old is not None and old.fingerprint == fp:
                 counts.unchanged += 1
@@ -308,9 +321,7 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
                 fresh.append((oi, order, result))
             else:
                 before = {name: getattr(old, name) for name in TRACKED_FIELDS}
-                before_lines = list(
-                    old.lines.values_list("sku_code", "quantity", "attributes").order_by("line_no")
-                )
+                before_lines = old_lines.get(old.pk, [])
                 _apply(old, oi, fp, result)
                 old.import_batch = ctx.batch
                 what = [name for name in TRACKED_FIELDS if getattr(old, name) != before[name]]
