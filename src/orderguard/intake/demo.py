@@ -340,6 +340,21 @@ def orders_csv(
     return out.getvalue().encode("utf-8")
 
 
+def _demo_admin() -> str:
+    """Create the `demo-admin` superuser once, with a random password that is printed once;
+    returns "" when it already exists."""
+    import secrets
+
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model()
+    if users.objects.filter(username="demo-admin").exists():
+        return ""
+    password = secrets.token_urlsafe(12)
+    users.objects.create_superuser(username="demo-admin", email="", password=password)
+    return password
+
+
 def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True) -> dict[str, Any]:
     """Set up the demo warehouse and import a day of orders over its channels; idempotent for
     the same seed and day (a second run finds every order unchanged)."""
@@ -381,6 +396,9 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
             f"{channel.code}: {batch.created} new, {batch.updated} updated, {batch.unchanged} unchanged, "
             f"{batch.rows_failed} row errors, {batch.cases_opened} cases opened"
         )
+    admin_password = _demo_admin()
+    if admin_password:
+        say(f"demo administrator for /admin/: demo-admin / {admin_password}")
     counts = dict(
         ExceptionCase.objects.filter(status__in=OPEN_STATUSES)
         .values_list("type")
@@ -391,4 +409,6 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
         "orders": Order.objects.count(),
         "cases": sum(counts.values()),
         "cases_by_type": {t: counts.get(t, 0) for t in ("T1", "T2", "T3", "T4", "T5")},
+        # set on the first run only: the password of the demo-admin user
+        "admin_password": admin_password or None,
     }

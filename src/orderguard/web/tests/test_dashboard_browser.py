@@ -7,6 +7,7 @@ import shutil
 from datetime import timedelta
 
 import pytest
+from django.db import connections
 
 from orderguard.cases.models import ExceptionCase
 from orderguard.conftest import IN_CI
@@ -36,6 +37,9 @@ def page():  # type: ignore[no-untyped-def]
         context = browser.new_context(locale="zh-CN")
         yield context.new_page()
         browser.close()
+        # Connections opened while Playwright's greenlet is active belong to its context, not
+        # to the one pytest-django closes at the end of the run.
+        connections.close_all()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
