@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "ninja",
     "orderguard.core",
     "orderguard.tenancy",
     "orderguard.catalog",
@@ -197,7 +198,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("OG_LOG_LEVEL", "WARNING")},
-    "loggers": {"huey": {"level": "INFO"}},
+    # the Huey consumer adds its own handler; not propagating keeps its lines single
+    "loggers": {"huey": {"level": "INFO", "propagate": False}},
 }
 
 ADMIN_SITE_HEADER = _("OrderGuard")
