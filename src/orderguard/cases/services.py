@@ -11,7 +11,7 @@ from orderguard.cases import events
 from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.core import bulk
-from orderguard.core.choices import DetectionSource, ExceptionType
+from orderguard.core.choices import DetectionSource
 from orderguard.core.findings import Finding
 from orderguard.orders.models import Order
 from orderguard.sla.services import PolicyBook
@@ -66,10 +66,9 @@ def cases_triage(
     if not items:
         return result
     order_ids = [it.order.pk for it in items]
-    open_cases: dict[tuple[int, str], ExceptionCase] = {
-        (c.order_id, c.type): c
-        for c in ExceptionCase.objects.filter(order_id__in=order_ids, status__in=OPEN_STATUSES)
-    }
+    open_cases: dict[int, dict[str, ExceptionCase]] = defaultdict(dict)
+    for c in ExceptionCase.objects.filter(order_id__in=order_ids, status__in=OPEN_STATUSES):
+        open_cases[c.order_id][c.type] = c
     new_events: list[CaseEvent] = []
     to_update: list[ExceptionCase] = []
     for item in items:
@@ -78,8 +77,9 @@ def cases_triage(
             for f in item.findings:
                 if f.blocking:
                     by_type[f.type].append(f)
-        for case_type in ExceptionType.values:
-            case = open_cases.get((item.order.pk, case_type))
+        existing = open_cases.get(item.order.pk, {})
+        for case_type in sorted(by_type.keys() | existing.keys()):
+            case = existing.get(case_type)
             found = by_type.get(case_type)
             if found and case is None:
                 deadline = policies.first_deadline(case_type=case_type, start=now)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -157,6 +158,9 @@ def insert(objs: Sequence[models.Model]) -> None:
     always = [f.attname for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
     if_empty = [f.attname for f in model._meta.concrete_fields if getattr(f, "auto_now_add", False)]
     now = timezone.now()
+    names = [name for name, _adapt in plan]
+    getter = attrgetter(*names) if len(names) > 1 else (lambda obj: (getattr(obj, names[0]),))
+    adapted = [(i, adapt) for i, (_name, adapt) in enumerate(plan) if adapt is not None]
     rows = []
     for obj in objs:
         for name in always:
@@ -164,9 +168,10 @@ def insert(objs: Sequence[models.Model]) -> None:
         for name in if_empty:
             if getattr(obj, name) is None:
                 setattr(obj, name, now)
-        rows.append(
-            [getattr(obj, name) if adapt is None else adapt(getattr(obj, name)) for name, adapt in plan]
-        )
+        row = list(getter(obj))
+        for i, adapt in adapted:
+            row[i] = adapt(row[i])
+        rows.append(row)
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             with cur.copy(copy_sql) as copy:

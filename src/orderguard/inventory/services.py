@@ -28,6 +28,10 @@ from orderguard.tenancy.models import Merchant
 
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
+# Finding codes of the stock checks (their plain words are in validation.checks.RULES).
+STOCK_SHORT = "STOCK_SHORT"
+STOCK_LOW = "STOCK_LOW"
+
 
 @dataclass(frozen=True, slots=True)
 class ShortLine:
@@ -145,7 +149,7 @@ def stock_allocate(
                         )
                         result.findings[r.order.pk].append(
                             Finding(
-                                code="STOCK_SHORT",
+                                code=STOCK_SHORT,
                                 type=ExceptionType.OUT_OF_STOCK,
                                 field=f"lines[{line.line_no}]",
                                 source=DetectionSource.STOCK_ALERT,
@@ -188,20 +192,23 @@ def stock_allocate(
     # D1: low stock marks every order touching it (short or allocated) and opens an alert.
     low = {key: lv for key, lv in levels.items() if lv.on_hand - lv.allocated < lv.safety_stock}
     if low:
+        codes = dict(Sku.objects.filter(pk__in={lv.sku_id for lv in low.values()}).values_list("pk", "code"))
         for r in todo:
+            marked: set[int] = set()
             for _line, parts in needs_by_order[r.order.pk]:
                 for sku, _qty in parts:
                     level = low.get((r.warehouse_id, sku))
-                    if level is not None:
+                    if level is not None and sku not in marked:
+                        marked.add(sku)
                         result.findings[r.order.pk].append(
                             Finding(
-                                code="STOCK_LOW",
+                                code=STOCK_LOW,
                                 type=ExceptionType.OUT_OF_STOCK,
                                 field="lines",
                                 severity=Severity.WARNING,
                                 source=DetectionSource.STOCK_ALERT,
                                 data={
-                                    "sku_id": sku,
+                                    "sku": codes[sku],
                                     "available": level.on_hand - level.allocated,
                                     "safety_stock": level.safety_stock,
                                 },

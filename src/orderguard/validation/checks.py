@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from orderguard.catalog.attributes import ATTRIBUTE_LABELS, SIZE
 from orderguard.core.choices import ExceptionType, Severity
 from orderguard.core.findings import Finding
+from orderguard.inventory import services as stock_checks
 from orderguard.orders.schema import OrderIn
 from orderguard.validation import address as address_checks
 from orderguard.validation import names as name_checks
@@ -266,6 +267,21 @@ RULES: Mapping[str, Rule] = dict(
             BLOCKING,
             _("要求加急发货：“%(keyword)s”（来自%(source_name)s）"),
             'Expedited delivery is requested: "%(keyword)s" (from the %(source_name)s)',
+        ),
+        # Stock (T1, found by allocation: inventory.services.stock_allocate)
+        _rule(
+            stock_checks.STOCK_SHORT,
+            ExceptionType.OUT_OF_STOCK,
+            BLOCKING,
+            _("%(sku)s 缺货：需要 %(wanted)s，可用 %(free)s"),
+            "%(sku)s is out of stock: %(wanted)s wanted, %(free)s available",
+        ),
+        _rule(
+            stock_checks.STOCK_LOW,
+            ExceptionType.OUT_OF_STOCK,
+            WARNING,
+            _("%(sku)s 低于安全库存：可用 %(available)s，安全库存 %(safety_stock)s"),
+            "%(sku)s is below its safety stock: %(available)s available, safety stock %(safety_stock)s",
         ),
     ]
 )

@@ -15,6 +15,7 @@ from orderguard.inventory.services import AllocationRequest, stock_allocate, sto
 from orderguard.inventory.tests.factories import StockLevelFactory
 from orderguard.notifications.models import OutboxMessage
 from orderguard.orders.tests.factories import OrderFactory, OrderLineFactory
+from orderguard.validation.checks import RULES, explain
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -45,6 +46,10 @@ def test_allocation_serves_the_earliest_payment_first(channel, now):
             "data": {"sku": "TS-RED-M", "wanted": 2, "free": 1},
         }
     ]
+    [short] = result.findings[late.order.pk]
+    assert (RULES[short.code].type, RULES[short.code].severity) == (short.type, short.severity)
+    assert explain(short, language="zh-hans") == "TS-RED-M 缺货：需要 2，可用 1"
+    assert explain(short, language="en") == "TS-RED-M is out of stock: 2 wanted, 1 available"
     level = StockLevel.objects.get(sku=sku)
     assert (level.on_hand, level.allocated) == (3, 2)
     assert list(StockMovement.objects.values_list("order_id", "type", "quantity")) == [
@@ -124,7 +129,13 @@ def test_falling_below_safety_stock_opens_one_alert_with_notices(channel, now):
     alert = StockAlert.objects.get()
     assert (alert.status, alert.available, alert.safety_stock) == ("open", 9, 10)
     assert result.alerts_opened == [alert]
-    assert [f.code for f in result.findings[first.order.pk]] == ["STOCK_LOW"]
+    [low] = result.findings[first.order.pk]
+    assert (low.code, low.severity, low.data) == (
+        "STOCK_LOW",
+        "warning",
+        {"sku": "PAN-28", "available": 9, "safety_stock": 10},
+    )
+    assert (RULES[low.code].type, RULES[low.code].severity) == (low.type, low.severity)
     assert sorted(OutboxMessage.objects.values_list("topic", "recipient")) == sorted(
         [("stock_alert", channel.merchant.contact_email), ("stock_alert", channel.warehouse.alert_email)]
     )
