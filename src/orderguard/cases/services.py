@@ -123,10 +123,6 @@ def cases_triage(
         bulk.insert(result.opened)
         new_events.extend(events.opened(c, at=now, actor_label=actor_label) for c in result.opened)
     if to_update:
-        ExceptionCase.objects.bulk_update(
-            to_update,
-            ["findings", "status", "outcome", "resolution", "closed_at", "updated_at"],
-            batch_size=500,
-        )
+        bulk.update(to_update, ["findings", "status", "outcome", "resolution", "closed_at"])
     bulk.insert(new_events)
     return result

@@ -13,10 +13,12 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from orderguard.cases.notices import stockout_notices_enqueue
 from orderguard.cases.services import OrderFindings, cases_triage
@@ -27,7 +29,7 @@ from orderguard.intake.adapters import detect_format, get_adapter
 from orderguard.intake.adapters.base import SourceFile
 from orderguard.intake.errors import FileRejected, RowError
 from orderguard.intake.models import ImportBatch, ImportKind, ImportRowError, ImportStatus
-from orderguard.inventory.services import AllocationRequest, stock_allocate, stock_release
+from orderguard.inventory.services import AllocationRequest, stock_allocate, stock_dispatch, stock_release
 from orderguard.orders.choices import OrderEventType, OrderStatus
 from orderguard.orders.models import Channel, Order, OrderEvent, OrderLine
 from orderguard.orders.schema import OrderIn, PlatformState
@@ -144,26 +146,143 @@ def orders_import(
             now=moment,
             actor_label=actor_label,
         )
-        chunk: list[OrderIn] = []
-        size = settings.IMPORT_CHUNK_SIZE
+        orders: list[OrderIn] = []
+        seen: dict[str, OrderIn] = {}
         for item in adapter.read(list(files)):
             if isinstance(item, RowError):
                 counts.errors.append(item)
                 continue
-            chunk.append(item)
-            if len(chunk) >= size:
-                _flush(ctx, chunk, counts, progress)
-                chunk = []
-        _flush(ctx, chunk, counts, progress)
+            problem = _refuse(item, seen.get(item.platform_order_id))
+            if problem is not None:
+                counts.errors.append(problem)
+                continue
+            _scrub(item)
+            seen[item.platform_order_id] = item
+            orders.append(item)
+        # Stock goes first come, first served: sort the whole import by payment time before
+        # cutting it into chunks, so the order of the file (Taobao lists newest first) and the
+        # chunk boundaries make no difference. The sort is stable: ties keep file order.
+        orders.sort(key=_payment_key)
+        size = settings.IMPORT_CHUNK_SIZE
+        for start in range(0, len(orders), size):
+            _flush(ctx, orders[start : start + size], counts, progress)
         batch.status = ImportStatus.DONE
     except FileRejected as exc:
         counts.errors.append(exc.error)
         batch.status = ImportStatus.FAILED
+    except Exception as exc:
+        # Whatever was committed chunk by chunk stays (each chunk is whole); the batch says it
+        # stopped, so nobody takes it for a finished import. Importing the file again resumes:
+        # the orders already in are found unchanged.
+        batch.status = ImportStatus.FAILED
+        counts.errors.append(
+            RowError(
+                file="",
+                row=0,
+                field="",
+                code="IMPORT_INTERRUPTED",
+                message=_("导入中断（%(error)s）：已写入的订单保留，重新导入同一文件即可继续")
+                % {"error": type(exc).__name__},
+            )
+        )
+        raise
     finally:
         _save_errors(batch, counts)
         batch.finished_at = clock.now() if now is None else moment
         batch.save()
     return batch
+
+
+MAX_ORDER_ID = 64
+
+
+def _refuse(order: OrderIn, first: OrderIn | None) -> RowError | None:
+    """An order that cannot be imported as given: an id too long for the platform order id
+    column, or an id already read from another file or place of this import (the adapters
+    catch repeats inside one file)."""
+    if len(order.platform_order_id) > MAX_ORDER_ID:
+        return RowError(
+            file=order.source_file,
+            row=order.source_row,
+            field="order_id",
+            code="FIELD_TOO_LONG",
+            message=_("%(file)s 第 %(row)d 行：订单号超过 %(max)d 个字符，该订单未导入")
+            % {"file": order.source_file, "row": order.source_row, "max": MAX_ORDER_ID},
+            value=order.platform_order_id[:80],
+        )
+    if first is not None:
+        return RowError(
+            file=order.source_file,
+            row=order.source_row,
+            field="order_id",
+            code="DUPLICATE_ORDER",
+            message=_(
+                "%(file)s 第 %(row)d 行：订单 %(order)s 已在 %(first_file)s 第 %(first_row)d 行出现，以先出现的为准"
+            )
+            % {
+                "file": order.source_file,
+                "row": order.source_row,
+                "order": order.platform_order_id,
+                "first_file": first.source_file,
+                "first_row": first.source_row,
+            },
+            value=order.platform_order_id,
+        )
+    return None
+
+
+def _scrub_text(value: str) -> str:
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def _scrub_any(value: Any) -> Any:
+    if isinstance(value, str):
+        return _scrub_text(value)
+    if isinstance(value, dict):
+        return {_scrub_text(str(k)): _scrub_any(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_any(v) for v in value]
+    return value
+
+
+def _scrub(order: OrderIn) -> None:
+    """Drop NUL characters, which no database text column accepts (PostgreSQL refuses them),
+    from every text of the order, in place."""
+    for obj, names in (
+        (order, _ORDER_TEXT),
+        (order.address, _ADDRESS_TEXT),
+    ):
+        for name in names:
+            value = getattr(obj, name)
+            if "\x00" in value:
+                setattr(obj, name, value.replace("\x00", ""))
+    for line in order.lines:
+        for name in _LINE_TEXT:
+            value = getattr(line, name)
+            if "\x00" in value:
+                setattr(line, name, value.replace("\x00", ""))
+        line.attributes = _scrub_any(line.attributes)
+    order.extra = _scrub_any(order.extra)
+
+
+_ORDER_TEXT = (
+    "platform_order_id",
+    "platform_status",
+    "recipient_name",
+    "recipient_phone",
+    "buyer_note",
+    "seller_note",
+    "requested_courier",
+    "service_level",
+)
+_ADDRESS_TEXT = ("raw", "province", "city", "district", "town", "detail", "postcode", "country")
+_LINE_TEXT = ("sku_code", "title", "platform_line_id")
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _payment_key(order: OrderIn) -> datetime:
+    """Paid first; an order without a payment time (unpaid, manual) queues behind the paid."""
+    return order.paid_at or order.created_at or _NEVER
 
 
 def _save_errors(batch: ImportBatch, counts: _Counts) -> None:
@@ -188,21 +307,17 @@ def _save_errors(batch: ImportBatch, counts: _Counts) -> None:
     counts.errors = []
 
 
+@dataclass
+class _ChunkResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    cases_opened: int = 0
+
+
 def _flush(ctx: _Context, chunk: list[OrderIn], counts: _Counts, progress: ProgressFn | None) -> None:
     if chunk:
-        # Two imports of the same orders may race on PostgreSQL: the loser of the unique
-        # (channel, platform_order_id) insert retries, and then finds the orders as existing.
-        for attempt in range(3):
-            try:
-                # A chunk allocates ~50k short-lived objects with no cycles among them; the cyclic
-                # collector would walk the whole heap several times per chunk for nothing.
-                with gc_paused():
-                    _process_chunk(ctx, chunk, counts)
-                break
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-                log.info("chunk collided with a concurrent import; retrying")
+        _write(ctx, chunk, counts)
     batch = ctx.batch
     batch.rows_total = counts.created + counts.updated + counts.unchanged
     batch.created, batch.updated, batch.unchanged = counts.created, counts.updated, counts.unchanged
@@ -211,6 +326,58 @@ def _flush(ctx: _Context, chunk: list[OrderIn], counts: _Counts, progress: Progr
     batch.save()
     if progress:
         progress(batch)
+
+
+def _write(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None:
+    """Write a chunk in one transaction; counts change only when it commits.
+
+    An IntegrityError is most likely a concurrent import of the same orders (PostgreSQL: the
+    loser of the unique insert); it is retried, and then finds them existing. If the database
+    still refuses the chunk, it is halved until the order it refuses is alone, and that order
+    is reported as a row error: one bad order never sinks the good ones around it.
+    """
+    for attempt in range(3):
+        try:
+            # A chunk allocates ~50k short-lived objects with no cycles among them; the cyclic
+            # collector would walk the whole heap several times per chunk for nothing.
+            with gc_paused():
+                result = _process_chunk(ctx, chunk)
+        except IntegrityError:
+            log.info("chunk refused (attempt %d): concurrent import or bad row", attempt + 1)
+            continue
+        except DatabaseError as exc:
+            last: DatabaseError = exc
+            break
+        else:
+            counts.created += result.created
+            counts.updated += result.updated
+            counts.unchanged += result.unchanged
+            counts.cases_opened += result.cases_opened
+            return
+    else:
+        last = IntegrityError("refused three times")
+    if len(chunk) == 1:
+        order = chunk[0]
+        counts.errors.append(
+            RowError(
+                file=order.source_file,
+                row=order.source_row,
+                field="",
+                code="ORDER_REFUSED",
+                message=_("%(file)s 第 %(row)d 行：订单 %(order)s 未能写入（%(error)s），其余订单不受影响")
+                % {
+                    "file": order.source_file,
+                    "row": order.source_row,
+                    "order": order.platform_order_id,
+                    "error": str(last).splitlines()[0][:200],
+                },
+                value=order.platform_order_id,
+            )
+        )
+        return
+    middle = len(chunk) // 2
+    _write(ctx, chunk[:middle], counts)
+    _write(ctx, chunk[middle:], counts)
 
 
 def _apply(order: Order, oi: OrderIn, fp: str, result: CheckResult) -> None:
@@ -272,7 +439,7 @@ def _lines_for(order: Order, oi: OrderIn, result: CheckResult) -> list[OrderLine
     ]
 
 
-def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None:
+def _process_chunk(ctx: _Context, chunk: list[OrderIn]) -> _ChunkResult:
     """One transaction for a chunk: classify, check, allocate, triage, then write everything.
 
     New orders get their keys first (`bulk.reserve_ids`), so their status, findings, lines
@@ -280,6 +447,7 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
     and each table is written once; only orders changed on the platform are updated in place.
     """
     channel, now = ctx.channel, ctx.now
+    result_counts = _ChunkResult()
     with transaction.atomic():
         existing = {
             o.platform_order_id: o
@@ -306,7 +474,7 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
         for oi, fp in zip(chunk, fingerprints, strict=True):
             old = existing.get(oi.platform_order_id)
             if old is not None and old.fingerprint == fp:
-                counts.unchanged += 1
+                result_counts.unchanged += 1
                 continue
             result = check_order(oi, catalog=ctx.catalog, now=now)
             if old is None:
@@ -334,7 +502,12 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
         # orders changed on the platform give their stock back and get new lines
         changed_orders = [o for _oi, o, _r, _w in changed]
         if changed_orders:
-            stock_release(orders=changed_orders, now=now, actor_label=ctx.actor_label, reason="order_updated")
+            # what a changed order held is given back (it is allocated again below if it can
+            # still ship), except when the platform says it has shipped: then the goods left
+            shipped = [o for oi, o, _r, _w in changed if oi.state == PlatformState.SHIPPED]
+            others = [o for oi, o, _r, _w in changed if oi.state != PlatformState.SHIPPED]
+            stock_dispatch(orders=shipped, now=now, actor_label=ctx.actor_label, reason="shipped_on_platform")
+            stock_release(orders=others, now=now, actor_label=ctx.actor_label, reason="order_updated")
             OrderLine.objects.filter(order__in=changed_orders).delete()
         everything = [*fresh, *((oi, o, r) for oi, o, r, _w in changed)]
         lines_by_order = {o.pk: _lines_for(o, oi, r) for oi, o, r in everything}
@@ -365,7 +538,7 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
 
         bulk.insert([o for _oi, o, _r in fresh])
         if changed_orders:
-            Order.objects.bulk_update(changed_orders, ["status", "findings", *_ORDER_FIELDS], batch_size=200)
+            bulk.update(changed_orders, ["status", "findings", *_ORDER_FIELDS])
         bulk.insert([line for lines in lines_by_order.values() for line in lines])
 
         triage = cases_triage(items=items, now=now, actor_label=ctx.actor_label, policies=ctx.policies)
@@ -405,9 +578,10 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None
                 for _oi, order, _r, what in changed
             ]
         )
-    counts.created += len(fresh)
-    counts.updated += len(changed)
-    counts.cases_opened += len(triage.opened)
+    result_counts.created = len(fresh)
+    result_counts.updated = len(changed)
+    result_counts.cases_opened = len(triage.opened)
+    return result_counts
 
 
 _ORDER_FIELDS = (
@@ -436,5 +610,4 @@ _ORDER_FIELDS = (
     "fingerprint",
     "extra",
     "import_batch",
-    "updated_at",
 )

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from orderguard.catalog.models import BundleItem, Sku, Warehouse
@@ -182,12 +183,12 @@ def stock_allocate(
             lines_changed.append(line)
         result.allocated.add(r.order.pk)
     if touched:
-        StockLevel.objects.bulk_update(list(touched.values()), ["allocated", "updated_at"], batch_size=1000)
+        bulk.update(list(touched.values()), ["allocated"])
     # Lines not yet written (a new order in an import) are written by the caller with their
     # allocated quantity already set; lines in the database are updated here.
     saved = [line for line in lines_changed if line.pk is not None]
     if saved:
-        OrderLine.objects.bulk_update(saved, ["allocated_quantity"], batch_size=1000)
+        bulk.update(saved, ["allocated_quantity"])
     bulk.insert(movements)
     # D1: low stock marks every order touching it (short or allocated) and opens an alert.
     low = {key: lv for key, lv in levels.items() if lv.on_hand - lv.allocated < lv.safety_stock}
@@ -218,48 +219,71 @@ def stock_allocate(
     return result
 
 
-def stock_release(*, orders: Sequence[Order], now: datetime, actor_label: str, reason: str) -> int:
-    """Give back what is allocated to these orders' lines (order changed on the platform,
-    cancelled, refunding). Returns the number of lines released."""
-    lines = list(
-        OrderLine.objects.filter(order__in=orders, allocated_quantity__gt=0).select_related("order__channel")
+def _held_by(orders: Sequence[Order]) -> dict[tuple[int, int, int], int]:
+    """(order, warehouse, SKU) -> quantity these orders hold, read from the ledger (allocations
+    less releases and dispatches), so what is given back is exactly what was taken even if
+    the bundle was redefined or the channel moved to another warehouse since."""
+    held = (
+        StockMovement.objects.filter(
+            order__in=orders, type__in=[MovementKind.ALLOCATION, MovementKind.RELEASE, MovementKind.DISPATCH]
+        )
+        .values_list("order_id", "warehouse_id", "sku_id")
+        .annotate(quantity=Sum("quantity"))
     )
-    if not lines:
+    return {(o, w, s): q for o, w, s, q in held if q > 0}
+
+
+def _give_back(
+    *, orders: Sequence[Order], now: datetime, actor_label: str, reason: str, kind: MovementKind
+) -> int:
+    held = _held_by(orders)
+    if not held:
         return 0
-    bundles = _components(line.sku_id for line in lines if line.sku_id)
-    pairs = {
-        (line.order.channel.warehouse_id, sku)
-        for line in lines
-        if line.sku_id
-        for sku, _q in _needs(line, bundles)
-    }
-    levels = _lock_levels(pairs)
+    merchant_of = {o.pk: o.merchant_id for o in orders}
+    levels = _lock_levels({(w, s) for _o, w, s in held})
     movements = []
-    for line in lines:
-        wh = line.order.channel.warehouse_id
-        for sku, qty in _needs(line, bundles):
-            level = levels[(wh, sku)]
-            level.allocated -= qty
-            movements.append(
-                bulk.new(
-                    StockMovement,
-                    merchant_id=line.order.merchant_id,
-                    warehouse_id=wh,
-                    sku_id=sku,
-                    type=MovementKind.RELEASE,
-                    quantity=-qty,
-                    order_id=line.order_id,
-                    occurred_at=now,
-                    actor_label=actor_label,
-                    data={"line": line.line_no, "reason": reason},
-                )
+    for (order_id, wh, sku), qty in held.items():
+        level = levels[(wh, sku)]
+        level.allocated -= qty
+        if kind == MovementKind.DISPATCH:
+            level.on_hand -= qty
+        movements.append(
+            bulk.new(
+                StockMovement,
+                merchant_id=merchant_of[order_id],
+                warehouse_id=wh,
+                sku_id=sku,
+                type=kind,
+                quantity=-qty,
+                order_id=order_id,
+                occurred_at=now,
+                actor_label=actor_label,
+                data={"reason": reason},
             )
-        line.allocated_quantity = 0
-    StockLevel.objects.bulk_update(list(levels.values()), ["allocated", "updated_at"], batch_size=1000)
-    OrderLine.objects.bulk_update(lines, ["allocated_quantity"], batch_size=1000)
-    StockMovement.objects.bulk_create(movements, batch_size=1000)
+        )
+    bulk.update(list(levels.values()), ["on_hand", "allocated"])
+    OrderLine.objects.filter(order__in=orders, allocated_quantity__gt=0).update(allocated_quantity=0)
+    bulk.insert(movements)
     stock_alerts_refresh(levels=list(levels.values()), now=now)
-    return len(lines)
+    return len(movements)
+
+
+def stock_release(*, orders: Sequence[Order], now: datetime, actor_label: str, reason: str) -> int:
+    """Give back what these orders hold (changed on the platform, cancelled, refunding): each
+    (order, warehouse, SKU) the ledger shows held becomes a RELEASE movement. Returns the
+    number of movements written."""
+    return _give_back(
+        orders=orders, now=now, actor_label=actor_label, reason=reason, kind=MovementKind.RELEASE
+    )
+
+
+def stock_dispatch(*, orders: Sequence[Order], now: datetime, actor_label: str, reason: str) -> int:
+    """The held stock of these orders has left the warehouse (the platform says shipped): on
+    hand and allocated both go down by what each order held (a DISPATCH movement), so shipped
+    goods never come back as available. Returns the number of movements written."""
+    return _give_back(
+        orders=orders, now=now, actor_label=actor_label, reason=reason, kind=MovementKind.DISPATCH
+    )
 
 
 def stock_alerts_refresh(*, levels: Sequence[StockLevel], now: datetime) -> list[StockAlert]:
@@ -294,7 +318,7 @@ def stock_alerts_refresh(*, levels: Sequence[StockLevel], now: datetime) -> list
         StockAlert.objects.bulk_create(opened)
         _enqueue_alert_notices(opened, now=now)
     if recovered:
-        StockAlert.objects.bulk_update(recovered, ["status", "closed_at", "updated_at"])
+        bulk.update(recovered, ["status", "closed_at"])
     return opened
 
 
@@ -420,9 +444,9 @@ def stock_levels_set(
         if ln.inbound_eta is not None:
             level.inbound_eta = ln.inbound_eta
     StockLevel.objects.bulk_create(created, batch_size=1000)
-    fields_ = ["on_hand", "safety_stock", "inbound_quantity", "inbound_eta", "updated_at"]
-    existing = [lv for lv in levels.values() if lv not in created]
-    StockLevel.objects.bulk_update(existing, fields_, batch_size=500)
+    created_keys = {(lv.warehouse_id, lv.sku_id) for lv in created}
+    existing = [lv for key, lv in levels.items() if key not in created_keys]
+    bulk.update(existing, ["on_hand", "safety_stock", "inbound_quantity", "inbound_eta"])
     StockMovement.objects.bulk_create(movements, batch_size=1000)
     result.created, result.updated = len(created), len(existing)
     stock_alerts_refresh(levels=list(levels.values()), now=now)
