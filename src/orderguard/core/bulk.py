@@ -63,6 +63,7 @@ def new(model: type[M], **values: Any) -> M:
     """An unsaved instance of `model` with field defaults and `values` (attnames such as
     ``order_id``, or relation names such as ``order`` given an instance)."""
     static, dynamic, relations = _blueprint(model)
+    pk_name = model._meta.pk.attname
     obj = model.__new__(model)
     state = obj.__dict__
     state.update(static)
@@ -70,6 +71,8 @@ def new(model: type[M], **values: Any) -> M:
         state[name] = factory()
     state["_state"] = ModelState()
     for key, value in values.items():
+        if key == "pk":
+            key = pk_name
         attname = relations.get(key)
         if attname is not None and attname != key:
             state[attname] = None if value is None else value.pk

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -247,3 +248,190 @@ def test_a_file_that_cannot_be_read_fails_the_batch_with_one_error_and_writes_no
     assert (error.file, error.row, error.code) == (name, 0, code)
     assert error.message
     assert (Order.objects.count(), ExceptionCase.objects.count(), OutboxMessage.objects.count()) == (0, 0, 0)
+
+
+def test_the_same_order_in_two_files_of_one_import_is_imported_once_and_reported(shop):
+    first = (
+        GENERIC_HEADER
+        + "4001,2026-11-25 09:00:00,李四,13900139000,浙江省,杭州市,西湖区,文三路1号,TS-RED-S,1\n"
+    )
+    second = (
+        GENERIC_HEADER
+        + "4001,2026-11-25 09:00:00,李四,13900139000,浙江省,杭州市,西湖区,文三路9号,TS-RED-S,2\n"
+    )
+
+    batch = orders_import(
+        files=[SourceFile("a.csv", first.encode()), SourceFile("b.csv", second.encode())],
+        channel=shop,
+        now=NOW,
+    )
+
+    assert (batch.created, batch.updated, batch.rows_failed) == (1, 0, 1)
+    error = ImportRowError.objects.get(batch=batch)
+    assert (error.file, error.row, error.field, error.code) == ("b.csv", 2, "order_id", "DUPLICATE_ORDER")
+    assert error.message == "b.csv 第 2 行：订单 4001 已在 a.csv 第 2 行出现，以先出现的为准"
+    assert list(OrderLine.objects.values_list("quantity", "allocated_quantity")) == [(1, 1)]
+    assert StockLevel.objects.get(sku__code="TS-RED-S").allocated == 1
+
+
+def test_stock_goes_by_payment_time_across_chunks_whatever_the_file_order(shop, settings):
+    settings.IMPORT_CHUNK_SIZE = 1
+    newest_first = [
+        TbOrder("5003", [TbItem("PAN-20", 1)], paid="2026-11-25 12:00:00"),
+        TbOrder("5002", [TbItem("PAN-20", 1)], paid="2026-11-25 10:00:00"),
+        TbOrder("5001", [TbItem("PAN-20", 1)], paid="2026-11-25 08:00:00"),
+    ]
+
+    orders_import(files=taobao_export(newest_first), channel=shop, now=NOW)
+
+    assert {k: v[0] for k, v in outcome().items()} == {"5001": "ready", "5002": "ready", "5003": "on_hold"}
+
+
+def test_an_order_shipped_on_the_platform_takes_its_stock_out_of_the_warehouse(shop):
+    orders = [TbOrder("6001", [TbItem("TS-RED-M", 3)])]
+    orders_import(files=taobao_export(orders), channel=shop, now=NOW)
+    orders[0].status = "卖家已发货,等待买家确认"
+
+    orders_import(files=taobao_export(orders), channel=shop, now=NOW + timedelta(hours=2))
+
+    level = StockLevel.objects.get(sku__code="TS-RED-M")
+    assert (level.on_hand, level.allocated) == (47, 0)
+    assert list(
+        StockMovement.objects.filter(order__platform_order_id="6001")
+        .order_by("pk")
+        .values_list("type", "quantity")
+    ) == [("allocation", 3), ("dispatch", -3)]
+    assert Order.objects.get(platform_order_id="6001").status == "shipped"
+
+
+def test_a_release_gives_back_what_was_taken_even_after_the_bundle_changed(shop):
+    merchant_id = shop.merchant_id
+    skus_upsert(
+        merchant_id=merchant_id, skus=[SkuIn(code="SET", components=[("TS-RED-S", 1), ("PAN-20", 1)])]
+    )
+    orders = [TbOrder("7001", [TbItem("SET", 1)])]
+    orders_import(files=taobao_export(orders), channel=shop, now=NOW)
+    assert dict(StockLevel.objects.values_list("sku__code", "allocated")) == {
+        "TS-RED-S": 1,
+        "TS-RED-M": 0,
+        "PAN-20": 1,
+    }
+    skus_upsert(merchant_id=merchant_id, skus=[SkuIn(code="SET", components=[("TS-RED-M", 2)])])
+    orders[0].note = "改一下备注"
+
+    orders_import(files=taobao_export(orders), channel=shop, now=NOW + timedelta(hours=1))
+
+    # the old components came back, the new ones are taken
+    assert dict(StockLevel.objects.values_list("sku__code", "allocated")) == {
+        "TS-RED-S": 0,
+        "TS-RED-M": 2,
+        "PAN-20": 0,
+    }
+
+
+def test_a_release_takes_stock_back_in_the_warehouse_it_was_allocated_in(shop):
+    from orderguard.catalog.tests.factories import WarehouseFactory
+
+    orders = [TbOrder("8001", [TbItem("TS-RED-M", 2)])]
+    orders_import(files=taobao_export(orders), channel=shop, now=NOW)
+    old_warehouse = shop.warehouse
+    shop.warehouse = WarehouseFactory()
+    shop.save()
+    orders[0].status = "退款中"
+
+    orders_import(files=taobao_export(orders), channel=shop, now=NOW + timedelta(hours=1))
+
+    assert StockLevel.objects.get(sku__code="TS-RED-M", warehouse=old_warehouse).allocated == 0
+
+
+def test_nul_characters_are_dropped_and_over_long_order_ids_are_refused(shop):
+    def order(order_id, name):  # type: ignore[no-untyped-def]
+        return {
+            "order_id": order_id,
+            "paid_at": "2026-11-25 09:00:00",
+            "recipient_name": name,
+            "recipient_phone": "13900139000",
+            "province": "浙江省",
+            "city": "杭州市",
+            "district": "西湖区",
+            "address": "文三路1号",
+            "lines": [{"sku": "TS-RED-S", "quantity": 1}],
+        }
+
+    doc = {"orders": [order("9001", "李\u0000四"), order("9" * 65, "王五")]}
+    data = json.dumps(doc, ensure_ascii=False).encode()
+    assert b"\\u0000" in data  # JSON carries the NUL as an escape
+
+    batch = orders_import(files=[SourceFile("orders.json", data)], channel=shop, now=NOW)
+
+    assert list(ImportRowError.objects.filter(batch=batch).values_list("file", "row", "field", "code")) == [
+        ("orders.json", 2, "order_id", "FIELD_TOO_LONG")
+    ]
+    assert list(Order.objects.values_list("platform_order_id", "recipient_name")) == [("9001", "李四")]
+
+
+class ListAdapter:
+    """An adapter that yields prepared orders, or raises: a seam to reach database refusals
+    that no real file can cause any more."""
+
+    format = "list"
+
+    def __init__(self, items):  # type: ignore[no-untyped-def]
+        self.items = items
+
+    def detect(self, files):  # type: ignore[no-untyped-def]
+        return False
+
+    def read(self, files):  # type: ignore[no-untyped-def]
+        for item in self.items:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+
+def _order_in(order_id, qty=1):  # type: ignore[no-untyped-def]
+    from orderguard.orders.schema import AddressIn, LineIn, OrderIn
+
+    return OrderIn(
+        platform_order_id=order_id,
+        paid_at=NOW,
+        recipient_name="李四",
+        recipient_phone="13900139000",
+        address=AddressIn(province="浙江省", city="杭州市", district="西湖区", detail="文三路1号"),
+        lines=[LineIn(sku_code="TS-RED-S", quantity=qty)],
+        source_file="list",
+        source_row=int(order_id[-1]) + 1,
+    )
+
+
+def test_an_order_the_database_refuses_is_reported_alone_and_the_others_import(shop, monkeypatch):
+    from orderguard.intake import adapters
+
+    items = [_order_in("A1"), _order_in("A2", qty=0), _order_in("A3")]  # quantity 0 breaks a constraint
+    monkeypatch.setitem(adapters.ADAPTERS, "list", ListAdapter(items))
+
+    batch = orders_import(files=[SourceFile("x", b"")], channel=shop, format="list", now=NOW)
+
+    assert (batch.status, batch.created) == ("done", 2)
+    assert list(ImportRowError.objects.filter(batch=batch).values_list("file", "row", "code", "value")) == [
+        ("list", 3, "ORDER_REFUSED", "A2")
+    ]
+    assert sorted(Order.objects.values_list("platform_order_id", flat=True)) == ["A1", "A3"]
+    assert StockLevel.objects.get(sku__code="TS-RED-S").allocated == 2
+
+
+def test_a_batch_that_breaks_off_is_marked_failed_and_says_so(shop, monkeypatch):
+    from orderguard.intake import adapters
+    from orderguard.intake.models import ImportBatch
+
+    monkeypatch.setitem(adapters.ADAPTERS, "list", ListAdapter([_order_in("B1"), RuntimeError("disk gone")]))
+
+    with pytest.raises(RuntimeError):
+        orders_import(files=[SourceFile("x", b"")], channel=shop, format="list", now=NOW)
+
+    batch = ImportBatch.objects.get()
+    assert (batch.status, batch.created) == ("failed", 0)
+    assert list(ImportRowError.objects.filter(batch=batch).values_list("code", flat=True)) == [
+        "IMPORT_INTERRUPTED"
+    ]
+    assert Order.objects.count() == 0
