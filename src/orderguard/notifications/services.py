@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 # A claimed message is someone's for this long; a worker that dies mid-send frees it then.
 CLAIM_SECONDS = 300
+# A run stops taking new sends this long before its claim ends.
+CLAIM_MARGIN_SECONDS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +73,22 @@ def message_id_for(message: OutboxMessage) -> str:
     return f"<{digest}@{domain}>"
 
 
-def _claim(*, now: datetime, limit: int) -> list[OutboxMessage]:
-    """Take due messages for this worker. PostgreSQL: SKIP LOCKED lets two workers share the
-    queue; SQLite: the IMMEDIATE transaction serialises claims. Either way a conditional update
-    stamps `claimed_until`, so a message is never in two workers' hands."""
+def _claim(*, now: datetime, limit: int) -> tuple[list[OutboxMessage], datetime]:
+    """Take due messages for this run until `now + CLAIM_SECONDS`. PostgreSQL: SKIP LOCKED lets
+    two workers share the queue; SQLite: the IMMEDIATE transaction serialises claims. The
+    conditional stamp of `claimed_until` is what makes a message one run's alone: every later
+    write of the run is conditional on it."""
     due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(
         status=OutboxStatus.SENDING, claimed_until__lt=now
     )
+    until = now + timedelta(seconds=CLAIM_SECONDS)
     with transaction.atomic():
         qs = OutboxMessage.objects.filter(due).order_by("next_attempt_at", "pk")
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
         ids = list(qs.values_list("pk", flat=True)[:limit])
-        until = now + timedelta(seconds=CLAIM_SECONDS)
         OutboxMessage.objects.filter(pk__in=ids).update(status=OutboxStatus.SENDING, claimed_until=until)
-    return list(OutboxMessage.objects.filter(pk__in=ids).order_by("next_attempt_at", "pk"))
+    return list(OutboxMessage.objects.filter(pk__in=ids).order_by("next_attempt_at", "pk")), until
 
 
 def _send_email(message: OutboxMessage, conn: object) -> None:
@@ -111,16 +114,27 @@ def outbox_dispatch(*, now: datetime | None = None, limit: int = 200) -> Dispatc
     """Send due messages; safe to run twice at once or on two workers (idempotent job).
 
     A failed send is retried with exponential back-off (OUTBOX_BACKOFF_SECONDS x 2^n); after
-    OUTBOX_MAX_ATTEMPTS it is marked failed. Every attempt is logged in OutboxAttempt.
+    OUTBOX_MAX_ATTEMPTS it is marked failed. Every attempt is logged in OutboxAttempt. A run
+    stops sending before its claim runs out (slow SMTP) and hands the rest back, and every
+    status write is conditional on its own claim, so a message whose claim expired and was
+    taken by another run is never written over (at worst sent twice, never lost; the
+    Message-ID lets the receiver tell).
     """
     moment = now or clock.now()
     result = DispatchResult()
-    claimed = _claim(now=moment, limit=limit)
+    claimed, until = _claim(now=moment, limit=limit)
     if not claimed:
         return result
+    deadline = time.monotonic() + CLAIM_SECONDS - CLAIM_MARGIN_SECONDS
     conn = get_connection(fail_silently=False)
     try:
-        for message in claimed:
+        for index, message in enumerate(claimed):
+            if time.monotonic() > deadline:
+                leftover = [m.pk for m in claimed[index:]]
+                OutboxMessage.objects.filter(pk__in=leftover, claimed_until=until).update(
+                    status=OutboxStatus.PENDING, claimed_until=None
+                )
+                break
             started = time.monotonic()
             error = ""
             try:
@@ -132,12 +146,13 @@ def outbox_dispatch(*, now: datetime | None = None, limit: int = 200) -> Dispatc
                 _close_quietly(conn)
             duration = int((time.monotonic() - started) * 1000)
             attempts = message.attempts + 1
+            mine = OutboxMessage.objects.filter(pk=message.pk, claimed_until=until)
             with transaction.atomic():
                 OutboxAttempt.objects.create(
                     message=message, attempted_at=moment, ok=not error, duration_ms=duration, error=error
                 )
                 if not error:
-                    OutboxMessage.objects.filter(pk=message.pk).update(
+                    mine.update(
                         status=OutboxStatus.SENT,
                         attempts=attempts,
                         sent_at=moment,
@@ -146,13 +161,13 @@ def outbox_dispatch(*, now: datetime | None = None, limit: int = 200) -> Dispatc
                     )
                     result.sent += 1
                 elif attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-                    OutboxMessage.objects.filter(pk=message.pk).update(
+                    mine.update(
                         status=OutboxStatus.FAILED, attempts=attempts, claimed_until=None, last_error=error
                     )
                     result.failed += 1
                 else:
                     backoff = settings.OUTBOX_BACKOFF_SECONDS * (2 ** (attempts - 1))
-                    OutboxMessage.objects.filter(pk=message.pk).update(
+                    mine.update(
                         status=OutboxStatus.PENDING,
                         attempts=attempts,
                         claimed_until=None,
