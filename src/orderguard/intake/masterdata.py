@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -331,16 +332,39 @@ def _masterdata_rows(file: SourceFile) -> Iterator[tuple[str, int, dict[str, str
                 % {"file": file.name},
             )
         for section in SECTIONS:
-            for i, item in enumerate(doc.get(section) or [], start=1):
-                raw = (
-                    {
-                        k: ("" if v is None else (",".join(v) if isinstance(v, list) else str(v)))
-                        for k, v in item.items()
-                    }
-                    if isinstance(item, dict)
-                    else {}
+            items = doc.get(section) or []
+            if not isinstance(items, list):
+                yield RowError(
+                    file=file.name,
+                    row=0,
+                    field=section,
+                    code="SECTION_NOT_LIST",
+                    message=_("%(file)s：%(section)s 应为对象列表") % {"file": file.name, "section": section},
+                    value=str(items)[:80],
                 )
-                yield section, i, raw
+                continue
+            for i, item in enumerate(items, start=1):
+                if not isinstance(item, dict):
+                    yield RowError(
+                        file=file.name,
+                        row=i,
+                        field=section,
+                        code="ROW_NOT_OBJECT",
+                        message=_("%(file)s：%(section)s 的第 %(row)d 项应为对象")
+                        % {"file": file.name, "section": section, "row": i},
+                        value=str(item)[:80],
+                    )
+                    continue
+                yield (
+                    section,
+                    i,
+                    {
+                        str(k): (
+                            "" if v is None else (",".join(map(str, v)) if isinstance(v, list) else str(v))
+                        )
+                        for k, v in item.items()
+                    },
+                )
         return
     from orderguard.intake.tabular import read_workbook_sheets
 
@@ -362,6 +386,7 @@ def masterdata_import(*, file: SourceFile, actor_label: str = "system:intake") -
     errors: list[RowError] = []
     try:
         by_section: dict[str, list[tuple[int, dict[str, Any]]]] = {s: [] for s in SECTIONS}
+        seen: dict[str, dict[str, int]] = {s: {} for s in SECTIONS}
         for item in _masterdata_rows(file):
             if isinstance(item, RowError):
                 errors.append(item)
@@ -386,10 +411,17 @@ def masterdata_import(*, file: SourceFile, actor_label: str = "system:intake") -
                 )
                 for e in row_errors
             ]
+            if not row_errors:
+                row_errors = _field_errors(section, values, file.name, row_no)
             if row_errors:
                 errors.extend(row_errors)
-            else:
-                by_section[section].append((row_no, values))
+                continue
+            first = seen[section].get(values["code"])
+            if first is not None:
+                errors.append(_duplicate(file.name, row_no, f"{section}.code", first))
+                continue
+            seen[section][values["code"]] = row_no
+            by_section[section].append((row_no, values))
         created = updated = 0
         with transaction.atomic():
             for section, apply in _APPLY.items():
@@ -403,13 +435,65 @@ def masterdata_import(*, file: SourceFile, actor_label: str = "system:intake") -
     return _finish(batch, errors)
 
 
+SECTION_MODELS: dict[str, Any] = {
+    "warehouses": Warehouse,
+    "merchants": Merchant,
+    "channels": Channel,
+    "couriers": Courier,
+}
+# references resolved later (by code), not validated as the model field
+REFERENCES = {"merchant", "warehouse"}
+
+
+def _field_errors(section: str, values: dict[str, Any], file: str, row: int) -> list[RowError]:
+    """Each value checked by its model field (slug codes, e-mail addresses, lengths), so what
+    the database or a later page would refuse is refused here, with the row and field."""
+    model = SECTION_MODELS[section]
+    errors = []
+    for name, value in values.items():
+        if name in REFERENCES:
+            continue
+        try:
+            model._meta.get_field(name).clean(value, None)
+        except ValidationError as exc:
+            errors.append(
+                RowError(
+                    file=file,
+                    row=row,
+                    field=f"{section}.{name}",
+                    code="FIELD_INVALID",
+                    message=_(
+                        "%(file)s 第 %(row)d 行：[%(section)s] %(field)s 的值 “%(value)s” 无效：%(reason)s"
+                    )
+                    % {
+                        "file": file,
+                        "row": row,
+                        "section": section,
+                        "field": name,
+                        "value": str(value)[:50],
+                        "reason": " ".join(str(m) for m in exc.messages),
+                    },
+                    value=str(value)[:300],
+                )
+            )
+    return errors
+
+
 def _upsert(model: Any, rows: list[tuple[int, dict[str, Any]]], fields: Sequence[str]) -> tuple[int, int]:
+    """Create by code, or update only what differs; returns (created, updated)."""
+    existing = {o.code: o for o in model.objects.filter(code__in=[v["code"] for _r, v in rows])}
     created = updated = 0
     for _row, v in rows:
-        _obj, was_created = model.objects.update_or_create(
-            code=v["code"], defaults={f: v.get(f, "") for f in fields if f in v}
-        )
-        created, updated = created + was_created, updated + (not was_created)
+        values = {f: v[f] for f in fields if f in v}
+        obj = existing.get(v["code"])
+        if obj is None:
+            model.objects.create(code=v["code"], **values)
+            created += 1
+        elif any(getattr(obj, f) != value for f, value in values.items()):
+            for f, value in values.items():
+                setattr(obj, f, value)
+            obj.save()
+            updated += 1
     return created, updated
 
 
@@ -441,6 +525,23 @@ def _apply_channels(
             errors.append(_unknown(file, row, "channels.merchant", v["merchant"]))
         elif v["warehouse"] not in warehouses:
             errors.append(_unknown(file, row, "channels.warehouse", v["warehouse"]))
+        elif (
+            Channel.objects.filter(code=v["code"], orders__isnull=False)
+            .exclude(merchant__code=v["merchant"])
+            .exists()
+        ):
+            # the channel's orders belong to its merchant: moving it would hand them over
+            errors.append(
+                RowError(
+                    file=file,
+                    row=row,
+                    field="channels.merchant",
+                    code="CHANNEL_IN_USE",
+                    message=_("%(file)s 第 %(row)d 行：渠道 %(code)s 已有订单，不能改到另一个商家")
+                    % {"file": file, "row": row, "code": v["code"]},
+                    value=v["merchant"],
+                )
+            )
         else:
             v = {**v, "merchant": merchants[v["merchant"]], "warehouse": warehouses[v["warehouse"]]}
             ok.append((row, v))

@@ -161,7 +161,7 @@ def test_master_data_from_json_in_dependency_order_with_named_errors():
     )
     assert Courier.objects.get().aliases == ["顺丰", "SF"]
     again = masterdata_import(file=SourceFile("md.json", json.dumps(MASTERDATA, ensure_ascii=False).encode()))
-    assert (again.created, again.updated) == (0, 4)
+    assert (again.created, again.updated) == (0, 0)
     assert (Merchant.objects.count(), Warehouse.objects.count(), Channel.objects.count()) == (1, 1, 1)
 
 
@@ -186,3 +186,49 @@ def test_master_data_from_a_workbook_with_chinese_sheet_names():
 def test_master_data_that_is_not_json_is_rejected_whole():
     batch = masterdata_import(file=SourceFile("md.json", b"{not json"))
     assert (batch.status, errors(batch)) == ("failed", [(0, "", "FILE_JSON_INVALID")])
+
+
+def test_master_data_rows_are_checked_like_the_admin_would():
+    doc = {
+        "warehouses": 5,
+        "merchants": [
+            {"code": "ok-1", "name": "甲", "contact_email": "a@b.example"},
+            {"code": "ok-1", "name": "甲again"},
+            {"code": "A B/../c", "name": "乙"},
+            {"code": "m3", "name": "丙", "contact_email": "not-an-email"},
+            {"code": "m" * 80, "name": "丁"},
+            "just text",
+        ],
+    }
+
+    batch = masterdata_import(file=SourceFile("md.json", json.dumps(doc).encode()))
+
+    assert errors(batch) == [
+        (0, "warehouses", "SECTION_NOT_LIST"),
+        (2, "merchants.code", "DUPLICATE_ROW"),
+        (3, "merchants.code", "FIELD_INVALID"),
+        (4, "merchants.contact_email", "FIELD_INVALID"),
+        (5, "merchants.code", "FIELD_INVALID"),
+        (6, "merchants", "ROW_NOT_OBJECT"),
+    ]
+    assert list(Merchant.objects.values_list("code", "name")) == [("ok-1", "甲")]
+
+
+def test_a_channel_with_orders_cannot_move_to_another_merchant(channel):
+    from orderguard.orders.tests.factories import OrderFactory
+
+    OrderFactory(channel=channel)
+    other = MerchantFactory(code="other")
+    doc = {
+        "channels": [
+            {"code": channel.code, "name": "x", "platform": "jd", "merchant": other.code,
+             "warehouse": channel.warehouse.code}
+        ]
+    }
+
+    batch = masterdata_import(file=SourceFile("md.json", json.dumps(doc).encode()))
+
+    assert errors(batch) == [(1, "channels.merchant", "CHANNEL_IN_USE")]
+    before = (channel.merchant_id, channel.platform, channel.name)
+    channel.refresh_from_db()
+    assert (channel.merchant_id, channel.platform, channel.name) == before
