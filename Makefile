@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/orderguard
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup run demo serve worker test test-sqlite test-postgres lint browser bench clean
+.PHONY: setup run demo serve worker test test-sqlite test-postgres lint browser gettext-tools bench clean
 
 setup: $(VENV)/.synced
 
@@ -37,15 +37,19 @@ worker: setup
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's gettext: xgettext for the test that every message has its en and zh-Hant translation.
+gettext-tools:
+	@command -v xgettext >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; }
+
 lint: setup
 	$(BIN)/ruff check src
 	$(BIN)/ruff format --check src
 	$(BIN)/mypy src/orderguard
 
-test-sqlite: setup browser
+test-sqlite: setup browser gettext-tools
 	env -u DATABASE_URL $(BIN)/pytest -q
 
-test-postgres: setup browser
+test-postgres: setup browser gettext-tools
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
 
 test: lint test-sqlite test-postgres

@@ -30,11 +30,13 @@ from orderguard.orders.schema import OrderIn
 from orderguard.validation import address as address_checks
 from orderguard.validation import names as name_checks
 from orderguard.validation import phone as phone_checks
+from orderguard.validation import platform as platform_checks
 from orderguard.validation import product as product_checks
 from orderguard.validation import special as special_checks
 from orderguard.validation.address import ParsedAddress, check_address, parse_address
 from orderguard.validation.names import check_name
 from orderguard.validation.phone import PhoneResult, check_phone
+from orderguard.validation.platform import check_platform_flags
 from orderguard.validation.product import CatalogIndex, resolve_line
 from orderguard.validation.special import COURIERS, check_special
 
@@ -268,6 +270,28 @@ RULES: Mapping[str, Rule] = dict(
             _("要求加急发货：“%(keyword)s”（来自%(source_name)s）"),
             'Expedited delivery is requested: "%(keyword)s" (from the %(source_name)s)',
         ),
+        # Flags the platform put on the order (validation.platform)
+        _rule(
+            platform_checks.ITEMS_INCOMPLETE,
+            T3,
+            BLOCKING,
+            _("平台订单商品总数 %(expected)s 与明细 %(found)s 不符，可能缺少商品行"),
+            "The platform's item count %(expected)s differs from the %(found)s in the item lines: a line may be missing",
+        ),
+        _rule(
+            platform_checks.SKU_CHANGED_ON_PLATFORM,
+            T3,
+            BLOCKING,
+            _("买家在平台上修改了商品：%(modified)s"),
+            "The buyer changed the item on the platform: %(modified)s",
+        ),
+        _rule(
+            platform_checks.PLATFORM_ANOMALY,
+            T5,
+            BLOCKING,
+            _("平台标记了异常：%(text)s"),
+            "The platform flags this order: %(text)s",
+        ),
         # Stock (T1, found by allocation: inventory.services.stock_allocate)
         _rule(
             stock_checks.STOCK_SHORT,
@@ -386,6 +410,7 @@ def check_order(
         resolved.append(resolution.sku_id)
         findings.extend(resolution.findings)
     findings.extend(check_special(order))
+    findings.extend(check_platform_flags(order))
     if severity_overrides:
         findings = [
             replace(f, severity=severity_overrides[f.code])

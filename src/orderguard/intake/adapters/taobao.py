@@ -581,8 +581,11 @@ def _order_from_row(
                 for line in group.closed
             ]
         else:
-            # every line closed: the order status says what happened; keep the lines as ordered
+            # every line closed: keep the lines as ordered; an order whose every line is closed
+            # has nothing left to ship, whatever its own row says
             lines = sorted(lines + group.closed, key=lambda line: line.source_row)
+            if state is PlatformState.READY:
+                state = PlatformState.CLOSED
     if group.refunding and state is PlatformState.READY:
         state = PlatformState.REFUNDING
     expected = _SMALL_INTS.get(item_count) or parse_quantity(item_count)

@@ -435,3 +435,20 @@ def test_a_batch_that_breaks_off_is_marked_failed_and_says_so(shop, monkeypatch)
         "IMPORT_INTERRUPTED"
     ]
     assert Order.objects.count() == 0
+
+
+def test_an_order_the_platform_flags_is_held_with_a_case(shop):
+    shirt = [TbItem("TS-RED-M", 1)]
+    orders = [
+        TbOrder("10001", shirt, extra={"异常信息": "买家申请修改收货地址"}),
+        TbOrder("10002", shirt, extra={"宝贝总数量": "3"}),
+        TbOrder("10003", [TbItem("TS-RED-M", 1)], status="买家已付款,等待卖家发货"),
+    ]
+
+    orders_import(files=taobao_export(orders), channel=shop, now=NOW)
+
+    assert outcome() == {
+        "10001": ("on_hold", ["T5"], ["PLATFORM_ANOMALY"]),
+        "10002": ("on_hold", ["T3"], ["ITEMS_INCOMPLETE"]),
+        "10003": ("ready", [], []),
+    }

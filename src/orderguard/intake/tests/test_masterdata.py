@@ -221,8 +221,13 @@ def test_a_channel_with_orders_cannot_move_to_another_merchant(channel):
     other = MerchantFactory(code="other")
     doc = {
         "channels": [
-            {"code": channel.code, "name": "x", "platform": "jd", "merchant": other.code,
-             "warehouse": channel.warehouse.code}
+            {
+                "code": channel.code,
+                "name": "x",
+                "platform": "jd",
+                "merchant": other.code,
+                "warehouse": channel.warehouse.code,
+            }
         ]
     }
 

@@ -7,7 +7,7 @@ from orderguard.core.choices import ExceptionType, Severity
 from orderguard.core.findings import Finding
 from orderguard.inventory import services as stock
 from orderguard.orders.schema import AddressIn, LineIn, OrderIn
-from orderguard.validation import address, names, phone, product, special
+from orderguard.validation import address, names, phone, platform, product, special
 from orderguard.validation.checks import RULES, check_order, explain
 from orderguard.validation.phone import PhoneKind
 from orderguard.validation.product import CatalogIndex, SkuRecord
@@ -134,7 +134,7 @@ def test_merchant_severity_overrides_apply():
 
 
 def _declared_codes():
-    modules = (names, phone, address, product, special, stock)
+    modules = (names, phone, address, product, special, platform, stock)
     return {
         value
         for module in modules
@@ -145,7 +145,7 @@ def _declared_codes():
 
 def test_every_code_the_checks_declare_has_a_rule_and_nothing_else_does():
     assert set(RULES) == _declared_codes()
-    assert len(RULES) == 29
+    assert len(RULES) == 32
 
 
 def test_rules_agree_with_the_findings_the_checks_produce():
@@ -181,6 +181,17 @@ def test_rules_agree_with_the_findings_the_checks_produce():
             now=NOW,
         ).findings,
     ]
+    findings += check_order(
+        order(
+            extra={
+                "item_count_mismatch": {"expected": 3, "found": 2},
+                "modified_sku": "颜色:蓝",
+                "platform_anomaly": "买家申请改地址",
+            }
+        ),
+        catalog=CATALOG,
+        now=NOW,
+    ).findings
     inactive = CatalogIndex.build([SkuRecord(9, "OLD", active=False)])
     findings += product.resolve_line(LineIn(sku_code="OLD", quantity=1), index=inactive, line_no=1).findings
 
