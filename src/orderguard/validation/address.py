@@ -964,10 +964,16 @@ def has_road_or_number(detail: str) -> bool:
     return bool(_ROAD.search(detail) or _NUMBER.search(detail))
 
 
+# What a division name looks like: short and ending in a division suffix. Only such text is
+# repeated in a finding ("江干区" helps the agent); anything else in a division slot may be part
+# of the street address, which findings must not carry in clear.
+_DIVISION_LIKE = re.compile(r"^[\u4e00-\u9fff]{1,12}(省|市|区|县|旗|州|盟|自治区|地区|林区|特区)$")
+
+
 def _level_data(parsed: ParsedAddress, level: str) -> dict[str, Any]:
     for unknown_level, text, reason in parsed.unknown:
         if unknown_level == level:
-            return {"reason": reason, "given": text}
+            return {"reason": reason, "given": text} if _DIVISION_LIKE.match(text) else {"reason": reason}
     return {"reason": MISSING}
 
 

@@ -318,8 +318,11 @@ _SOURCE_NAMES: Mapping[str, tuple[Promise, str]] = {
 
 
 class _Data(dict[str, Any]):
+    """A value a finding does not carry (e.g. text withheld as possible personal data) reads
+    as a dash rather than failing the whole explanation."""
+
     def __missing__(self, key: str) -> str:
-        return "?"
+        return "—"
 
 
 def _label(key: str, english: bool) -> str:

@@ -442,3 +442,17 @@ def test_town_right_under_a_prefecture_needs_no_district():
     ):
         parsed = parse_address(addr)
         assert (addr, parsed.district_expected, check_address(addr, parsed)) == (addr, False, [])
+
+
+def test_text_in_a_division_slot_is_repeated_in_the_finding_only_when_it_looks_like_a_division():
+    from orderguard.orders.schema import AddressIn
+    from orderguard.validation.address import check_address, parse_address
+
+    def district_data(district: str) -> dict[str, object]:
+        addr = AddressIn(province="浙江省", city="杭州市", district=district, detail="文三路90号")
+        [finding] = [f for f in check_address(addr, parse_address(addr)) if f.code == "ADDRESS_NO_DISTRICT"]
+        return finding.data
+
+    assert district_data("江干区") == {"reason": "unknown", "given": "江干区"}
+    # a street address typed into the district box is not copied into the finding
+    assert district_data("中山路1号101室张三家") == {"reason": "unknown"}
