@@ -128,6 +128,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         batch = orders_import(files=files, channel=channel, format=args.format, progress=show)
         if show:
             sys.stderr.write("\n")
+    elif len(files) > 1:
+        return _fail(f"import {args.what} takes one file", as_json=args.json)
     elif args.what in ("catalog", "stock"):
         if not args.merchant:
             return _fail(f"--merchant is required for {args.what}", as_json=args.json)

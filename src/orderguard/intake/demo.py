@@ -383,6 +383,10 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
     day = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
     channels = list(Channel.objects.select_related("merchant").order_by("code"))
     per_channel = max(1, orders // len(channels))
+    if Order.objects.filter(channel__in=channels).exists():
+        # a second run (another day, too) keeps the demo as it is instead of piling up days
+        say("demo orders are already there; nothing imported")
+        channels = []
     for i, channel in enumerate(channels):
         data = orders_csv(
             skus=catalog[channel.merchant.code],

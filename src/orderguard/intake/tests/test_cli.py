@@ -8,6 +8,7 @@ import pytest
 
 from orderguard.catalog.services import SkuIn, skus_upsert
 from orderguard.cli import main
+from orderguard.intake.models import ImportBatch
 from orderguard.intake.tests.taobao_builder import TbItem, TbOrder, taobao_export
 from orderguard.orders.models import Order
 
@@ -87,17 +88,18 @@ def test_import_with_rejected_rows_exits_1_and_lists_them(channel, tmp_path, cap
         (["import", "catalog", "{file}", "--merchant", "nope", "--json"], "UNKNOWN_MERCHANT"),
         (["import", "orders", "/no/such/file.csv", "--channel", "{channel}", "--json"], "FILE_NOT_FOUND"),
         (["import", "orders", "{file}", "--json"], "USAGE"),
+        (["import", "catalog", "{file}", "{file}", "--merchant", "{merchant}", "--json"], "USAGE"),
     ],
 )
 def test_bad_usage_exits_2_with_a_coded_error_and_imports_nothing(channel, tmp_path, capsys, argv, code):
     path = tmp_path / "orders.csv"
     path.write_text("order_id,sku,quantity\n1,A,1\n", encoding="utf-8")
-    args = [a.format(file=path, channel=channel.code) for a in argv]
+    args = [a.format(file=path, channel=channel.code, merchant=channel.merchant.code) for a in argv]
 
     exit_code, data = run(capsys, *args)
 
     assert (exit_code, data["ok"], data["error"]["code"]) == (2, False, code)
-    assert Order.objects.count() == 0
+    assert (Order.objects.count(), ImportBatch.objects.count()) == (0, 0)
 
 
 def test_cases_lists_open_cases_by_due_time_as_json(channel, tmp_path, capsys):

@@ -232,21 +232,37 @@ def test_bad_rows_are_named_and_the_good_rows_still_import(shop):
 
 
 @pytest.mark.parametrize(
-    ("name", "data", "code"),
+    ("name", "data", "code", "message"),
     [
-        ("empty.csv", b"", "FILE_EMPTY"),
-        ("orders.xlsx", b"this is not a spreadsheet at all", "FILE_NOT_SPREADSHEET"),
-        ("orders.csv", "订单号;金额\n1;2\n".encode("utf-32"), "FORMAT_UNKNOWN"),
-        ("orders.csv", b"order_id,sku,quantity\n\x80\xff\x80\xff,1,1\n", "FILE_ENCODING"),
+        ("empty.csv", b"", "FILE_EMPTY", "文件 empty.csv 是空的"),
+        (
+            "orders.xlsx",
+            b"this is not a spreadsheet at all",
+            "FILE_NOT_SPREADSHEET",
+            "文件 orders.xlsx 不是可读取的电子表格（.xlsx）或 CSV 文件",
+        ),
+        (
+            "orders.csv",
+            "订单号;金额\n1;2\n".encode("utf-32"),
+            "FORMAT_UNKNOWN",
+            "无法识别文件 orders.csv 的格式：支持淘宝/天猫订单报表加宝贝报表、抖店订单 JSON、Shopify 订单 JSON 和 OrderGuard 通用格式",
+        ),
+        (
+            "orders.csv",
+            b"order_id,sku,quantity\n\x80\xff\x80\xff,1,1\n",
+            "FILE_ENCODING",
+            "文件 orders.csv 的编码无法识别：请保存为 UTF-8 或 GBK 编码的 CSV",
+        ),
     ],
 )
-def test_a_file_that_cannot_be_read_fails_the_batch_with_one_error_and_writes_nothing(shop, name, data, code):
+def test_a_file_that_cannot_be_read_fails_the_batch_with_one_error_and_writes_nothing(
+    shop, name, data, code, message
+):
     batch = orders_import(files=[SourceFile(name, data)], channel=shop, now=NOW)
 
     assert (batch.status, batch.rows_failed) == ("failed", 1)
     error = ImportRowError.objects.get(batch=batch)
-    assert (error.file, error.row, error.code) == (name, 0, code)
-    assert error.message
+    assert (error.file, error.row, error.code, error.message) == (name, 0, code, message)
     assert (Order.objects.count(), ExceptionCase.objects.count(), OutboxMessage.objects.count()) == (0, 0, 0)
 
 
