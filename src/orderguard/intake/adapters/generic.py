@@ -669,7 +669,16 @@ def _json_order(
         )
 
     if not isinstance(obj, dict):
-        wrong("", obj)
+        errors.append(
+            row_error(
+                file=file,
+                row=index,
+                field="",
+                code="ORDER_NOT_OBJECT",
+                template=_("%(file)s 第 %(row)d 个订单应为对象（{...}），实际是“%(value)s”，未导入"),
+                value=obj,
+            )
+        )
         return None
     order_id = _json_text(obj.get("order_id"))
     if not order_id:

@@ -421,7 +421,7 @@ def test_json_bare_list_duplicate_order_and_bad_lines():
         ("l.json", 4, "lines[0].quantity", "QUANTITY_INVALID"),
         ("l.json", 4, "lines[1].sku", "FIELD_MISSING"),
         ("l.json", 5, "recipient_name", "VALUE_INVALID"),
-        ("l.json", 6, "", "VALUE_INVALID"),
+        ("l.json", 6, "", "ORDER_NOT_OBJECT"),
     ]
     assert items[1].message == "l.json 第 2 个订单：订单号 A 与第 1 个订单重复，已跳过"  # type: ignore[union-attr]
     assert [(o.platform_order_id, o.lines[0].sku_code) for o in orders_of(items)] == [("A", "S1")]
