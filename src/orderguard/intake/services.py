@@ -7,11 +7,9 @@ written whole (with its lines, findings, stock and cases) or not at all.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +27,7 @@ from orderguard.intake.adapters import detect_format, get_adapter
 from orderguard.intake.adapters.base import SourceFile
 from orderguard.intake.errors import FileRejected, RowError
 from orderguard.intake.models import ImportBatch, ImportKind, ImportRowError, ImportStatus
+from orderguard.intake.tabular import gc_paused
 from orderguard.inventory.services import AllocationRequest, stock_allocate, stock_dispatch, stock_release
 from orderguard.orders.choices import OrderEventType, OrderStatus
 from orderguard.orders.models import Channel, Order, OrderEvent, OrderLine
@@ -75,17 +74,6 @@ class _Counts:
     unchanged: int = 0
     cases_opened: int = 0
     errors: list[RowError] = field(default_factory=list)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def catalog_index_for(*, merchant_id: int) -> CatalogIndex:

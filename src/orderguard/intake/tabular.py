@@ -37,7 +37,7 @@ import itertools
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from html.parser import HTMLParser
@@ -135,6 +135,82 @@ def row_error(
     shown = shorten(value) if value not in ("", None) else ""
     message = template % {"file": file, "row": row, "field": field, "value": shown, **params}
     return RowError(file=file, row=row, field=field, code=code, message=message, value=shown)
+
+
+def json_order_id(
+    *,
+    file: str,
+    index: int,
+    obj: Any,
+    key: str,
+    text: Callable[[Any], str | None],
+    seen: dict[str, int],
+    errors: list[RowError],
+) -> str | None:
+    """The id (under `key`) of the `index`-th order of a JSON file, or None after recording why
+    the order is skipped: not an object (``ORDER_NOT_OBJECT``), an id of the wrong type
+    (``VALUE_INVALID``), no id (``FIELD_MISSING``), an id met earlier in the file
+    (``DUPLICATE_ORDER``; the first one is kept). `text` turns a JSON value into text, None for
+    a value of the wrong type. Every JSON adapter starts an order with this."""
+    if not isinstance(obj, dict):
+        errors.append(
+            row_error(
+                file=file,
+                row=index,
+                field="",
+                code="ORDER_NOT_OBJECT",
+                template=_("%(file)s 第 %(row)d 个订单应为对象（{...}），实际是“%(value)s”，未导入"),
+                value=obj,
+            )
+        )
+        return None
+    raw = obj.get(key)
+    order_id = text(raw)
+    if order_id is None:
+        errors.append(
+            row_error(
+                file=file,
+                row=index,
+                field=key,
+                code="VALUE_INVALID",
+                template=_(
+                    "%(file)s 第 %(row)d 个订单：%(field)s 的值“%(value)s”类型不对，订单 %(order)s 未导入"
+                ),
+                value=raw,
+                order="",
+            )
+        )
+        return None
+    if not order_id:
+        errors.append(
+            row_error(
+                file=file,
+                row=index,
+                field=key,
+                code="FIELD_MISSING",
+                template=_("%(file)s 第 %(row)d 个订单：缺少必填字段 %(field)s，该订单未导入"),
+            )
+        )
+        return None
+    earlier = seen.get(order_id)
+    if earlier is not None:
+        errors.append(
+            row_error(
+                file=file,
+                row=index,
+                field=key,
+                code="DUPLICATE_ORDER",
+                template=_(
+                    "%(file)s 第 %(row)d 个订单：订单号 %(order)s 与第 %(other_row)d 个订单重复，已跳过"
+                ),
+                value=order_id,
+                order=order_id,
+                other_row=earlier,
+            )
+        )
+        return None
+    seen[order_id] = index
+    return order_id
 
 
 def _reject(file: SourceFile | str, code: str, message: str) -> FileRejected:

@@ -64,6 +64,7 @@ from orderguard.intake.tabular import (
     SHANGHAI,
     cell_text,
     clean_text,
+    json_order_id,
     parse_quantity,
     read_json,
     row_error,
@@ -215,41 +216,11 @@ def _error(
 
 
 def _order(file: str, index: int, obj: Any, seen: dict[str, int], errors: list[RowError]) -> OrderIn | None:
-    if not isinstance(obj, dict):
-        errors.append(
-            _error(
-                file, index, "", "VALUE_INVALID", _("%(file)s 第 %(row)d 个订单不是 JSON 对象，未导入"), obj
-            )
-        )
+    order_id = json_order_id(
+        file=file, index=index, obj=obj, key="order_id", text=_text, seen=seen, errors=errors
+    )
+    if order_id is None:
         return None
-    order_id = _text(obj.get("order_id"))
-    if not order_id:
-        errors.append(
-            _error(
-                file,
-                index,
-                "order_id",
-                "FIELD_MISSING",
-                _("%(file)s 第 %(row)d 个订单：缺少必填字段 %(field)s，该订单未导入"),
-            )
-        )
-        return None
-    earlier = seen.get(order_id)
-    if earlier is not None:
-        errors.append(
-            _error(
-                file,
-                index,
-                "order_id",
-                "DUPLICATE_ORDER",
-                _("%(file)s 第 %(row)d 个订单：订单号 %(order)s 与第 %(other_row)d 个订单重复，已跳过"),
-                order_id,
-                order_id,
-                other_row=earlier,
-            )
-        )
-        return None
-    seen[order_id] = index
 
     code, text = _text(obj.get("order_status")), _text(obj.get("order_status_desc"))
     state = douyin_state(code, text)

@@ -72,6 +72,7 @@ from orderguard.intake.tabular import (
     cell_text,
     clean_text,
     gc_paused,
+    json_order_id,
     parse_attributes,
     parse_datetime,
     parse_quantity,
@@ -668,51 +669,11 @@ def _json_order(
             )
         )
 
-    if not isinstance(obj, dict):
-        errors.append(
-            row_error(
-                file=file,
-                row=index,
-                field="",
-                code="ORDER_NOT_OBJECT",
-                template=_("%(file)s 第 %(row)d 个订单应为对象（{...}），实际是“%(value)s”，未导入"),
-                value=obj,
-            )
-        )
+    order_id = json_order_id(
+        file=file, index=index, obj=obj, key="order_id", text=_json_text, seen=seen, errors=errors
+    )
+    if order_id is None:
         return None
-    order_id = _json_text(obj.get("order_id"))
-    if not order_id:
-        if order_id is None:
-            wrong("order_id", obj.get("order_id"))
-        else:
-            errors.append(
-                row_error(
-                    file=file,
-                    row=index,
-                    field="order_id",
-                    code="FIELD_MISSING",
-                    template=_("%(file)s 第 %(row)d 个订单：缺少必填字段 %(field)s，该订单未导入"),
-                )
-            )
-        return None
-    earlier = seen.get(order_id)
-    if earlier is not None:
-        errors.append(
-            row_error(
-                file=file,
-                row=index,
-                field="order_id",
-                code="DUPLICATE_ORDER",
-                template=_(
-                    "%(file)s 第 %(row)d 个订单：订单号 %(order)s 与第 %(other_row)d 个订单重复，已跳过"
-                ),
-                value=order_id,
-                order=order_id,
-                other_row=earlier,
-            )
-        )
-        return None
-    seen[order_id] = index
 
     fields: dict[str, str] = {}
     ok = True

@@ -52,6 +52,7 @@ from orderguard.intake.tabular import (
     cell_text,
     clean_text,
     courier_named_in,
+    json_order_id,
     parse_datetime,
     parse_quantity,
     read_json,
@@ -135,43 +136,9 @@ def _invalid(
 
 
 def _order(file: str, index: int, obj: Any, seen: dict[str, int], errors: list[RowError]) -> OrderIn | None:
-    if not isinstance(obj, dict):
-        errors.append(
-            _invalid(
-                file, index, "", "VALUE_INVALID", _("%(file)s 第 %(row)d 个订单不是 JSON 对象，未导入"), obj
-            )
-        )
+    order_id = json_order_id(file=file, index=index, obj=obj, key="id", text=_text, seen=seen, errors=errors)
+    if order_id is None:
         return None
-    order_id = _text(obj.get("id"))
-    if not order_id:
-        errors.append(
-            _invalid(
-                file,
-                index,
-                "id",
-                "FIELD_MISSING",
-                _("%(file)s 第 %(row)d 个订单：缺少必填字段 %(field)s，该订单未导入"),
-            )
-        )
-        return None
-    earlier = seen.get(order_id)
-    if earlier is not None:
-        errors.append(
-            row_error(
-                file=file,
-                row=index,
-                field="id",
-                code="DUPLICATE_ORDER",
-                template=_(
-                    "%(file)s 第 %(row)d 个订单：订单号 %(order)s 与第 %(other_row)d 个订单重复，已跳过"
-                ),
-                value=order_id,
-                order=order_id,
-                other_row=earlier,
-            )
-        )
-        return None
-    seen[order_id] = index
 
     extra: dict[str, Any] = {}
     financial = _text(obj.get("financial_status")).lower()
@@ -248,7 +215,7 @@ def _order(file: str, index: int, obj: Any, seen: dict[str, int], errors: list[R
 
     address, name, address_phone = _address(obj.get("shipping_address"))
     customer = obj.get("customer") if isinstance(obj.get("customer"), dict) else {}
-    phone = address_phone or _text(obj.get("phone")) or _text(customer.get("phone"))  # type: ignore[union-attr]
+    phone = address_phone or _text(obj.get("phone")) or _text(customer.get("phone"))
 
     service_level = ""
     courier = ""

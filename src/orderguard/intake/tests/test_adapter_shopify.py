@@ -260,3 +260,14 @@ def test_not_a_shopify_document_is_rejected():
 
     assert info.value.error.code == "FILE_JSON_SHAPE"
     assert ShopifyAdapter().detect([SourceFile(name="x.json", data=b'{"data": {}}')]) is False
+
+
+def test_entries_that_are_not_orders_are_named_and_the_others_still_read():
+    items = read({"orders": [5, order(id=None), order(id=2), order(id=2)]})
+
+    assert errors_of(items) == [
+        ("shopify.json", 1, "", "ORDER_NOT_OBJECT"),
+        ("shopify.json", 2, "id", "FIELD_MISSING"),
+        ("shopify.json", 4, "id", "DUPLICATE_ORDER"),
+    ]
+    assert [o.platform_order_id for o in items if isinstance(o, OrderIn)] == ["2"]
