@@ -22,16 +22,13 @@ from orderguard.catalog.models import BundleItem, Sku, Warehouse
 from orderguard.core import bulk
 from orderguard.core.choices import DetectionSource, ExceptionType, Severity
 from orderguard.core.findings import Finding
+from orderguard.inventory.findings import STOCK_LOW, STOCK_SHORT
 from orderguard.inventory.models import AlertStatus, MovementKind, StockAlert, StockLevel, StockMovement
 from orderguard.notifications.services import OutboxIn, outbox_enqueue
 from orderguard.orders.models import Order, OrderLine
 from orderguard.tenancy.models import Merchant
 
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
-
-# Finding codes of the stock checks (their plain words are in validation.checks.RULES).
-STOCK_SHORT = "STOCK_SHORT"
-STOCK_LOW = "STOCK_LOW"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from orderguard.catalog.attributes import ATTRIBUTE_LABELS, SIZE
 from orderguard.core.choices import ExceptionType, Severity
 from orderguard.core.findings import Finding
-from orderguard.inventory import services as stock_checks
+from orderguard.inventory import findings as stock_checks
 from orderguard.orders.schema import OrderIn
 from orderguard.validation import address as address_checks
 from orderguard.validation import names as name_checks

@@ -5,7 +5,7 @@ from django.utils import translation
 from orderguard.catalog.attributes import normalise_attributes
 from orderguard.core.choices import ExceptionType, Severity
 from orderguard.core.findings import Finding
-from orderguard.inventory import services as stock
+from orderguard.inventory import findings as stock
 from orderguard.orders.schema import AddressIn, LineIn, OrderIn
 from orderguard.validation import address, names, phone, platform, product, special
 from orderguard.validation.checks import RULES, check_order, explain
