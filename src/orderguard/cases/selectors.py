@@ -11,6 +11,7 @@ from orderguard.cases.choices import OPEN_STATUSES
 from orderguard.cases.models import ExceptionCase
 from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
+from orderguard.tenancy.access import Actor, get_visible, visible
 
 
 def cases_list(
@@ -57,3 +58,14 @@ def case_counts(*, now: datetime | None = None) -> dict[str, Any]:
             }
         )
     return {"rows": out, "total": sum(r["total"] for r in out), "at": moment + timedelta(0)}
+
+
+def cases_for_actor(
+    *, actor: Actor, case_type: str | None = None, status: str | None = "open"
+) -> QuerySet[ExceptionCase]:
+    """Cases the actor may see, soonest deadline first (the work queue's order)."""
+    return visible(cases_list(case_type=case_type, status=status), actor)
+
+
+def case_get(*, actor: Actor, case_id: int) -> ExceptionCase:
+    return get_visible(ExceptionCase.objects.select_related("order__channel", "merchant"), actor, case_id)

@@ -1,0 +1,94 @@
+"""Who is asking, and what they may see: the one place that decides it (DESIGN.md tenancy).
+
+Every read of tenant data goes through `visible(...)`; an object fetched by id goes through
+`get_visible(...)`, which raises the same `NotFound` for "missing" and "someone else's", so an
+id guessed in a URL tells nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+from django.utils import timezone
+
+from orderguard.core.errors import NotFound
+from orderguard.tenancy.models import ApiToken, Membership, Role
+
+M = TypeVar("M", bound=models.Model)
+
+# Roles that may see recipient data in clear (a reveal is still logged, in a later step).
+REVEALING_ROLES = frozenset({Role.SERVICE_AGENT, Role.MANAGER, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    user_id: int
+    role: Role
+    merchant_id: int | None
+    label: str
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role != Role.MERCHANT
+
+
+class NoRole(Exception):
+    """The user has no role (no Membership and not a superuser): it may see nothing."""
+
+
+def actor_for(user: AbstractBaseUser | AnonymousUser) -> Actor:
+    if not user.is_authenticated or not user.is_active:
+        raise NoRole()
+    membership = Membership.objects.filter(user_id=user.pk).first()
+    if membership is None:
+        if getattr(user, "is_superuser", False):
+            return Actor(
+                user_id=user.pk, role=Role.ADMIN, merchant_id=None, label=f"user:{user.get_username()}"
+            )
+        raise NoRole()
+    return Actor(
+        user_id=user.pk,
+        role=Role(membership.role),
+        merchant_id=membership.merchant_id,
+        label=f"user:{user.get_username()}",
+    )
+
+
+def visible(qs: models.QuerySet[M], actor: Actor, *, merchant_field: str = "merchant") -> models.QuerySet[M]:
+    """`qs` narrowed to what `actor` may see: a merchant user its own merchant's rows."""
+    if actor.merchant_id is not None:
+        return qs.filter(**{f"{merchant_field}_id": actor.merchant_id})
+    return qs
+
+
+def get_visible(qs: models.QuerySet[M], actor: Actor, pk: int, *, merchant_field: str = "merchant") -> M:
+    """The object `pk` if `actor` may see it; `NotFound` alike for missing and not theirs."""
+    obj = visible(qs, actor, merchant_field=merchant_field).filter(pk=pk).first()
+    if obj is None:
+        raise NotFound("not found", model=qs.model.__name__, id=pk)
+    return obj
+
+
+def token_create(*, user_id: int, name: str) -> tuple[ApiToken, str]:
+    """A new token for the user; returns the row and the token text (shown once)."""
+    raw = "og_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user_id=user_id, name=name, prefix=raw[:11], key_hash=hashlib.sha256(raw.encode()).hexdigest()
+    )
+    return token, raw
+
+
+def token_user(raw: str) -> AbstractBaseUser | None:
+    """The active user of an unrevoked token, or None. The lookup is by the token's hash, so
+    comparing it leaks nothing about other tokens."""
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    token = ApiToken.objects.select_related("user").filter(key_hash=digest, revoked_at__isnull=True).first()
+    if token is None or not token.user.is_active:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user
