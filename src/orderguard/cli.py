@@ -261,6 +261,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user(args: argparse.Namespace) -> int:
+    _setup_django()
+    from orderguard.core.errors import InvalidInput
+    from orderguard.tenancy.services import user_create
+
+    try:
+        user, password = user_create(
+            username=args.username, role=args.role, merchant_code=args.merchant or ""
+        )
+    except InvalidInput as exc:
+        return _fail(str(exc), as_json=args.json, code="INVALID_INPUT")
+    if args.json:
+        _print_json({"ok": True, "username": user.get_username(), "role": args.role, "password": password})
+    else:
+        print(f"{user.get_username()} ({args.role}) password: {password}")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    _setup_django()
+    from orderguard.core.errors import InvalidInput
+    from orderguard.tenancy.services import api_token_create
+
+    try:
+        token, raw = api_token_create(username=args.username, name=args.name)
+    except InvalidInput as exc:
+        return _fail(str(exc), as_json=args.json, code="INVALID_INPUT")
+    if args.json:
+        _print_json({"ok": True, "name": token.name, "prefix": token.prefix, "token": raw})
+    else:
+        print(f"token for {args.username} ({token.name}), shown once: {raw}")
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import execute_from_command_line
@@ -316,6 +350,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_check)
+
+    s = sub.add_parser("user", help="create a user with a role (the password is printed once)")
+    s.add_argument("username")
+    s.add_argument(
+        "--role", required=True, help="operator, cs_agent, tech_oncall, manager, admin or merchant"
+    )
+    s.add_argument("--merchant", help="merchant code (merchant users)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_user)
+
+    s = sub.add_parser("token", help="create an API token for a user (printed once)")
+    s.add_argument("username")
+    s.add_argument("--name", required=True, help="what the token is for, e.g. the integration")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_token)
 
     s = sub.add_parser("manage", help="run a Django management command")
     s.add_argument("rest", nargs=argparse.REMAINDER)

@@ -120,3 +120,36 @@ def test_cases_lists_open_cases_by_due_time_as_json(channel, tmp_path, capsys):
     ]
     code, data = run(capsys, "cases", "--type", "T3", "--json")
     assert [c["codes"] for c in data["cases"]] == [["SKU_UNKNOWN"]]
+
+
+def test_user_and_token_commands_make_a_user_whose_token_opens_the_api(channel, capsys, client):
+    code, made = run(
+        capsys, "user", "shop-a-bot", "--role", "merchant", "--merchant", channel.merchant.code, "--json"
+    )
+    assert (code, made["ok"], made["role"]) == (0, True, "merchant")
+    code, token = run(capsys, "token", "shop-a-bot", "--name", "ERP", "--json")
+    assert (code, token["name"], token["token"][:11]) == (0, "ERP", token["prefix"])
+
+    response = client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {token['token']}")
+
+    assert (response.status_code, response.json()) == (200, {"total": 0, "items": []})
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (["user", "x", "--role", "king", "--json"], "role"),
+        (["user", "x", "--role", "merchant", "--merchant", "nope", "--json"], "merchant"),
+        (["user", "x", "--role", "operator", "--merchant", "{merchant}", "--json"], "merchant"),
+        (["token", "nobody", "--name", "ERP", "--json"], "username"),
+    ],
+)
+def test_bad_user_and_token_requests_exit_2_and_create_nothing(channel, capsys, argv, field):
+    from django.contrib.auth.models import User
+
+    from orderguard.tenancy.models import ApiToken
+
+    code, data = run(capsys, *[a.format(merchant=channel.merchant.code) for a in argv])
+
+    assert (code, data["ok"], data["error"]["code"]) == (2, False, "INVALID_INPUT")
+    assert (User.objects.count(), ApiToken.objects.count()) == (0, 0)
