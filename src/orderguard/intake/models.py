@@ -64,3 +64,37 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file}:{self.row} {self.field} {self.code}"
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PROCESSED = "processed", _("已处理")
+    WITH_ERRORS = "with_errors", _("已处理，部分订单有错误")
+
+
+class WebhookDelivery(models.Model):
+    """One webhook delivery a channel sent and OrderGuard imported: what makes a redelivery a no-op.
+
+    The unique (channel, delivery_id) decides which of two identical deliveries runs; the row is
+    written in the same transaction as the import it records, so it exists only for a delivery
+    whose orders were imported. `delivery_id` is the platform's delivery id, or
+    ``sha256:<body digest>`` when the platform sends none.
+    """
+
+    channel = models.ForeignKey("orders.Channel", on_delete=models.PROTECT, related_name="+")
+    delivery_id = models.CharField(max_length=100)
+    topic = models.CharField(max_length=100, blank=True)
+    received_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=WebhookDeliveryStatus.choices)
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    body_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("Webhook 推送")
+        verbose_name_plural = _("Webhook 推送")
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "delivery_id"], name="webhookdelivery_unique_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.delivery_id}"

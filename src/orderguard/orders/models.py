@@ -11,7 +11,8 @@ from orderguard.orders.schema import PlatformState
 class Channel(TimeStampedModel):
     """A merchant's shop on a platform, the way its orders reach the warehouse.
 
-    `warehouse` fulfils the channel's orders; `signing_secret` verifies its webhooks.
+    `warehouse` fulfils the channel's orders; `signing_secret` verifies its webhooks, and while
+    the secret is being rotated `previous_signing_secret` is accepted too (blank otherwise).
     """
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="channels")
@@ -20,6 +21,12 @@ class Channel(TimeStampedModel):
     name = models.CharField(_("名称"), max_length=200)
     warehouse = models.ForeignKey("catalog.Warehouse", on_delete=models.PROTECT, related_name="channels")
     signing_secret = models.CharField(_("签名密钥"), max_length=200, blank=True)
+    previous_signing_secret = models.CharField(
+        _("旧签名密钥"),
+        max_length=200,
+        blank=True,
+        help_text=_("更换密钥期间仍然接受的上一个密钥；平台全部改用新密钥后清空"),
+    )
     active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
