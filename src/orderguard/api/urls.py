@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from orderguard.api.errors import install_error_handler
+from orderguard.api import errors
+from orderguard.api.cases import router as cases_router
 from orderguard.api.health import router as health_router
+from orderguard.api.orders import router as orders_router
 from orderguard.api.webhooks import router as webhooks_router
 
 api = NinjaAPI(title="OrderGuard API", version="1", urls_namespace="api-v1")
-install_error_handler(api)
+errors.install(api)
 api.add_router("/health", health_router)
+api.add_router("/orders", orders_router)
+api.add_router("/cases", cases_router)
 api.add_router("/webhooks", webhooks_router)

@@ -30,12 +30,12 @@ def cases_list(
     return qs
 
 
-def case_counts(*, now: datetime | None = None) -> dict[str, Any]:
-    """Open cases per type and deadline state: on time, due soon (past the warning time),
-    overdue. One query."""
+def case_counts(*, actor: Actor, now: datetime | None = None) -> dict[str, Any]:
+    """Open cases the actor may see, per type and deadline state: on time, due soon (past the
+    warning time), overdue. One query."""
     moment = now or clock.now()
     rows = (
-        ExceptionCase.objects.filter(status__in=OPEN_STATUSES)
+        visible(ExceptionCase.objects.filter(status__in=OPEN_STATUSES), actor)
         .values("type")
         .annotate(
             total=Count("pk"),

@@ -12,7 +12,8 @@ from django.db import connections
 from orderguard.cases.models import ExceptionCase
 from orderguard.conftest import IN_CI
 from orderguard.core import clock
-from orderguard.orders.tests.factories import OrderFactory
+from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
+from orderguard.tenancy.tests.factories import user_with_role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CHROMIUM = "/usr/bin/chromium"
@@ -43,13 +44,33 @@ def page():  # type: ignore[no-untyped-def]
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
-def test_the_dashboard_says_when_there_is_nothing_open(page, live_server):
+def sign_in(page, live_server, username: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(live_server.url + "/")
+    assert page.url.startswith(live_server.url + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+
+
+def test_signing_in_with_a_wrong_password_says_so_and_shows_nothing(page, live_server):
+    user_with_role("operator", username="op")
+    page.goto(live_server.url + "/")
+    page.fill("#id_username", "op")
+    page.fill("#id_password", "wrong")
+    page.click("button[type=submit]")
+    assert page.locator("[role=alert]").inner_text() == "用户名或密码不正确。"
+    assert page.locator("#open-cases").count() == 0
+
+
+def test_the_dashboard_says_when_there_is_nothing_open(page, live_server):
+    user_with_role("operator", username="op")
+    sign_in(page, live_server, "op")
     assert page.locator("h1").inner_text() == "OrderGuard 异常订单"
     assert page.locator("p.empty").inner_text() == "目前没有未结的异常单。"
 
 
-def test_the_dashboard_counts_open_cases_by_type_and_deadline(page, live_server, channel):
+def _open_cases(channel):  # type: ignore[no-untyped-def]
     now = clock.now()
     order = OrderFactory(channel=channel)
     other = OrderFactory(channel=channel)
@@ -72,8 +93,23 @@ def test_the_dashboard_counts_open_cases_by_type_and_deadline(page, live_server,
         warn_at=now + timedelta(hours=1),
     )
 
-    page.goto(live_server.url + "/")
+
+def test_the_dashboard_counts_open_cases_by_type_and_deadline(page, live_server, channel):
+    _open_cases(channel)
+    user_with_role("manager", username="boss")
+
+    sign_in(page, live_server, "boss")
 
     row = page.locator("tr[data-type='T2'] td")
     assert row.all_inner_texts() == ["收货信息错误", "1", "0", "1", "2"]
     assert page.locator("tr[data-type='T1'] td").all_inner_texts() == ["缺货", "0", "0", "0", "0"]
+
+
+def test_a_merchant_user_sees_only_its_own_cases(page, live_server, channel):
+    _open_cases(channel)
+    other = ChannelFactory()
+    user_with_role("merchant", merchant=other.merchant, username="shop")
+
+    sign_in(page, live_server, "shop")
+
+    assert page.locator("p.empty").inner_text() == "目前没有未结的异常单。"
