@@ -808,6 +808,22 @@ def _strip_repeats(index: DivisionIndex, admin: _Admin, detail: str) -> str:
             ):
                 pos = _skip(detail, pos + len(name))
                 break
+    if (
+        admin.district is None
+        and admin.city is not None
+        and index.has_districts(admin.city.code)
+        and not any(level == "district" for level, _text, _reason in admin.unknown)
+        and pos < len(detail)
+    ):
+        # Platforms with province and city slots often put the district at the start of the
+        # detail (Shopify address1 "西湖区文三路90号"): take it from there, full name or a short
+        # form that is not the start of a road name (西湖路).
+        hit = index.matcher(admin.city).match(detail, pos)
+        if hit is not None and hit[0][0].level == 3:
+            district, end = hit[0][0], hit[1]
+            if detail[pos:end] == district.name or not _short_form_blocked(detail, end):
+                admin.district = district
+                pos = _skip(detail, end)
     if admin.town is None and not admin.town_text:
         scope = _town_scope(index, admin)
         if scope is not None:

@@ -456,3 +456,25 @@ def test_text_in_a_division_slot_is_repeated_in_the_finding_only_when_it_looks_l
     assert district_data("江干区") == {"reason": "unknown", "given": "江干区"}
     # a street address typed into the district box is not copied into the finding
     assert district_data("中山路1号101室张三家") == {"reason": "unknown"}
+
+
+def test_a_district_at_the_start_of_the_detail_fills_the_missing_district_slot():
+    from orderguard.orders.schema import AddressIn
+    from orderguard.validation.address import check_address, parse_address
+
+    addr = AddressIn(province="浙江省", city="杭州市", detail="西湖区文三路90号")
+    parsed = parse_address(addr)
+
+    assert (parsed.district, parsed.district_code, parsed.detail) == ("西湖区", "330106", "文三路90号")
+    assert check_address(addr, parsed) == []
+
+
+def test_a_road_named_like_a_district_is_not_taken_for_the_district():
+    from orderguard.orders.schema import AddressIn
+    from orderguard.validation.address import check_address, parse_address
+
+    addr = AddressIn(province="浙江省", city="杭州市", detail="西湖路1号")
+    parsed = parse_address(addr)
+
+    assert (parsed.district, parsed.detail) == ("", "西湖路1号")
+    assert [f.code for f in check_address(addr, parsed)] == ["ADDRESS_NO_DISTRICT"]
