@@ -34,3 +34,9 @@ def channel(db):
     from orderguard.orders.tests.factories import ChannelFactory
 
     return ChannelFactory()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Tests make many users; the production hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,164 @@
+"""Every route and API operation against every kind of caller, and a second merchant.
+
+The tables below must name every URL the resolver knows (admin aside: Django's admin has its
+own staff check) and every operation of the OpenAPI document; a new route that is not added
+here fails `test_every_route_is_in_the_matrix`, so nobody ships an endpoint whose access was
+never decided.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import Client
+from django.urls import URLResolver, get_resolver
+
+from orderguard.api.urls import api
+from orderguard.cases.models import ExceptionCase
+from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
+from orderguard.tenancy.tests.factories import UserFactory, user_with_role
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+# Callers. "merchant" owns the objects the requests name; "other_merchant" is a second tenant.
+CALLERS = (
+    "anonymous",
+    "no_role",
+    "merchant",
+    "other_merchant",
+    "operator",
+    "cs_agent",
+    "tech_oncall",
+    "manager",
+    "admin",
+)
+STAFF = ("operator", "cs_agent", "tech_oncall", "manager", "admin")
+
+
+def expect(anonymous: int, no_role: int, merchant: int, other_merchant: int, staff: int) -> dict[str, int]:
+    return {
+        "anonymous": anonymous,
+        "no_role": no_role,
+        "merchant": merchant,
+        "other_merchant": other_merchant,
+        **dict.fromkeys(STAFF, staff),
+    }
+
+
+# route (as the resolver prints it) → (method, URL template, expected status per caller)
+PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
+    "": ("GET", "/", expect(302, 403, 200, 200, 200)),
+    "accounts/login/": ("GET", "/accounts/login/", expect(200, 302, 302, 302, 302)),
+    "accounts/logout/": ("GET", "/accounts/logout/", expect(405, 405, 405, 405, 405)),
+    "i18n/setlang/": ("POST", "/i18n/setlang/", expect(302, 302, 302, 302, 302)),
+    "api/v1/": ("GET", "/api/v1/", expect(404, 404, 404, 404, 404)),
+    "api/v1/openapi.json": ("GET", "/api/v1/openapi.json", expect(200, 200, 200, 200, 200)),
+    "api/v1/docs": ("GET", "/api/v1/docs", expect(200, 200, 200, 200, 200)),
+}
+# OpenAPI operation → (URL template, expected status per caller)
+OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
+    "GET /api/v1/health": ("/api/v1/health", expect(200, 200, 200, 200, 200)),
+    "GET /api/v1/orders": ("/api/v1/orders", expect(401, 403, 200, 200, 200)),
+    "GET /api/v1/orders/{order_id}": ("/api/v1/orders/{order_id}", expect(401, 403, 200, 404, 200)),
+    "GET /api/v1/cases": ("/api/v1/cases", expect(401, 403, 200, 200, 200)),
+    "GET /api/v1/cases/{case_id}": ("/api/v1/cases/{case_id}", expect(401, 403, 200, 404, 200)),
+    # signed by the channel's secret, whoever calls: unsigned is refused for everyone
+    "POST /api/v1/webhooks/{channel_code}/orders": (
+        "/api/v1/webhooks/{channel_code}/orders",
+        expect(401, 401, 401, 401, 401),
+    ),
+}
+# Operations whose 200 lists objects: the other merchant must get none of the merchant's.
+LISTS = {"GET /api/v1/orders": "/api/v1/orders", "GET /api/v1/cases": "/api/v1/cases"}
+
+
+def _routes() -> set[str]:
+    def walk(patterns, prefix=""):  # type: ignore[no-untyped-def]
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            else:
+                yield prefix + str(p.pattern)
+
+    return {r for r in walk(get_resolver().url_patterns) if not r.startswith("admin/")}
+
+
+def _operations() -> set[str]:
+    return {
+        f"{method.upper()} {path}"
+        for path, ops in api.get_openapi_schema()["paths"].items()
+        for method in ops
+    }
+
+
+def test_every_route_is_in_the_matrix():
+    api_routes = {
+        template.lstrip("/").replace("{", "<").replace("}", ">") for template, _e in OPERATIONS.values()
+    }
+    assert _routes() - set(PAGES) - api_routes == set()
+    assert _operations() == set(OPERATIONS)
+
+
+@pytest.fixture
+def world():  # type: ignore[no-untyped-def]
+    mine = ChannelFactory(code="mine", signing_secret="s3cret")
+    theirs = ChannelFactory(code="theirs")
+    order = OrderFactory(channel=mine)
+    case = ExceptionCase.objects.create(
+        merchant=mine.merchant,
+        order=order,
+        type="T2",
+        source="D2",
+        opened_at=NOW,
+        due_at=NOW + timedelta(hours=2),
+    )
+    users = {
+        "no_role": UserFactory(),
+        "merchant": user_with_role("merchant", merchant=mine.merchant),
+        "other_merchant": user_with_role("merchant", merchant=theirs.merchant),
+        **{role: user_with_role(role) for role in STAFF},
+    }
+    return {"ids": {"order_id": order.pk, "case_id": case.pk, "channel_code": mine.code}, "users": users}
+
+
+def _client(world, caller: str) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    if caller != "anonymous":
+        client.force_login(world["users"][caller])
+    return client
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_each_page_answers_each_caller_as_decided(world, caller):
+    client = _client(world, caller)
+    got = {}
+    for route, (method, url, expected) in PAGES.items():
+        response = client.post(url) if method == "POST" else client.get(url)
+        got[route] = (response.status_code, expected[caller])
+    assert {r: g for r, (g, e) in got.items() if g != e} == {}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_each_api_operation_answers_each_caller_as_decided(world, caller):
+    client = _client(world, caller)
+    got = {}
+    for operation, (template, expected) in OPERATIONS.items():
+        url = template.format(**world["ids"])
+        response = (
+            client.post(url, data=b"{}", content_type="application/json")
+            if operation.startswith("POST")
+            else client.get(url)
+        )
+        got[operation] = (response.status_code, expected[caller])
+        if response.status_code >= 400 and response["Content-Type"].startswith("application/json"):
+            assert set(response.json()) == {"ok", "error"}, operation
+    assert {op: g for op, (g, e) in got.items() if g != e} == {}
+
+
+def test_a_second_merchant_lists_none_of_the_first_merchants_objects(world):
+    client = _client(world, "other_merchant")
+    for operation, url in LISTS.items():
+        body = client.get(url).json()
+        assert (body["total"], body["items"]) == (0, []), operation
