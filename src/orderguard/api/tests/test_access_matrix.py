@@ -56,6 +56,10 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
     "api/v1/": ("GET", "/api/v1/", expect(404, 404, 404, 404, 404)),
     "api/v1/openapi.json": ("GET", "/api/v1/openapi.json", expect(200, 200, 200, 200, 200)),
     "api/v1/docs": ("GET", "/api/v1/docs", expect(200, 200, 200, 200, 200)),
+    # probes and metrics: no tenant data, for the platform (metrics may require a token)
+    "healthz": ("GET", "/healthz", expect(200, 200, 200, 200, 200)),
+    "readyz": ("GET", "/readyz", expect(200, 200, 200, 200, 200)),
+    "metrics": ("GET", "/metrics", expect(200, 200, 200, 200, 200)),
 }
 # OpenAPI operation → (URL template, expected status per caller)
 OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
