@@ -340,19 +340,33 @@ def orders_csv(
     return out.getvalue().encode("utf-8")
 
 
-def _demo_admin() -> str:
-    """Create the `demo-admin` superuser once, with a random password that is printed once;
-    returns "" when it already exists."""
+DEMO_USERS = (
+    # username, role, merchant code
+    ("demo-agent", "cs_agent", ""),
+    ("demo-manager", "manager", ""),
+    ("demo-yoyo", "merchant", "yoyo"),
+)
+
+
+def _demo_users() -> dict[str, str]:
+    """The `demo-admin` superuser and one user per kind of work, each made once with a random
+    password that is returned (and printed) once; {} when they exist already."""
     import secrets
 
     from django.contrib.auth import get_user_model
 
+    from orderguard.tenancy.services import user_create
+
     users = get_user_model()
-    if users.objects.filter(username="demo-admin").exists():
-        return ""
-    password = secrets.token_urlsafe(12)
-    users.objects.create_superuser(username="demo-admin", email="", password=password)
-    return password
+    made: dict[str, str] = {}
+    if not users.objects.filter(username="demo-admin").exists():
+        password = secrets.token_urlsafe(12)
+        users.objects.create_superuser(username="demo-admin", email="", password=password)
+        made["demo-admin"] = password
+    for username, role, merchant in DEMO_USERS:
+        if not users.objects.filter(username=username).exists():
+            _user, made[username] = user_create(username=username, role=role, merchant_code=merchant)
+    return made
 
 
 def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True) -> dict[str, Any]:
@@ -400,9 +414,9 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
             f"{channel.code}: {batch.created} new, {batch.updated} updated, {batch.unchanged} unchanged, "
             f"{batch.rows_failed} row errors, {batch.cases_opened} cases opened"
         )
-    admin_password = _demo_admin()
-    if admin_password:
-        say(f"demo administrator for /admin/: demo-admin / {admin_password}")
+    passwords = _demo_users()
+    for username, password in passwords.items():
+        say(f"demo user {username}: password {password}")
     counts = dict(
         ExceptionCase.objects.filter(status__in=OPEN_STATUSES)
         .values_list("type")
@@ -413,6 +427,6 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
         "orders": Order.objects.count(),
         "cases": sum(counts.values()),
         "cases_by_type": {t: counts.get(t, 0) for t in ("T1", "T2", "T3", "T4", "T5")},
-        # set on the first run only: the password of the demo-admin user
-        "admin_password": admin_password or None,
+        # set on the first run only: username -> password of each demo user
+        "passwords": passwords,
     }

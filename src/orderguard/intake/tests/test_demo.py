@@ -1,0 +1,33 @@
+"""`orderguard demo`: a working warehouse with every kind of problem, made once."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+
+from orderguard.intake.demo import demo_run
+from orderguard.orders.models import Order
+from orderguard.tenancy.access import actor_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_makes_orders_with_each_kind_of_problem_and_its_users_once():
+    first = demo_run(orders=600, seed=7, progress=False)
+
+    assert first["orders"] == 600 == Order.objects.count()
+    assert {t: n > 0 for t, n in first["cases_by_type"].items()} == {
+        "T1": True,
+        "T2": True,
+        "T3": True,
+        "T4": False,
+        "T5": True,
+    }
+    assert sorted(first["passwords"]) == ["demo-admin", "demo-agent", "demo-manager", "demo-yoyo"]
+    shop = User.objects.get(username="demo-yoyo")
+    assert shop.check_password(first["passwords"]["demo-yoyo"])
+    assert actor_for(shop).merchant_id is not None
+
+    again = demo_run(orders=600, seed=7, progress=False)
+
+    assert (again["orders"], again["cases"], again["passwords"]) == (600, first["cases"], {})
