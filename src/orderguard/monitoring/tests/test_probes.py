@@ -6,8 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from orderguard.cases.models import ExceptionCase
-from orderguard.core import clock
+from orderguard.cases.tests.factories import ExceptionCaseFactory
 from orderguard.notifications.services import OutboxIn, outbox_enqueue
 from orderguard.orders.tests.factories import OrderFactory
 
@@ -43,27 +42,10 @@ def test_readyz_is_503_when_the_queue_cannot_be_reached(client, monkeypatch):
 
 
 def test_metrics_count_orders_open_cases_by_deadline_and_the_outbox(client, channel):
-    now = clock.now()
     ready = OrderFactory(channel=channel, status="ready")
     held = OrderFactory(channel=channel, status="on_hold")
-    ExceptionCase.objects.create(
-        merchant=channel.merchant,
-        order=held,
-        type="T2",
-        source="D2",
-        opened_at=now,
-        due_at=now - timedelta(minutes=5),
-        warn_at=now - timedelta(minutes=30),
-    )
-    ExceptionCase.objects.create(
-        merchant=channel.merchant,
-        order=ready,
-        type="T1",
-        source="D1",
-        opened_at=now,
-        due_at=now + timedelta(hours=1),
-        warn_at=now + timedelta(minutes=45),
-    )
+    ExceptionCaseFactory(order=held, due_in=timedelta(minutes=-5))
+    ExceptionCaseFactory(order=ready, type="T1", source="D1")
     outbox_enqueue(
         messages=[OutboxIn(topic="t", recipient="a@b.example", subject="s", body="b", idempotency_key="k")]
     )

@@ -9,9 +9,8 @@ from datetime import timedelta
 import pytest
 from django.db import connections
 
-from orderguard.cases.models import ExceptionCase
+from orderguard.cases.tests.factories import ExceptionCaseFactory
 from orderguard.conftest import IN_CI
-from orderguard.core import clock
 from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
 from orderguard.tenancy.tests.factories import user_with_role
 
@@ -71,27 +70,9 @@ def test_the_dashboard_says_when_there_is_nothing_open(page, live_server):
 
 
 def _open_cases(channel):  # type: ignore[no-untyped-def]
-    now = clock.now()
-    order = OrderFactory(channel=channel)
-    other = OrderFactory(channel=channel)
-    ExceptionCase.objects.create(
-        merchant=channel.merchant,
-        order=order,
-        type="T2",
-        source="D2",
-        opened_at=now,
-        due_at=now - timedelta(minutes=1),
-        warn_at=now - timedelta(minutes=30),
-    )
-    ExceptionCase.objects.create(
-        merchant=channel.merchant,
-        order=other,
-        type="T2",
-        source="D2",
-        opened_at=now,
-        due_at=now + timedelta(hours=2),
-        warn_at=now + timedelta(hours=1),
-    )
+    """Two open T2 cases: one a minute overdue, one due in two hours."""
+    ExceptionCaseFactory(order=OrderFactory(channel=channel), due_in=timedelta(minutes=-1))
+    ExceptionCaseFactory(order=OrderFactory(channel=channel))
 
 
 def test_the_dashboard_counts_open_cases_by_type_and_deadline(page, live_server, channel):
