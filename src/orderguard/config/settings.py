@@ -6,6 +6,8 @@ The embedded default needs no server: SQLite in WAL mode and Huey on SQLite, bot
 - ``DATABASE_URL``: e.g. ``postgres://postgres@127.0.0.1:5432/orderguard``
 - ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0`` (Huey on Redis)
 - ``OG_SECRET_KEY``, ``OG_DEBUG``, ``OG_ALLOWED_HOSTS`` (comma separated)
+- ``OG_PRODUCTION=1``: HTTPS-only cookies, HSTS, redirect to HTTPS; refuses to start without a
+  real ``OG_SECRET_KEY`` or with ``OG_DEBUG`` on (see "production" below)
 - ``EMAIL_HOST``, ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``,
   ``EMAIL_USE_TLS``, ``OG_EMAIL_FROM``: the SMTP server of the outbox's email channel
 """
@@ -13,9 +15,11 @@ The embedded default needs no server: SQLite in WAL mode and Huey on SQLite, bot
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 
@@ -30,9 +34,17 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("OG_VAR_DIR", Path.cwd() / "var")).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = os.environ.get("OG_SECRET_KEY", "orderguard-embedded-default-change-me-in-production")
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+_EMBEDDED_SECRET_KEY = "orderguard-embedded-default-change-me-in-production"
+PRODUCTION = _env_bool("OG_PRODUCTION", False)
+SECRET_KEY = os.environ.get("OG_SECRET_KEY", _EMBEDDED_SECRET_KEY)
 DEBUG = _env_bool("OG_DEBUG", False)
-ALLOWED_HOSTS = [h for h in os.environ.get("OG_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+ALLOWED_HOSTS = _env_list("OG_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = _env_list("OG_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -44,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
     "ninja",
+    "axes",
     "orderguard.core",
     "orderguard.tenancy",
     "orderguard.catalog",
@@ -69,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, as its docs ask: it turns the lockout flag set during authenticate() into the page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "orderguard.config.urls"
@@ -148,6 +163,39 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Axes first: it refuses a locked-out caller before ModelBackend checks the password. It has
+# no get_user(), so sessions (and the test client's force_login) stay with ModelBackend,
+# whose get_user() refuses an inactive user: disabling a user ends its sessions.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in lockout (django-axes, attempts in the database): after OG_LOGIN_FAILURE_LIMIT failures
+# for one username from one address, that pair is refused for the cool-off, even with the
+# right password. Keyed on the pair so nobody can lock a colleague out from elsewhere. The
+# address is REMOTE_ADDR (X-Forwarded-For is not trusted: anyone can send it).
+AXES_FAILURE_LIMIT = int(os.environ.get("OG_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("OG_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# the cool-off runs from the failure that locked: retrying while locked does not extend it
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "orderguard.web.views.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+
+# Sessions in the database expire SESSION_COOKIE_AGE after the last change (the sign-in);
+# the row's expire_date is checked on every request, whatever the browser keeps.
+SESSION_COOKIE_AGE = int(os.environ.get("OG_SESSION_AGE_SECONDS", str(12 * 60 * 60)))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = False
+SESSION_COOKIE_HTTPONLY = True
+# Readable by scripts on purpose: HTMX requests send it back in the X-CSRFToken header.
+# HttpOnly would protect nothing, since every form carries the same token in the page.
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "web:login"
@@ -208,3 +256,39 @@ LOGGING = {
 }
 
 ADMIN_SITE_HEADER = _("OrderGuard")
+
+# --- production ---------------------------------------------------------------------------
+# OG_PRODUCTION=1: HTTPS only. Behind a proxy that terminates TLS, OG_SECURE_PROXY_SSL_HEADER
+# names the header it sets (e.g. "HTTP_X_FORWARDED_PROTO,https"), and OG_SECURE_SSL_REDIRECT=0
+# leaves the HTTP→HTTPS redirect to the proxy (the deploy check's W008 is then silenced).
+if PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("OG_PRODUCTION=1 with OG_DEBUG on: DEBUG shows code and settings.")
+    if (
+        SECRET_KEY == _EMBEDDED_SECRET_KEY
+        or SECRET_KEY.startswith("django-insecure-")
+        or len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 5
+    ):
+        raise ImproperlyConfigured(
+            "OG_PRODUCTION=1 needs OG_SECRET_KEY: a random secret of at least 50 characters, e.g. "
+            '`python -c "import secrets; print(secrets.token_urlsafe(64))"`.'
+        )
+    SECURE_SSL_REDIRECT = _env_bool("OG_SECURE_SSL_REDIRECT", True)
+    if not SECURE_SSL_REDIRECT:
+        SILENCED_SYSTEM_CHECKS = ["security.W008"]
+    # probes call the process over plain HTTP from inside the network
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^api/v1/health$"]
+    _proxy_header = _env_list("OG_SECURE_PROXY_SSL_HEADER")
+    if _proxy_header:
+        if len(_proxy_header) != 2:
+            raise ImproperlyConfigured(
+                'OG_SECURE_PROXY_SSL_HEADER is "HEADER,value", e.g. "HTTP_X_FORWARDED_PROTO,https".'
+            )
+        SECURE_PROXY_SSL_HEADER = (_proxy_header[0], _proxy_header[1])
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
