@@ -237,6 +237,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("OG_EMAIL_FROM", "orderguard@localhost")
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OG_OUTBOX_MAX_ATTEMPTS", "6"))
 OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OG_OUTBOX_BACKOFF_SECONDS", "60"))
 
+# /metrics answers only with this bearer token when it is set (Prometheus' `authorization`).
+METRICS_TOKEN = os.environ.get("OG_METRICS_TOKEN", "")
+
 # Imports: spreadsheet safety limits (zip-bomb guard) and batch size.
 IMPORT_MAX_UNCOMPRESSED_BYTES = int(
     os.environ.get("OG_IMPORT_MAX_UNCOMPRESSED_BYTES", str(512 * 1024 * 1024))
