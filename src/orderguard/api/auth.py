@@ -13,6 +13,9 @@ from orderguard.tenancy.access import Actor, actor_for, token_user
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        # tokens are ASCII ("og_" + URL-safe base64): anything else is no token, not a lookup
+        if not token.isascii():
+            return None
         user = token_user(token)
         if user is None:
             return None

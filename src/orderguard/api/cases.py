@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from orderguard.api.auth import AUTH, actor
-from orderguard.api.orders import FindingOut, _finding
+from orderguard.api.errors import AUTHENTICATED, reject_unknown_query, with_errors
+from orderguard.api.orders import MAX_LIMIT, MAX_OFFSET, FindingOut, _finding, enum_param, object_id
 from orderguard.cases.choices import CaseStatus
 from orderguard.cases.models import ExceptionCase
 from orderguard.cases.selectors import case_get, cases_for_actor
@@ -52,11 +53,12 @@ class CasePageOut(Schema):
 
 
 class CaseFilters(Schema):
-    type: ExceptionType | None = None
-    status: CaseStatus | None = None
+    # absent: every type / the open statuses
+    type: Annotated[ExceptionType | None, enum_param(ExceptionType)] = None
+    status: Annotated[CaseStatus | None, enum_param(CaseStatus)] = None
     all: bool = False
-    limit: int = 50
-    offset: int = 0
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 def _summary(c: ExceptionCase) -> dict[str, Any]:
@@ -74,19 +76,24 @@ def _summary(c: ExceptionCase) -> dict[str, Any]:
     }
 
 
-@router.get("", response=CasePageOut, summary="List cases (work queue)")
+@router.get("", response=with_errors({200: CasePageOut}, *AUTHENTICATED), summary="List cases (work queue)")
 def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
     """Open cases by default, soonest deadline first; `status` for one status, `all` for every."""
+    reject_unknown_query(request, CaseFilters)
     status = filters.status.value if filters.status else ("all" if filters.all else "open")
     qs = cases_for_actor(
         actor=actor(request), case_type=filters.type.value if filters.type else None, status=status
     )
-    limit = max(1, min(filters.limit, 200))
-    return {"total": qs.count(), "items": [_summary(c) for c in qs[filters.offset : filters.offset + limit]]}
+    page = qs[filters.offset : filters.offset + filters.limit]
+    return {"total": qs.count(), "items": [_summary(c) for c in page]}
 
 
-@router.get("/{case_id}", response=CaseOut, summary="Get a case with its timeline")
-def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
+@router.get(
+    "/{case_id}",
+    response=with_errors({200: CaseOut}, *AUTHENTICATED, 404),
+    summary="Get a case with its timeline",
+)
+def get_case(request: HttpRequest, case_id: int = object_id("The case's id")) -> dict[str, Any]:
     c = case_get(actor=actor(request), case_id=case_id)
     return {
         **_summary(c),

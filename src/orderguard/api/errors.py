@@ -32,10 +32,29 @@ class ErrorOut(Schema):
     error: ErrorDetail
 
 
+def with_errors(ok: dict[int, Any], *statuses: int) -> dict[Any, Any]:
+    """An operation's ``response``: its success bodies plus `ErrorOut` for each error status it
+    can answer, so that the OpenAPI document lists every answer a client may get."""
+    return {**ok, frozenset(statuses): ErrorOut} if statuses else dict(ok)
+
+
+# What every authenticated operation can answer besides success: no or a bad credential (401),
+# a user without a role (403), a parameter out of its declared range (422).
+AUTHENTICATED = (401, 403, 422)
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, field: str = "") -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def reject_unknown_query(request: HttpRequest, model: type[Schema]) -> None:
+    """Refuse a query parameter the operation does not declare (a misspelt filter must not be
+    ignored silently and answer with everything)."""
+    for name in request.GET:
+        if name not in model.model_fields:
+            raise ApiError(422, "INVALID_INPUT", _("请求参数无效"), name)
 
 
 def error_body(code: str, message: str, field: str = "") -> dict[str, Any]:

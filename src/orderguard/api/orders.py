@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from django.db.models import TextChoices
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
+from pydantic import WithJsonSchema
 
 from orderguard.api.auth import AUTH, actor
+from orderguard.api.errors import AUTHENTICATED, reject_unknown_query, with_errors
 from orderguard.core.choices import Severity
 from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name, mask_phone
@@ -66,11 +69,36 @@ class OrderPageOut(Schema):
     items: list[OrderSummaryOut]
 
 
+# Ids are the database's 64-bit keys; a larger one is refused (422), not looked up.
+MAX_ID = 2**63 - 1
+# Page sizes and offsets the API accepts; outside them the request is refused (422), not clamped.
+MAX_LIMIT = 200
+MAX_OFFSET = 2**31 - 1
+
+
+def enum_param(choices: type[TextChoices]) -> WithJsonSchema:
+    """An optional enum filter: validated as ``Enum | None`` (absent is None), documented as the
+    plain enum, since a query string has no ``null`` to send."""
+    return WithJsonSchema({"type": "string", "enum": list(choices.values)})
+
+
+def object_id(description: str) -> Any:
+    """A path id: a positive 64-bit integer."""
+    return Path(..., ge=1, le=MAX_ID, description=description)
+
+
 class OrderFilters(Schema):
-    q: str = ""
-    status: OrderStatus | None = None
-    limit: int = 50
-    offset: int = 0
+    # no NUL: no stored value contains one, and PostgreSQL refuses it in a query
+    q: str = Field(
+        "",
+        max_length=100,
+        pattern=r"^[^\x00]*$",
+        description="Platform order id, last 4 phone digits, or SKU code",
+    )
+    # absent: any status
+    status: Annotated[OrderStatus | None, enum_param(OrderStatus)] = None
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 def _summary(o: Order) -> dict[str, Any]:
@@ -95,16 +123,17 @@ def _finding(data: dict[str, Any]) -> dict[str, Any]:
     return {**{k: data[k] for k in ("code", "type", "severity", "field")}, "text": explain(finding)}
 
 
-@router.get("", response=OrderPageOut, summary="Search orders")
+@router.get("", response=with_errors({200: OrderPageOut}, *AUTHENTICATED), summary="Search orders")
 def list_orders(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str, Any]:
     """By platform order id, the last four digits of the phone, or a SKU code."""
-    limit = max(1, min(filters.limit, 200))
+    reject_unknown_query(request, OrderFilters)
     qs = orders_search(actor=actor(request), q=filters.q, status=filters.status or "")
-    return {"total": qs.count(), "items": [_summary(o) for o in qs[filters.offset : filters.offset + limit]]}
+    page = qs[filters.offset : filters.offset + filters.limit]
+    return {"total": qs.count(), "items": [_summary(o) for o in page]}
 
 
-@router.get("/{order_id}", response=OrderOut, summary="Get an order")
-def get_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
+@router.get("/{order_id}", response=with_errors({200: OrderOut}, *AUTHENTICATED, 404), summary="Get an order")
+def get_order(request: HttpRequest, order_id: int = object_id("The order's id")) -> dict[str, Any]:
     o = order_get(actor=actor(request), order_id=order_id)
     return {
         **_summary(o),

@@ -7,18 +7,32 @@ the limit, so an oversized body is refused without being held in memory.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from ninja import Router, Schema
+from ninja import Path, Router, Schema
 
 from orderguard.api.errors import ApiError, ErrorOut
 from orderguard.core import clock
-from orderguard.intake.webhooks import Refusal, WebhookRefused, webhook_max_body_bytes, webhook_receive
+from orderguard.intake.webhooks import (
+    GENERIC_DELIVERY,
+    GENERIC_SIGNATURE,
+    GENERIC_TIMESTAMP,
+    SHOPIFY_DELIVERY,
+    SHOPIFY_SIGNATURE,
+    SHOPIFY_TOPIC,
+    Refusal,
+    WebhookRefused,
+    webhook_max_body_bytes,
+    webhook_receive,
+)
 
 router = Router(tags=["webhooks"])
 
+CHANNEL_CODE = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 STATUS: dict[Refusal, int] = {
     Refusal.BODY_TOO_LARGE: 413,
     Refusal.CHANNEL_NOT_FOUND: 404,
@@ -56,15 +70,72 @@ class WebhookOut(Schema):
     errors: list[RowErrorOut]
 
 
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
+# The view reads the headers and the raw body itself (the signature covers the exact bytes), so
+# Ninja does not know them: they are documented here. Which headers are required depends on the
+# channel's platform (docs/webhooks.md), hence all optional in the document.
+OPENAPI_EXTRA: dict[str, Any] = {
+    "parameters": [
+        _header(SHOPIFY_SIGNATURE, "Shopify channels: base64(HMAC-SHA256(secret, raw body))"),
+        _header(
+            SHOPIFY_TOPIC, "Shopify channels: orders/create, orders/updated, orders/paid, orders/cancelled"
+        ),
+        _header(SHOPIFY_DELIVERY, "Shopify channels: the delivery id"),
+        _header(GENERIC_TIMESTAMP, "Other channels: the time of sending, Unix seconds"),
+        _header(GENERIC_SIGNATURE, "Other channels: hex(HMAC-SHA256(secret, timestamp + '.' + raw body))"),
+        _header(GENERIC_DELIVERY, "Other channels: the delivery id (at most 100 characters)"),
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": ["object", "array"]}}},
+    },
+}
+
+
+def _check_delivery_headers(request: HttpRequest) -> None:
+    """A delivery id is stored and shown: refuse control characters (NUL cannot even be stored
+    in PostgreSQL) and undecodable bytes before anything is looked up."""
+    for name in (SHOPIFY_DELIVERY, GENERIC_DELIVERY):
+        value = request.headers.get(name, "")
+        if value and not value.isprintable():
+            raise ApiError(
+                400,
+                Refusal.DELIVERY_ID_INVALID,
+                _("请求头 %(header)s 只能包含可打印字符") % {"header": name},
+                name,
+            )
+
+
 @router.post(
     "/{channel_code}/orders",
     response={200: WebhookOut, frozenset({400, 401, 403, 404, 409, 413}): ErrorOut},
     auth=None,
     url_name="webhook_orders",
+    openapi_extra=OPENAPI_EXTRA,
 )
 @csrf_exempt
-def webhook_orders(request: HttpRequest, channel_code: str) -> dict[str, Any]:
+def webhook_orders(
+    request: HttpRequest, channel_code: str = Path(..., description="The channel's code")
+) -> dict[str, Any]:
     """Import the orders of one signed delivery from a channel's platform, once per delivery id."""
+    if not CHANNEL_CODE.fullmatch(channel_code):
+        # not a slug (orders.Channel.code), so no channel: not looked up (NUL breaks PostgreSQL)
+        raise ApiError(
+            404,
+            Refusal.CHANNEL_NOT_FOUND,
+            _("没有编码为 %(code)s 的启用渠道") % {"code": channel_code[:100]},
+            "channel_code",
+        )
+    _check_delivery_headers(request)
     body = request.read(webhook_max_body_bytes() + 1)
     try:
         result = webhook_receive(
