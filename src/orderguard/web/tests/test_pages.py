@@ -26,3 +26,12 @@ def test_pages_with_case_data_are_not_cached(client):
     response = client.get("/")
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
+
+
+def test_only_staff_are_shown_the_way_to_the_admin(client):
+    from orderguard.tenancy.tests.factories import MerchantFactory
+
+    client.force_login(user_with_role("merchant", merchant=MerchantFactory()))
+    assert "/admin/" not in client.get("/").content.decode()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    assert 'href="/admin/"' in client.get("/").content.decode()
