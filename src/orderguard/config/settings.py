@@ -277,6 +277,11 @@ if PRODUCTION:
             "OG_PRODUCTION=1 needs OG_SECRET_KEY: a random secret of at least 50 characters, e.g. "
             '`python -c "import secrets; print(secrets.token_urlsafe(64))"`.'
         )
+    if not METRICS_TOKEN and not _env_bool("OG_METRICS_PUBLIC", False):
+        raise ImproperlyConfigured(
+            "OG_PRODUCTION=1 needs OG_METRICS_TOKEN (the bearer token Prometheus sends to /metrics), "
+            "or OG_METRICS_PUBLIC=1 when /metrics is reachable only from a trusted network."
+        )
     SECURE_SSL_REDIRECT = _env_bool("OG_SECURE_SSL_REDIRECT", True)
     if not SECURE_SSL_REDIRECT:
         SILENCED_SYSTEM_CHECKS = ["security.W008"]

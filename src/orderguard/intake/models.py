@@ -93,7 +93,9 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = _("Webhook 推送")
         ordering = ["-received_at"]
         constraints = [
-            models.UniqueConstraint(fields=["channel", "delivery_id"], name="webhookdelivery_unique_id")
+            models.UniqueConstraint(fields=["channel", "delivery_id"], name="webhookdelivery_unique_id"),
+            # a replay under a new delivery id is the same body: one import per body
+            models.UniqueConstraint(fields=["channel", "body_sha256"], name="webhookdelivery_unique_body"),
         ]
 
     def __str__(self) -> str:

@@ -99,6 +99,7 @@ def orders_import(
     actor_label: str = "system:intake",
     progress: ProgressFn | None = None,
     now: datetime | None = None,
+    batch: ImportBatch | None = None,
 ) -> ImportBatch:
     """Import order files for one channel and run each order through the whole flow.
 
@@ -109,18 +110,21 @@ def orders_import(
     Rejected rows are stored on the batch as ImportRowError rows naming file, row and field;
     good rows still import. A file that cannot be read at all fails the batch with one error.
     `progress` is called after each chunk with the batch (counts so far).
+    `batch`: a batch created beforehand (status running, so a page can show it while the import
+    runs in a job); it is used as given instead of a new one.
     """
     moment = now or clock.now()
-    batch = ImportBatch.objects.create(
-        kind=ImportKind.ORDERS,
-        merchant_id=channel.merchant_id,
-        channel=channel,
-        format=format,
-        file_names=[f.name for f in files],
-        sha256=files_digest(files),
-        actor_label=actor_label,
-        started_at=moment,
-    )
+    if batch is None:
+        batch = ImportBatch.objects.create(
+            kind=ImportKind.ORDERS,
+            merchant_id=channel.merchant_id,
+            channel=channel,
+            format=format,
+            file_names=[f.name for f in files],
+            sha256=files_digest(files),
+            actor_label=actor_label,
+            started_at=moment,
+        )
     counts = _Counts()
     try:
         name = detect_format(list(files)) if format == "auto" else format
@@ -301,6 +305,33 @@ class _ChunkResult:
     updated: int = 0
     unchanged: int = 0
     cases_opened: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+# Once the platform has closed or shipped an order, a version that makes it payable or ready to
+# ship again is an old snapshot (an older export, a replayed webhook), not news.
+_FINAL_STATES = frozenset({PlatformState.CLOSED, PlatformState.SHIPPED})
+_OPEN_STATES = frozenset({PlatformState.READY, PlatformState.UNPAID})
+
+
+def _regression(order: Order, incoming: OrderIn) -> RowError | None:
+    if order.platform_state in _FINAL_STATES and incoming.state in _OPEN_STATES:
+        return RowError(
+            file=incoming.source_file,
+            row=incoming.source_row,
+            field="status",
+            code="STATE_REGRESSION",
+            message=_("%(file)s 第 %(row)d 行：订单 %(order)s 在平台上已是“%(now)s”，这份数据却是“%(then)s”：按旧数据处理，未更新")
+            % {
+                "file": incoming.source_file,
+                "row": incoming.source_row,
+                "order": incoming.platform_order_id,
+                "now": PlatformState(order.platform_state).label,
+                "then": incoming.state.label,
+            },
+            value=incoming.platform_status[:80],
+        )
+    return None
 
 
 def _flush(ctx: _Context, chunk: list[OrderIn], counts: _Counts, progress: ProgressFn | None) -> None:
@@ -341,6 +372,7 @@ def _write(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None:
             counts.updated += result.updated
             counts.unchanged += result.unchanged
             counts.cases_opened += result.cases_opened
+            counts.errors.extend(result.errors)
             return
     else:
         last = IntegrityError("refused three times")
@@ -463,6 +495,9 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn]) -> _ChunkResult:
             old = existing.get(oi.platform_order_id)
             if old is not None and old.fingerprint == fp:
                 result_counts.unchanged += 1
+                continue
+            if old is not None and (regression := _regression(old, oi)) is not None:
+                result_counts.errors.append(regression)
                 continue
             result = check_order(oi, catalog=ctx.catalog, now=now)
             if old is None:

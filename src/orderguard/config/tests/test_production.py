@@ -52,6 +52,7 @@ def production(**extra: str) -> dict[str, str]:
         "OG_PRODUCTION": "1",
         "OG_SECRET_KEY": secrets.token_urlsafe(48),  # 64 characters
         "OG_ALLOWED_HOSTS": "og.example.com",
+        "OG_METRICS_TOKEN": secrets.token_urlsafe(24),
         **extra,
     }
 
@@ -188,3 +189,14 @@ def test_a_malformed_proxy_header_refuses_to_start(tmp_path):
         "django.core.exceptions.ImproperlyConfigured: OG_SECURE_PROXY_SSL_HEADER is "
         '"HEADER,value", e.g. "HTTP_X_FORWARDED_PROTO,https".',
     )
+
+
+def test_production_refuses_to_start_with_metrics_open_to_anyone(tmp_path):
+    env = production()
+    del env["OG_METRICS_TOKEN"]
+    refused = check_deploy(tmp_path, **env)
+    allowed = check_deploy(tmp_path, **env, OG_METRICS_PUBLIC="1")
+
+    assert refused.returncode == 1
+    assert "OG_PRODUCTION=1 needs OG_METRICS_TOKEN" in refused.stderr
+    assert (allowed.returncode, allowed.stdout.strip()) == (0, "System check identified no issues (0 silenced).")
