@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "orderguard.core.middleware.ApiNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -239,6 +240,11 @@ OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OG_OUTBOX_BACKOFF_SECONDS", "60"))
 
 # /metrics answers only with this bearer token when it is set (Prometheus' `authorization`).
 METRICS_TOKEN = os.environ.get("OG_METRICS_TOKEN", "")
+
+# How many proxies in front of OrderGuard append to X-Forwarded-For (0: none, REMOTE_ADDR is the
+# client). The sign-in lockout counts failures per client address read this way.
+TRUSTED_PROXY_COUNT = int(os.environ.get("OG_TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "orderguard.core.net.axes_client_ip"
 
 # Imports: spreadsheet safety limits (zip-bomb guard) and batch size.
 IMPORT_MAX_UNCOMPRESSED_BYTES = int(
