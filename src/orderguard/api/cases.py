@@ -10,11 +10,14 @@ from ninja import Field, Query, Router, Schema
 
 from orderguard.api.auth import AUTH, actor
 from orderguard.api.errors import AUTHENTICATED, reject_unknown_query, with_errors
-from orderguard.api.orders import MAX_LIMIT, MAX_OFFSET, FindingOut, _finding, enum_param, object_id
+from orderguard.api.orders import MAX_ID, MAX_LIMIT, MAX_OFFSET, FindingOut, _finding, enum_param, object_id
 from orderguard.cases.choices import CaseStatus
 from orderguard.cases.models import ExceptionCase
-from orderguard.cases.selectors import case_get, cases_for_actor
+from orderguard.cases.selectors import case_get, cases_by_ids, cases_for_actor
+from orderguard.cases.services import case_assign, cases_assign_bulk
+from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
+from orderguard.tenancy.access import user_id_for
 
 router = Router(tags=["cases"], auth=AUTH)
 
@@ -30,6 +33,7 @@ class CaseSummaryOut(Schema):
     step: str
     due_at: datetime | None
     opened_at: datetime
+    assignee: str | None = Field(description="Username of the person the case is assigned to")
 
 
 class CaseEventOut(Schema):
@@ -49,6 +53,24 @@ class CaseOut(CaseSummaryOut):
 
 class CasePageOut(Schema):
     total: int
+    items: list[CaseSummaryOut]
+
+
+# A Django username (letters, digits and @.+-_), so nothing else reaches a query.
+Username = Annotated[str, Field(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")]
+MAX_BULK = 500
+
+
+class AssignIn(Schema):
+    assignee: Username = Field(description="Username of an active warehouse staff user")
+
+
+class BulkAssignIn(Schema):
+    case_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=MAX_BULK)
+    assignee: Username = Field(description="Username of an active warehouse staff user")
+
+
+class CaseListOut(Schema):
     items: list[CaseSummaryOut]
 
 
@@ -73,6 +95,7 @@ def _summary(c: ExceptionCase) -> dict[str, Any]:
         "step": c.step,
         "due_at": c.due_at,
         "opened_at": c.opened_at,
+        "assignee": c.assignee.get_username() if c.assignee is not None else None,
     }
 
 
@@ -86,6 +109,28 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, A
     )
     page = qs[filters.offset : filters.offset + filters.limit]
     return {"total": qs.count(), "items": [_summary(c) for c in page]}
+
+
+# Before "/{case_id}": Django tries the paths in the order they were added, and "assign"
+# would otherwise be taken for a case id (405 for a POST).
+# Refusals of an action on a case: not visible (404), not staff (403), closed (409), an
+# unknown or ineligible assignee (422, field "assignee").
+ACTION_ERRORS = (*AUTHENTICATED, 404, 409)
+# ... and for those with a body, one that is not JSON (400)
+BODY_ACTION_ERRORS = (*ACTION_ERRORS, 400)
+
+
+@router.post(
+    "/assign",
+    response=with_errors({200: CaseListOut}, *BODY_ACTION_ERRORS),
+    summary="Assign several cases (all or none)",
+)
+def assign_cases(request: HttpRequest, body: BulkAssignIn) -> dict[str, Any]:
+    """Up to 500 cases in one transaction; if any is not assignable, none is assigned."""
+    act = actor(request)
+    assignee_id = user_id_for(body.assignee)
+    cases_assign_bulk(case_ids=body.case_ids, assignee_id=assignee_id, actor=act, now=clock.now())
+    return {"items": [_summary(c) for c in cases_by_ids(actor=act, case_ids=body.case_ids)]}
 
 
 @router.get(
@@ -106,3 +151,28 @@ def get_case(request: HttpRequest, case_id: int = object_id("The case's id")) ->
             for e in c.events.order_by("occurred_at", "pk")
         ],
     }
+
+
+@router.post(
+    "/{case_id}/assign",
+    response=with_errors({200: CaseSummaryOut}, *BODY_ACTION_ERRORS),
+    summary="Assign a case to a warehouse staff user",
+)
+def assign_case(
+    request: HttpRequest, body: AssignIn, case_id: int = object_id("The case's id")
+) -> dict[str, Any]:
+    act = actor(request)
+    assignee_id = user_id_for(body.assignee)
+    case_assign(case_id=case_id, assignee_id=assignee_id, actor=act, now=clock.now())
+    return _summary(case_get(actor=act, case_id=case_id))
+
+
+@router.post(
+    "/{case_id}/take",
+    response=with_errors({200: CaseSummaryOut}, *ACTION_ERRORS),
+    summary="Take a case (assign it to oneself)",
+)
+def take_case(request: HttpRequest, case_id: int = object_id("The case's id")) -> dict[str, Any]:
+    act = actor(request)
+    case_assign(case_id=case_id, assignee_id=act.user_id, actor=act, now=clock.now())
+    return _summary(case_get(actor=act, case_id=case_id))

@@ -13,8 +13,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from orderguard.cases.errors import CaseActionNotAllowed
 from orderguard.core.errors import NotFound
 from orderguard.tenancy.access import NoRole
 
@@ -75,6 +76,16 @@ def install(api: NinjaAPI) -> None:
     def on_not_found(request: HttpRequest, exc: NotFound) -> HttpResponse:
         return respond(request, 404, "NOT_FOUND", _("找不到该对象"))
 
+    @api.exception_handler(CaseActionNotAllowed)
+    def on_case_action_refused(request: HttpRequest, exc: CaseActionNotAllowed) -> HttpResponse:
+        status, message, field = {
+            CaseActionNotAllowed.ROLE: (403, _("只有仓库员工可以处理异常单"), ""),
+            CaseActionNotAllowed.CASE_CLOSED: (409, _("异常单已关闭"), ""),
+            CaseActionNotAllowed.ASSIGNEE_UNKNOWN: (422, _("没有这个用户"), "assignee"),
+            CaseActionNotAllowed.ASSIGNEE_NOT_ELIGIBLE: (422, _("只能指派给在职的仓库员工"), "assignee"),
+        }[exc.code]
+        return respond(request, status, exc.code, message, field)
+
     @api.exception_handler(NoRole)
     def on_no_role(request: HttpRequest, exc: NoRole) -> HttpResponse:
         return respond(request, 403, "NO_ROLE", _("该账号没有分配角色，无权访问"))
@@ -82,6 +93,14 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(AuthenticationError)
     def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         return respond(request, 401, "UNAUTHENTICATED", _("需要登录或有效的接口令牌"))
+
+    @api.exception_handler(HttpError)
+    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        # Ninja's own refusals; the one it raises for operations with a body is 400 for a body
+        # that is not JSON at all (documented as 400 on those operations)
+        if exc.status_code == 400:
+            return respond(request, 400, "INVALID_JSON", _("请求内容不是有效的 JSON"), "body")
+        return respond(request, exc.status_code, f"HTTP_{exc.status_code}", exc.message)
 
     @api.exception_handler(ValidationError)
     def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:

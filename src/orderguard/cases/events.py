@@ -46,3 +46,9 @@ def resolved(case: ExceptionCase, *, at: datetime, actor_label: str, reason: str
 
 def notified(case: ExceptionCase, *, at: datetime, actor_label: str, topic: str, key: str) -> CaseEvent:
     return _event(case, CaseEventType.NOTIFIED, at, actor_label, topic=topic, outbox_key=key)
+
+
+def assigned(
+    case: ExceptionCase, *, at: datetime, actor_label: str, assignee: str, previous: str | None
+) -> CaseEvent:
+    return _event(case, CaseEventType.ASSIGNED, at, actor_label, assignee=assignee, previous=previous)

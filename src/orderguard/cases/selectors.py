@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from orderguard.cases.choices import OPEN_STATUSES
 from orderguard.cases.models import ExceptionCase
@@ -18,7 +19,7 @@ def cases_list(
     *, case_type: str | None = None, status: str | None = None, merchant_code: str | None = None
 ) -> QuerySet[ExceptionCase]:
     """Cases by due time (soonest first). `status` "open" means any open status, "all" any."""
-    qs = ExceptionCase.objects.select_related("order", "merchant").order_by("due_at", "pk")
+    qs = ExceptionCase.objects.select_related("order", "merchant", "assignee").order_by("due_at", "pk")
     if merchant_code:
         qs = qs.filter(merchant__code=merchant_code)
     if case_type:
@@ -68,4 +69,73 @@ def cases_for_actor(
 
 
 def case_get(*, actor: Actor, case_id: int) -> ExceptionCase:
-    return get_visible(ExceptionCase.objects.select_related("order__channel", "merchant"), actor, case_id)
+    return get_visible(
+        ExceptionCase.objects.select_related("order__channel", "merchant", "assignee"), actor, case_id
+    )
+
+
+def cases_by_ids(*, actor: Actor, case_ids: list[int]) -> list[ExceptionCase]:
+    """The cases of `case_ids` the actor may see, in pk order."""
+    return list(visible(cases_list(status="all"), actor).filter(pk__in=case_ids).order_by("pk"))
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilters:
+    """The work queue's filters; empty strings mean "any". `assignee` is "me", "none" or a
+    username; `status` one case status, or "" for every open one."""
+
+    case_type: str = ""
+    status: str = ""
+    merchant_code: str = ""
+    channel_code: str = ""
+    assignee: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCursor:
+    """Where a page of the queue starts: after the case (`due_at`, `pk`) in queue order."""
+
+    due_at: datetime | None
+    pk: int
+
+
+def cases_for_queue(
+    *, actor: Actor, filters: QueueFilters, after: QueueCursor | None = None, limit: int = 50
+) -> tuple[list[ExceptionCase], QueueCursor | None]:
+    """One page of the work queue: the open cases the actor may see, soonest deadline first
+    (no deadline last), then by id; returns the page and the cursor of the next page (None on
+    the last one).
+
+    Keyset pagination, no COUNT: a page costs the same at the millionth case as at the first,
+    and reads the (status, due_at) index. A merchant user's `merchant_code` filter is ignored
+    (it sees its own merchant only). One query, whatever the page size.
+    """
+    qs = visible(ExceptionCase.objects.all(), actor).select_related("merchant", "order__channel", "assignee")
+    qs = qs.filter(status=filters.status) if filters.status else qs.filter(status__in=OPEN_STATUSES)
+    if filters.case_type:
+        qs = qs.filter(type=filters.case_type)
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    if filters.merchant_code and actor.is_staff_role:
+        qs = qs.filter(merchant__code=filters.merchant_code)
+    if filters.channel_code:
+        qs = qs.filter(order__channel__code=filters.channel_code)
+    if filters.assignee == "me":
+        qs = qs.filter(assignee_id=actor.user_id)
+    elif filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee:
+        qs = qs.filter(assignee__username=filters.assignee)
+    if after is not None:
+        if after.due_at is None:
+            qs = qs.filter(due_at__isnull=True, pk__gt=after.pk)
+        else:
+            qs = qs.filter(
+                Q(due_at__gt=after.due_at) | Q(due_at=after.due_at, pk__gt=after.pk) | Q(due_at__isnull=True)
+            )
+    rows = list(qs.order_by(F("due_at").asc(nulls_last=True), "pk")[: limit + 1])
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], QueueCursor(due_at=last.due_at, pk=last.pk)

@@ -7,14 +7,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.auth.models import User
+from django.db import transaction
+
 from orderguard.cases import events
 from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus
+from orderguard.cases.errors import CaseActionNotAllowed
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.core import bulk
 from orderguard.core.choices import DetectionSource
+from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
 from orderguard.orders.models import Order
 from orderguard.sla.services import PolicyBook
+from orderguard.tenancy.access import Actor, staff_users, visible
 
 # Cases that the checks opened are closed by the checks when their findings go away; a case a
 # person opened (customer-service report, manual) or an outage is closed only by a person.
@@ -126,3 +132,75 @@ def cases_triage(
         bulk.update(to_update, ["findings", "status", "outcome", "resolution", "closed_at"])
     bulk.insert(new_events)
     return result
+
+
+def require_staff(actor: Actor) -> None:
+    """Raise CaseActionNotAllowed(ROLE) unless the actor is warehouse staff (who act on cases)."""
+    if not actor.is_staff_role:
+        raise CaseActionNotAllowed(code=CaseActionNotAllowed.ROLE, role=actor.role)
+
+
+def _assignee(assignee_id: int | None) -> User:
+    user = None if assignee_id is None else User.objects.filter(pk=assignee_id).first()
+    if user is None:
+        raise CaseActionNotAllowed(code=CaseActionNotAllowed.ASSIGNEE_UNKNOWN, assignee_id=assignee_id)
+    if not staff_users().filter(pk=user.pk).exists():
+        raise CaseActionNotAllowed(code=CaseActionNotAllowed.ASSIGNEE_NOT_ELIGIBLE, assignee_id=user.pk)
+    return user
+
+
+@transaction.atomic
+def cases_assign_bulk(
+    *, case_ids: Sequence[int], assignee_id: int | None, actor: Actor, now: datetime
+) -> list[ExceptionCase]:
+    """Assign every case of `case_ids` to the user `assignee_id`, all or none, in one
+    transaction; returns the cases in pk order. "Take" is assigning to oneself.
+
+    Checked in this order, and refused with nothing written:
+    - a case the actor may not see: `NotFound` (alike for missing and someone else's), so a
+      merchant user learns nothing about another merchant's ids;
+    - the actor is not warehouse staff: CaseActionNotAllowed ``ROLE``;
+    - a case is resolved or cancelled: ``CASE_CLOSED``, with `case_ids` naming them;
+    - no such assignee (None: an unknown username): ``ASSIGNEE_UNKNOWN``; inactive or not
+      warehouse staff: ``ASSIGNEE_NOT_ELIGIBLE``.
+    A case already assigned to the assignee is left alone (no event); every other case gets
+    its `assignee` and an ``assigned`` CaseEvent in the same transaction.
+    """
+    wanted = sorted(set(case_ids))
+    # lock in pk order: two bulk assignments over overlapping cases must not deadlock
+    locked = list(
+        visible(ExceptionCase.objects.select_for_update(of=("self",)), actor)
+        .filter(pk__in=wanted)
+        .select_related("assignee")
+        .order_by("pk")
+    )
+    found = {c.pk for c in locked}
+    missing = [pk for pk in wanted if pk not in found]
+    if missing:
+        raise NotFound("not found", model="ExceptionCase", id=missing[0], ids=missing)
+    require_staff(actor)
+    closed = [c.pk for c in locked if c.status not in OPEN_STATUSES]
+    if closed:
+        raise CaseActionNotAllowed(code=CaseActionNotAllowed.CASE_CLOSED, case_ids=closed)
+    assignee = _assignee(assignee_id)
+    changed: list[ExceptionCase] = []
+    new_events: list[CaseEvent] = []
+    for case in locked:
+        if case.assignee_id == assignee.pk:
+            continue
+        previous = case.assignee.get_username() if case.assignee is not None else None
+        case.assignee = assignee
+        changed.append(case)
+        event = events.assigned(
+            case, at=now, actor_label=actor.label, assignee=assignee.get_username(), previous=previous
+        )
+        event.actor_id = actor.user_id
+        new_events.append(event)
+    bulk.update(changed, ["assignee_id"])
+    bulk.insert(new_events)
+    return locked
+
+
+def case_assign(*, case_id: int, assignee_id: int | None, actor: Actor, now: datetime) -> ExceptionCase:
+    """Assign one case (see `cases_assign_bulk` for the checks, errors and the event)."""
+    return cases_assign_bulk(case_ids=[case_id], assignee_id=assignee_id, actor=actor, now=now)[0]

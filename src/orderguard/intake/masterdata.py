@@ -146,10 +146,14 @@ def _duplicate(file: str, row: int, field: str, first: int) -> RowError:
 
 
 def catalog_import(
-    *, file: SourceFile, merchant: Merchant, actor_label: str = "system:intake"
+    *,
+    file: SourceFile,
+    merchant: Merchant,
+    actor_label: str = "system:intake",
+    batch: ImportBatch | None = None,
 ) -> ImportBatch:
-    """Import SKUs of one merchant (upsert by SKU code)."""
-    batch = _start(ImportKind.CATALOG, [file], merchant, actor_label)
+    """Import SKUs of one merchant (upsert by SKU code). `batch`: one created beforehand, used as given."""
+    batch = batch or _start(ImportKind.CATALOG, [file], merchant, actor_label)
     errors: list[RowError] = []
     try:
         skus: list[SkuIn] = []
@@ -197,9 +201,16 @@ def catalog_import(
     return _finish(batch, errors)
 
 
-def stock_import(*, file: SourceFile, merchant: Merchant, actor_label: str = "system:intake") -> ImportBatch:
-    """Import counted stock levels of one merchant's SKUs (by warehouse code and SKU code)."""
-    batch = _start(ImportKind.STOCK, [file], merchant, actor_label)
+def stock_import(
+    *,
+    file: SourceFile,
+    merchant: Merchant,
+    actor_label: str = "system:intake",
+    batch: ImportBatch | None = None,
+) -> ImportBatch:
+    """Import counted stock levels of one merchant's SKUs (by warehouse code and SKU code).
+    `batch`: one created beforehand, used as given."""
+    batch = batch or _start(ImportKind.STOCK, [file], merchant, actor_label)
     errors: list[RowError] = []
     try:
         parsed = list(_rows(file, STOCK_COLUMNS, errors))

@@ -321,7 +321,9 @@ def _regression(order: Order, incoming: OrderIn) -> RowError | None:
             row=incoming.source_row,
             field="status",
             code="STATE_REGRESSION",
-            message=_("%(file)s 第 %(row)d 行：订单 %(order)s 在平台上已是“%(now)s”，这份数据却是“%(then)s”：按旧数据处理，未更新")
+            message=_(
+                "%(file)s 第 %(row)d 行：订单 %(order)s 在平台上已是“%(now)s”，这份数据却是“%(then)s”：按旧数据处理，未更新"
+            )
             % {
                 "file": incoming.source_file,
                 "row": incoming.source_row,

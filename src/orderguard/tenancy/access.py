@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import models
 from django.utils import timezone
 
@@ -72,6 +72,20 @@ def get_visible(qs: models.QuerySet[M], actor: Actor, pk: int, *, merchant_field
     if obj is None:
         raise NotFound("not found", model=qs.model.__name__, id=pk)
     return obj
+
+
+def staff_users() -> models.QuerySet[User]:
+    """Active users who are warehouse staff (a staff role, or a superuser without a role, whom
+    `actor_for` treats as an administrator): the people cases may be assigned to."""
+    staff_roles = [r for r in Role if r != Role.MERCHANT]
+    return User.objects.filter(is_active=True).filter(
+        models.Q(membership__role__in=staff_roles) | models.Q(membership__isnull=True, is_superuser=True)
+    )
+
+
+def user_id_for(username: str) -> int | None:
+    """The id of the user named `username`, or None."""
+    return User.objects.filter(username=username).values_list("pk", flat=True).first()
 
 
 def token_create(*, user_id: int, name: str) -> tuple[ApiToken, str]:

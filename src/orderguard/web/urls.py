@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from orderguard.web import views
+from orderguard.web import imports, queue, views
 
 app_name = "web"
 urlpatterns = [
@@ -12,4 +12,11 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("queue/", queue.queue, name="queue"),
+    path("queue/take/<int:case_id>", queue.queue_take, name="queue_take"),
+    path("queue/assign", queue.queue_assign, name="queue_assign"),
+    path("imports/", imports.imports, name="imports"),
+    path("imports/<int:batch_id>/", imports.import_batch, name="import_batch"),
+    path("imports/<int:batch_id>/errors.xlsx", imports.import_errors_xlsx, name="import_errors_xlsx"),
+    path("imports/<int:batch_id>/errors.csv", imports.import_errors_csv, name="import_errors_csv"),
 ]

@@ -16,6 +16,7 @@ from django.urls import URLResolver, get_resolver
 
 from orderguard.api.urls import api
 from orderguard.cases.models import ExceptionCase
+from orderguard.intake.models import ImportBatch
 from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
 from orderguard.tenancy.tests.factories import UserFactory, user_with_role
 
@@ -60,6 +61,24 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
     "healthz": ("GET", "/healthz", expect(200, 200, 200, 200, 200)),
     "readyz": ("GET", "/readyz", expect(200, 200, 200, 200, 200)),
     "metrics": ("GET", "/metrics", expect(200, 200, 200, 200, 200)),
+    # the work queue: every role reads it (scoped); only staff take or assign (a merchant user is
+    # refused on its own case and told "not found" on another merchant's)
+    "queue/": ("GET", "/queue/", expect(302, 403, 200, 200, 200)),
+    "queue/take/<int:case_id>": ("POST", "/queue/take/{case_id}", expect(302, 403, 403, 404, 302)),
+    "queue/assign": ("POST", "/queue/assign", expect(302, 403, 403, 403, 302)),
+    # imports: the upload page for every role; a batch and its error downloads are the merchant's
+    "imports/": ("GET", "/imports/", expect(302, 403, 200, 200, 200)),
+    "imports/<int:batch_id>/": ("GET", "/imports/{batch_id}/", expect(302, 403, 200, 404, 200)),
+    "imports/<int:batch_id>/errors.xlsx": (
+        "GET",
+        "/imports/{batch_id}/errors.xlsx",
+        expect(302, 403, 200, 404, 200),
+    ),
+    "imports/<int:batch_id>/errors.csv": (
+        "GET",
+        "/imports/{batch_id}/errors.csv",
+        expect(302, 403, 200, 404, 200),
+    ),
 }
 # OpenAPI operation → (URL template, expected status per caller)
 OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
@@ -68,6 +87,14 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     "GET /api/v1/orders/{order_id}": ("/api/v1/orders/{order_id}", expect(401, 403, 200, 404, 200)),
     "GET /api/v1/cases": ("/api/v1/cases", expect(401, 403, 200, 200, 200)),
     "GET /api/v1/cases/{case_id}": ("/api/v1/cases/{case_id}", expect(401, 403, 200, 404, 200)),
+    "POST /api/v1/cases/{case_id}/take": ("/api/v1/cases/{case_id}/take", expect(401, 403, 403, 404, 200)),
+    # the matrix posts "{}": no assignee is a 422 for anyone signed in (test_case_assign_api.py
+    # posts a valid body per caller)
+    "POST /api/v1/cases/{case_id}/assign": (
+        "/api/v1/cases/{case_id}/assign",
+        expect(401, 422, 422, 422, 422),
+    ),
+    "POST /api/v1/cases/assign": ("/api/v1/cases/assign", expect(401, 422, 422, 422, 422)),
     # signed by the channel's secret, whoever calls: unsigned is refused for everyone
     "POST /api/v1/webhooks/{channel_code}/orders": (
         "/api/v1/webhooks/{channel_code}/orders",
@@ -124,7 +151,11 @@ def world():  # type: ignore[no-untyped-def]
         "other_merchant": user_with_role("merchant", merchant=theirs.merchant),
         **{role: user_with_role(role) for role in STAFF},
     }
-    return {"ids": {"order_id": order.pk, "case_id": case.pk, "channel_code": mine.code}, "users": users}
+    batch = ImportBatch.objects.create(kind="orders", merchant=mine.merchant, channel=mine, started_at=NOW)
+    return {
+        "ids": {"order_id": order.pk, "case_id": case.pk, "channel_code": mine.code, "batch_id": batch.pk},
+        "users": users,
+    }
 
 
 def _client(world, caller: str) -> Client:  # type: ignore[no-untyped-def]
@@ -139,6 +170,7 @@ def test_each_page_answers_each_caller_as_decided(world, caller):
     client = _client(world, caller)
     got = {}
     for route, (method, url, expected) in PAGES.items():
+        url = url.format(**world["ids"])
         response = client.post(url) if method == "POST" else client.get(url)
         got[route] = (response.status_code, expected[caller])
     assert {r: g for r, (g, e) in got.items() if g != e} == {}

@@ -199,4 +199,7 @@ def test_production_refuses_to_start_with_metrics_open_to_anyone(tmp_path):
 
     assert refused.returncode == 1
     assert "OG_PRODUCTION=1 needs OG_METRICS_TOKEN" in refused.stderr
-    assert (allowed.returncode, allowed.stdout.strip()) == (0, "System check identified no issues (0 silenced).")
+    assert (allowed.returncode, allowed.stdout.strip()) == (
+        0,
+        "System check identified no issues (0 silenced).",
+    )

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('intake', '0003_webhookdelivery'),
-        ('orders', '0003_channel_previous_signing_secret'),
+        ("intake", "0003_webhookdelivery"),
+        ("orders", "0003_channel_previous_signing_secret"),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.UniqueConstraint(fields=('channel', 'body_sha256'), name='webhookdelivery_unique_body'),
+            model_name="webhookdelivery",
+            constraint=models.UniqueConstraint(
+                fields=("channel", "body_sha256"), name="webhookdelivery_unique_body"
+            ),
         ),
     ]

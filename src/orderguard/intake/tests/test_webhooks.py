@@ -668,7 +668,9 @@ def test_identical_deliveries_at_once_import_once_and_the_others_answer_as_dupli
 def test_a_replayed_body_under_a_new_or_no_delivery_id_cannot_roll_a_cancelled_order_back(shopify):
     first = encode(shopify_order(line_items=[{"id": 1, "sku": "MUG-1", "quantity": 2, "title": "Mug"}]))
     cancelled = encode({**json.loads(first), "cancelled_at": "2026-11-25T18:00:00+08:00"})
-    webhook_receive(channel_code=shopify.code, headers=shopify_headers(first, delivery="d1"), body=first, now=NOW)
+    webhook_receive(
+        channel_code=shopify.code, headers=shopify_headers(first, delivery="d1"), body=first, now=NOW
+    )
     webhook_receive(
         channel_code=shopify.code,
         headers=shopify_headers(cancelled, topic="orders/cancelled", delivery="d2"),
@@ -685,9 +687,16 @@ def test_a_replayed_body_under_a_new_or_no_delivery_id_cannot_roll_a_cancelled_o
     )
     headers = shopify_headers(first)
     del headers["X-Shopify-Webhook-Id"]
-    unnamed = webhook_receive(channel_code=shopify.code, headers=headers, body=first, now=NOW + timedelta(days=7))
+    unnamed = webhook_receive(
+        channel_code=shopify.code, headers=headers, body=first, now=NOW + timedelta(days=7)
+    )
 
-    assert (renamed.duplicate, renamed.delivery, unnamed.duplicate, unnamed.delivery) == (True, "d1", True, "d1")
+    assert (renamed.duplicate, renamed.delivery, unnamed.duplicate, unnamed.delivery) == (
+        True,
+        "d1",
+        True,
+        "d1",
+    )
     order = Order.objects.get()
     assert (order.status, order.platform_state) == ("not_ready", "closed")
     assert StockLevel.objects.get().allocated == 0
@@ -695,9 +704,7 @@ def test_a_replayed_body_under_a_new_or_no_delivery_id_cannot_roll_a_cancelled_o
 
 
 def test_an_older_snapshot_never_reopens_a_closed_order(erp):
-    ready = encode(
-        {"orders": [{**json.loads(generic_body("JD-7"))["orders"][0], "status": "ready"}]}
-    )
+    ready = encode({"orders": [{**json.loads(generic_body("JD-7"))["orders"][0], "status": "ready"}]})
     closed = encode({"orders": [{**json.loads(generic_body("JD-7"))["orders"][0], "status": "closed"}]})
     older_ready = encode(
         {"orders": [{**json.loads(generic_body("JD-7"))["orders"][0], "status": "ready", "buyer_note": "旧"}]}
