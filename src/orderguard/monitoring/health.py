@@ -32,11 +32,24 @@ class HealthReport:
     def ok(self) -> bool:
         return all(c.ok for c in self.components)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, *, details: bool = True) -> dict[str, object]:
         return {
             "ok": self.ok,
-            "components": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.components],
+            "components": [
+                {"name": c.name, "ok": c.ok, "detail": c.detail if details else ""} for c in self.components
+            ],
         }
+
+
+def details_visible_to(user: object) -> bool:
+    """Component details (host:pid, backlog, error text naming hosts) are for warehouse staff;
+    anyone else learns only what is up."""
+    from orderguard.tenancy.access import NoRole, actor_for
+
+    try:
+        return actor_for(user).is_staff_role  # type: ignore[arg-type]
+    except NoRole:
+        return False
 
 
 def worker_name() -> str:

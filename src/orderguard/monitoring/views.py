@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from orderguard.monitoring.health import system_health
+from orderguard.monitoring.health import details_visible_to, system_health
 from orderguard.monitoring.metrics import OrderGuardCollector
 
 _registry = CollectorRegistry(auto_describe=False)
@@ -33,7 +33,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
     report = system_health(wait_for_worker=0)
     components = [c for c in report.components if c.name in ("database", "queue")]
     ok = all(c.ok for c in components)
-    body = {"ok": ok, "components": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in components]}
+    details = details_visible_to(request.user)
+    body = {
+        "ok": ok,
+        "components": [
+            {"name": c.name, "ok": c.ok, "detail": c.detail if details else ""} for c in components
+        ],
+    }
     return JsonResponse(body, status=200 if ok else 503)
 
 

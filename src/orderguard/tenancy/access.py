@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
@@ -20,6 +21,9 @@ from orderguard.core.errors import NotFound
 from orderguard.tenancy.models import ApiToken, Membership, Role
 
 M = TypeVar("M", bound=models.Model)
+
+# How precisely a token's last use is recorded.
+TOKEN_USE_RESOLUTION = timedelta(minutes=5)
 
 # Roles that may see recipient data in clear (a reveal is still logged, in a later step).
 REVEALING_ROLES = frozenset({Role.SERVICE_AGENT, Role.MANAGER, Role.ADMIN})
@@ -44,7 +48,10 @@ class NoRole(Exception):
 def actor_for(user: AbstractBaseUser | AnonymousUser) -> Actor:
     if not user.is_authenticated or not user.is_active:
         raise NoRole()
-    membership = Membership.objects.filter(user_id=user.pk).first()
+    membership = Membership.objects.select_related("merchant").filter(user_id=user.pk).first()
+    if membership is not None and membership.merchant is not None and not membership.merchant.active:
+        # a merchant the warehouse no longer serves: its users see nothing
+        raise NoRole()
     if membership is None:
         if getattr(user, "is_superuser", False):
             return Actor(
@@ -104,5 +111,9 @@ def token_user(raw: str) -> AbstractBaseUser | None:
     token = ApiToken.objects.select_related("user").filter(key_hash=digest, revoked_at__isnull=True).first()
     if token is None or not token.user.is_active:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    # written at most every few minutes: a write on every request would queue API reads behind
+    # imports on SQLite (one writer at a time)
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user

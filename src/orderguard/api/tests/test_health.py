@@ -18,7 +18,19 @@ def test_health_reports_database_queue_and_a_missing_worker(client):
         ("worker", False),
     ]
     assert body["ok"] is False
+    # details (host:pid, backlog, error texts naming hosts) are for staff only
+    assert [c["detail"] for c in body["components"]] == ["", "", ""]
+
+
+def test_staff_see_what_is_behind_each_component(client):
+    from orderguard.tenancy.tests.factories import user_with_role
+
+    client.force_login(user_with_role("tech_oncall"))
+    body = client.get("/api/v1/health").json()
     assert body["components"][2]["detail"] == "no heartbeat yet"
+    assert body["components"][1]["detail"].startswith("SqliteHuey") or body["components"][1][
+        "detail"
+    ].startswith("RedisHuey")
 
 
 def test_the_openapi_document_is_3_1_and_lists_health(client):

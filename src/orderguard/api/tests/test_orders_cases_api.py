@@ -193,3 +193,26 @@ def test_a_disabled_users_token_is_refused(client, world):
     user.is_active = False
     user.save()
     assert client.get("/api/v1/orders", **headers).status_code == 401
+
+
+def test_users_of_a_merchant_the_warehouse_no_longer_serves_see_nothing(client, world):
+    merchant = world["a"]["channel"].merchant
+    headers = bearer(user_with_role("merchant", merchant=merchant))
+    merchant.active = False
+    merchant.save()
+
+    response = client.get("/api/v1/orders", **headers)
+
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "NO_ROLE")
+
+
+def test_a_tokens_last_use_is_recorded_at_most_every_five_minutes(client, world):
+    user = user_with_role("operator")
+    headers = bearer(user)
+    client.get("/api/v1/orders", **headers)
+    first = ApiToken.objects.get(user=user).last_used_at
+    client.get("/api/v1/orders", **headers)
+    assert ApiToken.objects.get(user=user).last_used_at == first is not None
+    ApiToken.objects.filter(user=user).update(last_used_at=first - timedelta(minutes=6))
+    client.get("/api/v1/orders", **headers)
+    assert ApiToken.objects.get(user=user).last_used_at > first
