@@ -101,20 +101,6 @@ OPENAPI_EXTRA: dict[str, Any] = {
 }
 
 
-def _check_delivery_headers(request: HttpRequest) -> None:
-    """A delivery id is stored and shown: refuse control characters (NUL cannot even be stored
-    in PostgreSQL) and undecodable bytes before anything is looked up."""
-    for name in (SHOPIFY_DELIVERY, GENERIC_DELIVERY):
-        value = request.headers.get(name, "")
-        if value and not value.isprintable():
-            raise ApiError(
-                400,
-                Refusal.DELIVERY_ID_INVALID,
-                _("请求头 %(header)s 只能包含可打印字符") % {"header": name},
-                name,
-            )
-
-
 @router.post(
     "/{channel_code}/orders",
     response={200: WebhookOut, frozenset({400, 401, 403, 404, 409, 413}): ErrorOut},
@@ -135,7 +121,6 @@ def webhook_orders(
             _("没有编码为 %(code)s 的启用渠道") % {"code": channel_code[:100]},
             "channel_code",
         )
-    _check_delivery_headers(request)
     body = request.read(webhook_max_body_bytes() + 1)
     try:
         result = webhook_receive(

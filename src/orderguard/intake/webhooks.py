@@ -191,6 +191,13 @@ def webhook_receive(
             % {"header": delivery_header, "max": MAX_DELIVERY_ID},
             field=delivery_header,
         )
+    if not delivery_id.isprintable():
+        # the id is stored and shown: no control characters (PostgreSQL cannot even store NUL)
+        raise WebhookRefused(
+            code=Refusal.DELIVERY_ID_INVALID,
+            message=_("请求头 %(header)s 只能包含可打印字符") % {"header": delivery_header},
+            field=delivery_header,
+        )
     if channel.platform == Platform.SHOPIFY and topic not in SHOPIFY_ORDER_TOPICS:
         log.info("webhook for channel %s: topic %r ignored", channel.code, topic[:100])
         return WebhookResult(delivery=delivery_id, ignored=True)

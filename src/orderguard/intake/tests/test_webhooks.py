@@ -722,3 +722,14 @@ def test_an_older_snapshot_never_reopens_a_closed_order(erp):
     order = Order.objects.get()
     assert (order.status, order.platform_state, order.buyer_note) == ("not_ready", "closed", "")
     assert StockLevel.objects.get().allocated == 0
+
+
+@pytest.mark.parametrize("delivery", ["d\x00-1", "d\x1b[31m"])
+def test_a_signed_delivery_whose_id_has_control_characters_is_refused(erp, delivery):
+    body = generic_body()
+    assert refusal(erp.code, generic_headers(body, delivery=delivery), body) == (
+        "DELIVERY_ID_INVALID",
+        "X-OrderGuard-Delivery",
+        "请求头 X-OrderGuard-Delivery 只能包含可打印字符",
+    )
+    assert state() == NOTHING
