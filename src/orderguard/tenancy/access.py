@@ -25,9 +25,6 @@ M = TypeVar("M", bound=models.Model)
 # How precisely a token's last use is recorded.
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)
 
-# Roles that may see recipient data in clear (a reveal is still logged, in a later step).
-REVEALING_ROLES = frozenset({Role.SERVICE_AGENT, Role.MANAGER, Role.ADMIN})
-
 
 @dataclass(frozen=True, slots=True)
 class Actor:
