@@ -9,13 +9,27 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/orderguard
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup run demo serve worker test test-sqlite test-postgres lint browser gettext-tools bench clean
+ASSETS := static_build
 
-setup: $(VENV)/.synced
+.PHONY: setup assets run demo serve worker test test-sqlite test-postgres lint browser gettext-tools bench clean
+
+setup: $(VENV)/.synced $(ASSETS)/.built
+
+assets: $(ASSETS)/.built
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+# Bootstrap and ECharts from the npm registry at the versions package-lock.json pins; only the
+# files the pages use are copied to $(ASSETS) (served by whitenoise, never from a CDN).
+$(ASSETS)/.built: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(ASSETS) && mkdir -p $(ASSETS)/vendor/bootstrap $(ASSETS)/vendor/echarts
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/js/bootstrap.bundle.min.js \
+	   node_modules/bootstrap/LICENSE $(ASSETS)/vendor/bootstrap/
+	cp node_modules/echarts/dist/echarts.min.js node_modules/echarts/LICENSE $(ASSETS)/vendor/echarts/
 	@touch $@
 
 run: setup
@@ -58,4 +72,4 @@ bench: setup
 	$(BIN)/python -m orderguard.bench
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules $(ASSETS)

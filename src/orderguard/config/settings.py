@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "ninja",
     "axes",
+    "django_htmx",
     "orderguard.core",
     "orderguard.tenancy",
     "orderguard.catalog",
@@ -81,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "orderguard.web.language.UserLanguageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # last, as its docs ask: it turns the lockout flag set during authenticate() into the page
@@ -211,6 +214,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# How often the dashboard's panels fetch fresh figures (htmx polling), in seconds.
+OG_DASHBOARD_REFRESH_SECONDS = max(1, int(os.environ.get("OG_DASHBOARD_REFRESH_SECONDS", "15")))
+# Browser assets installed from the npm registry (package-lock.json) by `make setup`, copied
+# here so that only the files the pages use are served (whitenoise, no CDN).
+ASSETS_DIR = Path(os.environ.get("OG_ASSETS_DIR", BASE_DIR.parent.parent / "static_build")).resolve()
+STATICFILES_DIRS = [ASSETS_DIR] if ASSETS_DIR.is_dir() else []
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

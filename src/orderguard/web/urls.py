@@ -1,11 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from orderguard.web import imports, queue, views
+from orderguard.web import imports, language, queue, views
 
 app_name = "web"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("dashboard/panels", views.dashboard_panels, name="dashboard_panels"),
+    path("language/", language.language_switch, name="language"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),

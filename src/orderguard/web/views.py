@@ -7,21 +7,60 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from orderguard.cases.selectors import case_counts
-from orderguard.tenancy.access import NoRole, actor_for
+from orderguard.intake.selectors import channels_status
+from orderguard.inventory.selectors import stock_alerts_open
+from orderguard.tenancy.access import Actor, NoRole, actor_for
+
+# How many stock alerts the dashboard lists (the shortest first).
+DASHBOARD_ALERTS_SHOWN = 10
+
+
+def _dashboard_panels(actor: Actor) -> dict[str, Any]:
+    alerts = stock_alerts_open(actor=actor)
+    shown = list(alerts[: DASHBOARD_ALERTS_SHOWN + 1])
+    counts = case_counts(actor=actor)
+    return {
+        "counts": counts,
+        "chart": {
+            "types": [str(r["label"]) for r in counts["rows"]],
+            "on_time": [r["on_time"] for r in counts["rows"]],
+            "due_soon": [r["due_soon"] for r in counts["rows"]],
+            "overdue": [r["overdue"] for r in counts["rows"]],
+        },
+        "alerts": shown[:DASHBOARD_ALERTS_SHOWN],
+        "alerts_more": len(shown) > DASHBOARD_ALERTS_SHOWN,
+        "channels": channels_status(actor=actor),
+        "is_staff": actor.is_staff_role,
+        "refresh_seconds": settings.OG_DASHBOARD_REFRESH_SECONDS,
+    }
 
 
 @never_cache
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Open cases by type and deadline state, of the merchants the user may see."""
+    """Open cases by type and deadline state, open stock alerts and the channels' latest
+    intake, of the merchants the user may see; the panels refresh themselves (htmx)."""
     try:
         actor = actor_for(request.user)
     except NoRole:
         return render(request, "web/no_role.html", status=403)
-    return render(request, "web/dashboard.html", {"counts": case_counts(actor=actor)})
+    labels = {"on_time": _("按时"), "due_soon": _("即将到期"), "overdue": _("已超时")}
+    return render(request, "web/dashboard.html", {**_dashboard_panels(actor), "chart_labels": labels})
+
+
+@never_cache
+@login_required
+def dashboard_panels(request: HttpRequest) -> HttpResponse:
+    """The dashboard's panels alone, which the page fetches every few seconds."""
+    try:
+        actor = actor_for(request.user)
+    except NoRole:
+        return render(request, "web/no_role.html", status=403)
+    return render(request, "web/_dashboard_panels.html", _dashboard_panels(actor))
 
 
 def locked_out(

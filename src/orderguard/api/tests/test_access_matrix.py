@@ -51,6 +51,9 @@ def expect(anonymous: int, no_role: int, merchant: int, other_merchant: int, sta
 # route (as the resolver prints it) → (method, URL template, expected status per caller)
 PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
     "": ("GET", "/", expect(302, 403, 200, 200, 200)),
+    "dashboard/panels": ("GET", "/dashboard/panels", expect(302, 403, 200, 200, 200)),
+    # the pages' language: anyone may switch (an empty form changes nothing and goes back)
+    "language/": ("POST", "/language/", expect(302, 302, 302, 302, 302)),
     "accounts/login/": ("GET", "/accounts/login/", expect(200, 302, 302, 302, 302)),
     "accounts/logout/": ("GET", "/accounts/logout/", expect(405, 405, 405, 405, 405)),
     "i18n/setlang/": ("POST", "/i18n/setlang/", expect(302, 302, 302, 302, 302)),

@@ -48,7 +48,7 @@ def sign_in(page, live_server, username: str) -> None:  # type: ignore[no-untype
     assert page.url.startswith(live_server.url + "/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", "correct horse battery")
-    page.click("button[type=submit]")
+    page.click("#login-form button[type=submit]")
     page.wait_for_url(live_server.url + "/")
 
 
@@ -57,7 +57,7 @@ def test_signing_in_with_a_wrong_password_says_so_and_shows_nothing(page, live_s
     page.goto(live_server.url + "/")
     page.fill("#id_username", "op")
     page.fill("#id_password", "wrong")
-    page.click("button[type=submit]")
+    page.click("#login-form button[type=submit]")
     assert page.locator("[role=alert]").inner_text() == "用户名或密码不正确。"
     assert page.locator("#open-cases").count() == 0
 
@@ -66,7 +66,7 @@ def test_the_dashboard_says_when_there_is_nothing_open(page, live_server):
     user_with_role("operator", username="op")
     sign_in(page, live_server, "op")
     assert page.locator("h1").inner_text() == "OrderGuard 异常订单"
-    assert page.locator("p.empty").inner_text() == "目前没有未结的异常单。"
+    assert page.locator("#no-open-cases").inner_text() == "目前没有未结的异常单。"
 
 
 def _open_cases(channel):  # type: ignore[no-untyped-def]
@@ -93,4 +93,29 @@ def test_a_merchant_user_sees_only_its_own_cases(page, live_server, channel):
 
     sign_in(page, live_server, "shop")
 
-    assert page.locator("p.empty").inner_text() == "目前没有未结的异常单。"
+    assert page.locator("#no-open-cases").inner_text() == "目前没有未结的异常单。"
+
+
+def test_the_dashboard_updates_itself_and_draws_its_chart(page, live_server, channel, settings):
+    settings.OG_DASHBOARD_REFRESH_SECONDS = 1
+    _open_cases(channel)
+    user_with_role("manager", username="boss")
+    sign_in(page, live_server, "boss")
+    # the chart is drawn by the ECharts served from this site
+    page.wait_for_selector("#cases-chart svg")
+    assert page.locator("#open-total").inner_text() == "2"
+
+    # a new overdue case appears without reloading the page
+    ExceptionCaseFactory(order=OrderFactory(channel=channel), due_in=timedelta(minutes=-3))
+    page.wait_for_function("document.querySelector('#open-total').innerText === '3'", timeout=10_000)
+    assert page.locator("tr[data-type='T2'] td").all_inner_texts() == ["收货信息错误", "1", "0", "2", "3"]
+    page.wait_for_selector("#cases-chart svg")
+
+
+def test_a_user_switches_the_pages_to_english(page, live_server):
+    user_with_role("operator", username="op")
+    sign_in(page, live_server, "op")
+    page.select_option("#language-select", "en")
+    page.wait_for_selector("html[lang=en]")
+    assert page.locator("h1").inner_text() == "OrderGuard exception orders"
+    assert page.locator("#no-open-cases").inner_text() == "There are no open cases."

@@ -31,7 +31,7 @@ def test_an_operator_uploads_a_file_with_bad_rows_and_reads_them(page, live_serv
         "#id_uploads",
         files=[{"name": "orders.csv", "mimeType": "text/csv", "buffer": generic_with_bad_rows()}],
     )
-    page.click("button[type=submit]")
+    page.click("form.upload button[type=submit]")
 
     page.wait_for_selector("#status[data-status=done]")
     assert page.locator("#counts tbody td").all_inner_texts() == [

@@ -207,4 +207,5 @@ def test_the_queue_forms_carry_the_csrf_token(client):
 
 def test_the_dashboard_links_to_the_queue(client):
     client.force_login(user_with_role("cs_agent"))
-    assert '<a href="/queue/">工作队列</a>' in client.get("/").content.decode()
+    html = client.get("/").content.decode()
+    assert re.search(r'<a class="nav-link" href="/queue/" accesskey="q">工作队列</a>', html)

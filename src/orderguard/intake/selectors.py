@@ -1,0 +1,63 @@
+"""Intake reads: how each channel's orders are arriving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import OuterRef, Subquery
+
+from orderguard.intake.models import ImportBatch, ImportKind, ImportStatus
+from orderguard.orders.models import Channel
+from orderguard.tenancy.access import Actor, visible
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStatus:
+    """A channel's latest order intake (file, webhook or API): when it started, how it ended.
+
+    `state` is "failed" when the latest intake failed or left rows refused, "ok" after a clean
+    one, "idle" when the channel has had none yet (or is switched off)."""
+
+    channel: Channel
+    last_at: datetime | None
+    last_status: str
+    last_rows_failed: int
+
+    @property
+    def state(self) -> str:
+        if not self.channel.active or self.last_at is None:
+            return "idle"
+        if self.last_status == ImportStatus.FAILED or self.last_rows_failed:
+            return "failed"
+        return "ok"
+
+
+def channels_status(*, actor: Actor) -> list[ChannelStatus]:
+    """Every channel the actor may see with its latest order import, failing ones first. One
+    query: the latest batch per channel comes from a correlated subquery on the small batch
+    table, not from the orders."""
+    latest = ImportBatch.objects.filter(channel=OuterRef("pk"), kind=ImportKind.ORDERS).order_by(
+        "-started_at", "-pk"
+    )
+    rows = (
+        visible(Channel.objects.all(), actor)
+        .select_related("merchant")
+        .annotate(
+            last_at=Subquery(latest.values("started_at")[:1]),
+            last_status=Subquery(latest.values("status")[:1]),
+            last_rows_failed=Subquery(latest.values("rows_failed")[:1]),
+        )
+        .order_by("code")
+    )
+    out = [
+        ChannelStatus(
+            channel=c,
+            last_at=c.last_at,
+            last_status=c.last_status or "",
+            last_rows_failed=c.last_rows_failed or 0,
+        )
+        for c in rows
+    ]
+    order = {"failed": 0, "ok": 1, "idle": 2}
+    return sorted(out, key=lambda s: order[s.state])
