@@ -264,8 +264,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_user(args: argparse.Namespace) -> int:
     _setup_django()
     from orderguard.core.errors import InvalidInput
-    from orderguard.tenancy.services import user_create
+    from orderguard.tenancy.services import user_active_set, user_create
 
+    if args.disable or args.enable:
+        if args.role or args.merchant:
+            return _fail("--disable/--enable take no --role or --merchant", as_json=args.json)
+        try:
+            ended = user_active_set(username=args.username, active=args.enable)
+        except InvalidInput as exc:
+            return _fail(str(exc), as_json=args.json, code="INVALID_INPUT")
+        if args.json:
+            _print_json(
+                {"ok": True, "username": args.username, "active": args.enable, "sessions_ended": ended}
+            )
+        else:
+            state = "enabled" if args.enable else f"disabled, {ended} session(s) ended"
+            print(f"{args.username}: {state}")
+        return 0
+    if not args.role:
+        return _fail("--role is required to create a user", as_json=args.json)
     try:
         user, password = user_create(
             username=args.username, role=args.role, merchant_code=args.merchant or ""
@@ -351,12 +368,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_check)
 
-    s = sub.add_parser("user", help="create a user with a role (the password is printed once)")
-    s.add_argument("username")
-    s.add_argument(
-        "--role", required=True, help="operator, cs_agent, tech_oncall, manager, admin or merchant"
+    s = sub.add_parser(
+        "user", help="create a user with a role (the password is printed once), or disable/enable one"
     )
+    s.add_argument("username")
+    s.add_argument("--role", help="operator, cs_agent, tech_oncall, manager, admin or merchant")
     s.add_argument("--merchant", help="merchant code (merchant users)")
+    state = s.add_mutually_exclusive_group()
+    state.add_argument(
+        "--disable", action="store_true", help="disable the user and end its signed-in sessions at once"
+    )
+    state.add_argument("--enable", action="store_true", help="enable a disabled user again")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_user)
 

@@ -355,13 +355,16 @@ def _demo_users() -> dict[str, str]:
 
     from django.contrib.auth import get_user_model
 
-    from orderguard.tenancy.services import user_create
+    from orderguard.tenancy.models import Membership, Role
+    from orderguard.tenancy.services import user_create, user_role_apply
 
     users = get_user_model()
     made: dict[str, str] = {}
     if not users.objects.filter(username="demo-admin").exists():
         password = secrets.token_urlsafe(12)
-        users.objects.create_superuser(username="demo-admin", email="", password=password)
+        admin = users.objects.create_superuser(username="demo-admin", email="", password=password)
+        Membership.objects.create(user=admin, role=Role.ADMIN)
+        user_role_apply(user_id=admin.pk)
         made["demo-admin"] = password
     for username, role, merchant in DEMO_USERS:
         if not users.objects.filter(username=username).exists():

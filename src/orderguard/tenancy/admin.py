@@ -1,6 +1,15 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from orderguard.tenancy.models import ApiToken, Membership, Merchant
+from orderguard.tenancy.services import user_role_apply, user_sessions_end
 
 
 @admin.register(Merchant)
@@ -12,9 +21,69 @@ class MerchantAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """Setting or removing a role here also sets the user's role group and `is_staff`."""
+
     list_display = ("user", "role", "merchant")
     list_filter = ("role", "merchant")
     raw_id_fields = ("user",)
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        user_role_apply(user_id=obj.user_id)
+        if change and "user" in form.changed_data and form.initial.get("user"):
+            # the role moved to another user: the first one no longer has it
+            user_role_apply(user_id=int(form.initial["user"]))
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        super().delete_model(request, obj)
+        user_role_apply(user_id=obj.user_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        user_ids = list(queryset.values_list("user_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for user_id in user_ids:
+            user_role_apply(user_id=user_id)
+
+
+class MembershipInline(admin.StackedInline):
+    model = Membership
+    fields = ("role", "merchant")
+    max_num = 1
+    can_delete = True
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class OrderGuardUserAdmin(UserAdmin):
+    """Users with their role. Role group and `is_staff` follow the role and cannot be set by
+    hand; only a superuser makes superusers. Disabling a user ends its sessions at once."""
+
+    inlines = [MembershipInline]
+    list_display = ("username", "role", "is_active", "is_staff", "last_login")
+    list_filter = ("membership__role", "is_active", "is_superuser")
+    list_select_related = ("membership",)
+
+    @admin.display(description=Membership._meta.get_field("role").verbose_name, ordering="membership__role")
+    def role(self, obj: User) -> str:
+        membership = getattr(obj, "membership", None)
+        return membership.get_role_display() if membership is not None else "-"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = [*super().get_readonly_fields(request, obj), "is_staff", "groups", "user_permissions"]
+        if not request.user.is_superuser:
+            fields.append("is_superuser")
+        return fields
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_sessions_end(user_id=obj.pk)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        user_role_apply(user_id=form.instance.pk)
 
 
 @admin.register(ApiToken)

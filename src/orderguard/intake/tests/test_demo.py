@@ -27,6 +27,15 @@ def test_the_demo_makes_orders_with_each_kind_of_problem_and_its_users_once():
     shop = User.objects.get(username="demo-yoyo")
     assert shop.check_password(first["passwords"]["demo-yoyo"])
     assert actor_for(shop).merchant_id is not None
+    assert [
+        (u.username, u.is_staff, [g.name for g in u.groups.all()])
+        for u in User.objects.filter(username__startswith="demo-").order_by("username")
+    ] == [
+        ("demo-admin", True, ["admin"]),
+        ("demo-agent", True, ["cs_agent"]),
+        ("demo-manager", True, ["manager"]),
+        ("demo-yoyo", False, []),
+    ]
 
     again = demo_run(orders=600, seed=7, progress=False)
 
