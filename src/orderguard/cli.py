@@ -312,6 +312,35 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_anonymise(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.utils.translation import gettext as _
+
+    from orderguard.orders.services import orders_anonymise
+
+    result = orders_anonymise(dry_run=args.dry_run)
+    if args.json:
+        _print_json(
+            {
+                "ok": True,
+                "dry_run": result.dry_run,
+                "retention_days": result.retention_days,
+                "orders": result.orders,
+            }
+        )
+    elif result.dry_run:
+        print(
+            _("%(n)d 个已关闭订单超过 %(days)d 天，个人信息将被清除（未执行）")
+            % {"n": result.orders, "days": result.retention_days}
+        )
+    else:
+        print(
+            _("已清除 %(n)d 个已关闭订单的个人信息（超过 %(days)d 天）")
+            % {"n": result.orders, "days": result.retention_days}
+        )
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import execute_from_command_line
@@ -387,6 +416,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name", required=True, help="what the token is for, e.g. the integration")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_token)
+
+    s = sub.add_parser(
+        "anonymise",
+        help="remove the recipient's personal data from closed orders older than OG_RECIPIENT_RETENTION_DAYS",
+    )
+    s.add_argument("--dry-run", action="store_true", help="only count the orders that are due")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_anonymise)
 
     s = sub.add_parser("manage", help="run a Django management command")
     s.add_argument("rest", nargs=argparse.REMAINDER)

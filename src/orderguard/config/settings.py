@@ -263,6 +263,12 @@ IMPORT_MAX_COMPRESSION_RATIO = int(os.environ.get("OG_IMPORT_MAX_COMPRESSION_RAT
 IMPORT_CHUNK_SIZE = int(os.environ.get("OG_IMPORT_CHUNK_SIZE", "2000"))
 WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("OG_WEBHOOK_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 
+# Days after its last change that a closed order (shipped, cancelled, closed on the platform)
+# keeps its recipient's name, phone and address; then the daily retention job removes them.
+RECIPIENT_RETENTION_DAYS = int(os.environ.get("OG_RECIPIENT_RETENTION_DAYS", "180"))
+if RECIPIENT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("OG_RECIPIENT_RETENTION_DAYS must be at least 1 (days).")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

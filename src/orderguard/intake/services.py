@@ -106,7 +106,8 @@ def orders_import(
     Orders are keyed by (channel, platform order id): an unchanged order is counted and left
     alone; a changed one is updated, re-checked, re-allocated, and an `updated` OrderEvent names
     the fields that changed. Orders the platform does not release to ship (unpaid, refunding,
-    closed) are kept with their status, never allocated and never opened as cases.
+    closed) are kept with their status, never allocated and never opened as cases. An order
+    whose personal data the retention job removed is left alone (counted unchanged).
     Rejected rows are stored on the batch as ImportRowError rows naming file, row and field;
     good rows still import. A file that cannot be read at all fails the batch with one error.
     `progress` is called after each chunk with the batch (counts so far).
@@ -482,7 +483,9 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn]) -> _ChunkResult:
         stale = [
             o.pk
             for oi, fp in zip(chunk, fingerprints, strict=True)
-            if (o := existing.get(oi.platform_order_id)) is not None and o.fingerprint != fp
+            if (o := existing.get(oi.platform_order_id)) is not None
+            and o.fingerprint != fp
+            and o.anonymised_at is None
         ]
         old_lines: dict[int, list[tuple[str, int, dict[str, str]]]] = {}
         for order_id, *line in (
@@ -495,7 +498,9 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn]) -> _ChunkResult:
         changed: list[tuple[OrderIn, Order, CheckResult, list[str]]] = []
         for oi, fp in zip(chunk, fingerprints, strict=True):
             old = existing.get(oi.platform_order_id)
-            if old is not None and old.fingerprint == fp:
+            # an anonymised order is closed for good: an old export imported again must not
+            # bring its recipient's data back
+            if old is not None and (old.fingerprint == fp or old.anonymised_at is not None):
                 result_counts.unchanged += 1
                 continue
             if old is not None and (regression := _regression(old, oi)) is not None:

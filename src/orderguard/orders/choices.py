@@ -30,3 +30,4 @@ class OrderEventType(models.TextChoices):
     ALLOCATION_SHORT = "allocation_short", _("库存不足")
     RELEASED = "released", _("释放库存")
     STATUS_CHANGED = "status_changed", _("状态变更")
+    ANONYMISED = "anonymised", _("清除个人信息")

@@ -44,7 +44,8 @@ class Order(TimeStampedModel):
 
     The recipient is kept as received (`recipient_*`, `address_received`) and as parsed (the
     `province`..`postcode` columns); `findings` lists every finding of the last check, warnings
-    included, as dicts of `core.findings.Finding`.
+    included, as dicts of `core.findings.Finding`. A closed order's recipient data is removed
+    after the retention period (`orders.services.orders_anonymise`, `anonymised_at`).
     """
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="orders")
@@ -87,6 +88,8 @@ class Order(TimeStampedModel):
     import_batch = models.ForeignKey(
         "intake.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # set when the retention period removed the recipient's personal data (`orders_anonymise`)
+    anonymised_at = models.DateTimeField(_("个人信息清除时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("订单")

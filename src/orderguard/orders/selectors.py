@@ -1,10 +1,14 @@
-"""Order reads, always scoped by `tenancy.access`."""
+"""Order reads, scoped by `tenancy.access` (the retention job's query excepted: it runs for no one)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
 
+from orderguard.orders.choices import OrderStatus
 from orderguard.orders.models import Order
+from orderguard.orders.schema import PlatformState
 from orderguard.tenancy.access import Actor, get_visible, visible
 
 
@@ -25,3 +29,13 @@ def orders_search(*, actor: Actor, q: str = "", status: str = "") -> QuerySet[Or
 
 def order_get(*, actor: Actor, order_id: int) -> Order:
     return get_visible(Order.objects.select_related("channel"), actor, order_id)
+
+
+def orders_closed_before(*, before: datetime) -> QuerySet[Order]:
+    """Closed orders (shipped, cancelled, or closed on the platform) not changed since `before`
+    whose personal data is still there. Open orders are never in it."""
+    return Order.objects.filter(
+        Q(status__in=[OrderStatus.SHIPPED, OrderStatus.CANCELLED]) | Q(platform_state=PlatformState.CLOSED),
+        anonymised_at__isnull=True,
+        updated_at__lt=before,
+    )
