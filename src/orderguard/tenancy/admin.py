@@ -58,7 +58,8 @@ admin.site.unregister(User)
 @admin.register(User)
 class OrderGuardUserAdmin(UserAdmin):
     """Users with their role. Role group and `is_staff` follow the role and cannot be set by
-    hand; only a superuser makes superusers. Disabling a user ends its sessions at once."""
+    hand; only a superuser makes, changes or deletes superusers. Disabling a user ends its
+    sessions at once."""
 
     inlines = [MembershipInline]
     list_display = ("username", "role", "is_active", "is_staff", "last_login")
@@ -69,6 +70,18 @@ class OrderGuardUserAdmin(UserAdmin):
     def role(self, obj: User) -> str:
         membership = getattr(obj, "membership", None)
         return membership.get_role_display() if membership is not None else "-"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # an administrator who is no superuser could otherwise set a superuser's password and
+        # sign in as it
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = [*super().get_readonly_fields(request, obj), "is_staff", "groups", "user_permissions"]

@@ -418,3 +418,66 @@ def test_bad_disable_requests_exit_2_and_change_nothing(capsys, argv):
     agent.refresh_from_db()
     assert (code, data["ok"]) == (2, False)
     assert (agent.is_active, User.objects.count()) == (True, 1)
+
+
+def test_an_administrator_who_is_no_superuser_cannot_change_a_superusers_password(client):
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    before = root.password
+    client.force_login(staff(Role.ADMIN, "boss"))
+
+    response = client.post(
+        f"/admin/auth/user/{root.pk}/password/",
+        {"password1": "Qx7#vb-taken-over", "password2": "Qx7#vb-taken-over"},
+    )
+    deleted = client.post(f"/admin/auth/user/{root.pk}/delete/", {"post": "yes"})
+
+    root.refresh_from_db()
+    assert (response.status_code, deleted.status_code) == (403, 403)
+    assert (root.password, root.is_active) == (before, True)
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "planning", "alerts"),
+    [
+        (Role.OPERATOR, 302, (12, 30), [("open", 10, 12)]),
+        (Role.SERVICE_AGENT, 403, (2, 0), []),
+    ],
+)
+def test_safety_stock_is_changed_in_the_admin_and_opens_its_alert_while_on_hand_stays(
+    client, role, status, planning, alerts
+):
+    from datetime import UTC, datetime
+
+    from orderguard.catalog.tests.factories import SkuFactory
+    from orderguard.inventory.models import StockAlert, StockLevel, StockMovement
+    from orderguard.inventory.services import StockIn, stock_levels_set
+
+    warehouse = WarehouseFactory(code="wh-a")
+    sku = SkuFactory(code="MUG-1")
+    stock_levels_set(
+        merchant_id=sku.merchant_id,
+        lines=[StockIn(warehouse_id=warehouse.pk, sku_id=sku.pk, on_hand=10, safety_stock=2)],
+        now=datetime(2026, 11, 30, tzinfo=UTC),
+        actor_label="test",
+    )
+    level = StockLevel.objects.get()
+    client.force_login(staff(role))
+
+    response = client.post(
+        f"/admin/inventory/stocklevel/{level.pk}/change/",
+        {
+            "on_hand": "999",
+            "allocated": "5",
+            "safety_stock": "12",
+            "inbound_quantity": "30",
+            "inbound_eta_0": "",
+            "inbound_eta_1": "",
+        },
+    )
+
+    level.refresh_from_db()
+    assert response.status_code == status
+    assert (level.on_hand, level.allocated) == (10, 0)
+    assert StockMovement.objects.count() == 1
+    assert (level.safety_stock, level.inbound_quantity) == planning
+    assert list(StockAlert.objects.values_list("status", "available", "safety_stock")) == alerts
