@@ -50,6 +50,14 @@ RECIPIENT = {
     },
 }
 FIELDS = list(RECIPIENT)
+FINDING = {
+    "code": "PHONE_BAD_LENGTH",
+    "type": "T2",
+    "field": "recipient_phone",
+    "severity": "blocking",
+    "source": "D2",
+    "data": {"digits": 10},
+}
 
 
 def order(platform_order_id: str, *, days_ago: int, status: str, state: str = PlatformState.READY) -> Order:
@@ -59,7 +67,7 @@ def order(platform_order_id: str, *, days_ago: int, status: str, state: str = Pl
         platform_order_id=platform_order_id,
         status=status,
         platform_state=state,
-        findings=[{"code": "PHONE_BAD_LENGTH", "blocking": True}],
+        findings=[FINDING],
         **RECIPIENT,
     )
     OrderLineFactory(order=made, line_no=1, sku_code="TS-RED-M", sku=None)
@@ -131,7 +139,7 @@ def test_an_anonymised_order_keeps_its_status_lines_findings_and_gets_one_event_
         "shipped",
         "shipped",
         "S-OLD",
-        [{"code": "PHONE_BAD_LENGTH", "blocking": True}],
+        [FINDING],
     )
     assert list(o.lines.values_list("line_no", "sku_code", "quantity")) == [(1, "TS-RED-M", 1)]
     assert list(
@@ -223,3 +231,24 @@ def test_the_daily_job_anonymises_what_is_due_now(settings):
     assert values(o) == ANONYMISED
     runs_at = orders_anonymise_periodic.task_class().validate_datetime
     assert (runs_at(datetime(2027, 6, 1, 3, 30)), runs_at(datetime(2027, 6, 1, 4, 30))) == (True, False)
+
+
+def test_an_anonymised_order_still_reads_in_the_api_with_an_empty_recipient(client):
+    from orderguard.tenancy.tests.factories import user_with_role
+
+    o = order("S-OLD", days_ago=181, status=OrderStatus.SHIPPED, state=PlatformState.SHIPPED)
+    orders_anonymise(now=NOW, retention_days=180)
+    client.force_login(user_with_role("cs_agent", username="agent"))
+
+    response = client.get(f"/api/v1/orders/{o.pk}")
+
+    assert response.status_code == 200
+    assert response.json()["recipient"] == {
+        "name": "",
+        "phone": "",
+        "country": "CN",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "detail": "",
+    }
