@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from orderguard.cases.selectors import case_counts
 from orderguard.intake.selectors import channels_status
 from orderguard.inventory.selectors import stock_alerts_open
+from orderguard.orders.selectors import cases_awaiting_merchant
 from orderguard.tenancy.access import Actor, NoRole, actor_for
 
 # How many stock alerts the dashboard lists (the shortest first).
@@ -34,6 +35,8 @@ def _dashboard_panels(actor: Actor) -> dict[str, Any]:
         "alerts": shown[:DASHBOARD_ALERTS_SHOWN],
         "alerts_more": len(shown) > DASHBOARD_ALERTS_SHOWN,
         "channels": channels_status(actor=actor),
+        # a merchant user's own to-do list; staff work these cases from the queue instead
+        "awaiting": cases_awaiting_merchant(actor=actor) if not actor.is_staff_role else [],
         "is_staff": actor.is_staff_role,
         "refresh_seconds": settings.OG_DASHBOARD_REFRESH_SECONDS,
     }
