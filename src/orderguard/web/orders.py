@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.sessions.models import Session
 from django.core.validators import RegexValidator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -108,8 +109,16 @@ def _actor_or_refuse(request: HttpRequest) -> Actor | HttpResponse:
 
 
 def _remember(request: HttpRequest, q: str) -> str:
-    """Keep `q` in the session under a fresh random token and return the token."""
-    searches: dict[str, str] = dict(request.session.get(SESSION_KEY, {}))
+    """Keep `q` in the session under a fresh random token and return the token.
+
+    Saving a session moves its end to SESSION_COOKIE_AGE from now; a search must not keep a
+    sign-in alive, so the end the sign-in set is pinned first."""
+    session = request.session
+    if session.get("_session_expiry") is None and session.session_key:
+        ends = Session.objects.filter(session_key=session.session_key).values_list("expire_date", flat=True)
+        if ends:
+            session.set_expiry(ends[0])
+    searches: dict[str, str] = dict(session.get(SESSION_KEY, {}))
     token = secrets.token_urlsafe(12)
     searches[token] = q
     while len(searches) > SEARCHES_KEPT:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.contrib.sessions.models import Session
+from django.utils import timezone
 
 from orderguard.cases.tests.factories import ExceptionCaseFactory
 from orderguard.orders.models import OrderEvent, OrderLine
@@ -253,3 +255,16 @@ def test_posting_a_search_answers_each_caller_as_decided(client, shop, caller, s
 
     assert response.status_code == status
     assert orders_view.SESSION_KEY not in client.session or status == 303
+
+
+def test_a_search_does_not_keep_the_sign_in_alive(client, shop):
+    client.force_login(user_with_role("merchant", merchant=shop["merchant"]))
+    key = client.session.session_key
+    signed_in_until = timezone.now().replace(microsecond=0) + timedelta(hours=3)
+    Session.objects.filter(session_key=key).update(expire_date=signed_in_until)
+
+    _search(client, "TB1001")
+    _search(client, "8000")
+
+    assert Session.objects.get(session_key=key).expire_date == signed_in_until
+    assert list(client.session[orders_view.SESSION_KEY].values()) == ["TB1001", "8000"]
