@@ -10,6 +10,7 @@ import pytest
 from orderguard.cases.tests.factories import ExceptionCaseFactory
 from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
 from orderguard.tenancy.tests.factories import user_with_role
+from orderguard.web import views
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +84,18 @@ def test_the_merchant_panels_cost_the_same_queries_whatever_the_number_of_cases(
     # session, user, membership, case counts, alerts, channels, cases waiting on the merchant
     with django_assert_num_queries(7):
         assert client.get("/dashboard/panels").status_code == 200
+
+
+def test_a_long_list_shows_the_soonest_due_and_says_there_are_more(client, monkeypatch):
+    monkeypatch.setattr(views, "DASHBOARD_AWAITING_SHOWN", 2)
+    channel = ChannelFactory()
+    made = [
+        ExceptionCaseFactory(order=OrderFactory(channel=channel), type="T1", due_in=timedelta(minutes=m))
+        for m in (30, 10, 20)
+    ]
+    client.force_login(user_with_role("merchant", merchant=channel.merchant))
+
+    html = client.get("/").content.decode()
+
+    assert _awaiting(html) == [made[1].pk, made[2].pk]
+    assert "只列出最先到期的 2 张。" in html
