@@ -12,6 +12,7 @@ from orderguard.cases.choices import OPEN_STATUSES
 from orderguard.cases.models import ExceptionCase
 from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
+from orderguard.orders.models import Order
 from orderguard.tenancy.access import Actor, get_visible, visible
 
 
@@ -139,3 +140,35 @@ def cases_for_queue(
         return rows, None
     last = rows[limit - 1]
     return rows[:limit], QueueCursor(due_at=last.due_at, pk=last.pk)
+
+
+# Steps of an open case in which the warehouse waits for the merchant (REQUIREMENTS.md H1.2, H2.3,
+# H3.2): a stock-out is the merchant's to decide whatever its step; a recipient or product error
+# once the case has been handed to the merchant.
+MERCHANT_STEPS = frozenset({"ask_merchant", "merchant_check_product", "merchant_decision"})
+
+
+def cases_of_order(*, order: Order) -> list[ExceptionCase]:
+    """The order's cases, open and closed, newest first (the order is already the actor's)."""
+    return list(order.cases.order_by("-opened_at", "-pk"))
+
+
+def cases_awaiting_merchant(*, actor: Actor, limit: int = 50) -> list[ExceptionCase]:
+    """Open cases of the actor's merchant that wait on the merchant, soonest due first: every
+    stock-out (the merchant decides: transfer, substitute, refund), and recipient or product
+    errors at a step in `MERCHANT_STEPS` (the buyer could not be reached; the product data is
+    to be checked). Empty for staff, who work these cases rather than wait on them."""
+    if actor.merchant_id is None:
+        return []
+    qs = (
+        ExceptionCase.objects.filter(merchant_id=actor.merchant_id, status__in=OPEN_STATUSES)
+        .filter(
+            Q(type=ExceptionType.OUT_OF_STOCK)
+            | Q(
+                type__in=[ExceptionType.RECIPIENT_ERROR, ExceptionType.PRODUCT_ERROR], step__in=MERCHANT_STEPS
+            )
+        )
+        .select_related("order")
+        .order_by(F("due_at").asc(nulls_last=True), "pk")
+    )
+    return list(qs[:limit])

@@ -143,7 +143,8 @@ def _adapter(f: models.Field, vendor: str) -> Adapter | None:
 def _plan(
     model: type[models.Model], vendor: str, with_pk: bool
 ) -> tuple[str, str, list[tuple[str, Adapter | None]]]:
-    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    # generated columns are the database's to write (INSERT naming one is an error)
+    fields = [f for f in model._meta.concrete_fields if (with_pk or not f.primary_key) and not f.generated]
     plan = [(f.attname, _adapter(f, vendor)) for f in fields]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
 
 from orderguard.core.models import EventModel, TimeStampedModel
@@ -44,8 +45,15 @@ class Order(TimeStampedModel):
 
     The recipient is kept as received (`recipient_*`, `address_received`) and as parsed (the
     `province`..`postcode` columns); `findings` lists every finding of the last check, warnings
-    included, as dicts of `core.findings.Finding`. A closed order's recipient data is removed
-    after the retention period (`orders.services.orders_anonymise`, `anonymised_at`).
+    included, as dicts of `core.findings.Finding`. `phone_tail` is the last four characters of
+    `phone_normalised` (the digits a masked phone still shows), written by the database.
+
+    Search indexes (`orders.selectors.orders_search`) all start with the merchant; two more are
+    created per engine by migration 0005 because Django cannot declare them portably: the newest
+    first listing (``merchant, paid_at DESC NULLS LAST, id DESC``) and, on PostgreSQL, the order
+    id prefix search (``varchar_pattern_ops``).
+    A closed order's recipient data is removed after the retention period
+    (`orders.services.orders_anonymise`, `anonymised_at`).
     """
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="orders")
@@ -64,6 +72,14 @@ class Order(TimeStampedModel):
     recipient_name = models.CharField(_("收货人"), max_length=200, blank=True)
     recipient_phone = models.CharField(_("联系电话"), max_length=100, blank=True)
     phone_normalised = models.CharField(_("规范化电话"), max_length=40, blank=True)
+    # Computed by the database from `phone_normalised`, so every writer (bulk imports, the ORM,
+    # a later anonymisation) keeps it right; indexed for the phone-tail search.
+    phone_tail = models.GeneratedField(
+        expression=Right("phone_normalised", 4),
+        output_field=models.CharField(max_length=4, blank=True),
+        db_persist=True,
+        verbose_name=_("电话后四位"),
+    )
     phone_kind = models.CharField(_("电话类型"), max_length=20, blank=True)
     phone_expires_at = models.DateTimeField(_("虚拟号到期"), null=True, blank=True)
     address_received = models.JSONField(_("收货地址(原始)"), default=dict, blank=True)
@@ -100,6 +116,8 @@ class Order(TimeStampedModel):
         indexes = [
             models.Index(fields=["merchant", "status"], name="order_merchant_status_idx"),
             models.Index(fields=["merchant", "platform_order_id"], name="order_merchant_poid_idx"),
+            models.Index(fields=["merchant", "phone_tail"], name="order_merchant_phone_tail_idx"),
+            models.Index(fields=["merchant", "recipient_name"], name="order_merchant_recipient_idx"),
             models.Index(fields=["status", "paid_at"], name="order_status_paid_idx"),
         ]
 
@@ -121,6 +139,8 @@ class OrderLine(models.Model):
     class Meta:
         verbose_name = _("订单明细")
         verbose_name_plural = _("订单明细")
+        # SKU search: lines by code, then their orders by key (an order line has no merchant)
+        indexes = [models.Index(fields=["sku_code", "order"], name="orderline_sku_code_idx")]
         constraints = [
             models.UniqueConstraint(fields=["order", "line_no"], name="orderline_unique_no"),
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="orderline_qty_positive"),

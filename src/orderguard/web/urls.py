@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from orderguard.web import imports, language, queue, views
+from orderguard.web import imports, language, orders, queue, views
 
 app_name = "web"
 urlpatterns = [
@@ -17,6 +17,8 @@ urlpatterns = [
     path("queue/", queue.queue, name="queue"),
     path("queue/take/<int:case_id>", queue.queue_take, name="queue_take"),
     path("queue/assign", queue.queue_assign, name="queue_assign"),
+    path("orders/", orders.orders, name="orders"),
+    path("orders/<int:order_id>/", orders.order_detail, name="order"),
     path("imports/", imports.imports, name="imports"),
     path("imports/<int:batch_id>/", imports.import_batch, name="import_batch"),
     path("imports/<int:batch_id>/errors.xlsx", imports.import_errors_xlsx, name="import_errors_xlsx"),

@@ -10,19 +10,27 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from orderguard.cases.selectors import case_counts
+from orderguard.cases.selectors import case_counts, cases_awaiting_merchant
 from orderguard.intake.selectors import channels_status
 from orderguard.inventory.selectors import stock_alerts_open
 from orderguard.tenancy.access import Actor, NoRole, actor_for
 
 # How many stock alerts the dashboard lists (the shortest first).
 DASHBOARD_ALERTS_SHOWN = 10
+# How many cases waiting on a merchant its dashboard lists (the soonest due first).
+DASHBOARD_AWAITING_SHOWN = 20
 
 
 def _dashboard_panels(actor: Actor) -> dict[str, Any]:
     alerts = stock_alerts_open(actor=actor)
     shown = list(alerts[: DASHBOARD_ALERTS_SHOWN + 1])
     counts = case_counts(actor=actor)
+    # a merchant user's own to-do list; staff work these cases from the queue instead
+    awaiting = (
+        cases_awaiting_merchant(actor=actor, limit=DASHBOARD_AWAITING_SHOWN + 1)
+        if not actor.is_staff_role
+        else []
+    )
     return {
         "counts": counts,
         "chart": {
@@ -34,6 +42,8 @@ def _dashboard_panels(actor: Actor) -> dict[str, Any]:
         "alerts": shown[:DASHBOARD_ALERTS_SHOWN],
         "alerts_more": len(shown) > DASHBOARD_ALERTS_SHOWN,
         "channels": channels_status(actor=actor),
+        "awaiting": awaiting[:DASHBOARD_AWAITING_SHOWN],
+        "awaiting_more": len(awaiting) > DASHBOARD_AWAITING_SHOWN,
         "is_staff": actor.is_staff_role,
         "refresh_seconds": settings.OG_DASHBOARD_REFRESH_SECONDS,
     }

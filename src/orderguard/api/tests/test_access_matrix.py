@@ -69,6 +69,10 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
     "queue/": ("GET", "/queue/", expect(302, 403, 200, 200, 200)),
     "queue/take/<int:case_id>": ("POST", "/queue/take/{case_id}", expect(302, 403, 403, 404, 302)),
     "queue/assign": ("POST", "/queue/assign", expect(302, 403, 403, 403, 302)),
+    # orders: the list for every role (scoped; its search is also posted, see web/tests/test_orders.py);
+    # an order is its merchant's and the staff's
+    "orders/": ("GET", "/orders/", expect(302, 403, 200, 200, 200)),
+    "orders/<int:order_id>/": ("GET", "/orders/{order_id}/", expect(302, 403, 200, 404, 200)),
     # imports: the upload page for every role; a batch and its error downloads are the merchant's
     "imports/": ("GET", "/imports/", expect(302, 403, 200, 200, 200)),
     "imports/<int:batch_id>/": ("GET", "/imports/{batch_id}/", expect(302, 403, 200, 404, 200)),
