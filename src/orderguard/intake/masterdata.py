@@ -24,7 +24,7 @@ from orderguard.intake.services import files_digest
 from orderguard.intake.tabular import BadRow, read_table
 from orderguard.inventory.services import StockIn, stock_levels_set
 from orderguard.orders.choices import Platform
-from orderguard.orders.models import Channel
+from orderguard.orders.models import MIN_SIGNING_SECRET, Channel
 from orderguard.tenancy.models import Merchant
 
 
@@ -530,6 +530,25 @@ def _apply_channels(
                         "choices": ", ".join(Platform.values),
                     },
                     value=v["platform"],
+                )
+            )
+        elif v.get("signing_secret") and len(v["signing_secret"]) < MIN_SIGNING_SECRET:
+            # the secret itself stays out of the error record
+            errors.append(
+                RowError(
+                    file=file,
+                    row=row,
+                    field="channels.signing_secret",
+                    code="SECRET_TOO_SHORT",
+                    message=_(
+                        "%(file)s 第 %(row)d 行：签名密钥至少需要 %(min)d 个字符（现在是 %(length)d 个）"
+                    )
+                    % {
+                        "file": file,
+                        "row": row,
+                        "min": MIN_SIGNING_SECRET,
+                        "length": len(v["signing_secret"]),
+                    },
                 )
             )
         elif v["merchant"] not in merchants:
