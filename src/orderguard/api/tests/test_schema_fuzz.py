@@ -40,7 +40,7 @@ from orderguard.tenancy.tests.factories import user_with_role
 SEED = 20261125
 MAX_EXAMPLES = 50
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-WEBHOOK_SECRET = "whsec_fuzz_3f9a"
+WEBHOOK_SECRET = "whsec_fuzz_3f9a5c1e7b2d4f608a9c3e5b7d1f2a4c"
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -179,6 +179,11 @@ def test_api_without_credentials(case: Case, world: dict[str, Any]) -> None:
 FOUND = [
     # (method, url, headers, status, code, field)
     ("get", "/api/v1/orders?limit=0", {}, 422, "INVALID_INPUT", "limit"),
+    ("get", "/api/v1/skus?offset=10001", {}, 422, "INVALID_INPUT", "offset"),
+    ("get", "/api/v1/stock?low=maybe", {}, 422, "INVALID_INPUT", "low"),
+    ("get", "/api/v1/imports/1/errors?limit=201", {}, 422, "INVALID_INPUT", "limit"),
+    ("get", "/api/v1/no-such-operation", {}, 404, "NOT_FOUND", ""),
+    ("post", "/api/v1/orders?dry_run=1", {}, 422, "INVALID_INPUT", "channel"),
     ("get", "/api/v1/orders?limit=201", {}, 422, "INVALID_INPUT", "limit"),
     ("get", "/api/v1/cases?offset=-1", {}, 422, "INVALID_INPUT", "offset"),
     ("get", "/api/v1/cases?offset=99999999999999999999", {}, 422, "INVALID_INPUT", "offset"),

@@ -376,7 +376,7 @@ def test_the_openapi_document_lists_the_webhook_and_its_answers(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
 
     operation = paths["/api/v1/webhooks/{channel_code}/orders"]["post"]
-    assert sorted(operation["responses"]) == ["200", "400", "401", "403", "404", "409", "413"]
+    assert sorted(operation["responses"]) == ["200", "400", "401", "409", "413"]
 
 
 @pytest.mark.django_db(transaction=True)
