@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.test.client import encode_multipart
 from huey.contrib.djhuey import HUEY
 
 from orderguard.cases.models import ExceptionCase
@@ -239,4 +238,19 @@ def test_the_multipart_body_is_not_read_for_a_session_without_csrf(shop):
     assert nothing_written() == (0, 0, 0, 0)
 
 
-_ = encode_multipart
+def test_the_error_list_takes_the_same_number_of_queries_for_one_error_or_many(
+    shop, merchant_client, django_assert_num_queries
+):
+    batch = ImportBatch.objects.create(
+        kind="orders", merchant=shop.merchant, channel=shop, started_at=shop.created_at
+    )
+    ImportRowError.objects.bulk_create(
+        ImportRowError(batch=batch, file="a.csv", row=n, field="sku", code="FIELD_MISSING", message="x")
+        for n in range(2, 60)
+    )
+    url = f"{URL}/{batch.pk}/errors"
+    merchant_client.get(url)
+    with django_assert_num_queries(5) as few:
+        assert len(merchant_client.get(url + "?limit=1").json()["items"]) == 1
+    with django_assert_num_queries(len(few.captured_queries)):
+        assert len(merchant_client.get(url + "?limit=200").json()["items"]) == 58

@@ -218,7 +218,7 @@ def test_a_query_parameter_is_refused(shop, merchant_client):
     assert nothing_written() == (0, 0, 0, 0)
 
 
-def test_a_whole_request_the_flow_cannot_finish_keeps_nothing(shop, merchant_client, monkeypatch):
+def test_an_order_the_database_refuses_is_refused_alone_with_its_reason(shop, merchant_client, monkeypatch):
     from orderguard.intake import services
 
     def explode(*args: Any, **kwargs: Any) -> None:
