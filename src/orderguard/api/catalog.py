@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from orderguard.api.auth import AUTH, actor
-from orderguard.api.errors import AUTHENTICATED, reject_unknown_query, with_errors
-from orderguard.api.orders import MAX_LIMIT, MAX_OFFSET, NoQuery, object_id
+from orderguard.api.errors import AUTHENTICATED, NoQuery, reject_unknown_query, with_errors
+from orderguard.api.orders import MAX_LIMIT, MAX_OFFSET, object_id
 from orderguard.catalog.models import Sku
 from orderguard.catalog.selectors import sku_get, skus_search
 from orderguard.inventory.models import StockLevel

@@ -52,6 +52,10 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.field = status, code, message, field
 
 
+class NoQuery(Schema):
+    """The query of an operation that takes no query parameter: any one sent is refused."""
+
+
 def reject_unknown_query(request: HttpRequest, model: type[Schema]) -> None:
     """Refuse a query parameter the operation does not declare (a misspelt filter must not be
     ignored silently and answer with everything)."""

@@ -20,8 +20,8 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from orderguard.api.auth import AUTH, actor
-from orderguard.api.errors import AUTHENTICATED, ApiError, reject_unknown_query, with_errors
-from orderguard.api.orders import MAX_LIMIT, MAX_OFFSET, ChannelCode, NoQuery, object_id
+from orderguard.api.errors import AUTHENTICATED, ApiError, NoQuery, reject_unknown_query, with_errors
+from orderguard.api.orders import MAX_LIMIT, MAX_OFFSET, ChannelCode, object_id
 from orderguard.intake.adapters.base import SourceFile
 from orderguard.intake.models import ImportBatch, ImportKind
 from orderguard.intake.selectors import channel_for_import, import_batch_get, import_errors

@@ -11,7 +11,7 @@ from ninja import Field, Path, Query, Router, Schema
 from pydantic import WithJsonSchema
 
 from orderguard.api.auth import AUTH, actor
-from orderguard.api.errors import AUTHENTICATED, ApiError, reject_unknown_query, with_errors
+from orderguard.api.errors import AUTHENTICATED, ApiError, NoQuery, reject_unknown_query, with_errors
 from orderguard.core.choices import Severity
 from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name, mask_phone
@@ -133,10 +133,6 @@ def list_orders(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str,
     qs = orders_search(actor=actor(request), q=filters.q, status=filters.status or "")
     page = qs[filters.offset : filters.offset + filters.limit]
     return {"total": qs.count(), "items": [_summary(o) for o in page]}
-
-
-class NoQuery(Schema):
-    """An operation that takes no query parameter: any one sent is refused."""
 
 
 # A channel code is a slug (orders.Channel.code): anything else names no channel.
