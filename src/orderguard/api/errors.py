@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
@@ -48,6 +50,10 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, field: str = "") -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+
+
+class NoQuery(Schema):
+    """The query of an operation that takes no query parameter: any one sent is refused."""
 
 
 def reject_unknown_query(request: HttpRequest, model: type[Schema]) -> None:
@@ -94,6 +100,14 @@ def install(api: NinjaAPI) -> None:
     def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         return respond(request, 401, "UNAUTHENTICATED", _("需要登录或有效的接口令牌"))
 
+    @api.exception_handler(RequestDataTooBig)
+    def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, checked against Content-Length before reading
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return respond(
+            request, 413, "BODY_TOO_LARGE", _("请求体超过 %(limit)d 字节的上限") % {"limit": limit}, "body"
+        )
+
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         # Ninja's own refusals; the one it raises for operations with a body is 400 for a body
@@ -105,5 +119,9 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         first = exc.errors[0] if exc.errors else {}
-        loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+        loc = [
+            str(part)
+            for part in first.get("loc", ())
+            if part not in ("body", "query", "path", "form", "file")
+        ]
         return respond(request, 422, "INVALID_INPUT", str(first.get("msg", _("请求参数无效"))), ".".join(loc))

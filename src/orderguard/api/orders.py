@@ -11,10 +11,12 @@ from ninja import Field, Path, Query, Router, Schema
 from pydantic import WithJsonSchema
 
 from orderguard.api.auth import AUTH, actor
-from orderguard.api.errors import AUTHENTICATED, reject_unknown_query, with_errors
+from orderguard.api.errors import AUTHENTICATED, ApiError, NoQuery, reject_unknown_query, with_errors
 from orderguard.core.choices import Severity
 from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name, mask_phone
+from orderguard.intake.selectors import channel_for_import
+from orderguard.intake.submit import MAX_ORDERS_PER_REQUEST, OrdersRejected, Outcome, orders_submit
 from orderguard.orders.choices import OrderStatus
 from orderguard.orders.models import Order
 from orderguard.orders.selectors import order_get, orders_search
@@ -131,6 +133,97 @@ def list_orders(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str,
     qs = orders_search(actor=actor(request), q=filters.q, status=filters.status or "")
     page = qs[filters.offset : filters.offset + filters.limit]
     return {"total": qs.count(), "items": [_summary(o) for o in page]}
+
+
+# A channel code is a slug (orders.Channel.code): anything else names no channel.
+ChannelCode = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[-a-zA-Z0-9_]+$")]
+
+
+class OrdersIn(Schema):
+    model_config = {"extra": "forbid"}
+
+    channel: ChannelCode = Field(description="The code of the channel the orders belong to")
+    orders: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_ORDERS_PER_REQUEST,
+        description="Orders in the generic JSON layout (docs/formats/generic.md): order_id, status, "
+        "created_at, paid_at, recipient_name, recipient_phone, province, city, district, address, "
+        "buyer_note, courier, service_level, lines [{sku, quantity, attributes, title, line_id}]",
+        json_schema_extra={
+            "examples": [
+                [
+                    {
+                        "order_id": "ERP-1001",
+                        "paid_at": "2026-11-25 09:30:00",
+                        "recipient_name": "张三",
+                        "recipient_phone": "13800138000",
+                        "province": "浙江省",
+                        "city": "杭州市",
+                        "district": "西湖区",
+                        "address": "文三路90号",
+                        "lines": [{"sku": "MUG-1", "quantity": 2}],
+                    }
+                ]
+            ]
+        },
+    )
+
+
+class OrderFieldErrorOut(Schema):
+    field: str = Field(description="The order's part at fault, e.g. orders[3].recipient_phone")
+    code: str
+    message: str
+
+
+class OrderResultOut(Schema):
+    index: int = Field(description="Position of the order in the request, from 0")
+    platform_order_id: str
+    result: Annotated[str, WithJsonSchema({"type": "string", "enum": [o.value for o in Outcome]})]
+    order_id: int | None = Field(description="The stored order's id; null when refused")
+    errors: list[OrderFieldErrorOut]
+
+
+class OrdersCreatedOut(Schema):
+    ok: bool
+    batch: int = Field(description="The import batch of the request")
+    created: int
+    updated: int
+    unchanged: int
+    refused: int
+    orders: list[OrderResultOut]
+
+
+@router.post(
+    "",
+    response=with_errors({200: OrdersCreatedOut}, *AUTHENTICATED, 400, 404, 413),
+    summary="Create or update orders (up to 500)",
+)
+def create_orders(request: HttpRequest, body: OrdersIn) -> dict[str, Any]:
+    """Import the orders through the whole flow, like a file: one batch, each order created,
+    updated, unchanged (sent before) or refused with its errors. Another merchant's channel is
+    404 like a missing one; a request refused as a whole keeps nothing."""
+    reject_unknown_query(request, NoQuery)
+    act = actor(request)
+    channel = channel_for_import(actor=act, code=body.channel)
+    try:
+        done = orders_submit(channel=channel, orders=body.orders, actor_label=act.label)
+    except OrdersRejected as refused:
+        raise ApiError(422, refused.code, refused.message, "orders") from None
+    return {
+        "ok": True,
+        "batch": done.batch.pk,
+        **{outcome.value: done.count(outcome) for outcome in Outcome},
+        "orders": [
+            {
+                "index": o.index,
+                "platform_order_id": o.platform_order_id,
+                "result": o.outcome.value,
+                "order_id": o.order,
+                "errors": [{"field": e.field, "code": e.code, "message": e.message} for e in o.errors],
+            }
+            for o in done.orders
+        ],
+    }
 
 
 @router.get("/{order_id}", response=with_errors({200: OrderOut}, *AUTHENTICATED, 404), summary="Get an order")

@@ -6,7 +6,9 @@ from ninja import NinjaAPI
 
 from orderguard.api import errors
 from orderguard.api.cases import router as cases_router
+from orderguard.api.catalog import skus_router, stock_router
 from orderguard.api.health import router as health_router
+from orderguard.api.imports import router as imports_router
 from orderguard.api.orders import router as orders_router
 from orderguard.api.webhooks import router as webhooks_router
 
@@ -15,4 +17,7 @@ errors.install(api)
 api.add_router("/health", health_router)
 api.add_router("/orders", orders_router)
 api.add_router("/cases", cases_router)
+api.add_router("/imports", imports_router)
+api.add_router("/skus", skus_router)
+api.add_router("/stock", stock_router)
 api.add_router("/webhooks", webhooks_router)

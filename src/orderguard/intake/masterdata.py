@@ -454,6 +454,8 @@ SECTION_MODELS: dict[str, Any] = {
 }
 # references resolved later (by code), not validated as the model field
 REFERENCES = {"merchant", "warehouse"}
+# values never repeated in an error record (it is shown on pages and downloaded)
+SECRETS = {"signing_secret"}
 
 
 def _field_errors(section: str, values: dict[str, Any], file: str, row: int) -> list[RowError]:
@@ -467,6 +469,9 @@ def _field_errors(section: str, values: dict[str, Any], file: str, row: int) -> 
         try:
             model._meta.get_field(name).clean(value, None)
         except ValidationError as exc:
+            if name in SECRETS:
+                errors.append(_secret_error(exc, section, name, file, row))
+                continue
             errors.append(
                 RowError(
                     file=file,
@@ -488,6 +493,24 @@ def _field_errors(section: str, values: dict[str, Any], file: str, row: int) -> 
                 )
             )
     return errors
+
+
+def _secret_error(exc: ValidationError, section: str, name: str, file: str, row: int) -> RowError:
+    short = any(e.code == "secret_too_short" for e in exc.error_list)
+    return RowError(
+        file=file,
+        row=row,
+        field=f"{section}.{name}",
+        code="SECRET_TOO_SHORT" if short else "FIELD_INVALID",
+        message=_("%(file)s 第 %(row)d 行：[%(section)s] %(field)s 无效：%(reason)s")
+        % {
+            "file": file,
+            "row": row,
+            "section": section,
+            "field": name,
+            "reason": " ".join(str(m) for m in exc.messages),
+        },
+    )
 
 
 def _upsert(model: Any, rows: list[tuple[int, dict[str, Any]]], fields: Sequence[str]) -> tuple[int, int]:

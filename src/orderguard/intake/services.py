@@ -39,6 +39,8 @@ from orderguard.validation.product import CatalogIndex, SkuRecord
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[ImportBatch], None]
+# What happened to each order read, by where it was read: (file, row) -> (outcome, order id).
+Outcomes = dict[tuple[str, int], tuple[str, int]]
 
 # Fields compared to say what a platform update changed (names only: values may be PII).
 TRACKED_FIELDS = (
@@ -65,6 +67,7 @@ class _Context:
     policies: PolicyBook
     now: datetime
     actor_label: str
+    outcomes: Outcomes | None = None
 
 
 @dataclass
@@ -100,6 +103,7 @@ def orders_import(
     progress: ProgressFn | None = None,
     now: datetime | None = None,
     batch: ImportBatch | None = None,
+    outcomes: Outcomes | None = None,
 ) -> ImportBatch:
     """Import order files for one channel and run each order through the whole flow.
 
@@ -113,6 +117,9 @@ def orders_import(
     `progress` is called after each chunk with the batch (counts so far).
     `batch`: a batch created beforehand (status running, so a page can show it while the import
     runs in a job); it is used as given instead of a new one.
+    `outcomes`: when given, filled with what happened to each order written or found unchanged,
+    keyed by the (file, row) it was read from: ``("created" | "updated" | "unchanged", order id)``.
+    An order absent from it was refused (its row errors say why).
     """
     moment = now or clock.now()
     if batch is None:
@@ -138,6 +145,7 @@ def orders_import(
             policies=PolicyBook(),
             now=moment,
             actor_label=actor_label,
+            outcomes=outcomes,
         )
         orders: list[OrderIn] = []
         seen: dict[str, OrderIn] = {}
@@ -307,6 +315,7 @@ class _ChunkResult:
     unchanged: int = 0
     cases_opened: int = 0
     errors: list[RowError] = field(default_factory=list)
+    outcomes: list[tuple[OrderIn, str, int]] = field(default_factory=list)
 
 
 # Once the platform has closed or shipped an order, a version that makes it payable or ready to
@@ -376,6 +385,9 @@ def _write(ctx: _Context, chunk: list[OrderIn], counts: _Counts) -> None:
             counts.unchanged += result.unchanged
             counts.cases_opened += result.cases_opened
             counts.errors.extend(result.errors)
+            if ctx.outcomes is not None:
+                for oi, outcome, order_id in result.outcomes:
+                    ctx.outcomes[(oi.source_file, oi.source_row)] = (outcome, order_id)
             return
     else:
         last = IntegrityError("refused three times")
@@ -502,6 +514,7 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn]) -> _ChunkResult:
             # bring its recipient's data back
             if old is not None and (old.fingerprint == fp or old.anonymised_at is not None):
                 result_counts.unchanged += 1
+                result_counts.outcomes.append((oi, "unchanged", old.pk))
                 continue
             if old is not None and (regression := _regression(old, oi)) is not None:
                 result_counts.errors.append(regression)
@@ -610,6 +623,8 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn]) -> _ChunkResult:
         )
     result_counts.created = len(fresh)
     result_counts.updated = len(changed)
+    result_counts.outcomes.extend((oi, "created", o.pk) for oi, o, _r in fresh)
+    result_counts.outcomes.extend((oi, "updated", o.pk) for oi, o, _r, _w in changed)
     result_counts.cases_opened = len(triage.opened)
     return result_counts
 

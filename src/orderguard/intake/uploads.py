@@ -23,6 +23,11 @@ from orderguard.orders.models import Channel
 from orderguard.tenancy.models import Merchant
 
 
+def upload_max_bytes() -> int:
+    """The most an upload of files may hold in all (``IMPORT_MAX_UPLOAD_BYTES``, 50 MiB)."""
+    return int(getattr(settings, "IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
+
+
 def upload_dir(batch_id: int) -> Path:
     return Path(settings.VAR_DIR) / "uploads" / str(batch_id)
 

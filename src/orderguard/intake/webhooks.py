@@ -91,6 +91,23 @@ class Refusal(StrEnum):
     BODY_REJECTED = "BODY_REJECTED"
 
 
+# Refusals decided before the signature is verified. They tell who asks nothing about which
+# channels exist, which have a secret, or which platform they are on: the API answers all of
+# them alike, and only the log keeps which one it was.
+UNVERIFIED = frozenset(
+    {
+        Refusal.CHANNEL_NOT_FOUND,
+        Refusal.WEBHOOKS_DISABLED,
+        Refusal.SIGNATURE_MISSING,
+        Refusal.SIGNATURE_INVALID,
+        Refusal.TIMESTAMP_INVALID,
+    }
+)
+# Signs the body of a delivery for a channel that has no secret (or does not exist), so that
+# such a refusal takes about as long as a wrong signature.
+_DECOY_SECRET = "decoy-" + "0" * 58
+
+
 class WebhookRefused(Exception):
     """A delivery refused before anything was kept: `code` says why, `field` names the header,
     path parameter or ``body`` at fault, `message` is for the integrator (translated)."""
@@ -156,6 +173,8 @@ def webhook_receive(
             field="body",
         )
     channel = Channel.objects.filter(code=channel_code, active=True).first()
+    if channel is None or not channel.signing_secret:
+        shopify_signature(secret=_DECOY_SECRET, body=body)
     if channel is None:
         raise WebhookRefused(
             code=Refusal.CHANNEL_NOT_FOUND,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
@@ -7,6 +8,19 @@ from django.utils.translation import gettext_lazy as _
 from orderguard.core.models import EventModel, TimeStampedModel
 from orderguard.orders.choices import OrderEventType, OrderStatus, Platform
 from orderguard.orders.schema import PlatformState
+
+# A signing secret shorter than this can be guessed offline from one signed delivery.
+MIN_SIGNING_SECRET = 32
+
+
+def validate_signing_secret(value: str) -> None:
+    """A signing secret is blank (webhooks off) or at least `MIN_SIGNING_SECRET` characters."""
+    if value and len(value) < MIN_SIGNING_SECRET:
+        raise ValidationError(
+            _("签名密钥至少需要 %(min)d 个字符（现在是 %(length)d 个）：请使用随机生成的密钥"),
+            code="secret_too_short",
+            params={"min": MIN_SIGNING_SECRET, "length": len(value)},
+        )
 
 
 class Channel(TimeStampedModel):
@@ -21,11 +35,14 @@ class Channel(TimeStampedModel):
     code = models.SlugField(_("编码"), max_length=50, unique=True)
     name = models.CharField(_("名称"), max_length=200)
     warehouse = models.ForeignKey("catalog.Warehouse", on_delete=models.PROTECT, related_name="channels")
-    signing_secret = models.CharField(_("签名密钥"), max_length=200, blank=True)
+    signing_secret = models.CharField(
+        _("签名密钥"), max_length=200, blank=True, validators=[validate_signing_secret]
+    )
     previous_signing_secret = models.CharField(
         _("旧签名密钥"),
         max_length=200,
         blank=True,
+        validators=[validate_signing_secret],
         help_text=_("更换密钥期间仍然接受的上一个密钥；平台全部改用新密钥后清空"),
     )
     active = models.BooleanField(_("启用"), default=True)

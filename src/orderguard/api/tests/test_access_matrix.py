@@ -16,7 +16,9 @@ from django.urls import URLResolver, get_resolver
 
 from orderguard.api.urls import api
 from orderguard.cases.models import ExceptionCase
-from orderguard.intake.models import ImportBatch
+from orderguard.catalog.tests.factories import SkuFactory
+from orderguard.intake.models import ImportBatch, ImportRowError
+from orderguard.inventory.models import StockLevel
 from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
 from orderguard.tenancy.tests.factories import UserFactory, user_with_role
 
@@ -92,6 +94,9 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     "GET /api/v1/health": ("/api/v1/health", expect(200, 200, 200, 200, 200)),
     "GET /api/v1/orders": ("/api/v1/orders", expect(401, 403, 200, 200, 200)),
     "GET /api/v1/orders/{order_id}": ("/api/v1/orders/{order_id}", expect(401, 403, 200, 404, 200)),
+    # the matrix posts "{}": no channel is a 422 for anyone signed in (test_orders_create_api.py
+    # posts a valid body per caller)
+    "POST /api/v1/orders": ("/api/v1/orders", expect(401, 422, 422, 422, 422)),
     "GET /api/v1/cases": ("/api/v1/cases", expect(401, 403, 200, 200, 200)),
     "GET /api/v1/cases/{case_id}": ("/api/v1/cases/{case_id}", expect(401, 403, 200, 404, 200)),
     "POST /api/v1/cases/{case_id}/take": ("/api/v1/cases/{case_id}/take", expect(401, 403, 403, 404, 200)),
@@ -102,6 +107,17 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
         expect(401, 422, 422, 422, 422),
     ),
     "POST /api/v1/cases/assign": ("/api/v1/cases/assign", expect(401, 422, 422, 422, 422)),
+    # the matrix posts "{}", not a form: no channel and no files is a 422 for anyone signed in
+    # (test_imports_api.py uploads per caller)
+    "POST /api/v1/imports": ("/api/v1/imports", expect(401, 422, 422, 422, 422)),
+    "GET /api/v1/imports/{batch_id}": ("/api/v1/imports/{batch_id}", expect(401, 403, 200, 404, 200)),
+    "GET /api/v1/imports/{batch_id}/errors": (
+        "/api/v1/imports/{batch_id}/errors",
+        expect(401, 403, 200, 404, 200),
+    ),
+    "GET /api/v1/skus": ("/api/v1/skus", expect(401, 403, 200, 200, 200)),
+    "GET /api/v1/skus/{sku_id}": ("/api/v1/skus/{sku_id}", expect(401, 403, 200, 404, 200)),
+    "GET /api/v1/stock": ("/api/v1/stock", expect(401, 403, 200, 200, 200)),
     # signed by the channel's secret, whoever calls: unsigned is refused for everyone
     "POST /api/v1/webhooks/{channel_code}/orders": (
         "/api/v1/webhooks/{channel_code}/orders",
@@ -109,7 +125,13 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     ),
 }
 # Operations whose 200 lists objects: the other merchant must get none of the merchant's.
-LISTS = {"GET /api/v1/orders": "/api/v1/orders", "GET /api/v1/cases": "/api/v1/cases"}
+LISTS = {
+    "GET /api/v1/orders": "/api/v1/orders",
+    "GET /api/v1/cases": "/api/v1/cases",
+    "GET /api/v1/skus": "/api/v1/skus",
+    "GET /api/v1/stock": "/api/v1/stock",
+    "GET /api/v1/imports/{batch_id}/errors": "/api/v1/imports/{batch_id}/errors",
+}
 
 
 def _routes() -> set[str]:
@@ -141,7 +163,7 @@ def test_every_route_is_in_the_matrix():
 
 @pytest.fixture
 def world():  # type: ignore[no-untyped-def]
-    mine = ChannelFactory(code="mine", signing_secret="s3cret")
+    mine = ChannelFactory(code="mine", signing_secret="s" * 32)
     theirs = ChannelFactory(code="theirs")
     order = OrderFactory(channel=mine)
     case = ExceptionCase.objects.create(
@@ -159,8 +181,19 @@ def world():  # type: ignore[no-untyped-def]
         **{role: user_with_role(role) for role in STAFF},
     }
     batch = ImportBatch.objects.create(kind="orders", merchant=mine.merchant, channel=mine, started_at=NOW)
+    ImportRowError.objects.create(
+        batch=batch, file="a.csv", row=2, field="sku", code="FIELD_MISSING", message="x"
+    )
+    sku = SkuFactory(merchant=mine.merchant, code="MUG-1")
+    StockLevel.objects.create(merchant=mine.merchant, warehouse=mine.warehouse, sku=sku, on_hand=5)
     return {
-        "ids": {"order_id": order.pk, "case_id": case.pk, "channel_code": mine.code, "batch_id": batch.pk},
+        "ids": {
+            "order_id": order.pk,
+            "case_id": case.pk,
+            "channel_code": mine.code,
+            "batch_id": batch.pk,
+            "sku_id": sku.pk,
+        },
         "users": users,
     }
 
@@ -201,7 +234,13 @@ def test_each_api_operation_answers_each_caller_as_decided(world, caller):
 
 
 def test_a_second_merchant_lists_none_of_the_first_merchants_objects(world):
-    client = _client(world, "other_merchant")
-    for operation, url in LISTS.items():
-        body = client.get(url).json()
-        assert (body["total"], body["items"]) == (0, []), operation
+    mine, theirs = _client(world, "merchant"), _client(world, "other_merchant")
+    for operation, template in LISTS.items():
+        url = template.format(**world["ids"])
+        assert mine.get(url).json()["total"] == 1, operation
+        response = theirs.get(url)
+        if "{" in template:
+            # a list under another merchant's object: the object itself is not found
+            assert response.status_code == 404, operation
+        else:
+            assert (response.json()["total"], response.json()["items"]) == (0, []), operation

@@ -40,7 +40,7 @@ from orderguard.tenancy.tests.factories import user_with_role
 SEED = 20261125
 MAX_EXAMPLES = 50
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-WEBHOOK_SECRET = "whsec_fuzz_3f9a"
+WEBHOOK_SECRET = "whsec_fuzz_3f9a5c1e7b2d4f608a9c3e5b7d1f2a4c"
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -179,6 +179,11 @@ def test_api_without_credentials(case: Case, world: dict[str, Any]) -> None:
 FOUND = [
     # (method, url, headers, status, code, field)
     ("get", "/api/v1/orders?limit=0", {}, 422, "INVALID_INPUT", "limit"),
+    ("get", "/api/v1/skus?offset=10001", {}, 422, "INVALID_INPUT", "offset"),
+    ("get", "/api/v1/stock?low=maybe", {}, 422, "INVALID_INPUT", "low"),
+    ("get", "/api/v1/imports/1/errors?limit=201", {}, 422, "INVALID_INPUT", "limit"),
+    ("get", "/api/v1/no-such-operation", {}, 404, "NOT_FOUND", ""),
+    ("post", "/api/v1/orders?dry_run=1", {}, 422, "INVALID_INPUT", "channel"),
     ("get", "/api/v1/orders?limit=201", {}, 422, "INVALID_INPUT", "limit"),
     ("get", "/api/v1/cases?offset=-1", {}, 422, "INVALID_INPUT", "offset"),
     ("get", "/api/v1/cases?offset=99999999999999999999", {}, 422, "INVALID_INPUT", "offset"),
@@ -189,7 +194,8 @@ FOUND = [
     ("get", "/api/v1/cases/0", {}, 422, "INVALID_INPUT", "case_id"),
     ("get", "/api/v1/cases/9223372036854775807", {}, 404, "NOT_FOUND", ""),
     ("get", "/api/v1/orders", {"HTTP_AUTHORIZATION": "Bearer og_\udcff"}, 401, "UNAUTHENTICATED", ""),
-    ("post", "/api/v1/webhooks/fuzz%00b/orders", {}, 404, "CHANNEL_NOT_FOUND", "channel_code"),
+    # not a channel code, unsigned: one answer for every delivery not verified, naming nothing
+    ("post", "/api/v1/webhooks/fuzz%00b/orders", {}, 401, "SIGNATURE_INVALID", ""),
     # unsigned: refused for the signature before the delivery id is even read (the id's own
     # check, after a valid signature, is in intake/tests/test_webhooks.py)
     (
@@ -197,16 +203,16 @@ FOUND = [
         "/api/v1/webhooks/fuzz-b/orders",
         {"HTTP_X_ORDERGUARD_DELIVERY": "d\x00-1"},
         401,
-        "SIGNATURE_MISSING",
-        "X-OrderGuard-Timestamp",
+        "SIGNATURE_INVALID",
+        "",
     ),
     (
         "post",
         "/api/v1/webhooks/fuzz-a/orders",
         {"HTTP_X_SHOPIFY_WEBHOOK_ID": "\udcff"},
         401,
-        "SIGNATURE_MISSING",
-        "X-Shopify-Hmac-SHA256",
+        "SIGNATURE_INVALID",
+        "",
     ),
 ]
 
