@@ -342,6 +342,7 @@ def _measure(reps: int) -> dict[str, Any]:
         ("API GET /api/v1/cases?type=T3", api, "/api/v1/cases?type=T3", bearer),
     ]
     figures = []
+    load_before = os.getloadavg()[0]
     for label, client, url, headers in checks:
         median, p95, size = _time_get(client, url, reps, **headers)
         figures.append({"what": label, "median_ms": median, "p95_ms": p95, "bytes": size})
@@ -350,6 +351,8 @@ def _measure(reps: int) -> dict[str, Any]:
         "cases": cases,
         "open": ExceptionCase.objects.filter(status__in=OPEN_STATUSES).count(),
         "figures": figures,
+        # the machine's 1-minute load before and after: the figures are wall-clock times
+        "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
 
 
@@ -358,6 +361,7 @@ def _print_reads(results: list[dict[str, Any]]) -> None:
         print(
             f"\nreads on {r['database']}: {r['cases']:,} cases ({r['open']:,} open) on {r['orders']:,} orders,"
             f" generated in {r['generate_seconds']} s; server time per request, target {READ_TARGET_MS:.0f} ms"
+            f" (load average {r['load'][0]} before, {r['load'][1]} after)"
         )
         print(f"{'request':<32}{'median ms':>10}{'p95 ms':>10}{'target':>8}  ")
         for f in r["figures"]:
