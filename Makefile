@@ -68,8 +68,9 @@ test-postgres: setup browser gettext-tools
 
 test: lint test-sqlite test-postgres
 
+# e.g. `make bench BENCH_ARGS="--orders 0 --cases 100000"` (see README, Benchmark)
 bench: setup
-	$(BIN)/python -m orderguard.bench
+	$(BIN)/python -m orderguard.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var node_modules $(ASSETS)

@@ -1,9 +1,20 @@
-"""`make bench`: import 100k generated orders through the real path on SQLite and on
-PostgreSQL, beside the raw insert rate of the same rows measured in the same run
-(`executemany` on SQLite, `COPY` on PostgreSQL). Each database runs in its own process
-(Django's settings are per process); this module orchestrates and prints the table.
+"""`make bench`, two parts, each on SQLite and on PostgreSQL:
 
-    python -m orderguard.bench [--orders 100000] [--only sqlite|postgres]
+- imports: 100k generated orders through the real path, beside the raw insert rate of the same
+  rows measured in the same run (`executemany` on SQLite, `COPY` on PostgreSQL);
+- reads: 1M generated cases (about 30% open) with their orders, written with the import path's
+  bulk writer, then the server time (median and p95 of many requests through Django's test
+  client: middleware, session, query, template) of the dashboard, the work queue (first page,
+  filters, a deep page) and the API case list, against a 300 ms target.
+
+Each database and part runs in its own process on a fresh database (Django's settings are per
+process); this module orchestrates and prints the tables.
+
+    python -m orderguard.bench [--orders 100000] [--cases 1000000] [--reps 30]
+                               [--only sqlite|postgres]
+
+`--orders 0` or `--cases 0` skips that part; a smaller `--cases` is for trying things out
+(the full run takes several minutes per database on two cores).
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,7 +30,8 @@ import time
 from typing import Any
 
 PG_ADMIN_URL = os.environ.get("OG_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-PG_DB = "orderguard_bench"
+# another name lets two checkouts on one server run the benchmark side by side
+PG_DB = os.environ.get("OG_BENCH_DB", "orderguard_bench")
 
 
 def _child(orders: int) -> dict[str, Any]:
@@ -99,11 +112,270 @@ def _child(orders: int) -> dict[str, Any]:
     }
 
 
-def _run_child(db: str, orders: int) -> dict[str, Any]:
+# --- reads at scale: the dashboard, the work queue and the API case list over N cases -------
+
+READ_TARGET_MS = 300.0
+MERCHANTS = (("bm-a", 0.34), ("bm-b", 0.24), ("bm-c", 0.16), ("bm-d", 0.12), ("bm-e", 0.09), ("bm-f", 0.05))
+PLATFORMS = ("taobao", "jd", "pinduoduo", "douyin")
+TYPES = (("T1", 0.30), ("T2", 0.30), ("T3", 0.15), ("T4", 0.10), ("T5", 0.15))
+# ~30% of the cases open (in one of the three open statuses), the rest closed
+STATUSES = (("open", 0.18), ("in_progress", 0.08), ("waiting", 0.04), ("resolved", 0.60), ("cancelled", 0.10))
+STAFF_USERS = 10
+BENCH_CHANNEL = "bm-a-jd"  # one of the largest merchant's channels
+CHUNK = 50_000
+
+
+def generate_cases(cases: int, *, analyze: bool = True) -> int:
+    """`cases` cases on about 0.87 x `cases` orders (one order in seven has a second case of
+    another type), written with the import path's bulk writer (COPY / executemany) in chunks
+    of 50,000; six merchants of unequal size, two to four channels each, ten staff users and
+    a merchant user. `analyze` refreshes the planner's statistics afterwards (outside a
+    transaction only). Returns the number of orders. Also used by tests, on a few hundred."""
+    import random
+    from datetime import timedelta
+    from itertools import accumulate
+
+    from django.contrib.auth.models import User
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from orderguard.cases.models import ExceptionCase
+    from orderguard.catalog.models import Warehouse
+    from orderguard.core import bulk
+    from orderguard.orders.models import Channel, Order
+    from orderguard.tenancy.models import Membership, Merchant
+
+    rng = random.Random(42)
+    now = timezone.now()
+    warehouse = Warehouse.objects.create(code="bench-wh", name="Bench warehouse")
+    merchants = [Merchant.objects.create(code=code, name=code.upper()) for code, _w in MERCHANTS]
+    channels: list[list[Channel]] = []
+    for m in merchants:
+        channels.append(
+            [
+                Channel.objects.create(
+                    merchant=m, platform=p, code=f"{m.code}-{p}", name=f"{m.code} {p}", warehouse=warehouse
+                )
+                for p in PLATFORMS[: 2 + m.pk % 3]
+            ]
+        )
+    staff = []
+    for i in range(STAFF_USERS):
+        user = User.objects.create_user(f"bench-staff-{i}", password=None)
+        Membership.objects.create(user=user, role="operator")
+        staff.append(user)
+    merchant_user = User.objects.create_user("bench-merchant", password=None)
+    Membership.objects.create(user=merchant_user, role="merchant", merchant=merchants[0])
+
+    m_cum = list(accumulate(w for _c, w in MERCHANTS))
+    t_cum = list(accumulate(w for _c, w in TYPES))
+    s_cum = list(accumulate(w for _c, w in STATUSES))
+    open_statuses = {"open", "in_progress", "waiting"}
+    made = 0
+    order_no = 0
+    while made < cases:
+        size = min(CHUNK, cases - made)
+        with transaction.atomic():
+            plan: list[int] = []  # cases per order in this chunk
+            planned = 0
+            while planned < size:
+                plan.append(1 if rng.random() < 6 / 7 or planned + 2 > size else 2)
+                planned += plan[-1]
+            order_ids = bulk.reserve_ids(Order, len(plan))
+            case_ids = bulk.reserve_ids(ExceptionCase, size)
+            orders: list[Order] = []
+            rows: list[ExceptionCase] = []
+            for oid, count in zip(order_ids, plan, strict=True):
+                mi = rng.choices(range(len(merchants)), cum_weights=m_cum)[0]
+                merchant = merchants[mi]
+                channel = rng.choice(channels[mi])
+                order_no += 1
+                placed = now - timedelta(minutes=rng.randint(10, 90 * 24 * 60))
+                orders.append(
+                    bulk.new(
+                        Order,
+                        pk=oid,
+                        merchant_id=merchant.pk,
+                        channel_id=channel.pk,
+                        platform_order_id=f"B{order_no:09d}",
+                        platform_status="WAIT_SELLER_SEND_GOODS",
+                        status="on_hold",
+                        placed_at=placed,
+                        paid_at=placed,
+                        recipient_name="张三",
+                        recipient_phone="13800000000",
+                        province="上海市",
+                        city="上海市",
+                        district="浦东新区",
+                        address_detail="世纪大道 1 号",
+                    )
+                )
+                types = (
+                    rng.sample([c for c, _w in TYPES], count)
+                    if count > 1
+                    else [rng.choices([c for c, _w in TYPES], cum_weights=t_cum)[0]]
+                )
+                for case_type in types:
+                    status = rng.choices([c for c, _w in STATUSES], cum_weights=s_cum)[0]
+                    if status in open_statuses:
+                        # from three days overdue to four days ahead; a few without a deadline
+                        due = (
+                            None
+                            if rng.random() < 0.02
+                            else now + timedelta(minutes=rng.randint(-3 * 1440, 4 * 1440))
+                        )
+                        opened = (due or now) - timedelta(hours=rng.randint(4, 48))
+                        closed = None
+                        assignee = rng.choice(staff).pk if rng.random() < 0.4 else None
+                    else:
+                        opened = placed + timedelta(minutes=rng.randint(1, 120))
+                        due = opened + timedelta(hours=24)
+                        closed = opened + timedelta(hours=rng.randint(1, 30))
+                        assignee = rng.choice(staff).pk if rng.random() < 0.9 else None
+                    rows.append(
+                        bulk.new(
+                            ExceptionCase,
+                            pk=case_ids[len(rows)],
+                            merchant_id=merchant.pk,
+                            order_id=oid,
+                            type=case_type,
+                            status=status,
+                            source="D2",
+                            step="处理",
+                            due_at=due,
+                            warn_at=None if due is None else due - timedelta(hours=2),
+                            assignee_id=assignee,
+                            opened_at=opened,
+                            closed_at=closed,
+                            outcome=""
+                            if closed is None
+                            else ("succeeded" if status == "resolved" else "cancelled"),
+                        )
+                    )
+            bulk.insert(orders)
+            bulk.insert(rows)
+        made += size
+    if not analyze:
+        return order_no
+    if connection.vendor == "postgresql":
+        # the planner's statistics and the visibility map, as autovacuum leaves them in service
+        with connection.cursor() as cur:
+            cur.execute("VACUUM ANALYZE")
+    else:
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
+    return order_no
+
+
+def _time_get(client: Any, url: str, reps: int, **headers: Any) -> tuple[float, float, int]:
+    """Median and p95 of `reps` GETs of `url` in ms (after two warm-up requests)."""
+    import statistics
+
+    for _i in range(2):
+        response = client.get(url, **headers)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {url} answered {response.status_code}")
+    times = []
+    for _i in range(reps):
+        started = time.perf_counter()
+        client.get(url, **headers)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * len(times)) - 1)]
+    return round(statistics.median(times), 1), round(p95, 1), len(response.content)
+
+
+def _reads_child(cases: int, reps: int) -> dict[str, Any]:
+    """Runs inside a process whose settings point at an empty database: generate, then time."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    started = time.perf_counter()
+    orders = generate_cases(cases)
+    generate_seconds = time.perf_counter() - started
+    return {**_measure(reps), "orders": orders, "generate_seconds": round(generate_seconds, 1)}
+
+
+def _measure(reps: int) -> dict[str, Any]:
+    """Time the pages and the API over the generated data (as `bench-staff-0`, who has some
+    cases assigned, and `bench-merchant`, a user of the largest merchant)."""
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+
+    from orderguard.cases.choices import OPEN_STATUSES
+    from orderguard.cases.models import ExceptionCase
+    from orderguard.tenancy.access import token_create
+
+    staff = User.objects.get(username="bench-staff-0")
+    merchant_user = User.objects.get(username="bench-merchant")
+    _token, raw_token = token_create(user_id=staff.pk, name="bench")
+    cases = ExceptionCase.objects.count()
+    # the deep page: the queue after its 100,000th case (less in a smaller run)
+    depth = min(100_000, cases // 6)
+    cursor = (
+        ExceptionCase.objects.filter(status__in=OPEN_STATUSES, due_at__isnull=False)
+        .order_by("due_at", "pk")
+        .values_list("due_at", "pk")[depth : depth + 1]
+        .first()
+    )
+    # a run too small to have a dated open case measures the first page there
+    after = f"{int(cursor[0].timestamp() * 1_000_000)}-{cursor[1]}" if cursor and cursor[0] else ""
+    as_staff = Client()
+    as_staff.force_login(staff)
+    as_merchant = Client()
+    as_merchant.force_login(merchant_user)
+    api = Client()
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {raw_token}"}
+    checks = [
+        ("dashboard, staff", as_staff, "/", {}),
+        ("dashboard, merchant user", as_merchant, "/", {}),
+        ("queue, first page", as_staff, "/queue/", {}),
+        ("queue, type T3", as_staff, "/queue/?type=T3", {}),
+        ("queue, one channel", as_staff, f"/queue/?channel={BENCH_CHANNEL}", {}),
+        ("queue, assignee=me", as_staff, "/queue/?assignee=me", {}),
+        (f"queue, page after {depth:,}", as_staff, f"/queue/?after={after}", {}),
+        ("queue, merchant user", as_merchant, "/queue/", {}),
+        ("API GET /api/v1/cases", api, "/api/v1/cases", bearer),
+        ("API GET /api/v1/cases?type=T3", api, "/api/v1/cases?type=T3", bearer),
+    ]
+    figures = []
+    load_before = os.getloadavg()[0]
+    for label, client, url, headers in checks:
+        median, p95, size = _time_get(client, url, reps, **headers)
+        figures.append({"what": label, "median_ms": median, "p95_ms": p95, "bytes": size})
+    return {
+        "database": connection.vendor,
+        "cases": cases,
+        "open": ExceptionCase.objects.filter(status__in=OPEN_STATUSES).count(),
+        "figures": figures,
+        # the machine's 1-minute load before and after: the figures are wall-clock times
+        "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+    }
+
+
+def _print_reads(results: list[dict[str, Any]]) -> None:
+    for r in results:
+        print(
+            f"\nreads on {r['database']}: {r['cases']:,} cases ({r['open']:,} open) on {r['orders']:,} orders,"
+            f" generated in {r['generate_seconds']} s; server time per request, target {READ_TARGET_MS:.0f} ms"
+            f" (load average {r['load'][0]} before, {r['load'][1]} after)"
+        )
+        print(f"{'request':<32}{'median ms':>10}{'p95 ms':>10}{'target':>8}  ")
+        for f in r["figures"]:
+            ok = "ok" if f["p95_ms"] <= READ_TARGET_MS else "SLOW"
+            print(f"{f['what']:<32}{f['median_ms']:>10}{f['p95_ms']:>10}{READ_TARGET_MS:>8.0f}  {ok}")
+
+
+def _run_child(db: str, args: list[str]) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["DJANGO_SETTINGS_MODULE"] = "orderguard.config.settings"
     tmp = tempfile.mkdtemp(prefix="og-bench-")
     env["OG_VAR_DIR"] = tmp
+    env["OG_ALLOWED_HOSTS"] = "testserver"
     if db == "postgres":
         import psycopg
 
@@ -111,13 +383,19 @@ def _run_child(db: str, orders: int) -> dict[str, Any]:
             conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
             conn.execute(f"CREATE DATABASE {PG_DB}")
         env["DATABASE_URL"] = f"{PG_ADMIN_URL}/{PG_DB}"
-    out = subprocess.run(
-        [sys.executable, "-m", "orderguard.bench", "--child", "--orders", str(orders)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "orderguard.bench", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if db == "postgres":
+            with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
     if out.returncode != 0:
         raise SystemExit(f"{db} benchmark failed:\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -125,32 +403,47 @@ def _run_child(db: str, orders: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="orderguard.bench")
-    p.add_argument("--orders", type=int, default=100_000)
+    p.add_argument("--orders", type=int, default=100_000, help="orders to import (0: skip the imports)")
+    p.add_argument("--cases", type=int, default=1_000_000, help="cases to generate (0: skip the reads)")
+    p.add_argument("--reps", type=int, default=30, help="requests timed per figure of the reads")
     p.add_argument("--only", choices=["sqlite", "postgres"])
-    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=["import", "reads"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.child:
+    if args.child == "import":
         print(json.dumps(_child(args.orders)))
         return 0
-    results = [_run_child(db, args.orders) for db in ("sqlite", "postgres") if args.only in (None, db)]
-    print(
-        f"import of {args.orders} generated orders (generic CSV), end to end vs raw insert of the same rows"
-    )
-    print(
-        f"{'database':<11}{'orders/s':>10}{'raw orders/s':>14}{'ratio':>8}{'rows':>9}{'cases':>8}{'re-import/s':>13}"
-    )
-    for r in results:
+    if args.child == "reads":
+        print(json.dumps(_reads_child(args.cases, args.reps), default=str))
+        return 0
+    databases = [db for db in ("sqlite", "postgres") if args.only in (None, db)]
+    results: list[dict[str, Any]] = []
+    if args.orders > 0:
+        results = [_run_child(db, ["--child", "import", "--orders", str(args.orders)]) for db in databases]
         print(
-            f"{r['database']:<11}{r['orders_per_s']:>10}{r['raw_orders_per_s']:>14}{r['ratio_to_raw']:>8}"
-            f"{r['rows']:>9}{r['cases_opened']:>8}{r['reimport_orders_per_s']:>13}"
+            f"import of {args.orders} generated orders (generic CSV), end to end vs raw insert of the same rows"
         )
-    try:
-        from orderguard.validation import bench as vbench
+        print(
+            f"{'database':<11}{'orders/s':>10}{'raw orders/s':>14}{'ratio':>8}{'rows':>9}{'cases':>8}{'re-import/s':>13}"
+        )
+        for r in results:
+            print(
+                f"{r['database']:<11}{r['orders_per_s']:>10}{r['raw_orders_per_s']:>14}{r['ratio_to_raw']:>8}"
+                f"{r['rows']:>9}{r['cases_opened']:>8}{r['reimport_orders_per_s']:>13}"
+            )
+        try:
+            from orderguard.validation import bench as vbench
 
-        vbench.main()
-    except ImportError:
-        pass
-    print(json.dumps(results))
+            vbench.main()
+        except ImportError:
+            pass
+    reads: list[dict[str, Any]] = []
+    if args.cases > 0:
+        reads = [
+            _run_child(db, ["--child", "reads", "--cases", str(args.cases), "--reps", str(args.reps)])
+            for db in databases
+        ]
+        _print_reads(reads)
+    print(json.dumps({"imports": results, "reads": reads}))
     return 0
 
 

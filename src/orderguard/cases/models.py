@@ -4,8 +4,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from orderguard.cases.choices import CaseEventType, CaseOutcome, CaseStatus
+from orderguard.core import sql  # noqa: F401  (registers the `in_literals` lookup)
 from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.models import EventModel
+
+# The open statuses as the partial indexes' predicate lists them. Queries that should use those
+# indexes filter with `status__in_literals=OPEN_STATUS_VALUES` (see `InLiterals`).
+OPEN_STATUS_VALUES = ("in_progress", "open", "waiting")
+OPEN_CASE = models.Q(status__in=OPEN_STATUS_VALUES)
 
 
 class ExceptionCase(models.Model):
@@ -48,6 +54,23 @@ class ExceptionCase(models.Model):
             models.Index(fields=["merchant", "status", "due_at"], name="case_merchant_queue_idx"),
             models.Index(fields=["status", "due_at"], name="case_queue_idx"),
             models.Index(fields=["type", "status"], name="case_type_status_idx"),
+            # Partial indexes over the open cases (about a third of the table, and the part
+            # every screen reads). The queue and the API list walk them in deadline order and
+            # stop after one page; no sort of the open cases.
+            models.Index(fields=["due_at", "id"], condition=OPEN_CASE, name="case_open_due_idx"),
+            models.Index(
+                fields=["merchant", "due_at", "id"], condition=OPEN_CASE, name="case_open_merchant_due_idx"
+            ),
+            models.Index(
+                fields=["assignee", "due_at", "id"], condition=OPEN_CASE, name="case_open_assignee_due_idx"
+            ),
+            # covers the dashboard's counts (per merchant, type and deadline state) without
+            # reading the table
+            models.Index(
+                fields=["merchant", "type", "due_at", "warn_at"],
+                condition=OPEN_CASE,
+                name="case_open_counts_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,9 +1,37 @@
-"""SQL that differs per database engine, used by migrations."""
+"""SQL that differs per database engine, used by migrations, and a lookup that writes its
+values into the SQL so that partial indexes can be matched."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from django.db import models
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.operations.special import RunSQL
+from django.db.models.lookups import In
+
+_PLAIN = re.compile(r"^[a-z0-9_]+$")
+
+
+@models.CharField.register_lookup
+class InLiterals(In):
+    """`field__in_literals=("a", "b")`: `IN ('a', 'b')` with the values in the SQL, not bound.
+
+    For filters that must match a partial index's predicate: SQLite uses a partial index only
+    when the query's WHERE contains the predicate's terms as written, and a bound parameter is
+    not matched against the index's literals. Only plain choice values (lower-case letters,
+    digits, underscores) are accepted, so nothing from outside reaches the SQL text; give them
+    in the order the index's condition lists them.
+    """
+
+    lookup_name = "in_literals"
+
+    def process_rhs(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        values = list(self.rhs)
+        if not values or not all(isinstance(v, str) and _PLAIN.match(v) for v in values):
+            raise ValueError(f"in_literals takes plain choice values, got {values!r}")
+        return "(" + ", ".join(f"'{v}'" for v in values) + ")", []
 
 
 def append_only_trigger(table: str) -> Operation:
