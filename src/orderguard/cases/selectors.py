@@ -216,7 +216,7 @@ def cases_awaiting_merchant(*, actor: Actor, limit: int = 50) -> list[ExceptionC
     if actor.merchant_id is None:
         return []
     qs = (
-        ExceptionCase.objects.filter(merchant_id=actor.merchant_id, status__in=OPEN_STATUSES)
+        ExceptionCase.objects.filter(merchant_id=actor.merchant_id, status__in_literals=OPEN_STATUS_VALUES)
         .filter(
             Q(type=ExceptionType.OUT_OF_STOCK)
             | Q(
