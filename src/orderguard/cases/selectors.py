@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from orderguard.cases.choices import OPEN_STATUSES
-from orderguard.cases.models import ExceptionCase
+from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
 from orderguard.tenancy.access import Actor, get_visible, visible
+from orderguard.tenancy.models import Membership, Role
 
 
 def cases_list(
@@ -139,3 +141,68 @@ def cases_for_queue(
         return rows, None
     last = rows[limit - 1]
     return rows[:limit], QueueCursor(due_at=last.due_at, pk=last.pk)
+
+
+# Event data naming staff users by username.
+_USER_KEYS = ("assignee", "previous")
+USER_PREFIX = "user:"
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One event as a viewer may see it. `actor` is the event's actor label for warehouse
+    staff (``user:ann``, ``system:intake``) and a role label ("客服", "系统") for a merchant
+    user, who never learns staff usernames; `who` is the short form a page shows (``ann``,
+    "系统"); in `data`, usernames (`assignee`, `previous`) are role labels for a merchant."""
+
+    id: int
+    occurred_at: datetime
+    type: str
+    actor: str
+    who: str
+    data: dict[str, Any]
+
+
+def _username(label: str) -> str | None:
+    return label[len(USER_PREFIX) :] if label.startswith(USER_PREFIX) else None
+
+
+def case_timeline(*, actor: Actor, case: ExceptionCase) -> list[TimelineEntry]:
+    """The case's events, oldest first, as `actor` may see them (see `TimelineEntry`). Two
+    queries: the events, and the roles of the users they name (for a merchant viewer)."""
+    rows = list(CaseEvent.objects.filter(case=case).order_by("occurred_at", "pk"))
+    if actor.is_staff_role:
+        return [
+            TimelineEntry(
+                id=e.pk,
+                occurred_at=e.occurred_at,
+                type=e.type,
+                actor=e.actor_label,
+                who=_username(e.actor_label) or _("系统"),
+                data=e.data,
+            )
+            for e in rows
+        ]
+    names = {n for e in rows for n in [_username(e.actor_label)] if n}
+    names |= {str(e.data[k]) for e in rows for k in _USER_KEYS if e.data.get(k)}
+    roles_by_name = dict(
+        Membership.objects.filter(user__username__in=names).values_list("user__username", "role")
+    )
+
+    def role_of(name: str) -> str:
+        role = roles_by_name.get(name)
+        # a user since deleted: staff, since merchants' users are never assignees
+        return str(Role(role).label) if role else _("仓库员工")
+
+    out = []
+    for e in rows:
+        name = _username(e.actor_label)
+        label = role_of(name) if name else _("系统")
+        data = dict(e.data)
+        for key in _USER_KEYS:
+            if data.get(key):
+                data[key] = role_of(str(data[key]))
+        out.append(
+            TimelineEntry(id=e.pk, occurred_at=e.occurred_at, type=e.type, actor=label, who=label, data=data)
+        )
+    return out
