@@ -21,7 +21,9 @@ def cases_list(
     *, case_type: str | None = None, status: str | None = None, merchant_code: str | None = None
 ) -> QuerySet[ExceptionCase]:
     """Cases by due time (soonest first). `status` "open" means any open status, "all" any."""
-    qs = ExceptionCase.objects.select_related("order", "merchant", "assignee").order_by("due_at", "pk")
+    qs = ExceptionCase.objects.select_related("order", "merchant", "assignee__membership").order_by(
+        "due_at", "pk"
+    )
     if merchant_code:
         qs = qs.filter(merchant__code=merchant_code)
     if case_type:
@@ -72,8 +74,22 @@ def cases_for_actor(
 
 def case_get(*, actor: Actor, case_id: int) -> ExceptionCase:
     return get_visible(
-        ExceptionCase.objects.select_related("order__channel", "merchant", "assignee"), actor, case_id
+        ExceptionCase.objects.select_related("order__channel", "merchant", "assignee__membership"),
+        actor,
+        case_id,
     )
+
+
+def assignee_label(*, case: ExceptionCase, actor: Actor) -> str | None:
+    """Who the case is assigned to, as `actor` may know it: the username for warehouse staff,
+    the assignee's role for a merchant user (None: unassigned)."""
+    user = case.assignee
+    if user is None:
+        return None
+    if actor.is_staff_role:
+        return user.get_username()
+    membership = getattr(user, "membership", None)
+    return str(Role(membership.role).label) if membership is not None else _("仓库员工")
 
 
 def cases_by_ids(*, actor: Actor, case_ids: list[int]) -> list[ExceptionCase]:

@@ -224,13 +224,15 @@ NOTE_MAX_LENGTH = 2000
 def _clean_note(text: str, *, required: bool) -> str:
     """`text` without surrounding blanks; CaseActionNotAllowed ``NOTE_REQUIRED`` when required
     and empty, ``NOTE_INVALID`` when too long or holding control characters (NUL, escape...)
-    other than line breaks and tabs."""
+    other than line breaks and tabs, or lone surrogates (no database stores them)."""
     note = text.strip()
     if required and not note:
         raise CaseActionNotAllowed(code=CaseActionNotAllowed.NOTE_REQUIRED)
     if len(note) > NOTE_MAX_LENGTH:
         raise CaseActionNotAllowed(code=CaseActionNotAllowed.NOTE_INVALID, max_length=NOTE_MAX_LENGTH)
-    if any((ord(ch) < 32 and ch not in "\n\r\t") or ord(ch) == 127 for ch in note):
+    if any(
+        (ord(ch) < 32 and ch not in "\n\r\t") or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in note
+    ):
         raise CaseActionNotAllowed(code=CaseActionNotAllowed.NOTE_INVALID, max_length=NOTE_MAX_LENGTH)
     return note
 
