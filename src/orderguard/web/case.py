@@ -53,6 +53,14 @@ ACTION_LABELS = {
     ActionName.CANCEL: gettext_lazy("取消异常单"),
     ActionName.REOPEN: gettext_lazy("重新打开"),
 }
+# The handling steps of the SLA policies (`sla.services.FIRST_STEP`), in words.
+STEP_LABELS = {
+    "notify_merchant": gettext_lazy("通知商家"),
+    "contact_buyer": gettext_lazy("联系买家"),
+    "confirm_with_buyer": gettext_lazy("与买家确认"),
+    "triage": gettext_lazy("故障排查"),
+    "assess_feasibility": gettext_lazy("评估可行性"),
+}
 FIELD_LABELS = {
     "name": gettext_lazy("姓名"),
     "phone": gettext_lazy("电话"),
@@ -143,6 +151,7 @@ def _work_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
         "is_open": is_open,
         "is_staff": actor.is_staff_role,
         "waiting_on": WaitingOn(case.waiting_on).label if case.waiting_on else "",
+        "step": STEP_LABELS.get(case.step, case.step),
         "assignee": assignee_label(case=case, actor=actor),
         "mine": case.assignee_id == actor.user_id,
         "due_state": _due_state(case, now) if is_open else "",

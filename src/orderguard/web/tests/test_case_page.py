@@ -73,6 +73,8 @@ def test_an_agent_sees_the_order_masked_recipient_lines_findings_and_its_buttons
     assert re.search(r'id="recipient-detail">([^<]*)<', html).group(1) == "****"
     assert ("13800138000" in html, "文三路" in html, "张三丰" in html) == (False, False, False)
     assert "手机号位数不对：10 位" in html
+    assert re.search(r'id="recipient-region">([^<]*)<', html).group(1) == "浙江省 杭州市 西湖区"
+    assert re.search(r'id="case-step">([^<]*)<', html).group(1) == "联系买家"
     assert _buttons(html) == ["start", "wait_buyer", "wait_merchant", "resolve", "cancel"]
     assert ('id="reveal"' in html, 'id="take"' in html, 'id="note-form"' in html) == (True, True, True)
 
