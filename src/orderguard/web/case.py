@@ -327,4 +327,6 @@ def case_reveal(request: HttpRequest, case_id: int) -> HttpResponse:
         return render(request, "web/refused.html", {"message": _("找不到该异常单")}, status=404)
     except CaseActionNotAllowed as exc:
         return render(request, "web/_recipient_refused.html", {"message": refusal_message(exc)}, status=403)
-    return render(request, "web/_recipient_clear.html", {"clear": clear})
+    # the work panel comes along (htmx out-of-band) so that the timeline shows this reveal
+    work = _work_context(actor, case_get(actor=actor, case_id=case_id))
+    return render(request, "web/_recipient_clear.html", {"clear": clear, **work, "oob": True})

@@ -7,6 +7,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.cases.services import case_assign
@@ -234,6 +236,29 @@ def test_an_agent_reveals_the_recipient_in_a_fragment_that_is_not_stored_and_is_
         ("revealed", "user:ann", {"fields": ["name", "phone", "address"]})
     ]
     assert "查看了收件人的姓名、电话、详细地址" in page and "13800138000" not in page
+    assert '<div id="case-work" hx-swap-oob="true">' in html
+    assert re.findall(r'<span class="what[^"]*">([^<]*)</span>', html) == [
+        "查看了收件人的姓名、电话、详细地址"
+    ]
+
+
+def test_the_case_page_costs_the_same_queries_whatever_the_length_of_the_timeline(client):
+    short, long = _case(), _case()
+    for case, n in ((short, 1), (long, 30)):
+        for i in range(n):
+            CaseEvent.objects.create(
+                case=case, type="note", occurred_at=clock.now(), actor_label="user:x", data={"text": str(i)}
+            )
+    client.force_login(user_with_role("manager"))
+    client.get(f"/cases/{short.pk}/")
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"/cases/{short.pk}/")
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(f"/cases/{long.pk}/")
+
+    assert response.status_code == 200
+    assert len(many) == len(few)
 
 
 @pytest.mark.parametrize("role", ["operator", "tech_oncall"])
