@@ -37,6 +37,16 @@ def channel(db):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():  # type: ignore[no-untyped-def]
+    """Every test starts in the default language: a request made in English (its cookie or its
+    user's choice) leaves English active in the thread, as Django's LocaleMiddleware does."""
+    from django.utils import translation
+
+    yield
+    translation.activate("zh-hans")
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Tests make many users; the production hasher is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,9 +1,11 @@
-"""Cases API: the work queue and one case with its timeline, scoped to the caller."""
+"""Cases API: the work queue, one case with its timeline, and the actions on a case (take,
+assign, the state machine's moves, notes, the logged reveal of recipient data), scoped to the
+caller. A merchant user reads role labels where staff read usernames."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
@@ -12,12 +14,20 @@ from orderguard.api.auth import AUTH, actor
 from orderguard.api.errors import AUTHENTICATED, reject_unknown_query, with_errors
 from orderguard.api.orders import MAX_ID, MAX_LIMIT, MAX_OFFSET, FindingOut, _finding, enum_param, object_id
 from orderguard.cases.choices import CaseStatus
+from orderguard.cases.machine import ActionName, machine_for
 from orderguard.cases.models import ExceptionCase
-from orderguard.cases.selectors import case_get, cases_by_ids, cases_for_actor
-from orderguard.cases.services import case_assign, cases_assign_bulk
+from orderguard.cases.selectors import assignee_label, case_get, case_timeline, cases_by_ids, cases_for_actor
+from orderguard.cases.services import (
+    NOTE_MAX_LENGTH,
+    case_assign,
+    case_note_add,
+    case_recipient_reveal,
+    case_transition,
+    cases_assign_bulk,
+)
 from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
-from orderguard.tenancy.access import user_id_for
+from orderguard.tenancy.access import Actor, user_id_for
 
 router = Router(tags=["cases"], auth=AUTH)
 
@@ -33,22 +43,53 @@ class CaseSummaryOut(Schema):
     step: str
     due_at: datetime | None
     opened_at: datetime
-    assignee: str | None = Field(description="Username of the person the case is assigned to")
+    assignee: str | None = Field(
+        description="Username of the person the case is assigned to (for a merchant user: their role)"
+    )
 
 
 class CaseEventOut(Schema):
     occurred_at: datetime
     type: str
-    actor: str
+    actor: str = Field(description="Actor label (user:NAME, system:JOB); for a merchant user a role label")
     data: dict[str, Any]
 
 
 class CaseOut(CaseSummaryOut):
     findings: list[FindingOut]
+    waiting_on: str = Field(description='Whom a waiting case waits for: "buyer", "merchant" or ""')
     outcome: str
     resolution: str
     closed_at: datetime | None
+    handling_seconds: int | None = Field(description="From opening to closing, for a closed case")
+    actions: list[str] = Field(description="The actions the caller may take on the case now")
     events: list[CaseEventOut]
+
+
+# A note: one screen of text, no NUL (PostgreSQL refuses it in text and JSON).
+Note = Annotated[str, Field(max_length=NOTE_MAX_LENGTH, pattern=r"^[^\x00]*$")]
+
+
+class ActionIn(Schema):
+    action: ActionName = Field(
+        description="start, wait_buyer, wait_merchant, resume, resolve, cancel, reopen"
+    )
+    note: Note = Field("", description="Reason or solution; required to resolve, cancel and reopen")
+    outcome: Literal["succeeded", "failed"] | None = Field(
+        None, description="Required to resolve, else absent"
+    )
+
+
+class NoteIn(Schema):
+    note: Note = Field(min_length=1)
+
+
+class RecipientClearOut(Schema):
+    """The recipient's data in clear. Logged as a ``revealed`` event; never cached."""
+
+    name: str | None
+    phone: str | None
+    address: str | None
 
 
 class CasePageOut(Schema):
@@ -83,7 +124,7 @@ class CaseFilters(Schema):
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
-def _summary(c: ExceptionCase) -> dict[str, Any]:
+def _summary(c: ExceptionCase, act: Actor) -> dict[str, Any]:
     return {
         "id": c.pk,
         "type": c.type,
@@ -95,7 +136,28 @@ def _summary(c: ExceptionCase) -> dict[str, Any]:
         "step": c.step,
         "due_at": c.due_at,
         "opened_at": c.opened_at,
-        "assignee": c.assignee.get_username() if c.assignee is not None else None,
+        "assignee": assignee_label(case=c, actor=act),
+    }
+
+
+def _case(c: ExceptionCase, act: Actor) -> dict[str, Any]:
+    machine = machine_for(c.type)
+    return {
+        **_summary(c, act),
+        "findings": [_finding(f) for f in c.findings],
+        "waiting_on": c.waiting_on,
+        "outcome": c.outcome,
+        "resolution": c.resolution,
+        "closed_at": c.closed_at,
+        "handling_seconds": c.handling_seconds,
+        "actions": [
+            a.name
+            for a in machine.available(status=CaseStatus(c.status), waiting_on=c.waiting_on, role=act.role)
+        ],
+        "events": [
+            {"occurred_at": e.occurred_at, "type": e.type, "actor": e.actor, "data": e.data}
+            for e in case_timeline(actor=act, case=c)
+        ],
     }
 
 
@@ -104,11 +166,10 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, A
     """Open cases by default, soonest deadline first; `status` for one status, `all` for every."""
     reject_unknown_query(request, CaseFilters)
     status = filters.status.value if filters.status else ("all" if filters.all else "open")
-    qs = cases_for_actor(
-        actor=actor(request), case_type=filters.type.value if filters.type else None, status=status
-    )
+    act = actor(request)
+    qs = cases_for_actor(actor=act, case_type=filters.type.value if filters.type else None, status=status)
     page = qs[filters.offset : filters.offset + filters.limit]
-    return {"total": qs.count(), "items": [_summary(c) for c in page]}
+    return {"total": qs.count(), "items": [_summary(c, act) for c in page]}
 
 
 # Before "/{case_id}": Django tries the paths in the order they were added, and "assign"
@@ -130,7 +191,7 @@ def assign_cases(request: HttpRequest, body: BulkAssignIn) -> dict[str, Any]:
     act = actor(request)
     assignee_id = user_id_for(body.assignee)
     cases_assign_bulk(case_ids=body.case_ids, assignee_id=assignee_id, actor=act, now=clock.now())
-    return {"items": [_summary(c) for c in cases_by_ids(actor=act, case_ids=body.case_ids)]}
+    return {"items": [_summary(c, act) for c in cases_by_ids(actor=act, case_ids=body.case_ids)]}
 
 
 @router.get(
@@ -139,18 +200,8 @@ def assign_cases(request: HttpRequest, body: BulkAssignIn) -> dict[str, Any]:
     summary="Get a case with its timeline",
 )
 def get_case(request: HttpRequest, case_id: int = object_id("The case's id")) -> dict[str, Any]:
-    c = case_get(actor=actor(request), case_id=case_id)
-    return {
-        **_summary(c),
-        "findings": [_finding(f) for f in c.findings],
-        "outcome": c.outcome,
-        "resolution": c.resolution,
-        "closed_at": c.closed_at,
-        "events": [
-            {"occurred_at": e.occurred_at, "type": e.type, "actor": e.actor_label, "data": e.data}
-            for e in c.events.order_by("occurred_at", "pk")
-        ],
-    }
+    act = actor(request)
+    return _case(case_get(actor=act, case_id=case_id), act)
 
 
 @router.post(
@@ -164,7 +215,7 @@ def assign_case(
     act = actor(request)
     assignee_id = user_id_for(body.assignee)
     case_assign(case_id=case_id, assignee_id=assignee_id, actor=act, now=clock.now())
-    return _summary(case_get(actor=act, case_id=case_id))
+    return _summary(case_get(actor=act, case_id=case_id), act)
 
 
 @router.post(
@@ -175,4 +226,52 @@ def assign_case(
 def take_case(request: HttpRequest, case_id: int = object_id("The case's id")) -> dict[str, Any]:
     act = actor(request)
     case_assign(case_id=case_id, assignee_id=act.user_id, actor=act, now=clock.now())
-    return _summary(case_get(actor=act, case_id=case_id))
+    return _summary(case_get(actor=act, case_id=case_id), act)
+
+
+@router.post(
+    "/{case_id}/actions",
+    response=with_errors({200: CaseOut}, *BODY_ACTION_ERRORS),
+    summary="Take an action on a case (its state machine's moves)",
+)
+def act_on_case(
+    request: HttpRequest, body: ActionIn, case_id: int = object_id("The case's id")
+) -> dict[str, Any]:
+    """The moves of the case's state machine; `actions` of `GET /cases/{id}` lists those the
+    caller may take now. A move the machine forbids from the case's status is a 409
+    ``TRANSITION_NOT_ALLOWED`` naming the field ``action``; a merchant user takes no action
+    (403 ``ROLE``), reopening is for managers and admins (403 ``ACTION_ROLE``); resolving
+    needs an `outcome` and a `note` (422 naming the field). Nothing is written when refused."""
+    act = actor(request)
+    case_transition(
+        case_id=case_id, action=body.action, actor=act, now=clock.now(), note=body.note, outcome=body.outcome
+    )
+    return _case(case_get(actor=act, case_id=case_id), act)
+
+
+@router.post(
+    "/{case_id}/notes",
+    response=with_errors({200: CaseOut}, *(s for s in BODY_ACTION_ERRORS if s != 409)),
+    summary="Add a note to a case",
+)
+def add_case_note(
+    request: HttpRequest, body: NoteIn, case_id: int = object_id("The case's id")
+) -> dict[str, Any]:
+    """Staff on any case they see, a merchant user on its own merchant's cases (its answer to
+    the warehouse); notes are read by both."""
+    act = actor(request)
+    case_note_add(case_id=case_id, actor=act, text=body.note, now=clock.now())
+    return _case(case_get(actor=act, case_id=case_id), act)
+
+
+@router.post(
+    "/{case_id}/reveal",
+    response=with_errors({200: RecipientClearOut}, *AUTHENTICATED, 404),
+    summary="Show the recipient's data in clear (logged)",
+)
+def reveal_recipient(request: HttpRequest, case_id: int = object_id("The case's id")) -> dict[str, Any]:
+    """The name, phone and street address, for customer-service agents, managers and admins
+    (others: 403 ``REVEAL_NOT_ALLOWED``); each call is a ``revealed`` event naming who and
+    which fields, never the values. No body: nothing personal is ever sent to ask."""
+    clear = case_recipient_reveal(case_id=case_id, actor=actor(request), now=clock.now())
+    return {"name": clear.name, "phone": clear.phone, "address": clear.address}

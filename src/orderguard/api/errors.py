@@ -89,6 +89,21 @@ def install(api: NinjaAPI) -> None:
             CaseActionNotAllowed.CASE_CLOSED: (409, _("异常单已关闭"), ""),
             CaseActionNotAllowed.ASSIGNEE_UNKNOWN: (422, _("没有这个用户"), "assignee"),
             CaseActionNotAllowed.ASSIGNEE_NOT_ELIGIBLE: (422, _("只能指派给在职的仓库员工"), "assignee"),
+            CaseActionNotAllowed.ACTION_ROLE: (403, _("你的角色不能执行这个操作"), "action"),
+            CaseActionNotAllowed.TRANSITION_NOT_ALLOWED: (409, _("异常单当前的状态不允许这个操作"), "action"),
+            CaseActionNotAllowed.OUTCOME_INVALID: (
+                422,
+                _("解决时请选择处理结果：成功或失败；其他操作不填结果"),
+                "outcome",
+            ),
+            CaseActionNotAllowed.NOTE_REQUIRED: (422, _("请填写说明"), "note"),
+            CaseActionNotAllowed.NOTE_INVALID: (422, _("说明过长或含有不允许的字符"), "note"),
+            CaseActionNotAllowed.OPEN_CASE_EXISTS: (
+                409,
+                _("该订单已有同类型的未结异常单，不能重新打开"),
+                "action",
+            ),
+            CaseActionNotAllowed.REVEAL_NOT_ALLOWED: (403, _("你的角色不能查看收件人的完整信息"), ""),
         }[exc.code]
         return respond(request, status, exc.code, message, field)
 

@@ -28,3 +28,11 @@ class CaseEventType(models.TextChoices):
     NOTIFIED = "notified", _("已通知")
     RESOLVED = "resolved", _("已解决")
     REOPENED = "reopened", _("重新打开")
+    REVEALED = "revealed", _("查看收件人信息")
+
+
+class WaitingOn(models.TextChoices):
+    """Whom a waiting case waits for."""
+
+    BUYER = "buyer", _("买家")
+    MERCHANT = "merchant", _("商家")

@@ -11,9 +11,16 @@ from orderguard.core import bulk
 
 
 def _event(
-    case: ExceptionCase, type: CaseEventType, at: datetime, actor_label: str, **data: Any
+    case: ExceptionCase,
+    type: CaseEventType,
+    at: datetime,
+    actor_label: str,
+    actor_id: int | None = None,
+    **data: Any,
 ) -> CaseEvent:
-    return bulk.new(CaseEvent, case=case, type=type, occurred_at=at, actor_label=actor_label, data=data)
+    return bulk.new(
+        CaseEvent, case=case, type=type, occurred_at=at, actor_label=actor_label, actor_id=actor_id, data=data
+    )
 
 
 def opened(case: ExceptionCase, *, at: datetime, actor_label: str) -> CaseEvent:
@@ -40,8 +47,88 @@ def findings_changed(case: ExceptionCase, *, at: datetime, actor_label: str, bef
     )
 
 
-def resolved(case: ExceptionCase, *, at: datetime, actor_label: str, reason: str) -> CaseEvent:
-    return _event(case, CaseEventType.RESOLVED, at, actor_label, outcome=case.outcome, reason=reason)
+def resolved(
+    case: ExceptionCase,
+    *,
+    at: datetime,
+    actor_label: str,
+    reason: str,
+    actor_id: int | None = None,
+    source: str | None = None,
+    note: str | None = None,
+) -> CaseEvent:
+    """A case closed (resolved or cancelled): `reason` is the triage's close reason or the
+    action taken by a person, who also gives `note` (the resolution)."""
+    extra: dict[str, Any] = {}
+    if source is not None:
+        extra["from"] = source
+    if note is not None:
+        extra["note"] = note
+    return _event(
+        case,
+        CaseEventType.RESOLVED,
+        at,
+        actor_label,
+        actor_id,
+        outcome=case.outcome,
+        reason=reason,
+        handling_seconds=case.handling_seconds,
+        **extra,
+    )
+
+
+def status_changed(
+    case: ExceptionCase,
+    *,
+    at: datetime,
+    actor_label: str,
+    actor_id: int | None,
+    action: str,
+    source: str,
+    note: str,
+) -> CaseEvent:
+    """A move between open statuses; `waiting_on` names the party a waiting case waits for."""
+    extra = {"waiting_on": case.waiting_on} if case.waiting_on else {}
+    return _event(
+        case,
+        CaseEventType.STATUS_CHANGED,
+        at,
+        actor_label,
+        actor_id,
+        action=action,
+        **{"from": source, "to": case.status},
+        note=note,
+        **extra,
+    )
+
+
+def reopened(
+    case: ExceptionCase, *, at: datetime, actor_label: str, actor_id: int | None, source: str, note: str
+) -> CaseEvent:
+    return _event(
+        case,
+        CaseEventType.REOPENED,
+        at,
+        actor_label,
+        actor_id,
+        **{"from": source, "to": case.status},
+        note=note,
+        step=case.step,
+        due_at=case.due_at.isoformat() if case.due_at else None,
+    )
+
+
+def note_added(
+    case: ExceptionCase, *, at: datetime, actor_label: str, actor_id: int | None, text: str
+) -> CaseEvent:
+    return _event(case, CaseEventType.NOTE, at, actor_label, actor_id, text=text)
+
+
+def revealed(
+    case: ExceptionCase, *, at: datetime, actor_label: str, actor_id: int | None, fields: list[str]
+) -> CaseEvent:
+    """Who saw which recipient fields in clear; never the values."""
+    return _event(case, CaseEventType.REVEALED, at, actor_label, actor_id, fields=fields)
 
 
 def notified(case: ExceptionCase, *, at: datetime, actor_label: str, topic: str, key: str) -> CaseEvent:
@@ -49,6 +136,14 @@ def notified(case: ExceptionCase, *, at: datetime, actor_label: str, topic: str,
 
 
 def assigned(
-    case: ExceptionCase, *, at: datetime, actor_label: str, assignee: str, previous: str | None
+    case: ExceptionCase,
+    *,
+    at: datetime,
+    actor_label: str,
+    assignee: str,
+    previous: str | None,
+    actor_id: int | None = None,
 ) -> CaseEvent:
-    return _event(case, CaseEventType.ASSIGNED, at, actor_label, assignee=assignee, previous=previous)
+    return _event(
+        case, CaseEventType.ASSIGNED, at, actor_label, actor_id, assignee=assignee, previous=previous
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from orderguard.cases.choices import CaseEventType, CaseOutcome, CaseStatus
+from orderguard.cases.choices import CaseEventType, CaseOutcome, CaseStatus, WaitingOn
 from orderguard.core import sql  # noqa: F401  (registers the `in_literals` lookup)
 from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.models import EventModel
@@ -19,7 +19,10 @@ class ExceptionCase(models.Model):
 
     At most one open case per (order, type): the partial unique constraint is the last guard.
     `findings` holds the current findings (dicts of `core.findings.Finding`); `step` is the
-    handling step whose deadline `due_at` is.
+    handling step whose deadline `due_at` is. `waiting_on` says whom a waiting case waits for
+    (blank in every other status). A closed case (resolved, cancelled) has its `outcome`,
+    `closed_at` and `handling_seconds` (from `opened_at` to `closed_at`); an open one has none.
+    Status moves follow `cases.machine`.
     """
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="cases")
@@ -34,10 +37,12 @@ class ExceptionCase(models.Model):
     assignee = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
     )
+    waiting_on = models.CharField(_("等待对象"), max_length=10, choices=WaitingOn.choices, blank=True)
     resolution = models.TextField(_("处理结果"), blank=True)
     outcome = models.CharField(_("结果"), max_length=20, choices=CaseOutcome.choices, blank=True)
     opened_at = models.DateTimeField(_("创建时间"))
     closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
+    handling_seconds = models.PositiveIntegerField(_("处理用时(秒)"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -8,20 +8,24 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
-from orderguard.cases.models import OPEN_STATUS_VALUES, ExceptionCase
+from orderguard.cases.choices import CaseStatus, WaitingOn
+from orderguard.cases.models import OPEN_STATUS_VALUES, CaseEvent, ExceptionCase
 from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
 from orderguard.orders.models import Order
 from orderguard.tenancy.access import Actor, get_visible, visible
-from orderguard.tenancy.models import Merchant
+from orderguard.tenancy.models import Membership, Merchant, Role
 
 
 def cases_list(
     *, case_type: str | None = None, status: str | None = None, merchant_code: str | None = None
 ) -> QuerySet[ExceptionCase]:
     """Cases by due time (soonest first). `status` "open" means any open status, "all" any."""
-    qs = ExceptionCase.objects.select_related("order", "merchant", "assignee").order_by("due_at", "pk")
+    qs = ExceptionCase.objects.select_related("order", "merchant", "assignee__membership").order_by(
+        "due_at", "pk"
+    )
     if merchant_code:
         qs = qs.filter(merchant__code=merchant_code)
     if case_type:
@@ -92,8 +96,22 @@ def cases_for_actor(
 
 def case_get(*, actor: Actor, case_id: int) -> ExceptionCase:
     return get_visible(
-        ExceptionCase.objects.select_related("order__channel", "merchant", "assignee"), actor, case_id
+        ExceptionCase.objects.select_related("order__channel", "merchant", "assignee__membership"),
+        actor,
+        case_id,
     )
+
+
+def assignee_label(*, case: ExceptionCase, actor: Actor) -> str | None:
+    """Who the case is assigned to, as `actor` may know it: the username for warehouse staff,
+    the assignee's role for a merchant user (None: unassigned)."""
+    user = case.assignee
+    if user is None:
+        return None
+    if actor.is_staff_role:
+        return user.get_username()
+    membership = getattr(user, "membership", None)
+    return str(Role(membership.role).label) if membership is not None else _("仓库员工")
 
 
 def cases_by_ids(*, actor: Actor, case_ids: list[int]) -> list[ExceptionCase]:
@@ -197,12 +215,6 @@ def cases_for_queue(
     return rows[:limit], QueueCursor(due_at=last.due_at, pk=last.pk)
 
 
-# Steps of an open case in which the warehouse waits for the merchant (REQUIREMENTS.md H1.2, H2.3,
-# H3.2): a stock-out is the merchant's to decide whatever its step; a recipient or product error
-# once the case has been handed to the merchant.
-MERCHANT_STEPS = frozenset({"ask_merchant", "merchant_check_product", "merchant_decision"})
-
-
 def cases_of_order(*, order: Order) -> list[ExceptionCase]:
     """The order's cases, open and closed, newest first (the order is already the actor's)."""
     return list(order.cases.order_by("-opened_at", "-pk"))
@@ -210,20 +222,82 @@ def cases_of_order(*, order: Order) -> list[ExceptionCase]:
 
 def cases_awaiting_merchant(*, actor: Actor, limit: int = 50) -> list[ExceptionCase]:
     """Open cases of the actor's merchant that wait on the merchant, soonest due first: every
-    stock-out (the merchant decides: transfer, substitute, refund), and recipient or product
-    errors at a step in `MERCHANT_STEPS` (the buyer could not be reached; the product data is
-    to be checked). Empty for staff, who work these cases rather than wait on them."""
+    stock-out (the merchant decides: transfer, substitute, refund; H1.2), and any case staff
+    set waiting on the merchant (the buyer could not be reached, H2.3; the product data is to
+    be checked, H3.2). Empty for staff, who work these cases rather than wait on them."""
     if actor.merchant_id is None:
         return []
     qs = (
         ExceptionCase.objects.filter(merchant_id=actor.merchant_id, status__in_literals=OPEN_STATUS_VALUES)
         .filter(
-            Q(type=ExceptionType.OUT_OF_STOCK)
-            | Q(
-                type__in=[ExceptionType.RECIPIENT_ERROR, ExceptionType.PRODUCT_ERROR], step__in=MERCHANT_STEPS
-            )
+            Q(type=ExceptionType.OUT_OF_STOCK) | Q(status=CaseStatus.WAITING, waiting_on=WaitingOn.MERCHANT)
         )
         .select_related("order")
         .order_by(F("due_at").asc(nulls_last=True), "pk")
     )
     return list(qs[:limit])
+
+
+# Event data naming staff users by username.
+_USER_KEYS = ("assignee", "previous")
+USER_PREFIX = "user:"
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One event as a viewer may see it. `actor` is the event's actor label for warehouse
+    staff (``user:ann``, ``system:intake``) and a role label ("客服", "系统") for a merchant
+    user, who never learns staff usernames; `who` is the short form a page shows (``ann``,
+    "系统"); in `data`, usernames (`assignee`, `previous`) are role labels for a merchant."""
+
+    id: int
+    occurred_at: datetime
+    type: str
+    actor: str
+    who: str
+    data: dict[str, Any]
+
+
+def _username(label: str) -> str | None:
+    return label[len(USER_PREFIX) :] if label.startswith(USER_PREFIX) else None
+
+
+def case_timeline(*, actor: Actor, case: ExceptionCase) -> list[TimelineEntry]:
+    """The case's events, oldest first, as `actor` may see them (see `TimelineEntry`). Two
+    queries: the events, and the roles of the users they name (for a merchant viewer)."""
+    rows = list(CaseEvent.objects.filter(case=case).order_by("occurred_at", "pk"))
+    if actor.is_staff_role:
+        return [
+            TimelineEntry(
+                id=e.pk,
+                occurred_at=e.occurred_at,
+                type=e.type,
+                actor=e.actor_label,
+                who=_username(e.actor_label) or _("系统"),
+                data=e.data,
+            )
+            for e in rows
+        ]
+    names = {n for e in rows for n in [_username(e.actor_label)] if n}
+    names |= {str(e.data[k]) for e in rows for k in _USER_KEYS if e.data.get(k)}
+    roles_by_name = dict(
+        Membership.objects.filter(user__username__in=names).values_list("user__username", "role")
+    )
+
+    def role_of(name: str) -> str:
+        role = roles_by_name.get(name)
+        # a user since deleted: staff, since merchants' users are never assignees
+        return str(Role(role).label) if role else _("仓库员工")
+
+    out = []
+    for e in rows:
+        name = _username(e.actor_label)
+        label = role_of(name) if name else _("系统")
+        data = dict(e.data)
+        for key in _USER_KEYS:
+            if data.get(key):
+                data[key] = role_of(str(data[key]))
+        out.append(
+            TimelineEntry(id=e.pk, occurred_at=e.occurred_at, type=e.type, actor=label, who=label, data=data)
+        )
+    return out

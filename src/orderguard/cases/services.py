@@ -1,4 +1,5 @@
-"""Case writes: triage of findings into cases (one open case per order and type)."""
+"""Case writes: triage of findings into cases (one open case per order and type), assignment,
+the moves of the state machine (`cases.machine`), notes, and logged reveals of recipient data."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from orderguard.cases import events
 from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus
 from orderguard.cases.errors import CaseActionNotAllowed
+from orderguard.cases.machine import CLOSED_STATUSES, REVEAL_ROLES, ActionName, CaseState, machine_for, move
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.core import bulk
 from orderguard.core.choices import DetectionSource
@@ -20,7 +22,7 @@ from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
 from orderguard.orders.models import Order
 from orderguard.sla.services import PolicyBook
-from orderguard.tenancy.access import Actor, staff_users, visible
+from orderguard.tenancy.access import Actor, get_visible, staff_users, visible
 
 # Cases that the checks opened are closed by the checks when their findings go away; a case a
 # person opened (customer-service report, manual) or an outage is closed only by a person.
@@ -47,6 +49,12 @@ class TriageResult:
     opened: list[ExceptionCase] = field(default_factory=list)
     updated: list[ExceptionCase] = field(default_factory=list)
     closed: list[ExceptionCase] = field(default_factory=list)
+
+
+def handling_seconds(case: ExceptionCase, closed_at: datetime) -> int:
+    """Seconds from the case's opening to its closing (a reopened case counts from its first
+    opening: the buyer waited all that time)."""
+    return max(0, int((closed_at - case.opened_at).total_seconds()))
 
 
 def _source_of(findings: list[Finding]) -> DetectionSource:
@@ -120,6 +128,7 @@ def cases_triage(
                 case.outcome = CaseOutcome.CANCELLED if item.not_ready else CaseOutcome.SUCCEEDED
                 case.resolution = reason
                 case.closed_at = now
+                case.handling_seconds = handling_seconds(case, now)
                 to_update.append(case)
                 result.closed.append(case)
                 new_events.append(events.resolved(case, at=now, actor_label=actor_label, reason=reason))
@@ -129,7 +138,9 @@ def cases_triage(
         bulk.insert(result.opened)
         new_events.extend(events.opened(c, at=now, actor_label=actor_label) for c in result.opened)
     if to_update:
-        bulk.update(to_update, ["findings", "status", "outcome", "resolution", "closed_at"])
+        bulk.update(
+            to_update, ["findings", "status", "outcome", "resolution", "closed_at", "handling_seconds"]
+        )
     bulk.insert(new_events)
     return result
 
@@ -204,3 +215,197 @@ def cases_assign_bulk(
 def case_assign(*, case_id: int, assignee_id: int | None, actor: Actor, now: datetime) -> ExceptionCase:
     """Assign one case (see `cases_assign_bulk` for the checks, errors and the event)."""
     return cases_assign_bulk(case_ids=[case_id], assignee_id=assignee_id, actor=actor, now=now)[0]
+
+
+# Notes and reasons: one screen of text at most.
+NOTE_MAX_LENGTH = 2000
+
+
+def _clean_note(text: str, *, required: bool) -> str:
+    """`text` without surrounding blanks; CaseActionNotAllowed ``NOTE_REQUIRED`` when required
+    and empty, ``NOTE_INVALID`` when too long or holding control characters (NUL, escape...)
+    other than line breaks and tabs, or lone surrogates (no database stores them)."""
+    note = text.strip()
+    if required and not note:
+        raise CaseActionNotAllowed(code=CaseActionNotAllowed.NOTE_REQUIRED)
+    if len(note) > NOTE_MAX_LENGTH:
+        raise CaseActionNotAllowed(code=CaseActionNotAllowed.NOTE_INVALID, max_length=NOTE_MAX_LENGTH)
+    if any(
+        (ord(ch) < 32 and ch not in "\n\r\t") or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in note
+    ):
+        raise CaseActionNotAllowed(code=CaseActionNotAllowed.NOTE_INVALID, max_length=NOTE_MAX_LENGTH)
+    return note
+
+
+def _lock_visible(*, case_id: int, actor: Actor) -> ExceptionCase:
+    case = (
+        visible(ExceptionCase.objects.select_for_update(of=("self",)), actor)
+        .filter(pk=case_id)
+        .select_related("order")
+        .first()
+    )
+    if case is None:
+        raise NotFound("not found", model="ExceptionCase", id=case_id)
+    return case
+
+
+@transaction.atomic
+def case_transition(
+    *,
+    case_id: int,
+    action: ActionName,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+    outcome: str | None = None,
+    policies: PolicyBook | None = None,
+) -> ExceptionCase:
+    """Take the named `action` on a case (see `cases.machine` for the rules) and log it.
+
+    Checked in this order, and refused with nothing written (CaseActionNotAllowed codes):
+    a case the actor may not see: `NotFound`; a merchant user: ``ROLE``; a role the action
+    is not for (reopen): ``ACTION_ROLE``; a move the case's machine forbids from its status:
+    ``TRANSITION_NOT_ALLOWED`` (`action`, `source`, `target`); resolving without "succeeded"
+    or "failed", or an outcome given to another action: ``OUTCOME_INVALID``; a reason missing
+    where the action needs one: ``NOTE_REQUIRED``; a bad note: ``NOTE_INVALID``; reopening a
+    case whose order has another open case of its type: ``OPEN_CASE_EXISTS``.
+
+    Closing (resolve, cancel) records the outcome, the note as the resolution, `closed_at` and
+    the handling time, and writes a ``resolved`` event; reopening clears them, restarts the
+    first step's deadline and writes ``reopened``; every other move writes ``status_changed``.
+    The case row is locked for the whole check, so two people acting at once are serialised.
+    """
+    case = _lock_visible(case_id=case_id, actor=actor)
+    require_staff(actor)
+    machine = machine_for(case.type)
+    act = machine.actions[ActionName(action)]
+    source = CaseStatus(case.status)
+    try:
+        state = move(
+            machine,
+            CaseState(
+                status=source, waiting_on=case.waiting_on, outcome=case.outcome, closed_at=case.closed_at
+            ),
+            action=act.name,
+            role=actor.role,
+            outcome=outcome,
+            at=now,
+        )
+    except CaseActionNotAllowed as exc:
+        exc.data["case_id"] = case.pk
+        raise
+    text = _clean_note(note, required=act.needs_note)
+    case.status, case.waiting_on = state.status, state.waiting_on
+    case.outcome, case.closed_at = state.outcome, state.closed_at
+    if state.status in CLOSED_STATUSES:
+        case.resolution = text
+        case.handling_seconds = handling_seconds(case, now)
+        event = events.resolved(
+            case,
+            at=now,
+            actor_label=actor.label,
+            actor_id=actor.user_id,
+            reason=act.name,
+            source=source,
+            note=text,
+        )
+    elif act.name == ActionName.REOPEN:
+        other = (
+            ExceptionCase.objects.filter(order_id=case.order_id, type=case.type, status__in=OPEN_STATUSES)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if other is not None:
+            raise CaseActionNotAllowed(code=CaseActionNotAllowed.OPEN_CASE_EXISTS, other_case_id=other)
+        deadline = (policies or PolicyBook()).first_deadline(case_type=case.type, start=now)
+        case.step, case.due_at, case.warn_at = deadline.step, deadline.due_at, deadline.warn_at
+        case.resolution, case.handling_seconds = "", None
+        event = events.reopened(
+            case, at=now, actor_label=actor.label, actor_id=actor.user_id, source=source, note=text
+        )
+    else:
+        event = events.status_changed(
+            case,
+            at=now,
+            actor_label=actor.label,
+            actor_id=actor.user_id,
+            action=act.name,
+            source=source,
+            note=text,
+        )
+    try:
+        # a savepoint: the partial unique index may still refuse a reopen that raced triage
+        with transaction.atomic():
+            case.save(
+                update_fields=[
+                    "status",
+                    "waiting_on",
+                    "outcome",
+                    "resolution",
+                    "closed_at",
+                    "handling_seconds",
+                    "step",
+                    "due_at",
+                    "warn_at",
+                    "updated_at",
+                ]
+            )
+    except IntegrityError:
+        raise CaseActionNotAllowed(code=CaseActionNotAllowed.OPEN_CASE_EXISTS, other_case_id="") from None
+    bulk.insert([event])
+    return case
+
+
+@transaction.atomic
+def case_note_add(*, case_id: int, actor: Actor, text: str, now: datetime) -> CaseEvent:
+    """Add a note to a case's log, open or closed. Warehouse staff write on any case they see;
+    a merchant user answers on its own merchant's cases (staff read it on the case page).
+
+    Another merchant's case: `NotFound`; an empty note: ``NOTE_REQUIRED``; one too long or
+    with control characters: ``NOTE_INVALID``.
+    """
+    case = get_visible(ExceptionCase.objects.all(), actor, case_id)
+    note = _clean_note(text, required=True)
+    event = events.note_added(case, at=now, actor_label=actor.label, actor_id=actor.user_id, text=note)
+    bulk.insert([event])
+    return event
+
+
+# The recipient's data that is masked everywhere, by the names a reveal asks for.
+REVEALABLE = ("name", "phone", "address")
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientClear:
+    """A recipient's data in clear, for the one answer that shows it; a field not asked for is
+    None."""
+
+    name: str | None
+    phone: str | None
+    address: str | None
+
+
+@transaction.atomic
+def case_recipient_reveal(
+    *, case_id: int, actor: Actor, now: datetime, fields: Sequence[str] = REVEALABLE
+) -> RecipientClear:
+    """The recipient's name, phone and street address of a case's order in clear, for the
+    roles that may see them (`cases.machine.REVEAL_ROLES`), each reveal logged as a
+    ``revealed`` event naming who and which fields, never the values.
+
+    Another merchant's case: `NotFound`; any other role: ``REVEAL_NOT_ALLOWED`` (nothing
+    logged). `fields` is a subset of `REVEALABLE` (others are ignored; none means all).
+    """
+    case = get_visible(ExceptionCase.objects.select_related("order"), actor, case_id)
+    if actor.role not in REVEAL_ROLES:
+        raise CaseActionNotAllowed(code=CaseActionNotAllowed.REVEAL_NOT_ALLOWED, role=actor.role)
+    wanted = [f for f in REVEALABLE if f in set(fields)] or list(REVEALABLE)
+    bulk.insert(
+        [events.revealed(case, at=now, actor_label=actor.label, actor_id=actor.user_id, fields=wanted)]
+    )
+    order = case.order
+    return RecipientClear(
+        name=order.recipient_name if "name" in wanted else None,
+        phone=order.recipient_phone if "phone" in wanted else None,
+        address=order.address_detail if "address" in wanted else None,
+    )

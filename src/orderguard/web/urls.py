@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from orderguard.web import imports, language, orders, queue, views
+from orderguard.web import case, imports, language, orders, queue, views
 
 app_name = "web"
 urlpatterns = [
@@ -19,6 +19,12 @@ urlpatterns = [
     path("queue/assign", queue.queue_assign, name="queue_assign"),
     path("orders/", orders.orders, name="orders"),
     path("orders/<int:order_id>/", orders.order_detail, name="order"),
+    path("cases/<int:case_id>/", case.case_page, name="case"),
+    path("cases/<int:case_id>/actions", case.case_action, name="case_action"),
+    path("cases/<int:case_id>/notes", case.case_note, name="case_note"),
+    path("cases/<int:case_id>/take", case.case_take, name="case_take"),
+    path("cases/<int:case_id>/assign", case.case_assign_to, name="case_assign"),
+    path("cases/<int:case_id>/reveal", case.case_reveal, name="case_reveal"),
     path("imports/", imports.imports, name="imports"),
     path("imports/<int:batch_id>/", imports.import_batch, name="import_batch"),
     path("imports/<int:batch_id>/errors.xlsx", imports.import_errors_xlsx, name="import_errors_xlsx"),

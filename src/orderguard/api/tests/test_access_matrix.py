@@ -75,6 +75,19 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
     # an order is its merchant's and the staff's
     "orders/": ("GET", "/orders/", expect(302, 403, 200, 200, 200)),
     "orders/<int:order_id>/": ("GET", "/orders/{order_id}/", expect(302, 403, 200, 404, 200)),
+    # the case page: every role reads its cases (another merchant's is "not found"); staff act,
+    # take and assign (an empty form: back to the page with a message), a merchant user only
+    # adds notes; agents, managers and admins reveal the recipient (logged)
+    "cases/<int:case_id>/": ("GET", "/cases/{case_id}/", expect(302, 403, 200, 404, 200)),
+    "cases/<int:case_id>/actions": ("POST", "/cases/{case_id}/actions", expect(302, 403, 403, 404, 302)),
+    "cases/<int:case_id>/notes": ("POST", "/cases/{case_id}/notes", expect(302, 403, 302, 404, 302)),
+    "cases/<int:case_id>/take": ("POST", "/cases/{case_id}/take", expect(302, 403, 403, 404, 302)),
+    "cases/<int:case_id>/assign": ("POST", "/cases/{case_id}/assign", expect(302, 403, 403, 404, 302)),
+    "cases/<int:case_id>/reveal": (
+        "POST",
+        "/cases/{case_id}/reveal",
+        {**expect(302, 403, 403, 404, 200), "operator": 403, "tech_oncall": 403},
+    ),
     # imports: the upload page for every role; a batch and its error downloads are the merchant's
     "imports/": ("GET", "/imports/", expect(302, 403, 200, 200, 200)),
     "imports/<int:batch_id>/": ("GET", "/imports/{batch_id}/", expect(302, 403, 200, 404, 200)),
@@ -118,6 +131,18 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     "GET /api/v1/skus": ("/api/v1/skus", expect(401, 403, 200, 200, 200)),
     "GET /api/v1/skus/{sku_id}": ("/api/v1/skus/{sku_id}", expect(401, 403, 200, 404, 200)),
     "GET /api/v1/stock": ("/api/v1/stock", expect(401, 403, 200, 200, 200)),
+    # "{}" has no action (422 for anyone signed in); test_case_actions_api.py covers each caller
+    "POST /api/v1/cases/{case_id}/actions": (
+        "/api/v1/cases/{case_id}/actions",
+        expect(401, 422, 422, 422, 422),
+    ),
+    # "{}" has no note; a merchant user notes its own cases (test_case_actions_api.py)
+    "POST /api/v1/cases/{case_id}/notes": ("/api/v1/cases/{case_id}/notes", expect(401, 422, 422, 422, 422)),
+    # agents, managers and admins only, logged
+    "POST /api/v1/cases/{case_id}/reveal": (
+        "/api/v1/cases/{case_id}/reveal",
+        {**expect(401, 403, 403, 404, 200), "operator": 403, "tech_oncall": 403},
+    ),
     # signed by the channel's secret, whoever calls: unsigned is refused for everyone
     "POST /api/v1/webhooks/{channel_code}/orders": (
         "/api/v1/webhooks/{channel_code}/orders",

@@ -24,7 +24,8 @@ def _awaiting(html: str) -> list[int]:
 
 @pytest.fixture
 def cases():  # type: ignore[no-untyped-def]
-    """A merchant's cases: three that wait on it, three that do not; one of another merchant."""
+    """A merchant's cases: three that wait on it (a stock-out; two that staff set waiting on the
+    merchant), four that do not; one of another merchant."""
     channel = ChannelFactory()
 
     def make(**kw):  # type: ignore[no-untyped-def]
@@ -32,9 +33,10 @@ def cases():  # type: ignore[no-untyped-def]
 
     out = {
         "stockout": make(type="T1", step="notify_merchant", due_in=timedelta(hours=1)),
-        "unreachable": make(type="T2", step="ask_merchant", status="waiting", due_in=timedelta(minutes=20)),
-        "product": make(type="T3", step="merchant_check_product", due_in=timedelta(hours=3)),
+        "unreachable": make(type="T2", status="waiting", waiting_on="merchant", due_in=timedelta(minutes=20)),
+        "product": make(type="T3", status="waiting", waiting_on="merchant", due_in=timedelta(hours=3)),
         "calling_buyer": make(type="T2", step="contact_buyer"),
+        "waiting_on_buyer": make(type="T2", status="waiting", waiting_on="buyer"),
         "fault": make(type="T4", step="triage"),
         "closed_stockout": make(type="T1", step="notify_merchant", status="resolved"),
         "theirs": ExceptionCaseFactory(type="T1", step="notify_merchant"),

@@ -1,0 +1,190 @@
+"""The case state machine, as data: which status may follow which, and the named actions
+people take, per case type. Pure (no database); the services enforce it and the pages draw
+their buttons from it.
+
+The rules (every case type, until a type gets its own machine in `MACHINES`):
+
+- ``start``: an open case is being handled (open → in progress);
+- ``wait_buyer`` / ``wait_merchant``: the handler asked the buyer or the merchant and waits
+  for the answer (open or in progress → waiting; waiting on one party → waiting on the other,
+  e.g. H2.3 the buyer cannot be reached, so the merchant is asked);
+- ``resume``: the answer came (waiting → in progress);
+- ``resolve``: the case is closed with an outcome, succeeded or failed, and the solution in
+  words (H1.3: the final solution is recorded) (any open status → resolved);
+- ``cancel``: the case needs no handling any more, a reason is required (any open status →
+  cancelled, outcome "cancelled");
+- ``reopen``: a closed case needs handling again, a reason is required; managers and admins
+  only (resolved or cancelled → open, its first step's clock restarted).
+
+Every action is for warehouse staff; a merchant user acts on no case (it may add notes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus, WaitingOn
+from orderguard.cases.errors import CaseActionNotAllowed
+from orderguard.core.choices import ExceptionType
+from orderguard.tenancy.models import Role
+
+S = CaseStatus
+
+ALLOWED: Mapping[CaseStatus, frozenset[CaseStatus]] = {
+    S.OPEN: frozenset({S.IN_PROGRESS, S.WAITING, S.RESOLVED, S.CANCELLED}),
+    S.IN_PROGRESS: frozenset({S.WAITING, S.RESOLVED, S.CANCELLED}),
+    S.WAITING: frozenset({S.WAITING, S.IN_PROGRESS, S.RESOLVED, S.CANCELLED}),
+    S.RESOLVED: frozenset({S.OPEN}),
+    S.CANCELLED: frozenset({S.OPEN}),
+}
+
+CLOSED_STATUSES = frozenset({S.RESOLVED, S.CANCELLED})
+
+STAFF_ROLES = frozenset(r for r in Role if r != Role.MERCHANT)
+REOPEN_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+# Who may see a recipient's name, phone and street address in clear (each time logged).
+REVEAL_ROLES = frozenset({Role.SERVICE_AGENT, Role.MANAGER, Role.ADMIN})
+
+
+class ActionName(StrEnum):
+    START = "start"
+    WAIT_BUYER = "wait_buyer"
+    WAIT_MERCHANT = "wait_merchant"
+    RESUME = "resume"
+    RESOLVE = "resolve"
+    CANCEL = "cancel"
+    REOPEN = "reopen"
+
+
+# The outcomes a person may choose when resolving ("cancelled" is the cancel action's).
+RESOLVE_OUTCOMES = frozenset({CaseOutcome.SUCCEEDED, CaseOutcome.FAILED})
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A named move: from any of `sources` to `target`, for `roles`.
+
+    `waiting_on` is the party a waiting action waits for; `needs_outcome` means the person
+    picks one of `RESOLVE_OUTCOMES`; `outcome` is fixed by the action itself (cancel);
+    `needs_note` means a reason must be given.
+    """
+
+    name: ActionName
+    sources: frozenset[CaseStatus]
+    target: CaseStatus
+    roles: frozenset[Role] = STAFF_ROLES
+    waiting_on: WaitingOn | None = None
+    needs_outcome: bool = False
+    outcome: CaseOutcome | None = None
+    needs_note: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CaseMachine:
+    """One case type's machine: the allowed moves and the actions over them (each action's
+    moves must be allowed, which `tests/test_machine.py` checks for every machine)."""
+
+    allowed: Mapping[CaseStatus, frozenset[CaseStatus]]
+    actions: Mapping[ActionName, Action]
+
+    def action(self, name: str) -> Action | None:
+        try:
+            return self.actions.get(ActionName(name))
+        except ValueError:
+            return None
+
+    def can(self, action: Action, *, status: CaseStatus, waiting_on: str, role: Role) -> bool:
+        """Whether `role` may take `action` on a case in `status` (waiting on `waiting_on`)."""
+        if role not in action.roles or status not in action.sources:
+            return False
+        if action.target not in self.allowed[status]:
+            return False
+        # waiting on the same party again is no move at all
+        return not (status == action.target and action.waiting_on == waiting_on)
+
+    def available(self, *, status: CaseStatus, waiting_on: str, role: Role) -> list[Action]:
+        """The actions `role` may take now, in the machine's order (the page's buttons)."""
+        return [
+            a for a in self.actions.values() if self.can(a, status=status, waiting_on=waiting_on, role=role)
+        ]
+
+
+_OPEN = frozenset(OPEN_STATUSES)
+
+DEFAULT = CaseMachine(
+    allowed=ALLOWED,
+    actions={
+        a.name: a
+        for a in (
+            Action(ActionName.START, frozenset({S.OPEN}), S.IN_PROGRESS),
+            Action(
+                ActionName.WAIT_BUYER,
+                frozenset({S.OPEN, S.IN_PROGRESS, S.WAITING}),
+                S.WAITING,
+                waiting_on=WaitingOn.BUYER,
+            ),
+            Action(
+                ActionName.WAIT_MERCHANT,
+                frozenset({S.OPEN, S.IN_PROGRESS, S.WAITING}),
+                S.WAITING,
+                waiting_on=WaitingOn.MERCHANT,
+            ),
+            Action(ActionName.RESUME, frozenset({S.WAITING}), S.IN_PROGRESS),
+            Action(ActionName.RESOLVE, _OPEN, S.RESOLVED, needs_outcome=True, needs_note=True),
+            Action(ActionName.CANCEL, _OPEN, S.CANCELLED, outcome=CaseOutcome.CANCELLED, needs_note=True),
+            Action(ActionName.REOPEN, CLOSED_STATUSES, S.OPEN, roles=REOPEN_ROLES, needs_note=True),
+        )
+    },
+)
+
+# One machine per case type; a type with its own steps (stock-out decisions, contact attempts,
+# feasibility of a special request) gets its own entry here.
+MACHINES: Mapping[str, CaseMachine] = {t.value: DEFAULT for t in ExceptionType}
+
+
+def machine_for(case_type: str) -> CaseMachine:
+    return MACHINES[case_type]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseState:
+    """The part of a case the machine moves: an open case has no outcome and no `closed_at`,
+    a closed one has both; `waiting_on` is set exactly while waiting."""
+
+    status: CaseStatus
+    waiting_on: str = ""
+    outcome: str = ""
+    closed_at: datetime | None = None
+
+
+def move(
+    machine: CaseMachine,
+    state: CaseState,
+    *,
+    action: ActionName,
+    role: Role,
+    outcome: str | None,
+    at: datetime,
+) -> CaseState:
+    """The state after `role` takes `action` at `at`, or CaseActionNotAllowed: ``ACTION_ROLE``
+    (the action is not for that role), ``TRANSITION_NOT_ALLOWED`` (not from this status;
+    `action`, `source`, `target`), ``OUTCOME_INVALID`` (resolve needs "succeeded" or
+    "failed", the other actions take no outcome)."""
+    act = machine.actions[action]
+    if role not in act.roles:
+        raise CaseActionNotAllowed(code=CaseActionNotAllowed.ACTION_ROLE, role=role, action=act.name)
+    if not machine.can(act, status=state.status, waiting_on=state.waiting_on, role=role):
+        raise CaseActionNotAllowed(
+            code=CaseActionNotAllowed.TRANSITION_NOT_ALLOWED,
+            action=act.name,
+            source=state.status,
+            target=act.target,
+        )
+    if act.needs_outcome != (outcome is not None) or (act.needs_outcome and outcome not in RESOLVE_OUTCOMES):
+        raise CaseActionNotAllowed(code=CaseActionNotAllowed.OUTCOME_INVALID, outcome=outcome or "")
+    if act.target in CLOSED_STATUSES:
+        return CaseState(status=act.target, outcome=outcome or act.outcome or "", closed_at=at)
+    return replace(state, status=act.target, waiting_on=act.waiting_on or "", outcome="", closed_at=None)

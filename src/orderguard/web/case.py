@@ -1,0 +1,332 @@
+"""The case page: the order, the masked recipient (revealed on demand, logged), lines,
+findings in plain words, the deadline, the timeline, and the actions the state machine allows
+this user now (htmx; without JavaScript the forms post and come back to the page).
+
+Thin views: reads come from the case selectors, writes from the case services; a refusal is a
+message on the page and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from orderguard.cases.choices import CaseStatus, WaitingOn
+from orderguard.cases.errors import CaseActionNotAllowed
+from orderguard.cases.machine import REVEAL_ROLES, Action, ActionName, machine_for
+from orderguard.cases.models import ExceptionCase
+from orderguard.cases.selectors import TimelineEntry, assignee_label, case_get, case_timeline
+from orderguard.cases.services import (
+    NOTE_MAX_LENGTH,
+    case_assign,
+    case_note_add,
+    case_recipient_reveal,
+    case_transition,
+    require_staff,
+)
+from orderguard.core import clock
+from orderguard.core.choices import Severity
+from orderguard.core.errors import NotFound
+from orderguard.core.findings import Finding
+from orderguard.core.masking import mask_detail, mask_name, mask_phone
+from orderguard.tenancy.access import Actor, staff_users
+from orderguard.validation.checks import explain
+from orderguard.web.queue import _actor_or_refuse, _due_state
+
+ACTION_LABELS = {
+    ActionName.START: gettext_lazy("开始处理"),
+    ActionName.WAIT_BUYER: gettext_lazy("等待买家回复"),
+    ActionName.WAIT_MERCHANT: gettext_lazy("等待商家回复"),
+    ActionName.RESUME: gettext_lazy("继续处理"),
+    ActionName.RESOLVE: gettext_lazy("解决"),
+    ActionName.CANCEL: gettext_lazy("取消异常单"),
+    ActionName.REOPEN: gettext_lazy("重新打开"),
+}
+# The handling steps of the SLA policies (`sla.services.FIRST_STEP`), in words.
+STEP_LABELS = {
+    "notify_merchant": gettext_lazy("通知商家"),
+    "contact_buyer": gettext_lazy("联系买家"),
+    "confirm_with_buyer": gettext_lazy("与买家确认"),
+    "triage": gettext_lazy("故障排查"),
+    "assess_feasibility": gettext_lazy("评估可行性"),
+}
+FIELD_LABELS = {
+    "name": gettext_lazy("姓名"),
+    "phone": gettext_lazy("电话"),
+    "address": gettext_lazy("详细地址"),
+}
+
+
+def refusal_message(exc: CaseActionNotAllowed) -> str:
+    """A refusal in words for the page (the API maps the same codes in `api.errors`)."""
+    return {
+        CaseActionNotAllowed.ROLE: _("只有仓库员工可以处理异常单"),
+        CaseActionNotAllowed.CASE_CLOSED: _("异常单已关闭"),
+        CaseActionNotAllowed.ASSIGNEE_UNKNOWN: _("没有这个用户"),
+        CaseActionNotAllowed.ASSIGNEE_NOT_ELIGIBLE: _("只能指派给在职的仓库员工"),
+        CaseActionNotAllowed.ACTION_ROLE: _("你的角色不能执行这个操作"),
+        CaseActionNotAllowed.TRANSITION_NOT_ALLOWED: _("异常单当前的状态不允许这个操作"),
+        CaseActionNotAllowed.OUTCOME_INVALID: _("解决时请选择处理结果：成功或失败；其他操作不填结果"),
+        CaseActionNotAllowed.NOTE_REQUIRED: _("请填写说明"),
+        CaseActionNotAllowed.NOTE_INVALID: _("说明过长或含有不允许的字符"),
+        CaseActionNotAllowed.OPEN_CASE_EXISTS: _("该订单已有同类型的未结异常单，不能重新打开"),
+        CaseActionNotAllowed.REVEAL_NOT_ALLOWED: _("你的角色不能查看收件人的完整信息"),
+    }.get(exc.code, _("操作未执行"))
+
+
+def describe(entry: TimelineEntry) -> str:
+    """An event in plain words, in the active language."""
+    d = entry.data
+    if entry.type == "opened":
+        return _("创建异常单")
+    if entry.type == "findings_changed":
+        return _("问题有变化：现有 %(count)d 项") % {"count": len(d.get("after", []))}
+    if entry.type == "status_changed":
+        action = d.get("action", "")
+        label = ACTION_LABELS.get(ActionName(action)) if action in ACTION_VALUES else None
+        return str(label) if label else _("状态变更")
+    if entry.type == "resolved":
+        reason = d.get("reason", "")
+        if reason == "recheck_passed":
+            return _("复核已通过，自动解决")
+        if reason == "order_not_ready":
+            return _("订单不再发货，自动取消")
+        if d.get("outcome") == "cancelled":
+            return _("取消异常单")
+        if d.get("outcome") == "failed":
+            return _("已解决：失败")
+        return _("已解决：成功")
+    if entry.type == "reopened":
+        return _("重新打开")
+    if entry.type == "assigned":
+        if d.get("previous"):
+            return _("指派给 %(assignee)s（原处理人 %(previous)s）") % {
+                "assignee": d.get("assignee"),
+                "previous": d["previous"],
+            }
+        return _("指派给 %(assignee)s") % {"assignee": d.get("assignee")}
+    if entry.type == "note":
+        return _("备注")
+    if entry.type == "notified":
+        return _("已通知商家")
+    if entry.type == "revealed":
+        fields = "、".join(str(FIELD_LABELS.get(f, f)) for f in d.get("fields", []))
+        return _("查看了收件人的%(fields)s") % {"fields": fields}
+    return entry.type
+
+
+def _countdown(due_at: datetime | None, now: datetime) -> dict[str, Any] | None:
+    if due_at is None:
+        return None
+    seconds = int((due_at - now).total_seconds())
+    left = abs(seconds)
+    text = f"{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d}"
+    return {"overdue": seconds < 0, "text": text}
+
+
+def _action_view(a: Action) -> dict[str, Any]:
+    return {"name": a.name, "label": ACTION_LABELS[a.name], "needs_outcome": a.needs_outcome}
+
+
+def _work_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
+    """What the part of the page that actions redraw needs."""
+    now = clock.now()
+    status = CaseStatus(case.status)
+    actions = machine_for(case.type).available(status=status, waiting_on=case.waiting_on, role=actor.role)
+    is_open = status not in (CaseStatus.RESOLVED, CaseStatus.CANCELLED)
+    entries = case_timeline(actor=actor, case=case)
+    return {
+        "case": case,
+        "is_open": is_open,
+        "is_staff": actor.is_staff_role,
+        "waiting_on": WaitingOn(case.waiting_on).label if case.waiting_on else "",
+        "step": STEP_LABELS.get(case.step, case.step),
+        "assignee": assignee_label(case=case, actor=actor),
+        "mine": case.assignee_id == actor.user_id,
+        "due_state": _due_state(case, now) if is_open else "",
+        "countdown": _countdown(case.due_at, now) if is_open else None,
+        "actions": [_action_view(a) for a in actions],
+        "needs_outcome": any(a.needs_outcome for a in actions),
+        "assignees": list(staff_users().order_by("username")) if actor.is_staff_role and is_open else [],
+        "timeline": [
+            {"entry": e, "text": describe(e), "note": e.data.get("note") or e.data.get("text") or ""}
+            for e in entries
+        ],
+        "note_max": NOTE_MAX_LENGTH,
+    }
+
+
+def _findings(case: ExceptionCase) -> list[str]:
+    return [
+        explain(
+            Finding(
+                code=f["code"],
+                type=f["type"],
+                field=f.get("field", ""),
+                severity=Severity(f.get("severity", Severity.BLOCKING)),
+                data=f.get("data", {}),
+            )
+        )
+        for f in case.findings
+    ]
+
+
+@never_cache
+@login_required
+@require_GET
+def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    """One case: another merchant's is "not found"; a merchant user reads its own, notes only."""
+    actor = _actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    try:
+        case = case_get(actor=actor, case_id=case_id)
+    except NotFound:
+        return render(request, "web/refused.html", {"message": _("找不到该异常单")}, status=404)
+    order = case.order
+    return render(
+        request,
+        "web/case.html",
+        {
+            **_work_context(actor, case),
+            "order": order,
+            "recipient": {
+                "name": mask_name(order.recipient_name),
+                "phone": mask_phone(order.phone_normalised or order.recipient_phone),
+                "region": " ".join(p for p in (order.province, order.city, order.district, order.town) if p),
+                "detail": mask_detail(order.address_detail),
+            },
+            "can_reveal": actor.role in REVEAL_ROLES,
+            "lines": list(order.lines.order_by("line_no")),
+            "findings": _findings(case),
+        },
+    )
+
+
+def _act(
+    request: HttpRequest, case_id: int, do: Callable[[Actor], str], *, invalid: str = ""
+) -> HttpResponse:
+    """Run a write on the case. With htmx the answer is the redrawn work panel carrying the
+    message; without, a redirect back to the page with the message. Another merchant's case
+    (404) and a merchant user refused an action (403) get the refusal page. `invalid`: the
+    form could not be read (the message), nothing is run after those two checks."""
+    actor = _actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    ok, message = True, ""
+    try:
+        if invalid:
+            case_get(actor=actor, case_id=case_id)
+            require_staff(actor)
+            ok, message = False, invalid
+        else:
+            message = do(actor)
+    except NotFound:
+        return render(request, "web/refused.html", {"message": _("找不到该异常单")}, status=404)
+    except CaseActionNotAllowed as exc:
+        if exc.code == CaseActionNotAllowed.ROLE:
+            return render(request, "web/refused.html", {"message": refusal_message(exc)}, status=403)
+        ok, message = False, refusal_message(exc)
+    if request.headers.get("HX-Request") == "true":
+        context = _work_context(actor, case_get(actor=actor, case_id=case_id))
+        return render(request, "web/_case_work.html", {**context, "message": message, "message_ok": ok})
+    (messages.success if ok else messages.error)(request, message)
+    return HttpResponseRedirect(reverse("web:case", args=[case_id]))
+
+
+ACTION_VALUES = frozenset(a.value for a in ActionName)
+
+
+@never_cache
+@login_required
+@require_POST
+def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
+    """One of the machine's actions (`action`, `note`, and `outcome` when resolving)."""
+    raw = request.POST.get("action", "")
+
+    def act(actor: Actor) -> str:
+        action = ActionName(raw)
+        case_transition(
+            case_id=case_id,
+            action=action,
+            actor=actor,
+            now=clock.now(),
+            note=request.POST.get("note", ""),
+            outcome=request.POST.get("outcome", "") or None,
+        )
+        return _("已执行：%(action)s") % {"action": ACTION_LABELS[action]}
+
+    return _act(request, case_id, act, invalid="" if raw in ACTION_VALUES else _("请选择操作"))
+
+
+@never_cache
+@login_required
+@require_POST
+def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
+    """A note on the case, by staff or by the case's merchant."""
+
+    def note(actor: Actor) -> str:
+        case_note_add(case_id=case_id, actor=actor, text=request.POST.get("note", ""), now=clock.now())
+        return _("已添加备注")
+
+    return _act(request, case_id, note)
+
+
+@never_cache
+@login_required
+@require_POST
+def case_take(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Take the case (assign it to oneself)."""
+
+    def take(actor: Actor) -> str:
+        case_assign(case_id=case_id, assignee_id=actor.user_id, actor=actor, now=clock.now())
+        return _("已领取异常单 %(id)s") % {"id": case_id}
+
+    return _act(request, case_id, take)
+
+
+@never_cache
+@login_required
+@require_POST
+def case_assign_to(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Assign the case to a staff user (`assignee`: a user id)."""
+    raw = request.POST.get("assignee", "")
+
+    def assign(actor: Actor) -> str:
+        # not a user id: no such user (ASSIGNEE_UNKNOWN)
+        assignee_id = int(raw) if raw.isdigit() and len(raw) < 19 else None
+        case = case_assign(case_id=case_id, assignee_id=assignee_id, actor=actor, now=clock.now())
+        return _("已指派给 %(user)s") % {"user": case.assignee.get_username() if case.assignee else ""}
+
+    return _act(request, case_id, assign)
+
+
+@never_cache
+@login_required
+@require_POST
+def case_reveal(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The recipient in clear, as a fragment for the page (never cached, logged as an event).
+    Nothing personal travels in the URL: the case id only."""
+    actor = _actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    try:
+        clear = case_recipient_reveal(case_id=case_id, actor=actor, now=clock.now())
+    except NotFound:
+        return render(request, "web/refused.html", {"message": _("找不到该异常单")}, status=404)
+    except CaseActionNotAllowed as exc:
+        return render(request, "web/_recipient_refused.html", {"message": refusal_message(exc)}, status=403)
+    # the work panel comes along (htmx out-of-band) so that the timeline shows this reveal
+    work = _work_context(actor, case_get(actor=actor, case_id=case_id))
+    return render(request, "web/_recipient_clear.html", {"clear": clear, **work, "oob": True})
