@@ -74,4 +74,3 @@ def test_the_switch_needs_a_csrf_token():
     response = client.post("/language/", {"language": "en", "next": "/"})
     assert response.status_code == 403
     assert UserPreference.objects.count() == 0
-
