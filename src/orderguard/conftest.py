@@ -37,7 +37,7 @@ def channel(db):
 
 
 @pytest.fixture(autouse=True)
-def _default_language():  # type: ignore[no-untyped-def]
+def _default_language():
     """Every test starts in the default language: a request made in English (its cookie or its
     user's choice) leaves English active in the thread, as Django's LocaleMiddleware does."""
     from django.utils import translation

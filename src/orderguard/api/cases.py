@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from orderguard.api.auth import AUTH, actor
-from orderguard.api.errors import AUTHENTICATED, reject_unknown_query, with_errors
+from orderguard.api.errors import AUTHENTICATED, NoQuery, reject_unknown_query, with_errors
 from orderguard.api.orders import MAX_ID, MAX_LIMIT, MAX_OFFSET, FindingOut, _finding, enum_param, object_id
 from orderguard.cases.choices import CaseStatus
 from orderguard.cases.machine import ActionName, machine_for
@@ -71,6 +71,9 @@ Note = Annotated[str, Field(max_length=NOTE_MAX_LENGTH, pattern=r"^[^\x00]*$")]
 
 
 class ActionIn(Schema):
+    # a key the operation does not take is refused, never ignored (no mass assignment)
+    model_config = {"extra": "forbid"}
+
     action: ActionName = Field(
         description="start, wait_buyer, wait_merchant, resume, resolve, cancel, reopen"
     )
@@ -81,6 +84,9 @@ class ActionIn(Schema):
 
 
 class NoteIn(Schema):
+    # a key the operation does not take is refused, never ignored (no mass assignment)
+    model_config = {"extra": "forbid"}
+
     note: Note = Field(min_length=1)
 
 
@@ -103,10 +109,16 @@ MAX_BULK = 500
 
 
 class AssignIn(Schema):
+    # a key the operation does not take is refused, never ignored (no mass assignment)
+    model_config = {"extra": "forbid"}
+
     assignee: Username = Field(description="Username of an active warehouse staff user")
 
 
 class BulkAssignIn(Schema):
+    # a key the operation does not take is refused, never ignored (no mass assignment)
+    model_config = {"extra": "forbid"}
+
     case_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=MAX_BULK)
     assignee: Username = Field(description="Username of an active warehouse staff user")
 
@@ -188,6 +200,7 @@ BODY_ACTION_ERRORS = (*ACTION_ERRORS, 400)
 )
 def assign_cases(request: HttpRequest, body: BulkAssignIn) -> dict[str, Any]:
     """Up to 500 cases in one transaction; if any is not assignable, none is assigned."""
+    reject_unknown_query(request, NoQuery)
     act = actor(request)
     assignee_id = user_id_for(body.assignee)
     cases_assign_bulk(case_ids=body.case_ids, assignee_id=assignee_id, actor=act, now=clock.now())
@@ -200,6 +213,7 @@ def assign_cases(request: HttpRequest, body: BulkAssignIn) -> dict[str, Any]:
     summary="Get a case with its timeline",
 )
 def get_case(request: HttpRequest, case_id: int = object_id("The case's id")) -> dict[str, Any]:
+    reject_unknown_query(request, NoQuery)
     act = actor(request)
     return _case(case_get(actor=act, case_id=case_id), act)
 
@@ -212,6 +226,7 @@ def get_case(request: HttpRequest, case_id: int = object_id("The case's id")) ->
 def assign_case(
     request: HttpRequest, body: AssignIn, case_id: int = object_id("The case's id")
 ) -> dict[str, Any]:
+    reject_unknown_query(request, NoQuery)
     act = actor(request)
     assignee_id = user_id_for(body.assignee)
     case_assign(case_id=case_id, assignee_id=assignee_id, actor=act, now=clock.now())
@@ -224,6 +239,7 @@ def assign_case(
     summary="Take a case (assign it to oneself)",
 )
 def take_case(request: HttpRequest, case_id: int = object_id("The case's id")) -> dict[str, Any]:
+    reject_unknown_query(request, NoQuery)
     act = actor(request)
     case_assign(case_id=case_id, assignee_id=act.user_id, actor=act, now=clock.now())
     return _summary(case_get(actor=act, case_id=case_id), act)
@@ -242,6 +258,7 @@ def act_on_case(
     ``TRANSITION_NOT_ALLOWED`` naming the field ``action``; a merchant user takes no action
     (403 ``ROLE``), reopening is for managers and admins (403 ``ACTION_ROLE``); resolving
     needs an `outcome` and a `note` (422 naming the field). Nothing is written when refused."""
+    reject_unknown_query(request, NoQuery)
     act = actor(request)
     case_transition(
         case_id=case_id, action=body.action, actor=act, now=clock.now(), note=body.note, outcome=body.outcome
@@ -259,6 +276,7 @@ def add_case_note(
 ) -> dict[str, Any]:
     """Staff on any case they see, a merchant user on its own merchant's cases (its answer to
     the warehouse); notes are read by both."""
+    reject_unknown_query(request, NoQuery)
     act = actor(request)
     case_note_add(case_id=case_id, actor=act, text=body.note, now=clock.now())
     return _case(case_get(actor=act, case_id=case_id), act)
@@ -273,5 +291,6 @@ def reveal_recipient(request: HttpRequest, case_id: int = object_id("The case's 
     """The name, phone and street address, for customer-service agents, managers and admins
     (others: 403 ``REVEAL_NOT_ALLOWED``); each call is a ``revealed`` event naming who and
     which fields, never the values. No body: nothing personal is ever sent to ask."""
+    reject_unknown_query(request, NoQuery)
     clear = case_recipient_reveal(case_id=case_id, actor=actor(request), now=clock.now())
     return {"name": clear.name, "phone": clear.phone, "address": clear.address}

@@ -228,6 +228,7 @@ def create_orders(request: HttpRequest, body: OrdersIn) -> dict[str, Any]:
 
 @router.get("/{order_id}", response=with_errors({200: OrderOut}, *AUTHENTICATED, 404), summary="Get an order")
 def get_order(request: HttpRequest, order_id: int = object_id("The order's id")) -> dict[str, Any]:
+    reject_unknown_query(request, NoQuery)
     o = order_get(actor=actor(request), order_id=order_id)
     return {
         **_summary(o),

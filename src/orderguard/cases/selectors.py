@@ -174,7 +174,7 @@ def _queue_page(ids: QuerySet[ExceptionCase, Any]) -> list[ExceptionCase]:
     """The cases whose ids `ids` (a sliced subquery) selects, with what the page shows."""
     return list(
         ExceptionCase.objects.filter(pk__in=ids)
-        .select_related("merchant", "order__channel", "assignee")
+        .select_related("merchant", "order__channel", "assignee__membership")
         .order_by(*QUEUE_ORDER)
     )
 

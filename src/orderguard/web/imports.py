@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import Http404, HttpRequest, HttpResponse
@@ -29,7 +28,7 @@ from orderguard.intake.adapters import ADAPTERS
 from orderguard.intake.adapters.base import SourceFile
 from orderguard.intake.models import ImportBatch, ImportKind, ImportRowError, ImportStatus
 from orderguard.intake.tasks import import_run
-from orderguard.intake.uploads import import_batch_start
+from orderguard.intake.uploads import import_batch_start, upload_max_bytes
 from orderguard.orders.models import Channel
 from orderguard.tenancy.access import Actor, NoRole, actor_for, get_visible, visible
 from orderguard.tenancy.models import Merchant
@@ -43,10 +42,6 @@ FORMAT_LABELS = {
     "generic": gettext_lazy("OrderGuard 通用格式"),
 }
 KINDS = (ImportKind.ORDERS, ImportKind.CATALOG, ImportKind.STOCK)
-
-
-def max_upload_bytes() -> int:
-    return int(getattr(settings, "IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
 
 
 class _SizeCap(FileUploadHandler):
@@ -130,7 +125,7 @@ def _page(
         "merchants": merchants,
         "formats": form.fields["format"].choices,  # type: ignore[attr-defined]
         "kinds": form.fields["kind"].choices,  # type: ignore[attr-defined]
-        "max_mib": max_upload_bytes() // (1024 * 1024),
+        "max_mib": upload_max_bytes() // (1024 * 1024),
         "refused": refused,
     }
     return render(request, "web/imports.html", context, status=status)
@@ -149,7 +144,7 @@ def imports(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     if actor is None:
         return render(request, "web/no_role.html", status=403)
-    cap = _SizeCap(request, max_upload_bytes())
+    cap = _SizeCap(request, upload_max_bytes())
     if request.method == "POST":
         request.upload_handlers = [cap, *request.upload_handlers]
     return _imports(request, actor, cap)

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from orderguard.cases.choices import CaseStatus
 from orderguard.cases.errors import CaseActionNotAllowed
 from orderguard.cases.models import ExceptionCase
-from orderguard.cases.selectors import QueueCursor, QueueFilters, cases_for_queue
+from orderguard.cases.selectors import QueueCursor, QueueFilters, assignee_label, cases_for_queue
 from orderguard.cases.services import case_assign, cases_assign_bulk
 from orderguard.core import clock
 from orderguard.core.choices import DetectionSource, ExceptionType
@@ -120,7 +120,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         status=data.get("status", ""),
         merchant_code=data.get("merchant", ""),
         channel_code=data.get("channel", ""),
-        assignee=data.get("assignee", ""),
+        # a merchant user knows no staff usernames: it may ask for unassigned cases only
+        assignee=data.get("assignee", "") if actor.is_staff_role or data.get("assignee") == "none" else "",
         source=data.get("source", ""),
     )
     after = _cursor(data.get("after", ""))
@@ -132,7 +133,10 @@ def queue(request: HttpRequest) -> HttpResponse:
         "web/queue.html",
         {
             "form": form,
-            "rows": [{"case": c, "state": _due_state(c, now)} for c in cases],
+            "rows": [
+                {"case": c, "state": _due_state(c, now), "assignee": assignee_label(case=c, actor=actor)}
+                for c in cases
+            ],
             "is_staff": actor.is_staff_role,
             "assignees": list(staff_users().order_by("username")) if actor.is_staff_role else [],
             "filters_query": urlencode(kept),

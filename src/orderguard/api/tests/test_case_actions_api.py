@@ -81,6 +81,9 @@ def test_an_agent_starts_and_resolves_a_case_and_gets_the_case_back(client):
         ({"action": "cancel", "note": "a\x00b"}, (422, "INVALID_INPUT", "note")),
         ({"action": "cancel", "note": "a\udcffb"}, (422, "INVALID_INPUT", "note")),
         ({"action": "cancel", "note": "x" * 2001}, (422, "INVALID_INPUT", "note")),
+        # fields the operation does not take are refused, never assigned
+        ({"action": "start", "status": "resolved"}, (422, "INVALID_INPUT", "status")),
+        ({"action": "start", "assignee_id": 1}, (422, "INVALID_INPUT", "assignee_id")),
     ],
 )
 def test_a_refused_action_answers_in_the_error_shape_naming_the_field_and_writes_nothing(
@@ -219,4 +222,14 @@ def test_a_session_action_without_the_csrf_token_is_refused_and_changes_nothing(
         "CSRF_FAILED",
         "",
     )
+    assert _state(case) == before
+
+
+def test_unknown_query_parameters_on_a_case_are_refused(client):
+    client.force_login(user_with_role("cs_agent"))
+    case = ExceptionCaseFactory()
+    before = _state(case)
+    assert _error(client.get(f"/api/v1/cases/{case.pk}?expand=all")) == (422, "INVALID_INPUT", "expand")
+    response = _post(client, f"/api/v1/cases/{case.pk}/actions?force=1", {"action": "start"})
+    assert _error(response) == (422, "INVALID_INPUT", "force")
     assert _state(case) == before

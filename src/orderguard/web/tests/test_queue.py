@@ -66,6 +66,26 @@ def test_a_merchant_user_sees_only_its_cases_and_no_take_or_assign(client):
     assert ("领取" in html, 'name="case_ids"' in html, "queue/assign" in html) == (False, False, False)
 
 
+def test_a_merchant_user_reads_roles_not_staff_usernames(client):
+    ann = user_with_role("cs_agent", username="ann")
+    channel = ChannelFactory()
+    taken = ExceptionCaseFactory(order=OrderFactory(channel=channel), assignee=ann)
+    free = ExceptionCaseFactory(order=OrderFactory(channel=channel))
+    merchant = user_with_role("merchant", merchant=channel.merchant)
+
+    client.force_login(merchant)
+    html = client.get("/queue/").content.decode()
+    assert re.findall(r'<td class="assignee">([^<]*)</td>', html) == ["客服", "未指派"]
+    assert ">ann<" not in html
+    # a username in the filter tells a merchant user nothing: the filter is ignored
+    assert _ids(client.get("/queue/?assignee=ann")) == [taken.pk, free.pk]
+    assert _ids(client.get("/queue/?assignee=none")) == [free.pk]
+
+    client.force_login(ann)
+    html = client.get("/queue/").content.decode()
+    assert re.findall(r'<td class="assignee">([^<]*)</td>', html) == ["ann", "未指派"]
+
+
 def test_the_empty_queue_says_so(client):
     client.force_login(user_with_role("operator"))
     assert "没有符合条件的未结异常单。" in client.get("/queue/").content.decode()
