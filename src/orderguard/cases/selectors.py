@@ -15,8 +15,8 @@ from orderguard.cases.models import OPEN_STATUS_VALUES, CaseEvent, ExceptionCase
 from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
 from orderguard.orders.models import Order
-from orderguard.tenancy.access import Actor, get_visible, visible
-from orderguard.tenancy.models import Membership, Merchant, Role
+from orderguard.tenancy.access import Actor, get_visible, usernames_as_seen_by, visible
+from orderguard.tenancy.models import Merchant, Role
 
 
 def cases_list(
@@ -280,23 +280,15 @@ def case_timeline(*, actor: Actor, case: ExceptionCase) -> list[TimelineEntry]:
         ]
     names = {n for e in rows for n in [_username(e.actor_label)] if n}
     names |= {str(e.data[k]) for e in rows for k in _USER_KEYS if e.data.get(k)}
-    roles_by_name = dict(
-        Membership.objects.filter(user__username__in=names).values_list("user__username", "role")
-    )
-
-    def role_of(name: str) -> str:
-        role = roles_by_name.get(name)
-        # a user since deleted: staff, since merchants' users are never assignees
-        return str(Role(role).label) if role else _("仓库员工")
-
+    shown = usernames_as_seen_by(actor=actor, usernames=names)
     out = []
     for e in rows:
         name = _username(e.actor_label)
-        label = role_of(name) if name else _("系统")
+        label = shown[name] if name else _("系统")
         data = dict(e.data)
         for key in _USER_KEYS:
             if data.get(key):
-                data[key] = role_of(str(data[key]))
+                data[key] = shown[str(data[key])]
         out.append(
             TimelineEntry(id=e.pk, occurred_at=e.occurred_at, type=e.type, actor=label, who=label, data=data)
         )

@@ -81,7 +81,15 @@ def cases_triage(
         return result
     order_ids = [it.order.pk for it in items]
     open_cases: dict[int, dict[str, ExceptionCase]] = defaultdict(dict)
-    for c in ExceptionCase.objects.filter(order_id__in=order_ids, status__in=OPEN_STATUSES):
+    # locked in pk order, like every writer of cases: a person's move of one of these cases
+    # (case_transition) waits for this transaction or is waited for, and its outcome is never
+    # overwritten with the values read here
+    locked = (
+        ExceptionCase.objects.select_for_update(of=("self",))
+        .filter(order_id__in=order_ids, status__in=OPEN_STATUSES)
+        .order_by("pk")
+    )
+    for c in locked:
         open_cases[c.order_id][c.type] = c
     new_events: list[CaseEvent] = []
     to_update: list[ExceptionCase] = []
@@ -128,6 +136,7 @@ def cases_triage(
                 case.outcome = CaseOutcome.CANCELLED if item.not_ready else CaseOutcome.SUCCEEDED
                 case.resolution = reason
                 case.closed_at = now
+                case.waiting_on = ""
                 case.handling_seconds = handling_seconds(case, now)
                 to_update.append(case)
                 result.closed.append(case)
@@ -139,7 +148,8 @@ def cases_triage(
         new_events.extend(events.opened(c, at=now, actor_label=actor_label) for c in result.opened)
     if to_update:
         bulk.update(
-            to_update, ["findings", "status", "outcome", "resolution", "closed_at", "handling_seconds"]
+            to_update,
+            ["findings", "status", "waiting_on", "outcome", "resolution", "closed_at", "handling_seconds"],
         )
     bulk.insert(new_events)
     return result

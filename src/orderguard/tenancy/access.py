@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -16,6 +17,7 @@ from typing import TypeVar
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from orderguard.core.errors import NotFound
 from orderguard.tenancy.models import ApiToken, Membership, Role
@@ -85,6 +87,18 @@ def staff_users() -> models.QuerySet[User]:
     return User.objects.filter(is_active=True).filter(
         models.Q(membership__role__in=staff_roles) | models.Q(membership__isnull=True, is_superuser=True)
     )
+
+
+def usernames_as_seen_by(*, actor: Actor, usernames: Iterable[str]) -> dict[str, str]:
+    """How each of `usernames` is shown to `actor`: as itself to warehouse staff, as the user's
+    role ("客服", "仓库主管") to a merchant user, who never learns staff usernames. One query for a
+    merchant viewer, none for staff."""
+    names = set(usernames)
+    if actor.is_staff_role or not names:
+        return {n: n for n in names}
+    roles = dict(Membership.objects.filter(user__username__in=names).values_list("user__username", "role"))
+    # a user since deleted: staff, since merchants' users act only on their own merchant's data
+    return {n: str(Role(roles[n]).label) if n in roles else str(_("仓库员工")) for n in names}
 
 
 def user_id_for(username: str) -> int | None:

@@ -38,7 +38,7 @@ from orderguard.orders.selectors import (
     order_lines,
     orders_page,
 )
-from orderguard.tenancy.access import Actor, NoRole, actor_for, visible
+from orderguard.tenancy.access import Actor, NoRole, actor_for, usernames_as_seen_by, visible
 from orderguard.validation.checks import explain
 
 PAGE_SIZE = 50
@@ -203,14 +203,25 @@ def _finding_text(data: dict[str, Any]) -> dict[str, Any]:
     return {"text": explain(finding), "blocking": finding.severity == Severity.BLOCKING, "code": finding.code}
 
 
-def _event_row(event: OrderEvent) -> dict[str, Any]:
-    status = event.data.get("status", "") if isinstance(event.data, dict) else ""
-    codes = event.data.get("codes", []) if isinstance(event.data, dict) else []
-    return {
-        "event": event,
-        "status": OrderStatus(status).label if status in OrderStatus.values else "",
-        "problems": len(codes) if isinstance(codes, list) else 0,
-    }
+def _event_rows(events: list[OrderEvent], actor: Actor) -> list[dict[str, Any]]:
+    """The order's log as the page shows it; who acted is a username for staff and a role for a
+    merchant user (`user:ann` → "客服"), "系统" for the jobs."""
+    names = {e.actor_label.removeprefix("user:") for e in events if e.actor_label.startswith("user:")}
+    shown = usernames_as_seen_by(actor=actor, usernames=names)
+    rows = []
+    for event in events:
+        status = event.data.get("status", "") if isinstance(event.data, dict) else ""
+        codes = event.data.get("codes", []) if isinstance(event.data, dict) else []
+        name = event.actor_label.removeprefix("user:") if event.actor_label.startswith("user:") else ""
+        rows.append(
+            {
+                "event": event,
+                "who": shown[name] if name else _("系统"),
+                "status": OrderStatus(status).label if status in OrderStatus.values else "",
+                "problems": len(codes) if isinstance(codes, list) else 0,
+            }
+        )
+    return rows
 
 
 @never_cache
@@ -240,6 +251,6 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
             "lines": order_lines(order=order),
             "findings": [_finding_text(f) for f in order.findings],
             "cases": cases_of_order(order=order),
-            "events": [_event_row(e) for e in order_events(order=order)],
+            "events": _event_rows(order_events(order=order), actor),
         },
     )

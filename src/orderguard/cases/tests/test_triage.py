@@ -181,3 +181,37 @@ def test_case_events_are_append_only(channel, now):
     with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cur:
         cur.execute("UPDATE cases_caseevent SET actor_label = 'x'")
     assert list(CaseEvent.objects.values_list("actor_label", flat=True)) == ["system:test"]
+
+
+def test_a_case_waiting_on_the_merchant_that_closes_itself_waits_on_no_one(channel, now):
+    order = OrderFactory(channel=channel)
+    _triage(now, OrderFindings(order=order, findings=[NO_HOUSE]))
+    ExceptionCase.objects.filter(order=order).update(status=CaseStatus.WAITING, waiting_on="merchant")
+
+    _triage(now + timedelta(minutes=5), OrderFindings(order=order, findings=[]))
+
+    case = ExceptionCase.objects.get(order=order)
+    assert (case.status, case.waiting_on, case.outcome, case.closed_at) == (
+        "resolved",
+        "",
+        "succeeded",
+        now + timedelta(minutes=5),
+    )
+
+
+def test_triage_never_writes_back_a_case_a_person_closed_meanwhile(channel, now):
+    """The import's triage reads the open cases under a row lock; a case closed before it runs is
+    not open any more, so a new finding neither reopens it nor undoes its outcome."""
+    order = OrderFactory(channel=channel)
+    _triage(now, OrderFindings(order=order, findings=[NO_HOUSE]))
+    case = ExceptionCase.objects.get(order=order)
+    ExceptionCase.objects.filter(pk=case.pk).update(
+        status=CaseStatus.RESOLVED, outcome="failed", resolution="买家取消", closed_at=now
+    )
+
+    result = _triage(now + timedelta(minutes=5), OrderFindings(order=order, findings=[NO_HOUSE, BAD_PHONE]))
+
+    case.refresh_from_db()
+    assert (case.status, case.outcome, case.resolution) == ("resolved", "failed", "买家取消")
+    # the new finding opens a new case instead
+    assert [c.pk for c in result.opened] == [ExceptionCase.objects.exclude(pk=case.pk).get().pk]

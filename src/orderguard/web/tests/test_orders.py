@@ -220,7 +220,20 @@ def test_an_order_shows_its_masked_recipient_lines_findings_cases_and_log(client
     ]
     assert f'<tr data-case="{case.pk}">' in html
     assert re.findall(r'<li class="list-group-item" data-type="(\w+)">', html) == ["imported"]
-    assert "状态：异常挂起" in html and "1 个问题" in html and "system:intake" in html
+    assert "状态：异常挂起" in html and "1 个问题" in html and "· 系统</span>" in html
+
+
+def test_a_merchant_reads_who_changed_its_order_as_a_role_staff_as_a_username(client, shop):
+    order = shop["order"]
+    user_with_role("operator", username="ann")
+    OrderEvent.objects.create(order=order, type="imported", occurred_at=PAID, actor_label="user:ann", data={})
+
+    client.force_login(user_with_role("merchant", merchant=shop["merchant"]))
+    html = client.get(f"/orders/{order.pk}/").content.decode()
+    assert "· 仓库操作员</span>" in html and "ann" not in html
+
+    client.force_login(user_with_role("manager"))
+    assert "· ann</span>" in client.get(f"/orders/{order.pk}/").content.decode()
 
 
 def test_another_merchants_order_is_not_found(client, shop):
