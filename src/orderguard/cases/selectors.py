@@ -228,7 +228,7 @@ def cases_awaiting_merchant(*, actor: Actor, limit: int = 50) -> list[ExceptionC
     if actor.merchant_id is None:
         return []
     qs = (
-        ExceptionCase.objects.filter(merchant_id=actor.merchant_id, status__in_literals=OPEN_STATUS_VALUES)
+        visible(ExceptionCase.objects.filter(status__in_literals=OPEN_STATUS_VALUES), actor)
         .filter(
             Q(type=ExceptionType.OUT_OF_STOCK) | Q(status=CaseStatus.WAITING, waiting_on=WaitingOn.MERCHANT)
         )

@@ -42,7 +42,8 @@ from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name, mask_phone
 from orderguard.tenancy.access import Actor, staff_users
 from orderguard.validation.checks import explain
-from orderguard.web.queue import _actor_or_refuse, _due_state
+from orderguard.web.common import actor_or_refuse
+from orderguard.web.queue import _due_state
 
 ACTION_LABELS = {
     ActionName.START: gettext_lazy("开始处理"),
@@ -187,7 +188,7 @@ def _findings(case: ExceptionCase) -> list[str]:
 @require_GET
 def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
     """One case: another merchant's is "not found"; a merchant user reads its own, notes only."""
-    actor = _actor_or_refuse(request)
+    actor = actor_or_refuse(request)
     if isinstance(actor, HttpResponse):
         return actor
     try:
@@ -221,7 +222,7 @@ def _act(
     message; without, a redirect back to the page with the message. Another merchant's case
     (404) and a merchant user refused an action (403) get the refusal page. `invalid`: the
     form could not be read (the message), nothing is run after those two checks."""
-    actor = _actor_or_refuse(request)
+    actor = actor_or_refuse(request)
     if isinstance(actor, HttpResponse):
         return actor
     ok, message = True, ""
@@ -318,7 +319,7 @@ def case_assign_to(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_reveal(request: HttpRequest, case_id: int) -> HttpResponse:
     """The recipient in clear, as a fragment for the page (never cached, logged as an event).
     Nothing personal travels in the URL: the case id only."""
-    actor = _actor_or_refuse(request)
+    actor = actor_or_refuse(request)
     if isinstance(actor, HttpResponse):
         return actor
     try:

@@ -7,7 +7,6 @@ from `order_get` and its selectors.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,19 +37,15 @@ from orderguard.orders.selectors import (
     order_lines,
     orders_page,
 )
-from orderguard.tenancy.access import Actor, NoRole, actor_for, usernames_as_seen_by, visible
+from orderguard.tenancy.access import Actor, usernames_as_seen_by, visible
 from orderguard.validation.checks import explain
+from orderguard.web.common import actor_or_refuse, micros_parse, micros_text, with_any
 
 PAGE_SIZE = 50
 # Searches a session remembers (the oldest is forgotten first); a search older than that asks to
 # be typed again.
 SEARCHES_KEPT = 20
 SESSION_KEY = "order_searches"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _any(choices: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    return [("", gettext_lazy("全部")), *choices]
 
 
 class OrderFilterForm(forms.Form):
@@ -68,7 +63,9 @@ class OrderFilterForm(forms.Form):
             }
         ),
     )
-    status = forms.ChoiceField(label=gettext_lazy("状态"), required=False, choices=_any(OrderStatus.choices))
+    status = forms.ChoiceField(
+        label=gettext_lazy("状态"), required=False, choices=with_any(OrderStatus.choices)
+    )
     channel = forms.ChoiceField(label=gettext_lazy("店铺"), required=False)
     s = forms.RegexField(regex=r"^[\w-]{1,32}$", required=False, widget=forms.HiddenInput)
     # bounded: a larger time would not be a datetime, a larger key not a 64-bit integer
@@ -78,7 +75,7 @@ class OrderFilterForm(forms.Form):
         super().__init__(*args, **kw)
         channel = self.fields["channel"]
         assert isinstance(channel, forms.ChoiceField)
-        channel.choices = _any([(c.code, c.name) for c in channels])
+        channel.choices = with_any([(c.code, c.name) for c in channels])
         for name in ("status", "channel"):
             self.fields[name].widget.attrs["class"] = "form-select form-select-sm"
 
@@ -87,25 +84,11 @@ def _cursor(text: str) -> OrderCursor | None:
     if not text:
         return None
     paid, pk = text.split("-")
-    at = None if paid == "n" else EPOCH + timedelta(microseconds=int(paid))
-    return OrderCursor(paid_at=at, pk=int(pk))
+    return OrderCursor(paid_at=micros_parse(paid), pk=int(pk))
 
 
 def _cursor_text(cursor: OrderCursor) -> str:
-    # integer microseconds: a float timestamp would lose the last digits of a time
-    if cursor.paid_at is None:
-        paid = "n"
-    else:
-        delta = cursor.paid_at - EPOCH
-        paid = str((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
-    return f"{paid}-{cursor.pk}"
-
-
-def _actor_or_refuse(request: HttpRequest) -> Actor | HttpResponse:
-    try:
-        return actor_for(request.user)
-    except NoRole:
-        return render(request, "web/no_role.html", status=403)
+    return f"{micros_text(cursor.paid_at)}-{cursor.pk}"
 
 
 def _remember(request: HttpRequest, q: str) -> str:
@@ -140,7 +123,7 @@ def orders(request: HttpRequest) -> HttpResponse:
     going back and the next-page links work without resubmitting and without the text.
     Status and channel are no personal data and stay plain GET parameters.
     """
-    actor = _actor_or_refuse(request)
+    actor = actor_or_refuse(request)
     if isinstance(actor, HttpResponse):
         return actor
     channels = list(visible(Channel.objects.all(), actor).order_by("code"))
@@ -230,7 +213,7 @@ def _event_rows(events: list[OrderEvent], actor: Actor) -> list[dict[str, Any]]:
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     """One order: header, masked recipient, lines with what is allocated, findings in plain
     words, its cases and its log. Another merchant's order is a 404 like a missing one."""
-    actor = _actor_or_refuse(request)
+    actor = actor_or_refuse(request)
     if isinstance(actor, HttpResponse):
         return actor
     try:

@@ -6,7 +6,7 @@ take/assign call the case services; a refusal comes back as a message on the que
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,24 +31,23 @@ from orderguard.core import clock
 from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.errors import NotFound
 from orderguard.orders.models import Channel
-from orderguard.tenancy.access import Actor, NoRole, actor_for, staff_users, visible
+from orderguard.tenancy.access import Actor, staff_users, visible
 from orderguard.tenancy.models import Merchant
+from orderguard.web.common import actor_or_refuse, micros_parse, micros_text, with_any
 
 PAGE_SIZE = 50
 MAX_BULK = 500
 QUEUE_URL = "/queue/"
 
 
-def _any(choices: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    return [("", gettext_lazy("全部")), *choices]
-
-
 class QueueFilterForm(forms.Form):
-    type = forms.ChoiceField(label=gettext_lazy("类型"), required=False, choices=_any(ExceptionType.choices))
+    type = forms.ChoiceField(
+        label=gettext_lazy("类型"), required=False, choices=with_any(ExceptionType.choices)
+    )
     status = forms.ChoiceField(
         label=gettext_lazy("状态"),
         required=False,
-        choices=_any([c for c in CaseStatus.choices if c[0] in {"open", "in_progress", "waiting"}]),
+        choices=with_any([c for c in CaseStatus.choices if c[0] in {"open", "in_progress", "waiting"}]),
     )
     merchant = forms.ChoiceField(label=gettext_lazy("商家"), required=False)
     channel = forms.ChoiceField(label=gettext_lazy("店铺"), required=False)
@@ -59,7 +58,7 @@ class QueueFilterForm(forms.Form):
         validators=[RegexValidator(r"^[\w.@+-]*$")],
     )
     source = forms.ChoiceField(
-        label=gettext_lazy("发现方式"), required=False, choices=_any(DetectionSource.choices)
+        label=gettext_lazy("发现方式"), required=False, choices=with_any(DetectionSource.choices)
     )
     after = forms.RegexField(regex=r"^(n|\d{1,20})-\d{1,19}$", required=False, widget=forms.HiddenInput)
 
@@ -69,8 +68,8 @@ class QueueFilterForm(forms.Form):
         super().__init__(*args, **kw)
         channel, merchant = self.fields["channel"], self.fields["merchant"]
         assert isinstance(channel, forms.ChoiceField) and isinstance(merchant, forms.ChoiceField)
-        channel.choices = _any([(c.code, c.name) for c in channels])
-        merchant.choices = _any([(m.code, m.name) for m in merchants])
+        channel.choices = with_any([(c.code, c.name) for c in channels])
+        merchant.choices = with_any([(m.code, m.name) for m in merchants])
         if not actor.is_staff_role:
             del self.fields["merchant"]
 
@@ -79,13 +78,11 @@ def _cursor(text: str) -> QueueCursor | None:
     if not text:
         return None
     due, pk = text.split("-")
-    at = None if due == "n" else datetime.fromtimestamp(int(due) / 1_000_000, tz=UTC)
-    return QueueCursor(due_at=at, pk=int(pk))
+    return QueueCursor(due_at=micros_parse(due), pk=int(pk))
 
 
 def _cursor_text(cursor: QueueCursor) -> str:
-    due = "n" if cursor.due_at is None else str(int(cursor.due_at.timestamp() * 1_000_000))
-    return f"{due}-{cursor.pk}"
+    return f"{micros_text(cursor.due_at)}-{cursor.pk}"
 
 
 def _due_state(case: ExceptionCase, now: datetime) -> str:
@@ -96,19 +93,12 @@ def _due_state(case: ExceptionCase, now: datetime) -> str:
     return "on_time"
 
 
-def _actor_or_refuse(request: HttpRequest) -> Actor | HttpResponse:
-    try:
-        return actor_for(request.user)
-    except NoRole:
-        return render(request, "web/no_role.html", status=403)
-
-
 @never_cache
 @login_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     """Open cases the user may see, soonest deadline first, one page at a time (keyset)."""
-    actor = _actor_or_refuse(request)
+    actor = actor_or_refuse(request)
     if isinstance(actor, HttpResponse):
         return actor
     channels = list(visible(Channel.objects.all(), actor).order_by("code"))
@@ -167,7 +157,7 @@ def _refusal(exc: CaseActionNotAllowed) -> str:
 def _act(request: HttpRequest, do: Any) -> HttpResponse:
     """Run an action; 403 for a merchant user, 404 for a case it may not see, else back to the
     queue with a message saying what happened."""
-    actor = _actor_or_refuse(request)
+    actor = actor_or_refuse(request)
     if isinstance(actor, HttpResponse):
         return actor
     try:
@@ -201,7 +191,7 @@ def queue_take(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 def queue_assign(request: HttpRequest) -> HttpResponse:
     """Assign the ticked cases to one staff user, all or none."""
-    actor = _actor_or_refuse(request)
+    actor = actor_or_refuse(request)
     if isinstance(actor, HttpResponse):
         return actor
     if not actor.is_staff_role:

@@ -101,3 +101,13 @@ def test_a_long_list_shows_the_soonest_due_and_says_there_are_more(client, monke
 
     assert _awaiting(html) == [made[1].pk, made[2].pk]
     assert "只列出最先到期的 2 张。" in html
+
+
+def test_a_special_request_waiting_on_the_merchant_asks_it_to_read_the_case(client):
+    channel = ChannelFactory()
+    ExceptionCaseFactory(
+        order=OrderFactory(channel=channel), type="T5", status="waiting", waiting_on="merchant"
+    )
+    client.force_login(user_with_role("merchant", merchant=channel.merchant))
+    html = client.get("/").content.decode()
+    assert "请查看异常单并回复仓库" in html and "请核对商品资料" not in html
