@@ -5,8 +5,12 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orderguard.tenancy.models import ApiToken, Membership, Merchant
 from orderguard.tenancy.services import user_role_apply, user_sessions_end
@@ -27,7 +31,20 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ("role", "merchant")
     raw_id_fields = ("user",)
 
+    # as on the user page: only a superuser changes a superuser (a role would demote it)
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.user.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.user.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        if obj.user.is_superuser and not request.user.is_superuser:
+            raise PermissionDenied
         super().save_model(request, obj, form, change)
         user_role_apply(user_id=obj.user_id)
         if change and "user" in form.changed_data and form.initial.get("user"):
@@ -105,8 +122,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
     be seen by prefix and revoked."""
 
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("user", "name", "prefix", "created_at", "last_used_at")
+    # revoking is one way: a revoked token is never brought back (make a new one)
+    readonly_fields = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
     exclude = ("key_hash",)
+    actions = ["revoke"]
+
+    @admin.action(description=gettext_lazy("吊销所选令牌"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, _("已吊销 %(count)s 个令牌") % {"count": count})
 
     def has_add_permission(self, request):
         return False

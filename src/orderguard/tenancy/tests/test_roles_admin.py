@@ -483,3 +483,64 @@ def test_safety_stock_is_changed_in_the_admin_and_opens_its_alert_while_on_hand_
     assert StockMovement.objects.count() == 1
     assert (level.safety_stock, level.inbound_quantity) == planning
     assert list(StockAlert.objects.values_list("status", "available", "safety_stock")) == alerts
+
+
+def test_a_role_that_only_reads_channels_never_sees_their_signing_secrets(client):
+    channel = ChannelFactory(signing_secret=SECRET)
+    client.force_login(staff(Role.SERVICE_AGENT))
+    html = client.get(f"/admin/orders/channel/{channel.pk}/change/").content.decode()
+    assert channel.name in html
+    assert (SECRET in html, "signing_secret" in html) == (False, False)
+
+    client.force_login(staff(Role.TECH_ONCALL))
+    assert "signing_secret" in client.get(f"/admin/orders/channel/{channel.pk}/change/").content.decode()
+
+
+def test_a_channel_never_moves_to_another_merchant(client):
+    channel = ChannelFactory(name="店铺", signing_secret=SECRET)
+    owner = channel.merchant_id
+    client.force_login(staff(Role.MANAGER))
+
+    response = client.post(
+        f"/admin/orders/channel/{channel.pk}/change/",
+        channel_form(channel, name="新名字", merchant=MerchantFactory().pk),
+    )
+
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert (channel.name, channel.merchant_id) == ("新名字", owner)
+
+
+def test_an_administrator_who_is_no_superuser_cannot_give_a_superuser_a_role(client):
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    membership = Membership.objects.create(user=root, role=Role.ADMIN)
+    client.force_login(staff(Role.ADMIN))
+
+    changed = client.post(
+        f"/admin/tenancy/membership/{membership.pk}/change/",
+        {"user": root.pk, "role": Role.MERCHANT, "merchant": MerchantFactory().pk},
+    )
+    deleted = client.post(f"/admin/tenancy/membership/{membership.pk}/delete/", {"post": "yes"})
+
+    assert (changed.status_code, deleted.status_code) == (403, 403)
+    membership.refresh_from_db()
+    assert (membership.role, membership.merchant_id) == (Role.ADMIN, None)
+
+
+def test_a_revoked_token_stays_revoked_and_the_admin_revokes_with_an_action(client):
+    from orderguard.tenancy.access import token_create, token_user
+    from orderguard.tenancy.models import ApiToken
+
+    owner = staff(Role.OPERATOR)
+    token, raw = token_create(user_id=owner.pk, name="erp")
+    client.force_login(staff(Role.ADMIN))
+
+    response = client.post("/admin/tenancy/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+
+    assert response.status_code == 302
+    token.refresh_from_db()
+    revoked_at = token.revoked_at
+    assert revoked_at is not None and token_user(raw) is None
+    # the change form has no revoked_at to clear
+    client.post(f"/admin/tenancy/apitoken/{token.pk}/change/", {"revoked_at_0": "", "revoked_at_1": ""})
+    assert ApiToken.objects.get(pk=token.pk).revoked_at == revoked_at
