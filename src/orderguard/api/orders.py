@@ -96,12 +96,33 @@ class OrderFilters(Schema):
         "",
         max_length=100,
         pattern=r"^[^\x00]*$",
-        description="Platform order id, last 4 phone digits, or SKU code",
+        description=(
+            "Platform order id (or its first 4+ characters) or SKU code. A recipient's name or "
+            "phone digits are searched by POST /api/v1/orders/search, so they stay out of URLs"
+        ),
     )
     # absent: any status
     status: Annotated[OrderStatus | None, enum_param(OrderStatus)] = None
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+class OrderSearchIn(OrderFilters):
+    """The search of `GET /orders` in a body, where it may name the recipient: a URL ends up in
+    access logs, proxies and browser history; a body does not."""
+
+    model_config = {"extra": "forbid"}
+
+    q: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^\x00]*$",
+        description="Platform order id (or its first 4+ characters), last 4 phone digits, recipient name, or SKU code",
+    )
+    status: OrderStatus | None = None
+    # strict in JSON: `false` is not 0
+    limit: int = Field(50, ge=1, le=MAX_LIMIT, strict=True)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, strict=True)
 
 
 def _summary(o: Order) -> dict[str, Any]:
@@ -126,13 +147,29 @@ def _finding(data: dict[str, Any]) -> dict[str, Any]:
     return {**{k: data[k] for k in ("code", "type", "severity", "field")}, "text": explain(finding)}
 
 
+def _page(request: HttpRequest, search: OrderFilters, *, personal: bool) -> dict[str, Any]:
+    qs = orders_search(actor=actor(request), q=search.q, status=search.status or "", personal=personal)
+    page = qs[search.offset : search.offset + search.limit]
+    return {"total": qs.count(), "items": [_summary(o) for o in page]}
+
+
 @router.get("", response=with_errors({200: OrderPageOut}, *AUTHENTICATED), summary="Search orders")
 def list_orders(request: HttpRequest, filters: Query[OrderFilters]) -> dict[str, Any]:
-    """By platform order id, the last four digits of the phone, or a SKU code."""
+    """By platform order id or SKU code (the recipient's name and phone: `POST /orders/search`)."""
     reject_unknown_query(request, OrderFilters)
-    qs = orders_search(actor=actor(request), q=filters.q, status=filters.status or "")
-    page = qs[filters.offset : filters.offset + filters.limit]
-    return {"total": qs.count(), "items": [_summary(o) for o in page]}
+    return _page(request, filters, personal=False)
+
+
+@router.post(
+    "/search",
+    response=with_errors({200: OrderPageOut}, 400, *AUTHENTICATED),
+    summary="Search orders, by the recipient too",
+)
+def search_orders(request: HttpRequest, body: OrderSearchIn) -> dict[str, Any]:
+    """By platform order id, the last four digits of the phone, the recipient's full name, or a
+    SKU code; the search travels in the body, never in a URL."""
+    reject_unknown_query(request, NoQuery)
+    return _page(request, body, personal=True)
 
 
 # A channel code is a slug (orders.Channel.code): anything else names no channel.

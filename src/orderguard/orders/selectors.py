@@ -22,14 +22,15 @@ MIN_PREFIX = 4
 MAX_CHAR = "\U0010ffff"
 
 
-def _matching_ids(scope: QuerySet[Order], q: str) -> QuerySet[Any, Any]:
+def _matching_ids(scope: QuerySet[Order], q: str, *, personal: bool = True) -> QuerySet[Any, Any]:
     """Keys of the orders `q` may name, one indexed lookup per kind of search, combined with
     UNION (an OR over a join would make the database read every order of the merchant):
 
     - platform order id, exactly, or as a prefix from `MIN_PREFIX` characters;
     - the phone's last four digits (`phone_tail`), when `q` is four digits;
     - the recipient's name, exactly;
-    - a SKU code on one of the order's lines (the caller's scope filters these orders)."""
+    - a SKU code on one of the order's lines (the caller's scope filters these orders).
+    Without `personal`, the name and the phone digits are not searched."""
     if len(q) >= MIN_PREFIX:
         if connection.vendor == "postgresql":
             # LIKE 'prefix%' seeks the varchar_pattern_ops index whatever the collation
@@ -38,9 +39,11 @@ def _matching_ids(scope: QuerySet[Order], q: str) -> QuerySet[Any, Any]:
             by_id = scope.filter(platform_order_id__gte=q, platform_order_id__lt=q + MAX_CHAR)
     else:
         by_id = scope.filter(platform_order_id=q)
-    branches: list[QuerySet[Any, Any]] = [by_id.values("pk"), scope.filter(recipient_name=q).values("pk")]
-    if len(q) == 4 and q.isascii() and q.isdigit():
-        branches.append(scope.filter(phone_tail=q).values("pk"))
+    branches: list[QuerySet[Any, Any]] = [by_id.values("pk")]
+    if personal:
+        branches.append(scope.filter(recipient_name=q).values("pk"))
+        if len(q) == 4 and q.isascii() and q.isdigit():
+            branches.append(scope.filter(phone_tail=q).values("pk"))
     branches.append(OrderLine.objects.filter(sku_code=q).values("order_id"))
     first, *rest = branches
     return first.union(*rest)
@@ -56,11 +59,14 @@ def _scope(actor: Actor) -> QuerySet[Order]:
     return qs
 
 
-def orders_search(*, actor: Actor, q: str = "", status: str = "", channel_code: str = "") -> QuerySet[Order]:
+def orders_search(
+    *, actor: Actor, q: str = "", status: str = "", channel_code: str = "", personal: bool = True
+) -> QuerySet[Order]:
     """Orders the actor may see, newest payment first (unpaid last), optionally narrowed by
     status, channel code and a search `q`: a platform order id (exact, or its beginning from
     four characters), the last four digits of the recipient's phone, the recipient's name
-    (exact), or a SKU code on one of its lines."""
+    (exact), or a SKU code on one of its lines. `personal=False` searches neither name nor
+    phone (for a search whose text travels in a URL)."""
     qs = visible(Order.objects.select_related("channel", "merchant"), actor).order_by(
         F("paid_at").desc(nulls_last=True), "-pk"
     )
@@ -70,7 +76,7 @@ def orders_search(*, actor: Actor, q: str = "", status: str = "", channel_code: 
         qs = qs.filter(channel__code=channel_code)
     q = q.strip()
     if q:
-        qs = qs.filter(pk__in=_matching_ids(_scope(actor), q))
+        qs = qs.filter(pk__in=_matching_ids(_scope(actor), q, personal=personal))
     return qs
 
 

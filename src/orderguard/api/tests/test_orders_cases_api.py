@@ -149,8 +149,31 @@ def test_an_order_shows_its_recipient_masked_its_lines_and_findings_in_plain_wor
 def test_orders_are_found_by_platform_id_phone_tail_and_sku(client, world):
     client.force_login(user_with_role("operator"))
     for q, expected in (("P-a", ["P-a"]), ("8000", ["P-a", "P-b"]), ("SKU-1", ["P-a", "P-b"]), ("nope", [])):
+        response = client.post("/api/v1/orders/search", {"q": q}, content_type="application/json")
+        assert sorted(o["platform_order_id"] for o in response.json()["items"]) == expected, q
+
+
+def test_a_search_in_a_url_never_looks_at_the_recipient(client, world):
+    """A GET's query string ends up in access logs: phone digits and names are searched only
+    in a POST body."""
+    client.force_login(user_with_role("operator"))
+    for q, expected in (("P-a", ["P-a"]), ("8000", []), ("SKU-1", ["P-a", "P-b"])):
         items = client.get("/api/v1/orders", {"q": q}).json()["items"]
         assert sorted(o["platform_order_id"] for o in items) == expected, q
+
+
+def test_a_merchant_searching_by_phone_finds_only_its_own_orders(client, world):
+    client.force_login(user_with_role("merchant", merchant=world["a"]["order"].merchant))
+    response = client.post("/api/v1/orders/search", {"q": "8000"}, content_type="application/json")
+    assert [o["platform_order_id"] for o in response.json()["items"]] == ["P-a"]
+
+
+def test_a_search_body_with_an_unknown_key_is_refused(client, world):
+    client.force_login(user_with_role("operator"))
+    response = client.post(
+        "/api/v1/orders/search", {"q": "8000", "merchant": "x"}, content_type="application/json"
+    )
+    assert (response.status_code, response.json()["error"]["field"]) == (422, "merchant")
 
 
 def test_a_case_comes_with_its_timeline(client, world):
