@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
+from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, task
 
@@ -24,3 +27,11 @@ def heartbeat() -> None:
 def database_statistics() -> None:
     """Hourly: the planner's statistics on SQLite (the embedded profile) stay current."""
     database_analyze()
+
+
+@db_periodic_task(crontab(minute="41", hour="*/6"))
+def sessions_clear_expired() -> None:
+    """Every six hours: expired sessions are deleted (Django keeps them otherwise), and with them
+    the order searches they held (a search may name a recipient)."""
+    engine = import_module(settings.SESSION_ENGINE)
+    engine.SessionStore.clear_expired()

@@ -1,4 +1,5 @@
-"""The planner's statistics job: SQLite gets fresh statistics; PostgreSQL is left to autovacuum."""
+"""Upkeep jobs: SQLite gets fresh planner statistics (PostgreSQL is left to autovacuum); expired
+sessions are deleted."""
 
 from __future__ import annotations
 
@@ -44,3 +45,25 @@ def test_the_hourly_job_runs_the_analysis():
     ExceptionCaseFactory()
     database_statistics.call_local()
     assert "cases_exceptioncase" in _stat_tables()
+
+
+def test_expired_sessions_and_the_searches_they_hold_are_deleted():
+    from datetime import timedelta
+
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from orderguard.monitoring.tasks import sessions_clear_expired
+
+    live, old = SessionStore(), SessionStore()
+    live["search"] = old["search"] = "张三"
+    live.create()
+    old.create()
+    Session.objects.filter(session_key=old.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+
+    sessions_clear_expired.call_local()
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]
