@@ -27,15 +27,17 @@ from orderguard.core.choices import ExceptionType, Severity
 from orderguard.core.findings import Finding
 from orderguard.inventory import findings as stock_checks
 from orderguard.orders.schema import OrderIn
+from orderguard.validation import abroad as abroad_checks
 from orderguard.validation import address as address_checks
 from orderguard.validation import names as name_checks
 from orderguard.validation import phone as phone_checks
 from orderguard.validation import platform as platform_checks
 from orderguard.validation import product as product_checks
 from orderguard.validation import special as special_checks
+from orderguard.validation.abroad import check_abroad_address, is_abroad
 from orderguard.validation.address import ParsedAddress, check_address, parse_address
 from orderguard.validation.names import check_name
-from orderguard.validation.phone import PhoneResult, check_phone
+from orderguard.validation.phone import PhoneResult, check_area_code, check_phone, platform_phone_expiry
 from orderguard.validation.platform import check_platform_flags
 from orderguard.validation.product import CatalogIndex, resolve_line
 from orderguard.validation.special import COURIERS, check_special
@@ -71,7 +73,7 @@ def _rule(
 RULES: Mapping[str, Rule] = dict(
     [
         # Recipient name (T2)
-        _rule(name_checks.NAME_MISSING, T2, BLOCKING, _("收货人姓名为空"), "The recipient name is empty"),
+        _rule(name_checks.NAME_MISSING, T2, WARNING, _("收货人姓名为空"), "The recipient name is empty"),
         _rule(
             name_checks.NAME_MASKED,
             T2,
@@ -82,7 +84,7 @@ RULES: Mapping[str, Rule] = dict(
         _rule(
             name_checks.NAME_INVALID,
             T2,
-            BLOCKING,
+            WARNING,
             _("收货人姓名无效"),
             "The recipient name is not valid",
             {
@@ -100,6 +102,13 @@ RULES: Mapping[str, Rule] = dict(
                 ),
             },
         ),
+        _rule(
+            name_checks.NAME_PLACEHOLDER,
+            T2,
+            WARNING,
+            _("收货人姓名像是占位文字（如“测试”“先生”“收件人”），不是真实姓名"),
+            'The recipient name looks like a stand-in (such as "test", "Mr", "recipient"), not a real name',
+        ),
         # Recipient phone (T2)
         _rule(phone_checks.PHONE_MISSING, T2, BLOCKING, _("收货人电话为空"), "The recipient phone is empty"),
         _rule(
@@ -115,6 +124,14 @@ RULES: Mapping[str, Rule] = dict(
             BLOCKING,
             _("手机号位数不对：%(digits)s 位"),
             "The phone has the wrong number of digits: %(digits)s",
+            {
+                "landline": (
+                    _(
+                        "固定电话 %(masked)s 位数不对：区号 %(area_code)s 后应为 7 到 8 位，实为 %(subscriber)s 位"
+                    ),
+                    "The landline %(masked)s has the wrong length: 7 or 8 digits should follow the area code %(area_code)s, not %(subscriber)s",
+                )
+            },
         ),
         _rule(
             phone_checks.PHONE_INVALID,
@@ -144,6 +161,41 @@ RULES: Mapping[str, Rule] = dict(
             BLOCKING,
             _("虚拟号 %(masked)s 已于 %(expired_at)s 过期"),
             "The virtual number %(masked)s expired at %(expired_at)s",
+        ),
+        _rule(
+            phone_checks.PHONE_VIRTUAL_EXPIRING,
+            T2,
+            WARNING,
+            _("虚拟号 %(masked)s 将于 %(expires_at)s 过期（还剩约 %(hours_left)s 小时），请尽快联系"),
+            "The virtual number %(masked)s expires at %(expires_at)s (about %(hours_left)s hours left): call soon",
+        ),
+        _rule(
+            phone_checks.PHONE_SERVICE_NUMBER,
+            T2,
+            BLOCKING,
+            _("收货人电话是服务号码，不是收货人的电话"),
+            "The phone is a service number, not the recipient's",
+            {
+                "hotline": (
+                    _("收货人电话是企业客服热线（400/800），不是收货人的电话"),
+                    "The phone is a company hotline (400/800), not the recipient's",
+                ),
+                "service": (
+                    _("收货人电话是 95/96 开头的服务号码，不是收货人的电话"),
+                    "The phone is a 95/96 service number, not the recipient's",
+                ),
+                "short": (
+                    _("收货人电话是短号（如 110、10086），不是收货人的电话"),
+                    "The phone is a short service number (such as 110 or 10086), not the recipient's",
+                ),
+            },
+        ),
+        _rule(
+            phone_checks.PHONE_AREA_CODE_MISMATCH,
+            T2,
+            WARNING,
+            _("固定电话区号 %(area_code)s 属于%(area_place)s，与收货城市 %(city)s 不符"),
+            "The landline's area code %(area_code)s is in %(area_place)s, not in the delivery city %(city)s",
         ),
         # Recipient address (T2)
         _rule(address_checks.ADDRESS_MISSING, T2, BLOCKING, _("收货地址为空"), "The address is empty"),
@@ -211,6 +263,35 @@ RULES: Mapping[str, Rule] = dict(
             BLOCKING,
             _("境外地址缺少邮编（%(country)s）"),
             "The address abroad has no postcode (%(country)s)",
+        ),
+        # Addresses outside mainland China (T2; validation.abroad)
+        _rule(
+            abroad_checks.ADDRESS_COUNTRY_UNKNOWN,
+            T2,
+            BLOCKING,
+            _("无法识别收货国家或地区代码：%(country)s"),
+            "Unknown country or region code: %(country)s",
+        ),
+        _rule(
+            abroad_checks.ADDRESS_NO_REGION,
+            T2,
+            BLOCKING,
+            _("境外地址缺少州/省（%(country)s 要求填写）"),
+            "The address abroad has no state or province (%(country)s requires one)",
+        ),
+        _rule(
+            abroad_checks.ADDRESS_REGION_UNKNOWN,
+            T2,
+            BLOCKING,
+            _("州/省 %(given)s 不是 %(country)s 的有效地区"),
+            "%(given)s is not a state or province of %(country)s",
+        ),
+        _rule(
+            abroad_checks.ADDRESS_POSTCODE_INVALID,
+            T2,
+            BLOCKING,
+            _("邮编格式不符合 %(country)s 的规则（正确示例：%(example)s）"),
+            "The postcode does not fit the format of %(country)s (for example %(example)s)",
         ),
         # Products (T3)
         _rule(
@@ -393,20 +474,30 @@ def check_order(
 ) -> CheckResult:
     """Run every D2 check on one order.
 
-    Findings come in a stable order: recipient name, phone, address, lines (in line order),
-    special requests. `severity_overrides` (code → severity) applies a merchant's own choice of
+    Findings come in a stable order: recipient name, phone (its area code against the address's
+    city last), address (outside mainland China: `validation.abroad`), lines (in line order),
+    special requests. A virtual number's expiry is `phone_expires_at`, else the one an adapter
+    kept in `extra` (`phone.platform_phone_expiry`). `severity_overrides` (code → severity) applies a merchant's own choice of
     blocking or warning per rule.
     """
     findings: list[Finding] = check_name(order.recipient_name)
     phone = check_phone(
         order.recipient_phone,
         country=order.address.country,
-        expires_at=order.phone_expires_at,
+        expires_at=order.phone_expires_at or (platform_phone_expiry(order.extra) if order.extra else None),
         now=now,
     )
     findings.extend(phone.findings)
     parsed = parse_address(order.address)
-    findings.extend(check_address(order.address, parsed))
+    findings.extend(
+        check_area_code(
+            phone, province=parsed.province_code and parsed.province, city=parsed.city_code and parsed.city
+        )
+    )
+    if is_abroad(order.address.country):
+        findings.extend(check_abroad_address(order.address))
+    else:
+        findings.extend(check_address(order.address, parsed))
     resolved: list[int | None] = []
     for line_no, line in enumerate(order.lines, start=1):
         resolution = resolve_line(line, index=catalog, line_no=line_no)

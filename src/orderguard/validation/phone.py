@@ -20,9 +20,22 @@ Order of the policy (each step on the text left by the one before):
    dashes are formatting (``138-0013-8000``). A number with an extension on a mobile, or any number
    that comes with an expiry (`expires_at`, Taobao AXB numbers have none), is virtual:
    PHONE_VIRTUAL (warning), plus PHONE_VIRTUAL_EXPIRED (blocking) once the expiry has passed.
-8. Anything but digits left → PHONE_MALFORMED. Starting with ``1`` and not 11 digits →
-   PHONE_BAD_LENGTH; 11 digits outside any mobile block (12x, 10x, 140) → PHONE_INVALID; ``0…``
-   → landline through phonenumbers; 7-8 digits without an area code → PHONE_INVALID.
+   A virtual number whose expiry is less than EXPIRY_WARNING ahead also gets
+   PHONE_VIRTUAL_EXPIRING (warning), so the call is made while the number still answers.
+8. Anything but digits left → PHONE_MALFORMED (so is text longer than MAX_INPUT characters:
+   no phone is that long, and the rest of the policy is not run on it).
+9. Service numbers are not a recipient's phone → PHONE_SERVICE_NUMBER (blocking): ``400``/``800``
+   hotlines (10 digits), ``95xxx``/``96xxx`` (5-8 digits: banks, carriers, utilities) and short
+   numbers starting with ``1`` (3-5 digits: 110, 10086, 12345).
+10. Starting with ``1`` and not 11 digits → PHONE_BAD_LENGTH; 11 digits outside any mobile block
+   (12x, 10x, 140) → PHONE_INVALID; 7-8 digits without an area code → PHONE_INVALID.
+11. ``0…`` is a landline: its area code has 3 digits for Beijing (010) and the 02x cities and 4
+   digits elsewhere, and the number after it 7 or 8 (PHONE_BAD_LENGTH with reason ``landline``
+   otherwise); then phonenumbers decides. Where the order's city is known,
+   `check_area_code` compares it with the area code's city (phonenumbers' geocoder data):
+   PHONE_AREA_CODE_MISMATCH is a warning (people give an office number in another city).
+
+Whether a well-formed number answers is not guessed here: contact attempts on a case say so.
 
 Findings never carry the number in clear: ``masked`` is ``138****8000``-style.
 """
@@ -32,13 +45,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType, ValidationResult
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType, ValidationResult, geocoder
 
 from orderguard.core.choices import ExceptionType, Severity
 from orderguard.core.findings import Finding
@@ -52,6 +67,14 @@ PHONE_INVALID = "PHONE_INVALID"
 PHONE_MASKED = "PHONE_MASKED"
 PHONE_VIRTUAL = "PHONE_VIRTUAL"
 PHONE_VIRTUAL_EXPIRED = "PHONE_VIRTUAL_EXPIRED"
+PHONE_VIRTUAL_EXPIRING = "PHONE_VIRTUAL_EXPIRING"
+PHONE_SERVICE_NUMBER = "PHONE_SERVICE_NUMBER"
+PHONE_AREA_CODE_MISMATCH = "PHONE_AREA_CODE_MISMATCH"
+
+# A virtual number expiring sooner than this is worth calling (or renewing) now.
+EXPIRY_WARNING = timedelta(hours=48)
+# No phone with its extension and formatting is longer; longer text is something else.
+MAX_INPUT = 64
 
 
 class PhoneKind(models.TextChoices):
@@ -60,6 +83,7 @@ class PhoneKind(models.TextChoices):
     MASKED = "masked", _("打码号码")
     VIRTUAL = "virtual", _("虚拟号")
     FOREIGN = "foreign", _("境外号码")
+    SERVICE = "service", _("服务号码")
     EMPTY = "empty", _("空")
     INVALID = "invalid", _("无效")
 
@@ -162,10 +186,33 @@ def _region(country: str) -> str:
     return "CN" if code in _CN else code
 
 
-def _clean(raw: str) -> str:
-    text = raw if raw.isascii() else unicodedata.normalize("NFKC", raw)
-    text = text.strip().lstrip("'=\"").rstrip('"').strip()
-    return _FORMATTING.sub("", text.translate(_DASHES))
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]+")
+
+
+def _normalise_once(text: str) -> str:
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    text = _FORMATTING.sub("", _CONTROL.sub("", text).translate(_DASHES))
+    return text.lstrip("'=\"").rstrip('"')
+
+
+def normalise(raw: str) -> str:
+    """The policy's text step: NFKC (full-width digits, ``＋``, ``＊``), control and zero-width
+    characters, an export's apostrophe, ``=`` and quotes, spaces, dots and brackets removed, every
+    dash made ``-``. Idempotent: ``normalise(normalise(s)) == normalise(s)`` (removing a character
+    can let NFKC compose its neighbours, so the step is repeated until nothing changes)."""
+    text = _normalise_once(raw)
+    if raw.isascii():
+        return text  # no NFKC: one pass leaves nothing to remove
+    for _attempt in range(3):
+        again = _normalise_once(text)
+        if again == text:
+            break
+        text = again
+    return text
+
+
+_clean = normalise
 
 
 def _parsed_result(number: PhoneNumber, digits: str, extension: str) -> PhoneResult:
@@ -215,6 +262,23 @@ def _parse(digits: str, region: str | None, extension: str) -> PhoneResult:
     return _parsed_result(number, digits, extension)
 
 
+# Service numbers (reason → what they are): company hotlines, the 95/96 numbers of banks,
+# carriers and utilities, and the short numbers of emergency services and carriers.
+HOTLINE, SERVICE_5, SHORT = "hotline", "service", "short"
+
+
+def _service_kind(digits: str) -> str:
+    """The kind of service number `digits` is, or "" for a number a person may answer."""
+    size = len(digits)
+    if size == 10 and digits.startswith(("400", "800")):
+        return HOTLINE
+    if 5 <= size <= 8 and digits.startswith(("95", "96")):
+        return SERVICE_5
+    if 3 <= size <= 5 and digits[0] == "1":
+        return SHORT
+    return ""
+
+
 def _malformed(raw: str) -> PhoneResult:
     return PhoneResult(
         normalised="", kind=PhoneKind.INVALID, findings=(_finding(PHONE_MALFORMED, length=len(raw)),)
@@ -243,6 +307,16 @@ def _virtual(
         if expires_at <= now:
             findings.append(
                 _finding(PHONE_VIRTUAL_EXPIRED, masked=mask_digits(base), expired_at=expires_at.isoformat())
+            )
+        elif expires_at - now <= EXPIRY_WARNING:
+            findings.append(
+                _finding(
+                    PHONE_VIRTUAL_EXPIRING,
+                    Severity.WARNING,
+                    masked=mask_digits(base),
+                    expires_at=expires_at.isoformat(),
+                    hours_left=int((expires_at - now).total_seconds() // 3600),
+                )
             )
     return PhoneResult(normalised=base, kind=PhoneKind.VIRTUAL, extension=extension, findings=tuple(findings))
 
@@ -273,6 +347,8 @@ def _check_general(raw: str, region: str, expires_at: datetime | None, now: date
     text = _clean(raw)
     if not text or text.casefold() in _PLACEHOLDERS:
         return PhoneResult(normalised="", kind=PhoneKind.EMPTY, findings=(_finding(PHONE_MISSING),))
+    if len(text) > MAX_INPUT:
+        return _malformed(raw)
 
     extension = ""
     explicit = _EXTENSION.match(text)
@@ -330,6 +406,33 @@ def _check_general(raw: str, region: str, expires_at: datetime | None, now: date
 
     if len(digits) == 13 and digits.startswith("861"):
         digits = digits[2:]
+    service = _service_kind(digits)
+    if service:
+        return PhoneResult(
+            normalised=digits,
+            kind=PhoneKind.SERVICE,
+            extension=extension,
+            findings=(_finding(PHONE_SERVICE_NUMBER, reason=service, digits=len(digits)),),
+        )
+    if digits[0] == "0":
+        area_size = 3 if digits[1:2] in ("1", "2") else 4
+        subscriber = len(digits) - area_size
+        if not 7 <= subscriber <= 8:
+            return PhoneResult(
+                normalised=digits,
+                kind=PhoneKind.INVALID,
+                extension=extension,
+                findings=(
+                    _finding(
+                        PHONE_BAD_LENGTH,
+                        reason="landline",
+                        digits=len(digits),
+                        area_code=digits[:area_size],
+                        subscriber=max(subscriber, 0),
+                        masked=mask_digits(digits),
+                    ),
+                ),
+            )
     if digits[0] == "1":
         virtual = bool(extension) or expires_at is not None
         if len(digits) == 12 and virtual:
@@ -347,3 +450,98 @@ def _check_general(raw: str, region: str, expires_at: datetime | None, now: date
             return _virtual(digits, extension, expires_at, now, verdict)
         return verdict
     return _parse(digits, "CN", extension)
+
+
+# --- area code against the address ---------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def area_code_place(area_code: str) -> str:
+    """Where a CN landline area code is, in phonenumbers' geocoder data (``0571`` →
+    ``浙江省杭州市``); "" when the data does not say. Cached per area code."""
+    # Cities differ in number length (7 or 8 digits); the data answers only for a valid one.
+    for subscriber in ("88888888", "8888888"):
+        number = PhoneNumber(country_code=86, national_number=int(area_code[1:] + subscriber))
+        place = geocoder.description_for_number(number, "zh")
+        if place and place != "中国":
+            return place
+    return ""
+
+
+def _stem(name: str) -> str:
+    for suffix in ("市", "地区", "盟", "自治州"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+def check_area_code(phone: PhoneResult, *, province: str, city: str) -> list[Finding]:
+    """PHONE_AREA_CODE_MISMATCH (a warning) when a CN landline's area code belongs to another city
+    than the address's. `province` and `city` are the parsed address's official names; nothing is
+    said when either the number or the address does not name a city."""
+    number = phone.normalised
+    if phone.kind != PhoneKind.LANDLINE or not number.startswith("0") or not city:
+        return []
+    area_code = number[:3] if number[1:2] in ("1", "2") else number[:4]
+    place = area_code_place(area_code)
+    if not place:
+        return []
+    # Municipalities: the place is the municipality itself (北京市), which the address names as
+    # its province (and as its city on platforms that repeat it).
+    if _stem(city) in place or (province and place == province):
+        return []
+    return [
+        _finding(
+            PHONE_AREA_CODE_MISMATCH,
+            Severity.WARNING,
+            area_code=area_code,
+            area_place=place,
+            city=city,
+        )
+    ]
+
+
+# --- the platform's expiry of a virtual number -------------------------------------------------
+
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Where platforms put it: WeChat Channels `tel_number_ext_info.virtual_tel_expire_time` (Unix
+# seconds), Taobao's `expiration_time` (Beijing time text), or an ISO 8601 time.
+EXPIRY_KEYS = ("phone_expires_at", "virtual_tel_expire_time", "expiration_time")
+
+
+def _expiry_value(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        seconds = float(value)
+        if seconds > 1e11:  # milliseconds
+            seconds /= 1000
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str) and value.strip():
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("/", "-"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=_SHANGHAI)
+    return None
+
+
+def platform_phone_expiry(extra: Any) -> datetime | None:
+    """A virtual number's expiry from an order's platform fields (`OrderIn.extra`), when an
+    adapter kept one there; None when there is none or it cannot be read."""
+    if not isinstance(extra, dict):
+        return None
+    for key in EXPIRY_KEYS:
+        if key in extra:
+            found = _expiry_value(extra[key])
+            if found is not None:
+                return found
+    ext_info = extra.get("tel_number_ext_info")
+    if isinstance(ext_info, dict):
+        return _expiry_value(ext_info.get("virtual_tel_expire_time"))
+    return None

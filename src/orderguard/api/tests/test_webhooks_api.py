@@ -69,6 +69,7 @@ def order_body(order_id: int = 1001, skus: tuple[str, ...] = ("MUG-1", "GHOST-9"
                 "name": "Bob Norman",
                 "address1": "Chestnut Street 92",
                 "city": "Louisville",
+                "province": "Kentucky",
                 "zip": "40202",
                 "country_code": "US",
                 "phone": "+1 502-555-0123",

@@ -7,7 +7,7 @@ from orderguard.core.choices import ExceptionType, Severity
 from orderguard.core.findings import Finding
 from orderguard.inventory import findings as stock
 from orderguard.orders.schema import AddressIn, LineIn, OrderIn
-from orderguard.validation import address, names, phone, platform, product, special
+from orderguard.validation import abroad, address, names, phone, platform, product, special
 from orderguard.validation.checks import RULES, check_order, explain
 from orderguard.validation.phone import PhoneKind
 from orderguard.validation.product import CatalogIndex, SkuRecord
@@ -109,7 +109,9 @@ def test_foreign_order_uses_its_country_for_phone_and_address():
     result = check_order(
         order(
             recipient_phone="(415) 555-2671",
-            address=AddressIn(country="US", detail="1 Main St", city="San Francisco", postcode="94105"),
+            address=AddressIn(
+                country="US", detail="1 Main St", city="San Francisco", province="CA", postcode="94105"
+            ),
         ),
         catalog=CATALOG,
         now=NOW,
@@ -134,7 +136,7 @@ def test_merchant_severity_overrides_apply():
 
 
 def _declared_codes():
-    modules = (names, phone, address, product, special, platform, stock)
+    modules = (names, phone, address, abroad, product, special, platform, stock)
     return {
         value
         for module in modules
@@ -145,7 +147,7 @@ def _declared_codes():
 
 def test_every_code_the_checks_declare_has_a_rule_and_nothing_else_does():
     assert set(RULES) == _declared_codes()
-    assert len(RULES) == 32
+    assert len(RULES) == 40
 
 
 def test_rules_agree_with_the_findings_the_checks_produce():
@@ -153,6 +155,28 @@ def test_rules_agree_with_the_findings_the_checks_produce():
         *names.check_name(""),
         *names.check_name("林**"),
         *names.check_name("123"),
+        *names.check_name("12-34"),
+        *phone.check_phone("95588", now=NOW).findings,
+        *phone.check_phone("13800138000-1", expires_at=NOW + timedelta(hours=1), now=NOW).findings,
+        *check_order(
+            order(
+                recipient_phone="0571-88888888",
+                address=AddressIn(province="江苏省", city="南京市", district="玄武区", detail="中山路1号"),
+            ),
+            catalog=CATALOG,
+            now=NOW,
+        ).findings,
+        *check_order(order(address=AddressIn(country="XX", raw="x")), catalog=CATALOG, now=NOW).findings,
+        *check_order(
+            order(address=AddressIn(country="US", city="Austin", province="Narnia", detail="1 Main St")),
+            catalog=CATALOG,
+            now=NOW,
+        ).findings,
+        *check_order(
+            order(address=AddressIn(country="GB", city="London", detail="1 High St", postcode="12345")),
+            catalog=CATALOG,
+            now=NOW,
+        ).findings,
         *phone.check_phone("", now=NOW).findings,
         *phone.check_phone("abc", now=NOW).findings,
         *phone.check_phone("1380013800", now=NOW).findings,
@@ -276,3 +300,135 @@ def test_explain_of_an_unknown_code_is_the_code():
     finding = Finding(code="SOMETHING_NEW", type=ExceptionType.SYSTEM_FAULT, field="x")
 
     assert explain(finding) == "SOMETHING_NEW"
+
+
+def test_order_abroad_gets_the_country_rules_instead_of_the_chinese_ones():
+    result = check_order(
+        order(
+            recipient_phone="+1 415 555 2671",
+            address=AddressIn(
+                country="US", detail="1 Main St", city="Los Angeles", province="CA", postcode="10001"
+            ),
+        ),
+        catalog=CATALOG,
+        now=NOW,
+    )
+
+    assert [(f.code, f.field, f.severity, f.data) for f in result.findings] == [
+        (
+            "ADDRESS_POSTCODE_INVALID",
+            "address.postcode",
+            Severity.BLOCKING,
+            {"country": "US", "example": "90000"},
+        )
+    ]
+    assert explain(result.findings[0], language="zh-hans") == "邮编格式不符合 US 的规则（正确示例：90000）"
+    assert explain(result.findings[0], language="en") == (
+        "The postcode does not fit the format of US (for example 90000)"
+    )
+
+
+def test_landline_of_another_city_warns_after_the_phone_findings():
+    result = check_order(
+        order(
+            recipient_phone="0571-88888888",
+            address=AddressIn(province="江苏省", city="南京市", district="玄武区", detail="中山路1号"),
+        ),
+        catalog=CATALOG,
+        now=NOW,
+    )
+
+    assert [(f.code, f.severity, f.data) for f in result.findings] == [
+        (
+            "PHONE_AREA_CODE_MISMATCH",
+            Severity.WARNING,
+            {"area_code": "0571", "area_place": "浙江省杭州市", "city": "南京市"},
+        )
+    ]
+    assert (
+        explain(result.findings[0], language="zh-hans")
+        == "固定电话区号 0571 属于浙江省杭州市，与收货城市 南京市 不符"
+    )
+    assert explain(result.findings[0], language="en") == (
+        "The landline's area code 0571 is in 浙江省杭州市, not in the delivery city 南京市"
+    )
+
+
+def test_virtual_number_expiry_kept_in_the_platform_fields_is_checked():
+    expired = check_order(
+        order(
+            recipient_phone="13800138000-1234", extra={"virtual_tel_expire_time": int(NOW.timestamp()) - 60}
+        ),
+        catalog=CATALOG,
+        now=NOW,
+    )
+    expiring = check_order(
+        order(
+            recipient_phone="13800138000-1234", extra={"virtual_tel_expire_time": int(NOW.timestamp()) + 7200}
+        ),
+        catalog=CATALOG,
+        now=NOW,
+    )
+
+    assert [(f.code, f.severity) for f in expired.findings] == [
+        ("PHONE_VIRTUAL", Severity.WARNING),
+        ("PHONE_VIRTUAL_EXPIRED", Severity.BLOCKING),
+    ]
+    assert [(f.code, f.severity) for f in expiring.findings] == [
+        ("PHONE_VIRTUAL", Severity.WARNING),
+        ("PHONE_VIRTUAL_EXPIRING", Severity.WARNING),
+    ]
+    assert explain(expiring.findings[1], language="zh-hans") == (
+        "虚拟号 138****8000 将于 2025-06-01T14:00:00+00:00 过期（还剩约 2 小时），请尽快联系"
+    )
+    assert explain(expiring.findings[1], language="en") == (
+        "The virtual number 138****8000 expires at 2025-06-01T14:00:00+00:00 (about 2 hours left): call soon"
+    )
+
+
+def test_every_new_phone_name_and_abroad_code_is_explained_in_both_languages():
+    expected = {
+        ("NAME_PLACEHOLDER", ()): (
+            "收货人姓名像是占位文字（如“测试”“先生”“收件人”），不是真实姓名",
+            'The recipient name looks like a stand-in (such as "test", "Mr", "recipient"), not a real name',
+        ),
+        ("PHONE_SERVICE_NUMBER", (("reason", "hotline"),)): (
+            "收货人电话是企业客服热线（400/800），不是收货人的电话",
+            "The phone is a company hotline (400/800), not the recipient's",
+        ),
+        ("PHONE_SERVICE_NUMBER", (("reason", "service"),)): (
+            "收货人电话是 95/96 开头的服务号码，不是收货人的电话",
+            "The phone is a 95/96 service number, not the recipient's",
+        ),
+        ("PHONE_SERVICE_NUMBER", (("reason", "short"),)): (
+            "收货人电话是短号（如 110、10086），不是收货人的电话",
+            "The phone is a short service number (such as 110 or 10086), not the recipient's",
+        ),
+        (
+            "PHONE_BAD_LENGTH",
+            (("reason", "landline"), ("masked", "****3456"), ("area_code", "0571"), ("subscriber", 6)),
+        ): (
+            "固定电话 ****3456 位数不对：区号 0571 后应为 7 到 8 位，实为 6 位",
+            "The landline ****3456 has the wrong length: 7 or 8 digits should follow the area code 0571, not 6",
+        ),
+        ("ADDRESS_COUNTRY_UNKNOWN", (("country", "XX"),)): (
+            "无法识别收货国家或地区代码：XX",
+            "Unknown country or region code: XX",
+        ),
+        ("ADDRESS_NO_REGION", (("country", "US"),)): (
+            "境外地址缺少州/省（US 要求填写）",
+            "The address abroad has no state or province (US requires one)",
+        ),
+        ("ADDRESS_REGION_UNKNOWN", (("country", "US"), ("given", "Narnia"))): (
+            "州/省 Narnia 不是 US 的有效地区",
+            "Narnia is not a state or province of US",
+        ),
+        ("ADDRESS_NO_POSTCODE", (("country", "GB"),)): (
+            "境外地址缺少邮编（GB）",
+            "The address abroad has no postcode (GB)",
+        ),
+    }
+
+    for (code, data), texts in expected.items():
+        finding = Finding(code=code, type=ExceptionType.RECIPIENT_ERROR, field="x", data=dict(data))
+        assert (code, explain(finding, language="zh-hans"), explain(finding, language="en")) == (code, *texts)

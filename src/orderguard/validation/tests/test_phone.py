@@ -4,7 +4,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderguard.core.choices import ExceptionType, Severity
-from orderguard.validation.phone import PhoneKind, check_phone, mask_digits
+from orderguard.validation.phone import (
+    PhoneKind,
+    area_code_place,
+    check_area_code,
+    check_phone,
+    mask_digits,
+    normalise,
+    platform_phone_expiry,
+)
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -306,3 +314,229 @@ def test_mobile_verdict_depends_only_on_the_memo_prefix():
         if len(verdicts) > 1:
             disagreements.append(prefix)
     assert disagreements == []
+
+
+# --- service numbers, landline lengths, the area code and the address ----------------------------
+
+
+def test_service_numbers_are_not_a_recipient_phone():
+    cases = {
+        "400-800-8888": ("4008008888", "hotline", 10),
+        "4008123456": ("4008123456", "hotline", 10),
+        "800 810 8888": ("8008108888", "hotline", 10),
+        "95588": ("95588", "service", 5),
+        "95105888": ("95105888", "service", 8),
+        "96333": ("96333", "service", 5),
+        "10086": ("10086", "short", 5),
+        "110": ("110", "short", 3),
+        "12345": ("12345", "short", 5),
+        "+86 95588": ("95588", "service", 5),
+    }
+
+    for raw, (normalised, reason, digits) in cases.items():
+        result = check_phone(raw, now=NOW)
+        assert (
+            raw,
+            result.normalised,
+            result.kind,
+            [(f.code, f.severity, f.data) for f in result.findings],
+        ) == (
+            raw,
+            normalised,
+            PhoneKind.SERVICE,
+            [("PHONE_SERVICE_NUMBER", Severity.BLOCKING, {"reason": reason, "digits": digits})],
+        )
+
+
+def test_landline_number_must_have_seven_or_eight_digits_after_its_area_code():
+    cases = {
+        "010-123456": ("010", 6),
+        "021-123456789": ("021", 9),
+        "0571-123456": ("0571", 6),
+        "0571-123456789": ("0571", 9),
+    }
+
+    for raw, (area_code, subscriber) in cases.items():
+        result = check_phone(raw, now=NOW)
+        digits = raw.replace("-", "")
+        assert (raw, result.kind, [(f.code, f.data) for f in result.findings]) == (
+            raw,
+            PhoneKind.INVALID,
+            [
+                (
+                    "PHONE_BAD_LENGTH",
+                    {
+                        "reason": "landline",
+                        "digits": len(digits),
+                        "area_code": area_code,
+                        "subscriber": subscriber,
+                        "masked": mask_digits(digits),
+                    },
+                )
+            ],
+        )
+
+
+def test_area_code_length_follows_the_city():
+    assert [
+        (check_phone(raw, now=NOW).kind, check_phone(raw, now=NOW).normalised)
+        for raw in ("010-12345678", "020-12345678", "0571-88888888", "0755-12345678", "0728-1234567")
+    ] == [
+        (PhoneKind.LANDLINE, "01012345678"),
+        (PhoneKind.LANDLINE, "02012345678"),
+        (PhoneKind.LANDLINE, "057188888888"),
+        (PhoneKind.LANDLINE, "075512345678"),
+        (PhoneKind.LANDLINE, "07281234567"),
+    ]
+
+
+def test_landline_of_another_city_than_the_address_is_a_warning():
+    result = check_phone("0571-88888888", now=NOW)
+
+    findings = check_area_code(result, province="江苏省", city="南京市")
+
+    assert [(f.code, f.severity, f.field, f.data) for f in findings] == [
+        (
+            "PHONE_AREA_CODE_MISMATCH",
+            Severity.WARNING,
+            "recipient_phone",
+            {"area_code": "0571", "area_place": "浙江省杭州市", "city": "南京市"},
+        )
+    ]
+
+
+def test_landline_of_the_address_city_is_fine():
+    assert check_area_code(check_phone("0571-88888888", now=NOW), province="浙江省", city="杭州市") == []
+    assert check_area_code(check_phone("010-12345678", now=NOW), province="北京市", city="北京市") == []
+    assert check_area_code(check_phone("021-12345678", now=NOW), province="上海市", city="") == []
+
+
+def test_area_code_is_not_compared_for_mobiles_or_unknown_cities():
+    assert check_area_code(check_phone("13800138000", now=NOW), province="浙江省", city="杭州市") == []
+    assert check_area_code(check_phone("0571-88888888", now=NOW), province="", city="") == []
+
+
+def test_area_code_places_come_from_the_geocoder_data():
+    assert [area_code_place(code) for code in ("010", "021", "0571", "0755", "0991")] == [
+        "北京市",
+        "上海市",
+        "浙江省杭州市",
+        "广东省深圳市",
+        "新疆维吾尔自治区乌鲁木齐市",
+    ]
+
+
+# --- expiry of virtual numbers ---------------------------------------------------------------------
+
+
+def test_virtual_number_expiring_within_two_days_warns_before_it_expires():
+    result = check_phone("13800138000-1234", expires_at=NOW + timedelta(hours=5, minutes=30), now=NOW)
+
+    assert [(f.code, f.severity, f.data) for f in result.findings] == [
+        (
+            "PHONE_VIRTUAL",
+            Severity.WARNING,
+            {"masked": "138****8000", "has_extension": True, "expires_at": "2025-06-01T17:30:00+00:00"},
+        ),
+        (
+            "PHONE_VIRTUAL_EXPIRING",
+            Severity.WARNING,
+            {"masked": "138****8000", "expires_at": "2025-06-01T17:30:00+00:00", "hours_left": 5},
+        ),
+    ]
+    assert result.blocking is False
+
+
+def test_virtual_number_expiring_later_than_two_days_is_only_virtual():
+    result = check_phone("13800138000-1234", expires_at=NOW + timedelta(hours=48, seconds=1), now=NOW)
+
+    assert [f.code for f in result.findings] == ["PHONE_VIRTUAL"]
+
+
+def test_platform_expiry_is_read_from_the_order_extra():
+    assert platform_phone_expiry({"virtual_tel_expire_time": 1735436340}) == datetime(
+        2024, 12, 29, 1, 39, tzinfo=UTC
+    )
+    assert platform_phone_expiry(
+        {"tel_number_ext_info": {"virtual_tel_expire_time": "1735436340"}}
+    ) == datetime(2024, 12, 29, 1, 39, tzinfo=UTC)
+    assert platform_phone_expiry({"expiration_time": "2025-06-02 08:00:00"}) == datetime(
+        2025, 6, 2, 0, 0, tzinfo=UTC
+    )
+    assert platform_phone_expiry({"phone_expires_at": "2025-06-02T08:00:00+00:00"}) == datetime(
+        2025, 6, 2, 8, 0, tzinfo=UTC
+    )
+
+
+def test_unreadable_platform_expiry_is_none():
+    for extra in ({}, {"expiration_time": "soon"}, {"virtual_tel_expire_time": True}, {"tags": ["x"]}, None):
+        assert (extra, platform_phone_expiry(extra)) == (extra, None)
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+
+def test_bad_input_is_a_finding_never_an_exception():
+    cases = {
+        "": "PHONE_MISSING",
+        "\x00\x07": "PHONE_MISSING",
+        "\u200b": "PHONE_MISSING",
+        "1" * 10_000: "PHONE_MALFORMED",
+        "😀": "PHONE_MALFORMED",
+        "138😀00138000": "PHONE_MALFORMED",
+        "電話１３８": "PHONE_MALFORMED",
+        "Телефон 138": "PHONE_MALFORMED",
+        "0": "PHONE_BAD_LENGTH",
+        "00": "PHONE_BAD_LENGTH",
+        "--": "PHONE_MISSING",
+        "+": "PHONE_MALFORMED",
+        "*": "PHONE_MASKED",
+        "转123": "PHONE_MALFORMED",
+    }
+
+    for raw, code in cases.items():
+        result = check_phone(raw, now=NOW)
+        assert (raw[:20], [f.code for f in result.findings]) == (raw[:20], [code])
+
+
+def test_control_characters_inside_a_number_are_dropped():
+    for raw in ("1380\x000138000", "1380013\t8000", "\ufeff13800138000", "138\u200b00138000"):
+        result = check_phone(raw, now=NOW)
+        assert (repr(raw), result.normalised, result.kind) == (repr(raw), "13800138000", PhoneKind.MOBILE)
+
+
+def test_normalise_folds_full_width_and_drops_formatting():
+    assert [
+        normalise(s)
+        for s in ("＋８６ １３８－００１３－８０００", "'13800138000", '="13800138000"', "(0571) 8888.8888")
+    ] == [
+        "+86138-0013-8000",
+        "13800138000",
+        "13800138000",
+        "057188888888",
+    ]
+
+
+@given(st.text(max_size=80))
+def test_normalising_twice_gives_the_same_as_once(raw):
+    once = normalise(raw)
+
+    assert normalise(once) == once
+
+
+@given(
+    st.one_of(
+        st.text(max_size=80),
+        st.text(alphabet="0123456789+-*#转 ()xX０１２３４５６７８９－＊", max_size=30),
+        st.from_regex(r"\A(\+86|0086|86)?1[3-9]\d{9}([-#,转]\d{1,6})?\Z"),
+    ),
+    st.sampled_from(["CN", "US", "GB", "", "HK", "ZZ", "中国"]),
+    st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))),
+)
+def test_phone_policy_never_raises_and_its_storage_form_is_stable(raw, country, expires_at):
+    result = check_phone(raw, country=country, expires_at=expires_at, now=NOW)
+
+    assert {f.field for f in result.findings} <= {"recipient_phone"}
+    if result.kind in (PhoneKind.MOBILE, PhoneKind.LANDLINE, PhoneKind.FOREIGN, PhoneKind.MASKED):
+        again = check_phone(result.normalised, country=country, now=NOW)
+        assert (again.normalised, again.kind) == (result.normalised, result.kind)
