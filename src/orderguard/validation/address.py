@@ -46,7 +46,7 @@ import json
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -138,7 +138,7 @@ _UNKNOWN_DIVISION = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:自治县|自治旗|新
 _SPACES = re.compile(r"\s+")
 
 # Detail rule (documented in check_address): a road/street/lane/village word, or a house number.
-_ROAD = re.compile(r"大道|胡同|路|街(?!道)|(?<!街)道|巷|弄|(?<![这那哪公千])里|村|组|镇|乡")
+_ROAD = re.compile(r"大道|胡同|路|街(?!道)|(?<!街)道|巷|弄|(?<![这那哪公千])里|(?<!新)村|组|镇|乡")
 _NUMERAL = r"[0-9一二三四五六七八九十百千零〇两]+"
 _NUMBER = re.compile(
     rf"{_NUMERAL}\s*(?:号|號|栋|棟|幢|单元|室|楼|樓|座|层|户|门)"
@@ -267,6 +267,11 @@ def _short_forms(name: str) -> list[str]:
     return []
 
 
+def short_forms(name: str) -> list[str]:
+    """The short forms of a division name (浙江省 → 浙江; 内蒙古自治区 → 内蒙, 内蒙古)."""
+    return _short_forms(name)
+
+
 def _short_form_blocked(text: str, end: int) -> bool:
     """Whether a short form ending at `end` is really the start of a longer name: an admin or road
     word follows it (朝阳区, 西湖路), or one character and a road word (余杭塘路)."""
@@ -276,9 +281,13 @@ def _short_form_blocked(text: str, end: int) -> bool:
 class _Matcher:
     """Longest-prefix matching of names in running text, keyed by the first two characters."""
 
-    __slots__ = ("_by_head", "_single")
+    __slots__ = ("_by_head", "_follows", "_single")
 
-    def __init__(self, entries: Iterable[tuple[str, _Target, bool, int]]) -> None:
+    def __init__(
+        self,
+        entries: Iterable[tuple[str, _Target, bool, int]],
+        follows: Callable[[Division, str, int], bool] | None = None,
+    ) -> None:
         by_head: dict[str, list[tuple[str, _Target, bool, int]]] = {}
         single: dict[str, _Target] = {}
         for entry in entries:
@@ -291,6 +300,10 @@ class _Matcher:
         self._by_head = by_head
         # One-character words (重庆's city slot "县") match only as a whole token.
         self._single = single
+        # Whether a division's own child is written at a position: a short form that looks like
+        # the start of a longer name (江苏镇…, 临汾乡…) still counts when its child follows
+        # (江苏镇江市, 临汾乡宁县).
+        self._follows = follows
 
     def match(self, text: str, pos: int) -> tuple[_Target, int] | None:
         bucket = self._by_head.get(text[pos : pos + 2])
@@ -298,7 +311,15 @@ class _Matcher:
             for name, target, is_short, _rank in bucket:
                 if text.startswith(name, pos):
                     end = pos + len(name)
-                    if is_short and _short_form_blocked(text, end):
+                    if (
+                        is_short
+                        and _short_form_blocked(text, end)
+                        and not (
+                            self._follows is not None
+                            and len(target) == 1
+                            and self._follows(target[0], text, end)
+                        )
+                    ):
                         continue
                     return target, end
         if self._single and pos < len(text):
@@ -407,7 +428,7 @@ class DivisionIndex:
         for name, owners in self._district_names.items():
             if len(owners) == 1 and owners[0].name == name and name not in root:
                 root_entries.append((name, owners, False, 3))
-        self._root = _Matcher(root_entries)
+        self._root = _Matcher(root_entries, self._child_follows)
         self._global_cities = _Matcher(
             (name, owners, name != owners[0].name, 2) for name, owners in self._city_names.items()
         )
@@ -538,9 +559,15 @@ class DivisionIndex:
                         owners = self.descendant_district(parent, grandchild.name)
                         if owners is not None and grandchild.name not in names:
                             entries.append((grandchild.name, (grandchild,), False, 3))
-            matcher = _Matcher(entries)
+            matcher = _Matcher(entries, self._child_follows if parent.level == 1 else None)
             self._matchers[parent.code] = matcher
         return matcher
+
+    def _child_follows(self, division: Division, text: str, pos: int) -> bool:
+        if division.level not in (1, 2) or not self.has_children(division.code):
+            return False
+        hit = self.matcher(division).match(text, pos)
+        return hit is not None and hit[0] is not _FILLER and hit[0] is not _PLACEHOLDER
 
     def match_root(self, text: str, pos: int) -> tuple[_Target, int] | None:
         return self._root.match(text, pos)
@@ -573,20 +600,27 @@ def division_index() -> DivisionIndex:
 
 
 _T2S = OpenCC("t2s.json")
+
+
 # Control and format characters (zero-width spaces, BOM, bidi marks) become spaces.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064\ufeff]")
 
 
 def normalise(text: str) -> str:
     """Address text as matched: NFKC (full-width forms), control and format characters as spaces,
-    Traditional characters as Simplified (OpenCC ``t2s.json``), trimmed. Idempotent."""
+    Traditional characters as Simplified (OpenCC ``t2s.json``, for text not wholly in GB2312),
+    trimmed. Idempotent."""
     if not text:
         return ""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
         if not text.isprintable():
             text = _CONTROL.sub(" ", text)
-        if not text.isascii():
+        try:
+            # Text wholly in GB2312 (the Simplified set) is left as it is: that spares the
+            # conversion on the common address, and keeps 乾县 from becoming 干县.
+            text.encode("gb2312")
+        except UnicodeEncodeError:
             text = unicodedata.normalize("NFKC", _T2S.convert(text))
     elif not text.isprintable():
         text = _CONTROL.sub(" ", text)
@@ -1182,7 +1216,7 @@ def has_road_or_number(detail: str) -> bool:
     """Whether a detail names a road/street/lane/village or carries a house number.
 
     Road words: 路 街 道 巷 弄 胡同 里 村 组 镇 乡 大道 (``街道``, a sub-district, is not a road; ``这里``
-    / ``公里`` are not 里). House number: Arabic or Chinese numerals followed by 号 栋 幢 单元 室 楼 座
+    / ``公里`` are not 里, and ``新村`` is an estate, not a village). House number: Arabic or Chinese numerals followed by 号 栋 幢 单元 室 楼 座
     层 户 门, or ``3#``, ``No. 5``, ``3-2-501``, or 2+ digits right after a building word
     (小区 大厦 公寓 花园 广场 大楼 宿舍 苑 园 府 庭 湾 城 中心: ``阳光小区501``).
     """
@@ -1241,7 +1275,7 @@ def check_address(addr: AddressIn, parsed: ParsedAddress) -> list[Finding]:
     for conflict in parsed.conflicts:
         findings.append(_finding(ADDRESS_CONFLICT, "address", **conflict.as_data()))
     findings.extend(_suggestions(parsed, bool(in_conflict)))
-    if postcode_fits(parsed.postcode, parsed.province_code) is False:
+    if parsed.postcode and postcode_fits(parsed.postcode, parsed.province_code) is False:
         findings.append(
             _finding(
                 ADDRESS_POSTCODE_MISMATCH,
@@ -1279,6 +1313,8 @@ _PLACEHOLDER_DETAILS = frozenset(
     }
     | {"test", "null", "none", "n/a", "na", "xxx", "-", "/", ".", "..."}
 )
+# The usual house number (90号, 12栋, 1501室), tried before the full _NUMBER.
+_QUICK_NUMBER = re.compile(r"\d\s*[号號栋棟幢室]")
 _PLACE = re.compile(
     r"小区|大厦|公寓|花园|广场|大楼|宿舍|家园|新村|苑|园|府|庭|湾|城|中心|大院|学校|大学|医院|公司|市场"
 )
@@ -1296,24 +1332,29 @@ def _is_placeholder_detail(compact: str) -> bool:
 def _detail_findings(detail: str) -> list[Finding]:
     """At most one finding about the street address, the gravest: masked (a warning, no further
     judgement), empty, a placeholder, no road and no number (blocking); then, as warnings, a
-    number but neither a road nor a place name (5栋301室), a street but no number (文三路), too short (under 5
-    characters: 路1号)."""
-    compact = detail.replace(" ", "")
+    number but neither a road nor a place name (5栋301室), a street but no number (文三路), too
+    short (under 5 characters: 路1号)."""
     if is_masked_detail(detail):
         return [_finding(ADDRESS_DETAIL_MASKED, "address.detail", Severity.WARNING)]
     if not detail:
         return [_finding(ADDRESS_NO_DETAIL, "address.detail")]
-    if _is_placeholder_detail(compact):
+    short = len(detail) <= 12
+    compact = detail.replace(" ", "") if short else detail
+    if short and _is_placeholder_detail(compact):
         return [_finding(ADDRESS_DETAIL_PLACEHOLDER, "address.detail")]
-    road = _ROAD.search(detail) is not None
-    number = _NUMBER.search(detail) is not None
-    if not road and not number:
-        return [_finding(ADDRESS_NO_ROAD_OR_NUMBER, "address.detail", length=len(detail))]
-    if not road and _PLACE.search(detail) is None:
-        return [_finding(ADDRESS_NO_ROAD, "address.detail", Severity.WARNING)]
-    if not number and _STREET.search(detail) is not None:
+    road = _ROAD.search(detail)
+    if road is None:
+        if _QUICK_NUMBER.search(detail) is None and _NUMBER.search(detail) is None:
+            return [_finding(ADDRESS_NO_ROAD_OR_NUMBER, "address.detail", length=len(detail))]
+        if _PLACE.search(detail) is None:
+            return [_finding(ADDRESS_NO_ROAD, "address.detail", Severity.WARNING)]
+    elif (
+        _QUICK_NUMBER.search(detail) is None
+        and _STREET.search(detail) is not None
+        and _NUMBER.search(detail) is None
+    ):
         return [_finding(ADDRESS_NO_HOUSE_NUMBER, "address.detail", Severity.WARNING)]
-    if len(compact) < MIN_DETAIL_LENGTH:
+    if short and len(compact) < MIN_DETAIL_LENGTH:
         return [_finding(ADDRESS_DETAIL_TOO_SHORT, "address.detail", Severity.WARNING, length=len(compact))]
     return []
 
@@ -1322,6 +1363,8 @@ def _suggestions(parsed: ParsedAddress, in_conflict: bool) -> list[Finding]:
     """Old names read as their successors, and levels filled from a lower one: each a warning whose
     data carries ``suggestion`` ({level: official name}), for an agent to accept, never applied to
     the order by itself."""
+    if not parsed.renamed and not parsed.inferred:
+        return []
     findings: list[Finding] = []
     renames = division_index().renames
     for written, current in parsed.renamed:
