@@ -1113,7 +1113,7 @@ class DetailParts:
 
 
 _CJK = r"[\u4e00-\u9fff]"
-_DETAIL_TOWN = re.compile(rf"{_CJK}{{1,8}}?(?:街道|镇|乡)(?!{_CJK}{{0,2}}[路街道])")
+_DETAIL_TOWN = re.compile(rf"^{_CJK}{{1,8}}?(?:街道|镇|乡)(?![路街道巷])")
 _DETAIL_ROAD = re.compile(rf"{_CJK}{{1,10}}?(?:大道|大街|胡同|路|街|巷|弄|里|村|组)")
 _DETAIL_ROADNO = re.compile(r"[0-9]+(?:-[0-9]+)?\s*(?:号|號)(?!楼|樓)")
 _DETAIL_POI = re.compile(

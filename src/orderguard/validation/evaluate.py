@@ -111,7 +111,8 @@ def evaluate(items: list[Labelled]) -> dict[str, Any]:
             if not label:
                 continue
             labelled[key] += 1
-            ok = same_name(getattr(result, attr), label)
+            # Right only when resolved to a division of that name (not merely repeated as written).
+            ok = bool(getattr(result, f"{attr}_code")) and same_name(getattr(result, attr), label)
             right[key] += ok
             levels_ok.append(ok)
         if len(levels_ok) == len(LEVELS):
