@@ -416,6 +416,9 @@ def explain(finding: Finding, *, language: str | None = None) -> str:
             data["courier_name"] = (
                 COURIERS[courier][0] if courier in COURIERS else finding.data.get("given", courier)
             )
+        suggestion = finding.data.get("suggestion")
+        if isinstance(suggestion, Mapping):  # {"province": "浙江省", "city": "杭州市"} → 浙江省 杭州市
+            data["suggestion"] = " ".join(str(name) for name in suggestion.values())
         source = str(finding.data.get("source", ""))
         if source in _SOURCE_NAMES:
             zh, en = _SOURCE_NAMES[source]

@@ -211,9 +211,9 @@ def test_suggestion_explained_in_both_languages():
     [finding] = check(raw="余杭区文三路1号")
 
     with translation.override("zh-hans"):
-        assert explain(finding) == "地址未写全，可补全为：province: 浙江省, city: 杭州市"
+        assert explain(finding) == "地址未写全，可补全为：浙江省 杭州市"
     assert explain(finding, language="en") == (
-        "The address leaves out a level; it can be completed as: province: 浙江省, city: 杭州市"
+        "The address leaves out a level; it can be completed as: 浙江省 杭州市"
     )
 
 
