@@ -1281,7 +1281,6 @@ def check_address(addr: AddressIn, parsed: ParsedAddress) -> list[Finding]:
                 ADDRESS_POSTCODE_MISMATCH,
                 "address.postcode",
                 Severity.WARNING,
-                postcode=parsed.postcode,
                 province=parsed.province,
             )
         )

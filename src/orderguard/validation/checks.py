@@ -258,8 +258,8 @@ RULES: Mapping[str, Rule] = dict(
             address_checks.ADDRESS_POSTCODE_MISMATCH,
             T2,
             WARNING,
-            _("邮编 %(postcode)s 不属于 %(province)s"),
-            "The postcode %(postcode)s is not one of %(province)s",
+            _("邮编不属于 %(province)s"),
+            "The postcode is not one of %(province)s",
         ),
         _rule(
             address_checks.ADDRESS_TOO_LONG,
