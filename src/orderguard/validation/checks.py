@@ -293,6 +293,62 @@ RULES: Mapping[str, Rule] = dict(
             _("邮编格式不符合 %(country)s 的规则（正确示例：%(example)s）"),
             "The postcode does not fit the format of %(country)s (for example %(example)s)",
         ),
+        _rule(
+            address_checks.ADDRESS_RENAMED_DIVISION,
+            T2,
+            WARNING,
+            _("%(given)s 已于 %(since)s 撤销或更名，现为 %(current)s（建议改正）"),
+            "%(given)s was abolished or renamed on %(since)s and is now %(current)s (suggested correction)",
+        ),
+        _rule(
+            address_checks.ADDRESS_LEVEL_SUGGESTED,
+            T2,
+            WARNING,
+            _("地址未写全，可补全为：%(suggestion)s"),
+            "The address leaves out a level; it can be completed as: %(suggestion)s",
+        ),
+        _rule(
+            address_checks.ADDRESS_DETAIL_PLACEHOLDER,
+            T2,
+            BLOCKING,
+            _("详细地址是占位内容（如“无”“不详”“测试”），不是真实地址"),
+            "The street address is a placeholder (such as “none”, “unknown”, “test”), not a real address",
+        ),
+        _rule(
+            address_checks.ADDRESS_DETAIL_TOO_SHORT,
+            T2,
+            WARNING,
+            _("详细地址过短：只有 %(length)s 个字"),
+            "The street address is too short: only %(length)s characters",
+        ),
+        _rule(
+            address_checks.ADDRESS_NO_ROAD,
+            T2,
+            WARNING,
+            _("详细地址有门牌号，但没有道路或小区名称"),
+            "The street address has a number but names no road or place",
+        ),
+        _rule(
+            address_checks.ADDRESS_NO_HOUSE_NUMBER,
+            T2,
+            WARNING,
+            _("详细地址有道路，但没有门牌号"),
+            "The street address names a road but has no house number",
+        ),
+        _rule(
+            address_checks.ADDRESS_POSTCODE_MISMATCH,
+            T2,
+            WARNING,
+            _("邮编不属于 %(province)s"),
+            "The postcode is not one of %(province)s",
+        ),
+        _rule(
+            address_checks.ADDRESS_TOO_LONG,
+            T2,
+            WARNING,
+            _("地址过长（%(length)s 个字符），可能粘贴了其他内容"),
+            "The address is too long (%(length)s characters): something else may have been pasted in",
+        ),
         # Products (T3)
         _rule(
             product_checks.SKU_MISSING,
@@ -441,6 +497,9 @@ def explain(finding: Finding, *, language: str | None = None) -> str:
             data["courier_name"] = (
                 COURIERS[courier][0] if courier in COURIERS else finding.data.get("given", courier)
             )
+        suggestion = finding.data.get("suggestion")
+        if isinstance(suggestion, Mapping):  # {"province": "浙江省", "city": "杭州市"} → 浙江省 杭州市
+            data["suggestion"] = " ".join(str(name) for name in suggestion.values())
         source = str(finding.data.get("source", ""))
         if source in _SOURCE_NAMES:
             zh, en = _SOURCE_NAMES[source]

@@ -270,16 +270,43 @@ def test_placeholder_district_is_no_district():
     ] == [("ADDRESS_NO_DISTRICT", {"reason": "placeholder", "given": "其他区"})]
 
 
-def test_abolished_district_name_is_an_unknown_district():
+def test_abolished_district_name_reads_as_its_successor_with_a_suggestion():
     structured = check(province="浙江省", city="杭州市", district="江干区", detail="文三路90号")
     running = check(raw="浙江省杭州市下城区xx路1号")
 
-    assert [(f.code, f.data) for f in structured] == [
-        ("ADDRESS_NO_DISTRICT", {"reason": "unknown", "given": "江干区"})
+    assert [(f.code, f.severity, f.data) for f in structured] == [
+        (
+            "ADDRESS_RENAMED_DIVISION",
+            Severity.WARNING,
+            {
+                "level": "district",
+                "given": "江干区",
+                "current": "上城区",
+                "since": "2021-04-09",
+                "also": "钱塘区",
+                "suggestion": {"district": "上城区"},
+            },
+        )
     ]
     assert [(f.code, f.data) for f in running] == [
-        ("ADDRESS_NO_DISTRICT", {"reason": "unknown", "given": "下城区"})
+        (
+            "ADDRESS_RENAMED_DIVISION",
+            {
+                "level": "district",
+                "given": "下城区",
+                "current": "拱墅区",
+                "since": "2021-04-09",
+                "suggestion": {"district": "拱墅区"},
+            },
+        )
     ]
+
+
+def test_district_name_unknown_anywhere_is_an_unknown_district():
+    assert [
+        (f.code, f.data)
+        for f in check(province="浙江省", city="杭州市", district="江东区", detail="文三路90号")
+    ] == [("ADDRESS_NO_DISTRICT", {"reason": "unknown", "given": "江东区"})]
 
 
 def test_city_in_another_province_is_a_conflict():
@@ -453,7 +480,7 @@ def test_text_in_a_division_slot_is_repeated_in_the_finding_only_when_it_looks_l
         [finding] = [f for f in check_address(addr, parse_address(addr)) if f.code == "ADDRESS_NO_DISTRICT"]
         return finding.data
 
-    assert district_data("江干区") == {"reason": "unknown", "given": "江干区"}
+    assert district_data("江东区") == {"reason": "unknown", "given": "江东区"}
     # a street address typed into the district box is not copied into the finding
     assert district_data("中山路1号101室张三家") == {"reason": "unknown"}
 

@@ -147,7 +147,7 @@ def _declared_codes():
 
 def test_every_code_the_checks_declare_has_a_rule_and_nothing_else_does():
     assert set(RULES) == _declared_codes()
-    assert len(RULES) == 40
+    assert len(RULES) == 48
 
 
 def test_rules_agree_with_the_findings_the_checks_produce():
@@ -190,6 +190,21 @@ def test_rules_agree_with_the_findings_the_checks_produce():
             order(address=AddressIn(detail="****", province="浙江省")), catalog=CATALOG, now=NOW
         ).findings,
         *check_order(order(address=AddressIn(country="US", raw="x")), catalog=CATALOG, now=NOW).findings,
+        *[
+            f
+            for address in (
+                AddressIn(raw="浙江省杭州市江干区文三路90号"),
+                AddressIn(raw="余杭区文三路1号"),
+                *(
+                    AddressIn(province="浙江省", city="杭州市", district="西湖区", detail=detail)
+                    for detail in ("不详", "路1号", "5栋301室", "文三路", "文三路1号" + "号" * 300)
+                ),
+                AddressIn(
+                    province="浙江省", city="杭州市", district="西湖区", detail="文三路1号", postcode="100000"
+                ),
+            )
+            for f in check_order(order(address=address), catalog=CATALOG, now=NOW).findings
+        ],
         *check_order(
             order(
                 lines=[
