@@ -226,6 +226,12 @@ RULES: Mapping[str, Rule] = dict(
             BLOCKING,
             _("第 %(line)s 行的商品编码 %(sku)s 在商品资料中不存在"),
             "Line %(line)s: the SKU code %(sku)s is not in the catalogue",
+            {
+                "similar": (
+                    _("第 %(line)s 行的商品编码 %(sku)s 在商品资料中不存在，相近的编码：%(suggestions)s"),
+                    "Line %(line)s: the SKU code %(sku)s is not in the catalogue; near codes: %(suggestions)s",
+                )
+            },
         ),
         _rule(
             product_checks.SKU_INACTIVE,

@@ -186,3 +186,76 @@ def test_findings_are_blocking_product_errors():
 def test_index_by_variant_finds_the_exact_variant():
     assert [r.id for r in CATALOG.by_variant("DRESS", {"colour": "黑", "size": "s"})] == [3]
     assert len(CATALOG) == 9
+
+
+def test_unknown_code_suggests_the_merchants_nearest_codes():
+    assert summary(resolve("DRESS-RED-XL", line_no=2)) == (
+        None,
+        [
+            (
+                "SKU_UNKNOWN",
+                {
+                    "line": 2,
+                    "sku": "DRESS-RED-XL",
+                    "reason": "similar",
+                    "suggestions": ["DRESS-RED-M", "DRESS-RED-S"],
+                },
+            )
+        ],
+    )
+
+
+def test_suggestions_ignore_case_and_skip_inactive_codes():
+    assert summary(resolve("mug-olx")) == (None, [("SKU_UNKNOWN", {"line": 1, "sku": "mug-olx"})])
+    assert summary(resolve("pan-02"))[1][0][1]["suggestions"] == ["PAN-20"]
+
+
+def test_suggestions_are_computed_once_per_code_and_catalogue():
+    catalog = CatalogIndex.build([sku(1, "TEE-BLUE-M"), sku(2, "TEE-BLUE-L")])
+    line = LineIn(sku_code="TEE-BLU-M", quantity=1)
+
+    first = resolve_line(line, index=catalog, line_no=1)
+    second = resolve_line(line, index=catalog, line_no=2)
+
+    assert first.findings[0].data["suggestions"] == ["TEE-BLUE-M", "TEE-BLUE-L"]
+    assert second.findings[0].data["suggestions"] is first.findings[0].data["suggestions"]
+
+
+def test_far_codes_are_not_suggested():
+    assert summary(resolve("ZZZ-999")) == (None, [("SKU_UNKNOWN", {"line": 1, "sku": "ZZZ-999"})])
+
+
+def test_shopify_options_are_placed_under_the_stocked_attribute():
+    assert summary(resolve("DRESS", option1="红色", option2="M")) == (2, [])
+    assert summary(resolve("DRESS", variant="黑色"))[0] == 3
+
+
+def test_shopify_size_option_not_stocked_lists_what_is_stocked():
+    assert summary(resolve("DRESS", option1="红色", option2="XL")) == (
+        None,
+        [
+            (
+                "SKU_VARIANT_NOT_STOCKED",
+                {
+                    "line": 1,
+                    "style": "DRESS",
+                    "ordered": {"colour": "红", "size": "xl"},
+                    "stocked": [
+                        {"colour": "红", "size": "s"},
+                        {"colour": "红", "size": "m"},
+                        {"colour": "黑", "size": "s"},
+                    ],
+                    "stocked_values": {"colour": ["红", "黑"], "size": ["m", "s"]},
+                },
+            )
+        ],
+    )
+
+
+def test_shopify_option_contradicting_a_sku_code_is_a_mismatch():
+    assert summary(resolve("DRESS-RED-S", option1="XL"))[1] == [
+        (
+            "SKU_ATTRIBUTES_MISMATCH",
+            {"line": 1, "sku": "DRESS-RED-S", "ordered": {"size": "xl"}, "stocked": {"size": "s"}},
+        )
+    ]
