@@ -35,6 +35,7 @@ from orderguard.orders.schema import OrderIn, PlatformState
 from orderguard.sla.services import PolicyBook
 from orderguard.validation.checks import CheckResult, check_order
 from orderguard.validation.product import CatalogIndex, SkuRecord
+from orderguard.validation.rules import rule_overrides_for
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class _Context:
     channel: Channel
     catalog: CatalogIndex
     policies: PolicyBook
+    # the merchant's rule settings, read once per import (code -> blocking/warning/off)
+    rule_overrides: dict[str, str]
     now: datetime
     actor_label: str
     outcomes: Outcomes | None = None
@@ -143,6 +146,7 @@ def orders_import(
             channel=channel,
             catalog=catalog_index_for(merchant_id=channel.merchant_id),
             policies=PolicyBook(),
+            rule_overrides=rule_overrides_for(merchant_id=channel.merchant_id),
             now=moment,
             actor_label=actor_label,
             outcomes=outcomes,
@@ -519,7 +523,7 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn]) -> _ChunkResult:
             if old is not None and (regression := _regression(old, oi)) is not None:
                 result_counts.errors.append(regression)
                 continue
-            result = check_order(oi, catalog=ctx.catalog, now=now)
+            result = check_order(oi, catalog=ctx.catalog, now=now, severity_overrides=ctx.rule_overrides)
             if old is None:
                 order = bulk.new(
                     Order,

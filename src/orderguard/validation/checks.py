@@ -373,6 +373,10 @@ def explain(finding: Finding, *, language: str | None = None) -> str:
         return template % data
 
 
+# A merchant's setting that drops a rule's findings (`validation.models.RuleSetting.OFF`).
+_OFF = "off"
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     findings: list[Finding]
@@ -395,13 +399,13 @@ def check_order(
     *,
     catalog: CatalogIndex,
     now: datetime,
-    severity_overrides: Mapping[str, Severity] | None = None,
+    severity_overrides: Mapping[str, str] | None = None,
 ) -> CheckResult:
     """Run every D2 check on one order.
 
     Findings come in a stable order: recipient name, phone, address, lines (in line order),
-    special requests. `severity_overrides` (code → severity) applies a merchant's own choice of
-    blocking or warning per rule.
+    special requests. `severity_overrides` (code → ``blocking``, ``warning`` or ``off``) applies
+    a merchant's own choice per rule (`validation.rules`): a rule turned off leaves no finding.
     """
     findings: list[Finding] = check_name(order.recipient_name)
     phone = check_phone(
@@ -422,9 +426,10 @@ def check_order(
     findings.extend(check_platform_flags(order))
     if severity_overrides:
         findings = [
-            replace(f, severity=severity_overrides[f.code])
+            replace(f, severity=Severity(severity_overrides[f.code]))
             if f.code in severity_overrides and severity_overrides[f.code] != f.severity
             else f
             for f in findings
+            if severity_overrides.get(f.code) != _OFF
         ]
     return CheckResult(findings=findings, parsed_address=parsed, phone=phone, resolved_sku_ids=resolved)
