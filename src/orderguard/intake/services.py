@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from orderguard.cases.notices import stockout_notices_enqueue
 from orderguard.cases.services import OrderFindings, cases_triage
-from orderguard.catalog.selectors import sku_rows_for_matching
+from orderguard.catalog.selectors import catalog_records_for_matching
 from orderguard.core import bulk, clock
 from orderguard.core.findings import Finding
 from orderguard.intake.adapters import detect_format, get_adapter
@@ -84,8 +84,7 @@ class _Counts:
 
 def catalog_index_for(*, merchant_id: int) -> CatalogIndex:
     return CatalogIndex.build(
-        SkuRecord(id=pk, code=code, style_code=style, barcode=barcode, attributes=attrs or {}, active=active)
-        for pk, code, style, barcode, attrs, active in sku_rows_for_matching(merchant_id=merchant_id)
+        SkuRecord(**fields) for fields in catalog_records_for_matching(merchant_id=merchant_id)
     )
 
 

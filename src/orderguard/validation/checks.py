@@ -261,6 +261,13 @@ RULES: Mapping[str, Rule] = dict(
             _("第 %(line)s 行款号 %(style)s 有多个规格符合订单，无法确定：%(candidates)s"),
             "Line %(line)s: several variants of the style %(style)s fit the order: %(candidates)s",
         ),
+        _rule(
+            product_checks.BUNDLE_COMPONENT_INACTIVE,
+            T3,
+            BLOCKING,
+            _("第 %(line)s 行的组合商品 %(sku)s 含已停用的组件：%(components)s"),
+            "Line %(line)s: the bundle %(sku)s has inactive components: %(components)s",
+        ),
         # Special requests (T5)
         _rule(
             special_checks.SPECIAL_COURIER_REQUESTED,

@@ -17,6 +17,9 @@ does not contradict a SKU that has no such attribute).
   ``option1``/``option2``, or ``variant``) are placed under the attribute of the SKU or style
   that has that value (``red`` is a stocked colour), else under size when they read as a size
   (``XL``, ``2XL``, ``38``), else left out of the comparison;
+- a line resolved to a bundle (组合商品) whose components include an inactive SKU →
+  BUNDLE_COMPONENT_INACTIVE naming them (not resolved): allocation explodes a bundle into its
+  components, and a component that is no longer sold cannot be picked;
 - nothing → SKU_UNKNOWN; when the merchant has codes close to it (edit distance at most a third
   of its length, at least 2, found through the codes' trigrams and a shared prefix), up to
   `MAX_SUGGESTIONS` of them, nearest first, go in ``data["suggestions"]`` with
@@ -46,6 +49,7 @@ SKU_INACTIVE = "SKU_INACTIVE"
 SKU_ATTRIBUTES_MISMATCH = "SKU_ATTRIBUTES_MISMATCH"
 SKU_VARIANT_NOT_STOCKED = "SKU_VARIANT_NOT_STOCKED"
 SKU_VARIANT_AMBIGUOUS = "SKU_VARIANT_AMBIGUOUS"
+BUNDLE_COMPONENT_INACTIVE = "BUNDLE_COMPONENT_INACTIVE"
 
 # How many variants a finding lists (a style may have hundreds; the finding stays small).
 MAX_LISTED_VARIANTS = 20
@@ -70,6 +74,8 @@ class SkuRecord:
     barcode: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
     active: bool = True
+    # a bundle's component SKU ids (empty for a plain SKU)
+    components: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,7 @@ class CatalogIndex:
     __slots__ = (
         "_by_barcode",
         "_by_code",
+        "_by_id",
         "_by_style",
         "_by_variant",
         "_folded_barcode",
@@ -109,6 +116,7 @@ class CatalogIndex:
 
     def __init__(self) -> None:
         self._by_code: dict[str, SkuRecord] = {}
+        self._by_id: dict[int, SkuRecord] = {}
         self._folded_code: dict[str, list[SkuRecord]] = {}
         self._by_barcode: dict[str, list[SkuRecord]] = {}
         self._folded_barcode: dict[str, list[SkuRecord]] = {}
@@ -123,6 +131,7 @@ class CatalogIndex:
         earlier one."""
         index = cls()
         for record in records:
+            index._by_id[record.id] = record
             code = _key(record.code)
             if code:
                 index._by_code[code] = record
@@ -164,6 +173,14 @@ class CatalogIndex:
     def by_variant(self, style_code: str, attributes: Mapping[str, str]) -> list[SkuRecord]:
         """The SKUs of a style with exactly these (normalised) attributes."""
         return self._by_variant.get((_key(style_code), attributes_signature(attributes)), [])
+
+    def inactive_components(self, record: SkuRecord) -> list[str]:
+        """The codes of the bundle `record`'s components that are inactive, in component order."""
+        return [
+            component.code
+            for component_id in record.components
+            if (component := self._by_id.get(component_id)) is not None and not component.active
+        ]
 
     def suggest(self, code: str) -> list[str]:
         """The active SKU codes nearest to `code` (see the module docstring), nearest first."""
@@ -255,7 +272,17 @@ def _contradicts(ordered: Mapping[str, str], stocked: Mapping[str, str]) -> bool
     return any(key in stocked and stocked[key] != value for key, value in ordered.items())
 
 
-def _single(record: SkuRecord, ordered: dict[str, str], line_no: int) -> LineResolution:
+def _resolved(record: SkuRecord, index: CatalogIndex, line_no: int) -> LineResolution:
+    """An active SKU the line resolves to, unless it is a bundle with an inactive component."""
+    inactive = index.inactive_components(record) if record.components else []
+    if inactive:
+        return LineResolution(
+            None, (_finding(BUNDLE_COMPONENT_INACTIVE, line_no, sku=record.code, components=inactive),)
+        )
+    return LineResolution(record.id)
+
+
+def _single(record: SkuRecord, ordered: dict[str, str], line_no: int, index: CatalogIndex) -> LineResolution:
     if _contradicts(ordered, record.attributes):
         shared = [key for key in ordered if key in record.attributes]
         return LineResolution(
@@ -272,14 +299,19 @@ def _single(record: SkuRecord, ordered: dict[str, str], line_no: int) -> LineRes
         )
     if not record.active:
         return LineResolution(None, (_finding(SKU_INACTIVE, line_no, sku=record.code),))
-    return LineResolution(record.id)
+    return _resolved(record, index, line_no)
 
 
 def _pick_variant(
-    variants: list[SkuRecord], ordered: dict[str, str], line_no: int, code: str, exact: list[SkuRecord]
+    variants: list[SkuRecord],
+    ordered: dict[str, str],
+    line_no: int,
+    code: str,
+    exact: list[SkuRecord],
+    index: CatalogIndex,
 ) -> LineResolution:
     if len(exact) == 1 and exact[0].active:
-        return LineResolution(exact[0].id)
+        return _resolved(exact[0], index, line_no)
     candidates = [v for v in variants if not _contradicts(ordered, v.attributes)]
     if len(candidates) > 1:
         active = [v for v in candidates if v.active]
@@ -291,7 +323,7 @@ def _pick_variant(
         chosen = candidates[0]
         if not chosen.active:
             return LineResolution(None, (_finding(SKU_INACTIVE, line_no, sku=chosen.code),))
-        return LineResolution(chosen.id)
+        return _resolved(chosen, index, line_no)
     if not candidates:
         stocked = [dict(v.attributes) for v in variants if v.active] or [dict(v.attributes) for v in variants]
         keys = list(ordered)
@@ -359,17 +391,17 @@ def resolve_line(line: LineIn, *, index: CatalogIndex, line_no: int) -> LineReso
     ordered = normalise_attributes(line.attributes) if line.attributes else {}
     record = index.by_code(code)
     if record is not None:
-        return _single(record, _place_unnamed(ordered, [record]), line_no)
+        return _single(record, _place_unnamed(ordered, [record]), line_no, index)
     by_barcode = index.by_barcode(code)
     if len(by_barcode) == 1:
-        return _single(by_barcode[0], _place_unnamed(ordered, by_barcode), line_no)
+        return _single(by_barcode[0], _place_unnamed(ordered, by_barcode), line_no, index)
     if by_barcode:
-        return _pick_variant(by_barcode, _place_unnamed(ordered, by_barcode), line_no, code, [])
+        return _pick_variant(by_barcode, _place_unnamed(ordered, by_barcode), line_no, code, [], index)
     variants = index.by_style(code)
     if variants:
         ordered = _place_unnamed(ordered, variants)
         exact = index.by_variant(code, ordered) if ordered else []
-        return _pick_variant(variants, ordered, line_no, code, exact)
+        return _pick_variant(variants, ordered, line_no, code, exact, index)
     suggestions = index.suggest(code)
     if suggestions:
         return LineResolution(

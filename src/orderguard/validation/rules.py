@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from orderguard.catalog.selectors import sku_rows_for_matching
+from orderguard.catalog.selectors import catalog_records_for_matching
 from orderguard.core.choices import ExceptionType, Severity
 from orderguard.inventory import findings as stock_checks
 from orderguard.orders.models import Order, OrderLine
@@ -39,6 +39,7 @@ FIXED_CODES: frozenset[str] = frozenset(
         product_checks.SKU_ATTRIBUTES_MISMATCH,
         product_checks.SKU_VARIANT_NOT_STOCKED,
         product_checks.SKU_VARIANT_AMBIGUOUS,
+        product_checks.BUNDLE_COMPONENT_INACTIVE,
     }
 )
 # "default" in a change removes the merchant's override.
@@ -218,8 +219,7 @@ def rules_dry_run(*, merchant_id: int, code: str, severity: str, days: int, now:
     # the rule under study is checked at its default, then read at both settings
     others = {k: v for k, v in overrides.items() if k != code}
     catalog = CatalogIndex.build(
-        SkuRecord(id=pk, code=sku, style_code=style, barcode=barcode, attributes=attrs or {}, active=active)
-        for pk, sku, style, barcode, attrs, active in sku_rows_for_matching(merchant_id=merchant_id)
+        SkuRecord(**fields) for fields in catalog_records_for_matching(merchant_id=merchant_id)
     )
     for batch in _orders_in_batches(merchant_id=merchant_id, since=now - timedelta(days=days)):
         for order, lines in batch:

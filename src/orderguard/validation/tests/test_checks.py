@@ -173,7 +173,7 @@ def _declared_codes():
 
 def test_every_code_the_checks_declare_has_a_rule_and_nothing_else_does():
     assert set(RULES) == _declared_codes()
-    assert len(RULES) == 32
+    assert len(RULES) == 33
 
 
 def test_rules_agree_with_the_findings_the_checks_produce():
@@ -220,8 +220,9 @@ def test_rules_agree_with_the_findings_the_checks_produce():
         catalog=CATALOG,
         now=NOW,
     ).findings
-    inactive = CatalogIndex.build([SkuRecord(9, "OLD", active=False)])
+    inactive = CatalogIndex.build([SkuRecord(9, "OLD", active=False), SkuRecord(10, "SET", components=(9,))])
     findings += product.resolve_line(LineIn(sku_code="OLD", quantity=1), index=inactive, line_no=1).findings
+    findings += product.resolve_line(LineIn(sku_code="SET", quantity=1), index=inactive, line_no=1).findings
 
     # the stock codes come from allocation (a database test covers them: inventory/tests)
     assert _declared_codes() - {stock.STOCK_SHORT, stock.STOCK_LOW} <= {f.code for f in findings}

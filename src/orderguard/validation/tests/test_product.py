@@ -259,3 +259,43 @@ def test_shopify_option_contradicting_a_sku_code_is_a_mismatch():
             {"line": 1, "sku": "DRESS-RED-S", "ordered": {"size": "xl"}, "stocked": {"size": "s"}},
         )
     ]
+
+
+BUNDLES = CatalogIndex.build(
+    [
+        sku(20, "SOCK-W", active=True),
+        sku(21, "SOCK-B", active=False),
+        sku(22, "SOCK-G", active=False),
+        SkuRecord(id=23, code="SOCK-SET", components=(20, 21, 22)),
+        SkuRecord(id=24, code="SOCK-DUO", components=(20,)),
+        SkuRecord(id=25, code="GIFT-RED", style_code="GIFT", attributes={"colour": "红"}, components=(21,)),
+    ]
+)
+
+
+def test_a_bundle_with_inactive_components_names_them():
+    line = LineIn(sku_code="SOCK-SET", quantity=2)
+
+    resolution = resolve_line(line, index=BUNDLES, line_no=3)
+
+    assert summary(resolution) == (
+        None,
+        [("BUNDLE_COMPONENT_INACTIVE", {"line": 3, "sku": "SOCK-SET", "components": ["SOCK-B", "SOCK-G"]})],
+    )
+    assert resolution.findings[0].field == "lines[3].sku_code"
+
+
+def test_a_bundle_whose_components_are_all_active_resolves():
+    assert summary(resolve_line(LineIn(sku_code="SOCK-DUO", quantity=1), index=BUNDLES, line_no=1)) == (
+        24,
+        [],
+    )
+
+
+def test_a_bundle_found_by_its_style_is_checked_the_same_way():
+    line = LineIn(sku_code="GIFT", quantity=1, attributes={"颜色": "红色"})
+
+    assert summary(resolve_line(line, index=BUNDLES, line_no=1)) == (
+        None,
+        [("BUNDLE_COMPONENT_INACTIVE", {"line": 1, "sku": "GIFT-RED", "components": ["SOCK-B"]})],
+    )

@@ -126,6 +126,7 @@ def test_stock_and_line_resolution_codes_are_the_fixed_ones():
         "SKU_ATTRIBUTES_MISMATCH",
         "SKU_VARIANT_NOT_STOCKED",
         "SKU_VARIANT_AMBIGUOUS",
+        "BUNDLE_COMPONENT_INACTIVE",
     } == FIXED_CODES
 
 
@@ -290,3 +291,26 @@ def test_the_command_line_dry_run_refuses_bad_input(channel, capsys, args, error
     code = main(["rules", "dry-run", *merchant, *args, "--json"])
 
     assert (code, json.loads(capsys.readouterr().out)["error"]["code"]) == (2, error)
+
+
+def test_an_imported_bundle_with_an_inactive_component_is_held_and_takes_no_stock(shop):  # noqa: F811
+    from orderguard.catalog.services import SkuIn, skus_upsert
+    from orderguard.inventory.models import StockLevel
+
+    skus_upsert(
+        merchant_id=shop.merchant_id,
+        skus=[
+            SkuIn(code="PAN-20", name="煎锅 20cm", attributes={"规格": "20cm"}, active=False),
+            SkuIn(code="SET", components=[("TS-RED-S", 1), ("PAN-20", 1)]),
+        ],
+    )
+
+    orders_import(files=taobao_export([TbOrder("7001", [TbItem("SET", 1)])]), channel=shop, now=NOW)
+
+    assert outcome()["7001"] == ("on_hold", ["T3"], ["BUNDLE_COMPONENT_INACTIVE"])
+    assert Order.objects.get(platform_order_id="7001").findings[0]["data"] == {
+        "line": 1,
+        "sku": "SET",
+        "components": ["PAN-20"],
+    }
+    assert set(StockLevel.objects.values_list("allocated", flat=True)) == {0}
