@@ -10,6 +10,7 @@ from orderguard.api.catalog import skus_router, stock_router
 from orderguard.api.health import router as health_router
 from orderguard.api.imports import router as imports_router
 from orderguard.api.orders import router as orders_router
+from orderguard.api.rules import router as rules_router
 from orderguard.api.webhooks import router as webhooks_router
 
 api = NinjaAPI(title="OrderGuard API", version="1", urls_namespace="api-v1")
@@ -20,4 +21,5 @@ api.add_router("/cases", cases_router)
 api.add_router("/imports", imports_router)
 api.add_router("/skus", skus_router)
 api.add_router("/stock", stock_router)
+api.add_router("/rules", rules_router)
 api.add_router("/webhooks", webhooks_router)

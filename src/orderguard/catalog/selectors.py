@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
-from orderguard.catalog.models import Sku
+from orderguard.catalog.models import BundleItem, Sku
 from orderguard.tenancy.access import Actor, get_visible, visible
 
 
@@ -16,6 +18,36 @@ def sku_rows_for_matching(*, merchant_id: int) -> list[tuple[int, str, str, str,
             "pk", "code", "style_code", "barcode", "attributes", "active"
         )
     )
+
+
+def bundle_components_for_matching(*, merchant_id: int) -> dict[int, tuple[int, ...]]:
+    """Bundle SKU id → its component SKU ids (in component id order), for the product matcher."""
+    components: dict[int, list[int]] = {}
+    for bundle_id, component_id in (
+        BundleItem.objects.filter(bundle__merchant_id=merchant_id)
+        .order_by("bundle_id", "component_id")
+        .values_list("bundle_id", "component_id")
+    ):
+        components.setdefault(bundle_id, []).append(component_id)
+    return {bundle_id: tuple(ids) for bundle_id, ids in components.items()}
+
+
+def catalog_records_for_matching(*, merchant_id: int) -> list[dict[str, Any]]:
+    """Every SKU of the merchant as the product matcher's record fields (`SkuRecord`), with
+    its bundle components: two queries, once per import."""
+    components = bundle_components_for_matching(merchant_id=merchant_id)
+    return [
+        {
+            "id": pk,
+            "code": code,
+            "style_code": style,
+            "barcode": barcode,
+            "attributes": attrs or {},
+            "active": active,
+            "components": components.get(pk, ()),
+        }
+        for pk, code, style, barcode, attrs, active in sku_rows_for_matching(merchant_id=merchant_id)
+    ]
 
 
 def skus_search(*, actor: Actor, q: str = "", merchant: str = "") -> models.QuerySet[Sku]:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from orderguard.cases.notices import stockout_notices_enqueue
 from orderguard.cases.services import OrderFindings, cases_triage
-from orderguard.catalog.selectors import sku_rows_for_matching
+from orderguard.catalog.selectors import catalog_records_for_matching
 from orderguard.core import bulk, clock
 from orderguard.core.findings import Finding
 from orderguard.intake.adapters import detect_format, get_adapter
@@ -35,6 +35,7 @@ from orderguard.orders.schema import OrderIn, PlatformState
 from orderguard.sla.services import PolicyBook
 from orderguard.validation.checks import CheckResult, check_order
 from orderguard.validation.product import CatalogIndex, SkuRecord
+from orderguard.validation.rules import rule_overrides_for
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class _Context:
     channel: Channel
     catalog: CatalogIndex
     policies: PolicyBook
+    # the merchant's rule settings, read once per import (code -> blocking/warning/off)
+    rule_overrides: dict[str, str]
     now: datetime
     actor_label: str
     outcomes: Outcomes | None = None
@@ -81,8 +84,7 @@ class _Counts:
 
 def catalog_index_for(*, merchant_id: int) -> CatalogIndex:
     return CatalogIndex.build(
-        SkuRecord(id=pk, code=code, style_code=style, barcode=barcode, attributes=attrs or {}, active=active)
-        for pk, code, style, barcode, attrs, active in sku_rows_for_matching(merchant_id=merchant_id)
+        SkuRecord(**fields) for fields in catalog_records_for_matching(merchant_id=merchant_id)
     )
 
 
@@ -143,6 +145,7 @@ def orders_import(
             channel=channel,
             catalog=catalog_index_for(merchant_id=channel.merchant_id),
             policies=PolicyBook(),
+            rule_overrides=rule_overrides_for(merchant_id=channel.merchant_id),
             now=moment,
             actor_label=actor_label,
             outcomes=outcomes,
@@ -519,7 +522,7 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn]) -> _ChunkResult:
             if old is not None and (regression := _regression(old, oi)) is not None:
                 result_counts.errors.append(regression)
                 continue
-            result = check_order(oi, catalog=ctx.catalog, now=now)
+            result = check_order(oi, catalog=ctx.catalog, now=now, severity_overrides=ctx.rule_overrides)
             if old is None:
                 order = bulk.new(
                     Order,

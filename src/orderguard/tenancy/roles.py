@@ -49,6 +49,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[str]] = {
         notifications__outboxattempt=VIEW,
         auth__user=VIEW,
         tenancy__membership=VIEW,
+        validation__ruleoverride=ALL_ACTIONS,
     ),
     Role.OPERATOR: _grant(
         tenancy__merchant=VIEW,

@@ -363,6 +363,12 @@ RULES: Mapping[str, Rule] = dict(
             BLOCKING,
             _("第 %(line)s 行的商品编码 %(sku)s 在商品资料中不存在"),
             "Line %(line)s: the SKU code %(sku)s is not in the catalogue",
+            {
+                "similar": (
+                    _("第 %(line)s 行的商品编码 %(sku)s 在商品资料中不存在，相近的编码：%(suggestions)s"),
+                    "Line %(line)s: the SKU code %(sku)s is not in the catalogue; near codes: %(suggestions)s",
+                )
+            },
         ),
         _rule(
             product_checks.SKU_INACTIVE,
@@ -391,6 +397,13 @@ RULES: Mapping[str, Rule] = dict(
             BLOCKING,
             _("第 %(line)s 行款号 %(style)s 有多个规格符合订单，无法确定：%(candidates)s"),
             "Line %(line)s: several variants of the style %(style)s fit the order: %(candidates)s",
+        ),
+        _rule(
+            product_checks.BUNDLE_COMPONENT_INACTIVE,
+            T3,
+            BLOCKING,
+            _("第 %(line)s 行的组合商品 %(sku)s 含已停用的组件：%(components)s"),
+            "Line %(line)s: the bundle %(sku)s has inactive components: %(components)s",
         ),
         # Special requests (T5)
         _rule(
@@ -507,6 +520,10 @@ def explain(finding: Finding, *, language: str | None = None) -> str:
         return template % data
 
 
+# A merchant's setting that drops a rule's findings (`validation.models.RuleSetting.OFF`).
+_OFF = "off"
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     findings: list[Finding]
@@ -529,15 +546,16 @@ def check_order(
     *,
     catalog: CatalogIndex,
     now: datetime,
-    severity_overrides: Mapping[str, Severity] | None = None,
+    severity_overrides: Mapping[str, str] | None = None,
 ) -> CheckResult:
     """Run every D2 check on one order.
 
     Findings come in a stable order: recipient name, phone (its area code against the address's
     city last), address (outside mainland China: `validation.abroad`), lines (in line order),
     special requests. A virtual number's expiry is `phone_expires_at`, else the one an adapter
-    kept in `extra` (`phone.platform_phone_expiry`). `severity_overrides` (code → severity) applies a merchant's own choice of
-    blocking or warning per rule.
+    kept in `extra` (`phone.platform_phone_expiry`). `severity_overrides` (code → ``blocking``,
+    ``warning`` or ``off``) applies a merchant's own choice per rule (`validation.rules`): a rule
+    turned off leaves no finding.
     """
     findings: list[Finding] = check_name(order.recipient_name)
     phone = check_phone(
@@ -566,9 +584,10 @@ def check_order(
     findings.extend(check_platform_flags(order))
     if severity_overrides:
         findings = [
-            replace(f, severity=severity_overrides[f.code])
+            replace(f, severity=Severity(severity_overrides[f.code]))
             if f.code in severity_overrides and severity_overrides[f.code] != f.severity
             else f
             for f in findings
+            if severity_overrides.get(f.code) != _OFF
         ]
     return CheckResult(findings=findings, parsed_address=parsed, phone=phone, resolved_sku_ids=resolved)

@@ -145,6 +145,11 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
         "/api/v1/cases/{case_id}/reveal",
         {**expect(401, 403, 403, 404, 200), "operator": 403, "tech_oncall": 403},
     ),
+    # rules: every role reads (a merchant user its own; staff without a merchant: the defaults);
+    # "{}" names no merchant: a 422 for anyone signed in (test_rules_api.py covers each caller)
+    "GET /api/v1/rules": ("/api/v1/rules", expect(401, 403, 200, 200, 200)),
+    "PUT /api/v1/rules": ("/api/v1/rules", expect(401, 422, 422, 422, 422)),
+    "POST /api/v1/rules/dry-run": ("/api/v1/rules/dry-run", expect(401, 422, 422, 422, 422)),
     # signed by the channel's secret, whoever calls: unsigned is refused for everyone
     "POST /api/v1/webhooks/{channel_code}/orders": (
         "/api/v1/webhooks/{channel_code}/orders",
@@ -249,9 +254,10 @@ def test_each_api_operation_answers_each_caller_as_decided(world, caller):
     got = {}
     for operation, (template, expected) in OPERATIONS.items():
         url = template.format(**world["ids"])
+        method = operation.split()[0]
         response = (
-            client.post(url, data=b"{}", content_type="application/json")
-            if operation.startswith("POST")
+            client.generic(method, url, data=b"{}", content_type="application/json")
+            if method in ("POST", "PUT")
             else client.get(url)
         )
         got[operation] = (response.status_code, expected[caller])

@@ -62,6 +62,7 @@ EXPECTED = {
         "tenancy.ApiToken": "vcd",
         "tenancy.Membership": "vacd",
         "tenancy.Merchant": "vacd",
+        "validation.RuleOverride": "vacd",
     },
     Role.MANAGER: {
         "auth.User": "v",
@@ -74,6 +75,7 @@ EXPECTED = {
         "sla.SlaPolicy": "vc",
         "tenancy.Membership": "v",
         "tenancy.Merchant": "vc",
+        "validation.RuleOverride": "vacd",
     },
     Role.OPERATOR: {
         "catalog.Courier": "v",

@@ -135,6 +135,34 @@ def test_merchant_severity_overrides_apply():
     ]
 
 
+def test_a_rule_a_merchant_turned_off_leaves_no_finding():
+    result = check_order(
+        order(recipient_name="林**", buyer_note="加急"),
+        catalog=CATALOG,
+        now=NOW,
+        severity_overrides={"NAME_MASKED": "off", "SPECIAL_EXPRESS_REQUESTED": "blocking"},
+    )
+
+    assert [(f.code, f.severity) for f in result.findings] == [
+        ("SPECIAL_EXPRESS_REQUESTED", Severity.BLOCKING)
+    ]
+
+
+def test_unknown_sku_explains_its_suggestions():
+    finding = Finding(
+        code="SKU_UNKNOWN",
+        type=ExceptionType.PRODUCT_ERROR,
+        field="lines[2].sku_code",
+        data={"line": 2, "sku": "TS-RED-XL", "reason": "similar", "suggestions": ["TS-RED-M", "TS-RED-S"]},
+    )
+
+    assert explain(finding) == "第 2 行的商品编码 TS-RED-XL 在商品资料中不存在，相近的编码：TS-RED-M/TS-RED-S"
+    assert (
+        explain(finding, language="en")
+        == "Line 2: the SKU code TS-RED-XL is not in the catalogue; near codes: TS-RED-M/TS-RED-S"
+    )
+
+
 def _declared_codes():
     modules = (names, phone, address, abroad, product, special, platform, stock)
     return {
@@ -147,7 +175,7 @@ def _declared_codes():
 
 def test_every_code_the_checks_declare_has_a_rule_and_nothing_else_does():
     assert set(RULES) == _declared_codes()
-    assert len(RULES) == 48
+    assert len(RULES) == 49
 
 
 def test_rules_agree_with_the_findings_the_checks_produce():
@@ -231,8 +259,9 @@ def test_rules_agree_with_the_findings_the_checks_produce():
         catalog=CATALOG,
         now=NOW,
     ).findings
-    inactive = CatalogIndex.build([SkuRecord(9, "OLD", active=False)])
+    inactive = CatalogIndex.build([SkuRecord(9, "OLD", active=False), SkuRecord(10, "SET", components=(9,))])
     findings += product.resolve_line(LineIn(sku_code="OLD", quantity=1), index=inactive, line_no=1).findings
+    findings += product.resolve_line(LineIn(sku_code="SET", quantity=1), index=inactive, line_no=1).findings
 
     # the stock codes come from allocation (a database test covers them: inventory/tests)
     assert _declared_codes() - {stock.STOCK_SHORT, stock.STOCK_LOW} <= {f.code for f in findings}

@@ -186,3 +186,116 @@ def test_findings_are_blocking_product_errors():
 def test_index_by_variant_finds_the_exact_variant():
     assert [r.id for r in CATALOG.by_variant("DRESS", {"colour": "黑", "size": "s"})] == [3]
     assert len(CATALOG) == 9
+
+
+def test_unknown_code_suggests_the_merchants_nearest_codes():
+    assert summary(resolve("DRESS-RED-XL", line_no=2)) == (
+        None,
+        [
+            (
+                "SKU_UNKNOWN",
+                {
+                    "line": 2,
+                    "sku": "DRESS-RED-XL",
+                    "reason": "similar",
+                    "suggestions": ["DRESS-RED-M", "DRESS-RED-S"],
+                },
+            )
+        ],
+    )
+
+
+def test_suggestions_ignore_case_and_skip_inactive_codes():
+    assert summary(resolve("mug-olx")) == (None, [("SKU_UNKNOWN", {"line": 1, "sku": "mug-olx"})])
+    assert summary(resolve("pan-02"))[1][0][1]["suggestions"] == ["PAN-20"]
+
+
+def test_suggestions_are_computed_once_per_code_and_catalogue():
+    catalog = CatalogIndex.build([sku(1, "TEE-BLUE-M"), sku(2, "TEE-BLUE-L")])
+    line = LineIn(sku_code="TEE-BLU-M", quantity=1)
+
+    first = resolve_line(line, index=catalog, line_no=1)
+    second = resolve_line(line, index=catalog, line_no=2)
+
+    assert first.findings[0].data["suggestions"] == ["TEE-BLUE-M", "TEE-BLUE-L"]
+    assert second.findings[0].data["suggestions"] is first.findings[0].data["suggestions"]
+
+
+def test_far_codes_are_not_suggested():
+    assert summary(resolve("ZZZ-999")) == (None, [("SKU_UNKNOWN", {"line": 1, "sku": "ZZZ-999"})])
+
+
+def test_shopify_options_are_placed_under_the_stocked_attribute():
+    assert summary(resolve("DRESS", option1="红色", option2="M")) == (2, [])
+    assert summary(resolve("DRESS", variant="黑色"))[0] == 3
+
+
+def test_shopify_size_option_not_stocked_lists_what_is_stocked():
+    assert summary(resolve("DRESS", option1="红色", option2="XL")) == (
+        None,
+        [
+            (
+                "SKU_VARIANT_NOT_STOCKED",
+                {
+                    "line": 1,
+                    "style": "DRESS",
+                    "ordered": {"colour": "红", "size": "xl"},
+                    "stocked": [
+                        {"colour": "红", "size": "s"},
+                        {"colour": "红", "size": "m"},
+                        {"colour": "黑", "size": "s"},
+                    ],
+                    "stocked_values": {"colour": ["红", "黑"], "size": ["m", "s"]},
+                },
+            )
+        ],
+    )
+
+
+def test_shopify_option_contradicting_a_sku_code_is_a_mismatch():
+    assert summary(resolve("DRESS-RED-S", option1="XL"))[1] == [
+        (
+            "SKU_ATTRIBUTES_MISMATCH",
+            {"line": 1, "sku": "DRESS-RED-S", "ordered": {"size": "xl"}, "stocked": {"size": "s"}},
+        )
+    ]
+
+
+BUNDLES = CatalogIndex.build(
+    [
+        sku(20, "SOCK-W", active=True),
+        sku(21, "SOCK-B", active=False),
+        sku(22, "SOCK-G", active=False),
+        SkuRecord(id=23, code="SOCK-SET", components=(20, 21, 22)),
+        SkuRecord(id=24, code="SOCK-DUO", components=(20,)),
+        SkuRecord(id=25, code="GIFT-RED", style_code="GIFT", attributes={"colour": "红"}, components=(21,)),
+    ]
+)
+
+
+def test_a_bundle_with_inactive_components_names_them():
+    line = LineIn(sku_code="SOCK-SET", quantity=2)
+
+    resolution = resolve_line(line, index=BUNDLES, line_no=3)
+
+    assert summary(resolution) == (
+        None,
+        [("BUNDLE_COMPONENT_INACTIVE", {"line": 3, "sku": "SOCK-SET", "components": ["SOCK-B", "SOCK-G"]})],
+    )
+    assert resolution.findings[0].field == "lines[3].sku_code"
+
+
+def test_a_bundle_whose_components_are_all_active_resolves():
+    assert summary(resolve_line(LineIn(sku_code="SOCK-DUO", quantity=1), index=BUNDLES, line_no=1)) == (
+        24,
+        [],
+    )
+
+
+def test_a_bundle_found_by_its_style_is_checked_the_same_way():
+    line = LineIn(sku_code="GIFT", quantity=1, attributes={"颜色": "红色"})
+
+    assert summary(resolve_line(line, index=BUNDLES, line_no=1)) == (
+        None,
+        [("BUNDLE_COMPONENT_INACTIVE", {"line": 1, "sku": "GIFT-RED", "components": ["SOCK-B"]})],
+    )
