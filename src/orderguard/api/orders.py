@@ -12,7 +12,6 @@ from pydantic import WithJsonSchema
 
 from orderguard.api.auth import AUTH, actor
 from orderguard.api.errors import AUTHENTICATED, ApiError, NoQuery, reject_unknown_query, with_errors
-from orderguard.core.choices import Severity
 from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name, mask_phone
 from orderguard.intake.selectors import channel_for_import
@@ -137,13 +136,7 @@ def _summary(o: Order) -> dict[str, Any]:
 
 
 def _finding(data: dict[str, Any]) -> dict[str, Any]:
-    finding = Finding(
-        code=data["code"],
-        type=data["type"],
-        field=data["field"],
-        severity=Severity(data["severity"]),
-        data=data.get("data", {}),
-    )
+    finding = Finding.from_dict(data)
     return {**{k: data[k] for k in ("code", "type", "severity", "field")}, "text": explain(finding)}
 
 

@@ -29,6 +29,18 @@ class Finding:
     def blocking(self) -> bool:
         return self.severity == Severity.BLOCKING
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """The finding stored as `as_dict` wrote it (on an order or a case)."""
+        return cls(
+            code=data["code"],
+            type=ExceptionType(data["type"]),
+            field=data.get("field", ""),
+            severity=Severity(data.get("severity", Severity.BLOCKING)),
+            source=DetectionSource(data.get("source", DetectionSource.IMPORT_CHECK)),
+            data=data.get("data", {}),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,

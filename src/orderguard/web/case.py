@@ -36,7 +36,6 @@ from orderguard.cases.services import (
     require_staff,
 )
 from orderguard.core import clock
-from orderguard.core.choices import Severity
 from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name, mask_phone
@@ -169,18 +168,7 @@ def _work_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
 
 
 def _findings(case: ExceptionCase) -> list[str]:
-    return [
-        explain(
-            Finding(
-                code=f["code"],
-                type=f["type"],
-                field=f.get("field", ""),
-                severity=Severity(f.get("severity", Severity.BLOCKING)),
-                data=f.get("data", {}),
-            )
-        )
-        for f in case.findings
-    ]
+    return [explain(Finding.from_dict(f)) for f in case.findings]
 
 
 @never_cache

@@ -176,13 +176,7 @@ def _phone(order: Order) -> str:
 
 
 def _finding_text(data: dict[str, Any]) -> dict[str, Any]:
-    finding = Finding(
-        code=data["code"],
-        type=data["type"],
-        field=data["field"],
-        severity=Severity(data["severity"]),
-        data=data.get("data", {}),
-    )
+    finding = Finding.from_dict(data)
     return {"text": explain(finding), "blocking": finding.severity == Severity.BLOCKING, "code": finding.code}
 
 
