@@ -29,7 +29,7 @@ from enum import StrEnum
 from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus, WaitingOn
 from orderguard.cases.errors import CaseActionNotAllowed
 from orderguard.core.choices import ExceptionType
-from orderguard.tenancy.models import Role
+from orderguard.tenancy.models import STAFF_ROLES, Role
 
 S = CaseStatus
 
@@ -43,7 +43,6 @@ ALLOWED: Mapping[CaseStatus, frozenset[CaseStatus]] = {
 
 CLOSED_STATUSES = frozenset({S.RESOLVED, S.CANCELLED})
 
-STAFF_ROLES = frozenset(r for r in Role if r != Role.MERCHANT)
 REOPEN_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 # Who may see a recipient's name, phone and street address in clear (each time logged).
 REVEAL_ROLES = frozenset({Role.SERVICE_AGENT, Role.MANAGER, Role.ADMIN})
@@ -89,12 +88,6 @@ class CaseMachine:
 
     allowed: Mapping[CaseStatus, frozenset[CaseStatus]]
     actions: Mapping[ActionName, Action]
-
-    def action(self, name: str) -> Action | None:
-        try:
-            return self.actions.get(ActionName(name))
-        except ValueError:
-            return None
 
     def can(self, action: Action, *, status: CaseStatus, waiting_on: str, role: Role) -> bool:
         """Whether `role` may take `action` on a case in `status` (waiting on `waiting_on`)."""

@@ -3,14 +3,14 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from orderguard.cases.choices import CaseEventType, CaseOutcome, CaseStatus, WaitingOn
+from orderguard.cases.choices import OPEN_STATUSES, CaseEventType, CaseOutcome, CaseStatus, WaitingOn
 from orderguard.core import sql  # noqa: F401  (registers the `in_literals` lookup)
 from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.models import EventModel
 
 # The open statuses as the partial indexes' predicate lists them. Queries that should use those
 # indexes filter with `status__in_literals=OPEN_STATUS_VALUES` (see `InLiterals`).
-OPEN_STATUS_VALUES = ("in_progress", "open", "waiting")
+OPEN_STATUS_VALUES = tuple(sorted(str(s.value) for s in OPEN_STATUSES))
 OPEN_CASE = models.Q(status__in=OPEN_STATUS_VALUES)
 
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orderguard.core.errors import NotFound
-from orderguard.tenancy.models import ApiToken, Membership, Role
+from orderguard.tenancy.models import STAFF_ROLES, ApiToken, Membership, Role
 
 M = TypeVar("M", bound=models.Model)
 
@@ -83,9 +83,8 @@ def get_visible(qs: models.QuerySet[M], actor: Actor, pk: int, *, merchant_field
 def staff_users() -> models.QuerySet[User]:
     """Active users who are warehouse staff (a staff role, or a superuser without a role, whom
     `actor_for` treats as an administrator): the people cases may be assigned to."""
-    staff_roles = [r for r in Role if r != Role.MERCHANT]
     return User.objects.filter(is_active=True).filter(
-        models.Q(membership__role__in=staff_roles) | models.Q(membership__isnull=True, is_superuser=True)
+        models.Q(membership__role__in=STAFF_ROLES) | models.Q(membership__isnull=True, is_superuser=True)
     )
 
 

@@ -34,6 +34,10 @@ class Role(models.TextChoices):
     MERCHANT = "merchant", _("商家用户")
 
 
+# Warehouse staff: every role but the merchant user's.
+STAFF_ROLES: frozenset[Role] = frozenset(r for r in Role if r != Role.MERCHANT)
+
+
 class Membership(TimeStampedModel):
     """A user's role, and for a merchant user the one merchant it belongs to."""
 

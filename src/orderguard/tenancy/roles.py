@@ -14,7 +14,7 @@ from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db import DEFAULT_DB_ALIAS, transaction
 
-from orderguard.tenancy.models import Role
+from orderguard.tenancy.models import STAFF_ROLES, Role
 
 VIEW = ("view",)
 VIEW_CHANGE = ("view", "change")
@@ -83,7 +83,6 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[str]] = {
 }
 
 # Roles that have a group (and `is_staff`): every role but the merchant user's.
-STAFF_ROLES: tuple[Role, ...] = tuple(r for r in Role if r != Role.MERCHANT)
 ROLE_GROUP_NAMES: frozenset[str] = frozenset(r.value for r in STAFF_ROLES)
 
 
@@ -106,7 +105,7 @@ def roles_sync(*, using: str = DEFAULT_DB_ALIAS) -> None:
             "pk", "content_type__app_label", "codename"
         )
     }
-    for role in STAFF_ROLES:
+    for role in sorted(STAFF_ROLES):
         wanted = ROLE_PERMISSIONS[role]
         if EVERYTHING in wanted:
             pks = list(ids.values())
