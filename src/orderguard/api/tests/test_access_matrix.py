@@ -109,6 +109,11 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     # the matrix posts "{}": no search text is a 422 for anyone signed in
     "POST /api/v1/orders/search": ("/api/v1/orders/search", expect(401, 422, 422, 422, 422)),
     "GET /api/v1/orders/{order_id}": ("/api/v1/orders/{order_id}", expect(401, 403, 200, 404, 200)),
+    # "{}" corrects nothing: staff get the order back; a merchant user corrects no order
+    "POST /api/v1/orders/{order_id}/correct": (
+        "/api/v1/orders/{order_id}/correct",
+        expect(401, 403, 403, 404, 200),
+    ),
     # the matrix posts "{}": no channel is a 422 for anyone signed in (test_orders_create_api.py
     # posts a valid body per caller)
     "POST /api/v1/orders": ("/api/v1/orders", expect(401, 422, 422, 422, 422)),

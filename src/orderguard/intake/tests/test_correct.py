@@ -3,7 +3,7 @@ and triage of an import, and a refused correction writes nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -13,40 +13,33 @@ from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.catalog.services import SkuIn, skus_upsert
 from orderguard.core.errors import NotFound
 from orderguard.intake.errors import CorrectionRefused
-from orderguard.intake.services import order_correct, orders_import
-from orderguard.intake.tests.taobao_builder import TbItem, TbOrder, taobao_export
+from orderguard.intake.services import order_correct
+from orderguard.intake.tests.correction_world import (
+    IMPORTED_AT,
+    NO_PROVINCE,
+    block_suggestions,
+    import_orders,
+)
+from orderguard.intake.tests.taobao_builder import TbItem, TbOrder
 from orderguard.inventory.models import StockLevel
 from orderguard.inventory.services import StockIn, stock_levels_set
 from orderguard.orders.models import Order, OrderEvent
 from orderguard.orders.tests.factories import ChannelFactory
 from orderguard.tenancy.access import actor_for
 from orderguard.tenancy.tests.factories import user_with_role
-from orderguard.validation.rules import rules_set
 
 pytestmark = pytest.mark.django_db
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+NOW = IMPORTED_AT
 LATER = NOW + timedelta(hours=1)
-NO_PROVINCE = "杭州市西湖区文三路90号东部软件园3号楼501室(310012)"
 
 
 @pytest.fixture
 def shop(channel):  # type: ignore[no-untyped-def]
-    """A shop whose merchant holds an order with a suggested address level (the province left
-    out): a blocking rule for this merchant, so it opens a case."""
-    merchant = channel.merchant
-    skus_upsert(merchant_id=merchant.pk, skus=[SkuIn(code="MUG", name="马克杯")])
-    stock_levels_set(
-        merchant_id=merchant.pk,
-        lines=[StockIn(warehouse_id=channel.warehouse_id, sku_id=merchant.skus.get().pk, on_hand=10)],
-        now=NOW,
-        actor_label="test",
-    )
-    rules_set(merchant_id=merchant.pk, severities={"ADDRESS_LEVEL_SUGGESTED": "blocking"}, actor_label="test")
-    return channel
+    return block_suggestions(channel)
 
 
 def _import(channel, *orders: TbOrder) -> None:  # type: ignore[no-untyped-def]
-    orders_import(files=taobao_export(list(orders)), channel=channel, now=NOW)
+    import_orders(channel, *orders)
 
 
 def _order(platform_id: str) -> Order:
