@@ -88,6 +88,18 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "/cases/{case_id}/reveal",
         {**expect(302, 403, 403, 404, 200), "operator": 403, "tech_oncall": 403},
     ),
+    # a suggestion is accepted by staff (an empty form names none: back to the page); the
+    # correction form is for the roles that reveal the recipient; merchant users do neither
+    "cases/<int:case_id>/suggestion": (
+        "POST",
+        "/cases/{case_id}/suggestion",
+        expect(302, 403, 403, 404, 302),
+    ),
+    "cases/<int:case_id>/correct": (
+        "POST",
+        "/cases/{case_id}/correct",
+        {**expect(302, 403, 403, 404, 302), "operator": 403, "tech_oncall": 403},
+    ),
     # imports: the upload page for every role; a batch and its error downloads are the merchant's
     "imports/": ("GET", "/imports/", expect(302, 403, 200, 200, 200)),
     "imports/<int:batch_id>/": ("GET", "/imports/{batch_id}/", expect(302, 403, 200, 404, 200)),
