@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from django.db import transaction
+
 from orderguard.catalog.services import SkuIn, skus_upsert
 from orderguard.intake.services import orders_import
 from orderguard.intake.tests.taobao_builder import TbItem, TbOrder, taobao_export
@@ -21,14 +23,10 @@ def block_suggestions(channel: Channel) -> Channel:
     address without its province opens a T2 case."""
     merchant = channel.merchant
     skus_upsert(merchant_id=merchant.pk, skus=[SkuIn(code="MUG", name="马克杯")])
-    stock_levels_set(
-        merchant_id=merchant.pk,
-        lines=[
-            StockIn(warehouse_id=channel.warehouse_id, sku_id=merchant.skus.get(code="MUG").pk, on_hand=10)
-        ],
-        now=IMPORTED_AT,
-        actor_label="test",
-    )
+    mug = StockIn(warehouse_id=channel.warehouse_id, sku_id=merchant.skus.get(code="MUG").pk, on_hand=10)
+    # stock_levels_set runs in its caller's transaction (a browser test has none of its own)
+    with transaction.atomic():
+        stock_levels_set(merchant_id=merchant.pk, lines=[mug], now=IMPORTED_AT, actor_label="test")
     rules_set(merchant_id=merchant.pk, severities={"ADDRESS_LEVEL_SUGGESTED": "blocking"}, actor_label="test")
     return channel
 
