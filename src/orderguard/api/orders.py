@@ -12,9 +12,11 @@ from pydantic import WithJsonSchema
 
 from orderguard.api.auth import AUTH, actor
 from orderguard.api.errors import AUTHENTICATED, ApiError, NoQuery, reject_unknown_query, with_errors
+from orderguard.core import clock
 from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name, mask_phone
 from orderguard.intake.selectors import channel_for_import
+from orderguard.intake.services import order_correct
 from orderguard.intake.submit import MAX_ORDERS_PER_REQUEST, OrdersRejected, Outcome, orders_submit
 from orderguard.orders.choices import OrderStatus
 from orderguard.orders.models import Order
@@ -259,7 +261,70 @@ def create_orders(request: HttpRequest, body: OrdersIn) -> dict[str, Any]:
 @router.get("/{order_id}", response=with_errors({200: OrderOut}, *AUTHENTICATED, 404), summary="Get an order")
 def get_order(request: HttpRequest, order_id: int = object_id("The order's id")) -> dict[str, Any]:
     reject_unknown_query(request, NoQuery)
-    o = order_get(actor=actor(request), order_id=order_id)
+    return _order(order_get(actor=actor(request), order_id=order_id))
+
+
+def _text(max_length: int, description: str) -> Any:
+    # absent: unchanged; no NUL (PostgreSQL refuses it)
+    return Field(None, max_length=max_length, pattern=r"^[^\x00]*$", description=description)
+
+
+class RecipientChangesIn(Schema):
+    """The recipient fields to correct; a field left out stays as it is."""
+
+    model_config = {"extra": "forbid"}
+
+    recipient_name: str = _text(200, "The recipient's name")
+    recipient_phone: str = _text(100, "The recipient's phone")
+    province: str = _text(50, "Province")
+    city: str = _text(50, "City")
+    district: str = _text(50, "District")
+    town: str = _text(50, "Town or street")
+    address_detail: str = _text(500, "Street address")
+    postcode: str = _text(20, "Postcode")
+
+
+class CorrectionIn(Schema):
+    model_config = {"extra": "forbid"}
+
+    changes: RecipientChangesIn = Field(default_factory=RecipientChangesIn)
+    reason: str = Field("", max_length=500, pattern=r"^[^\x00]*$", description="Why (logged with the change)")
+
+
+class OrderCorrectedOut(OrderOut):
+    changed: list[str] = Field(description="The fields that changed (none: nothing was written)")
+    closed_cases: list[int] = Field(description="The cases the re-check closed")
+
+
+@router.post(
+    "/{order_id}/correct",
+    response=with_errors({200: OrderCorrectedOut}, *AUTHENTICATED, 404, 409, 400),
+    summary="Correct an order's recipient data and check it again",
+)
+def correct_order(
+    request: HttpRequest, body: CorrectionIn, order_id: int = object_id("The order's id")
+) -> dict[str, Any]:
+    """Warehouse staff correct the recipient's name, phone or address (H2.4); the order runs
+    again through the checks, allocation and triage, and cases whose findings went away close.
+    Values equal to the current ones change nothing. A merchant user is refused (403 ``ROLE``);
+    an anonymised order cannot be corrected (409). Nothing is written when refused."""
+    reject_unknown_query(request, NoQuery)
+    act = actor(request)
+    done = order_correct(
+        order_id=order_id,
+        actor=act,
+        changes=body.changes.model_dump(exclude_unset=True),
+        reason=body.reason,
+        now=clock.now(),
+    )
+    return {
+        **_order(order_get(actor=act, order_id=order_id)),
+        "changed": done.changed,
+        "closed_cases": [c.pk for c in done.triage.closed],
+    }
+
+
+def _order(o: Order) -> dict[str, Any]:
     return {
         **_summary(o),
         "recipient": {

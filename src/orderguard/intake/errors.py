@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from orderguard.core.errors import DomainError
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +43,24 @@ class FileRejected(Exception):
     def __init__(self, *, file: str, code: str, message: str) -> None:
         super().__init__(message)
         self.error = RowError(file=file, row=0, field="", code=code, message=message)
+
+
+class CorrectionRefused(DomainError):
+    """A correction of an order's recipient data that the rules refuse; nothing is written.
+    `code` says why:
+
+    - ``ROLE``: the actor is not warehouse staff;
+    - ``FIELD_NOT_CORRECTABLE``: `fields` names keys that are not recipient fields;
+    - ``VALUE_INVALID``: `fields` names values that are not text or too long for their column;
+    - ``ORDER_ANONYMISED``: the order's personal data was removed; it is closed for good.
+    """
+
+    ROLE = "ROLE"
+    FIELD_NOT_CORRECTABLE = "FIELD_NOT_CORRECTABLE"
+    VALUE_INVALID = "VALUE_INVALID"
+    ORDER_ANONYMISED = "ORDER_ANONYMISED"
+
+    def __init__(self, *, code: str, fields: Sequence[str] = (), **data: Any) -> None:
+        self.code = code
+        self.fields = list(fields)
+        super().__init__(code, fields=",".join(self.fields), **data)

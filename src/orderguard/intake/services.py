@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,13 +19,14 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from orderguard.cases.notices import stockout_notices_enqueue
-from orderguard.cases.services import OrderFindings, cases_triage
+from orderguard.cases.services import OrderFindings, TriageResult, cases_triage
 from orderguard.catalog.selectors import catalog_records_for_matching
 from orderguard.core import bulk, clock
+from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
 from orderguard.intake.adapters import detect_format, get_adapter
 from orderguard.intake.adapters.base import SourceFile
-from orderguard.intake.errors import FileRejected, RowError
+from orderguard.intake.errors import CorrectionRefused, FileRejected, RowError
 from orderguard.intake.models import ImportBatch, ImportKind, ImportRowError, ImportStatus
 from orderguard.intake.tabular import gc_paused
 from orderguard.inventory.services import AllocationRequest, stock_allocate, stock_dispatch, stock_release
@@ -33,9 +34,11 @@ from orderguard.orders.choices import OrderEventType, OrderStatus
 from orderguard.orders.models import Channel, Order, OrderEvent, OrderLine
 from orderguard.orders.schema import OrderIn, PlatformState
 from orderguard.sla.services import PolicyBook
+from orderguard.tenancy.access import Actor, visible
+from orderguard.validation.address import address_as_written
 from orderguard.validation.checks import CheckResult, check_order
 from orderguard.validation.product import CatalogIndex, SkuRecord
-from orderguard.validation.rules import rule_overrides_for
+from orderguard.validation.rules import rule_overrides_for, stored_order_in
 
 log = logging.getLogger(__name__)
 
@@ -477,6 +480,68 @@ def _lines_for(order: Order, oi: OrderIn, result: CheckResult) -> list[OrderLine
     ]
 
 
+def _give_back(
+    changed: Sequence[tuple[OrderIn, Order]], *, now: datetime, actor_label: str, reason: str
+) -> None:
+    """What changed orders held is given back (they are allocated again if they can still
+    ship), except when the platform says an order has shipped: then the goods left. Their lines
+    are deleted: they are written again from the new version."""
+    if not changed:
+        return
+    shipped = [o for oi, o in changed if oi.state == PlatformState.SHIPPED]
+    others = [o for oi, o in changed if oi.state != PlatformState.SHIPPED]
+    stock_dispatch(orders=shipped, now=now, actor_label=actor_label, reason="shipped_on_platform")
+    stock_release(orders=others, now=now, actor_label=actor_label, reason=reason)
+    OrderLine.objects.filter(order__in=[o for _oi, o in changed]).delete()
+
+
+def _allocate_and_judge(
+    checked: Sequence[tuple[OrderIn, Order, CheckResult]],
+    *,
+    lines_by_order: dict[int, list[OrderLine]],
+    warehouse_id: int,
+    now: datetime,
+    actor_label: str,
+) -> list[OrderFindings]:
+    """Allocate the checked orders the platform releases to ship, then set each order's
+    findings (checks, then stock) and status in memory; returns what triage needs."""
+    alloc = stock_allocate(
+        requests=[
+            AllocationRequest(order=o, lines=lines_by_order[o.pk], warehouse_id=warehouse_id)
+            for oi, o, _r in checked
+            if oi.state == PlatformState.READY
+        ],
+        now=now,
+        actor_label=actor_label,
+    )
+    items: list[OrderFindings] = []
+    for oi, order, result in checked:
+        findings: list[Finding] = [*result.findings, *alloc.findings.get(order.pk, ())]
+        order.findings = [f.as_dict() for f in findings]
+        if oi.state == PlatformState.READY:
+            blocking = any(f.blocking for f in findings)
+            order.status = OrderStatus.ON_HOLD if blocking else OrderStatus.READY
+            items.append(OrderFindings(order=order, findings=findings))
+        else:
+            order.status = OrderStatus.SHIPPED if oi.state == PlatformState.SHIPPED else OrderStatus.NOT_READY
+            items.append(OrderFindings(order=order, not_ready=True))
+    return items
+
+
+def _triage(
+    items: Sequence[OrderFindings],
+    *,
+    warehouse_id: int,
+    now: datetime,
+    actor_label: str,
+    policies: PolicyBook,
+) -> TriageResult:
+    """Open, update and close the cases of judged orders; stock-out notices for new cases."""
+    triage = cases_triage(items=items, now=now, actor_label=actor_label, policies=policies)
+    stockout_notices_enqueue(cases=triage.opened, warehouse_id=warehouse_id, now=now, actor_label=actor_label)
+    return triage
+
+
 def _process_chunk(ctx: _Context, chunk: list[OrderIn]) -> _ChunkResult:
     """One transaction for a chunk: classify, check, allocate, triage, then write everything.
 
@@ -547,49 +612,33 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn]) -> _ChunkResult:
 
         # orders changed on the platform give their stock back and get new lines
         changed_orders = [o for _oi, o, _r, _w in changed]
-        if changed_orders:
-            # what a changed order held is given back (it is allocated again below if it can
-            # still ship), except when the platform says it has shipped: then the goods left
-            shipped = [o for oi, o, _r, _w in changed if oi.state == PlatformState.SHIPPED]
-            others = [o for oi, o, _r, _w in changed if oi.state != PlatformState.SHIPPED]
-            stock_dispatch(orders=shipped, now=now, actor_label=ctx.actor_label, reason="shipped_on_platform")
-            stock_release(orders=others, now=now, actor_label=ctx.actor_label, reason="order_updated")
-            OrderLine.objects.filter(order__in=changed_orders).delete()
+        _give_back(
+            [(oi, o) for oi, o, _r, _w in changed],
+            now=now,
+            actor_label=ctx.actor_label,
+            reason="order_updated",
+        )
         everything = [*fresh, *((oi, o, r) for oi, o, r, _w in changed)]
         lines_by_order = {o.pk: _lines_for(o, oi, r) for oi, o, r in everything}
-
-        alloc = stock_allocate(
-            requests=[
-                AllocationRequest(order=o, lines=lines_by_order[o.pk], warehouse_id=channel.warehouse_id)
-                for oi, o, _r in everything
-                if oi.state == PlatformState.READY
-            ],
+        items = _allocate_and_judge(
+            everything,
+            lines_by_order=lines_by_order,
+            warehouse_id=channel.warehouse_id,
             now=now,
             actor_label=ctx.actor_label,
         )
-
-        items: list[OrderFindings] = []
-        for oi, order, result in everything:
-            findings: list[Finding] = [*result.findings, *alloc.findings.get(order.pk, ())]
-            order.findings = [f.as_dict() for f in findings]
-            if oi.state == PlatformState.READY:
-                blocking = any(f.blocking for f in findings)
-                order.status = OrderStatus.ON_HOLD if blocking else OrderStatus.READY
-                items.append(OrderFindings(order=order, findings=findings))
-            else:
-                order.status = (
-                    OrderStatus.SHIPPED if oi.state == PlatformState.SHIPPED else OrderStatus.NOT_READY
-                )
-                items.append(OrderFindings(order=order, not_ready=True))
 
         bulk.insert([o for _oi, o, _r in fresh])
         if changed_orders:
             bulk.update(changed_orders, ["status", "findings", *_ORDER_FIELDS])
         bulk.insert([line for lines in lines_by_order.values() for line in lines])
 
-        triage = cases_triage(items=items, now=now, actor_label=ctx.actor_label, policies=ctx.policies)
-        stockout_notices_enqueue(
-            cases=triage.opened, warehouse_id=channel.warehouse_id, now=now, actor_label=ctx.actor_label
+        triage = _triage(
+            items,
+            warehouse_id=channel.warehouse_id,
+            now=now,
+            actor_label=ctx.actor_label,
+            policies=ctx.policies,
         )
         bulk.insert(
             [
@@ -659,3 +708,143 @@ _ORDER_FIELDS = (
     "extra",
     "import_batch",
 )
+
+
+# The recipient fields a correction may change (Order columns), and where each lives in OrderIn.
+CORRECTABLE: dict[str, str] = {
+    "recipient_name": "recipient_name",
+    "recipient_phone": "recipient_phone",
+    "province": "address.province",
+    "city": "address.city",
+    "district": "address.district",
+    "town": "address.town",
+    "address_detail": "address.detail",
+    "postcode": "address.postcode",
+}
+_CORRECTABLE_LENGTH = {
+    "recipient_name": 200,
+    "recipient_phone": 100,
+    "province": 50,
+    "city": 50,
+    "district": 50,
+    "town": 50,
+    "address_detail": 500,
+    "postcode": 20,
+}
+REASON_MAX_LENGTH = 500
+
+
+@dataclass
+class Correction:
+    """What `order_correct` did: the order as it is now, the fields it changed (none: nothing
+    was written) and the cases the re-check opened, updated and closed."""
+
+    order: Order
+    changed: list[str]
+    triage: TriageResult
+
+
+def _corrected(oi: OrderIn, changes: Mapping[str, str]) -> tuple[OrderIn, list[str]]:
+    """`oi` with `changes` laid over it, and the names of the fields that really changed. The
+    address, when one of its slots changes, becomes the structured address as written
+    (`address_as_written`) with the changes on top."""
+    written = address_as_written(oi.address)
+    current = {
+        "recipient_name": oi.recipient_name,
+        "recipient_phone": oi.recipient_phone,
+        "province": written.province,
+        "city": written.city,
+        "district": written.district,
+        "town": written.town,
+        "address_detail": written.detail,
+        "postcode": written.postcode,
+    }
+    changed = [name for name in CORRECTABLE if name in changes and changes[name] != current[name]]
+    if not changed:
+        return oi, []
+    fixed = replace(oi, address=oi.address)
+    if any(CORRECTABLE[name].startswith("address.") for name in changed):
+        fixed.address = written
+    for name in changed:
+        target = CORRECTABLE[name]
+        if target.startswith("address."):
+            setattr(fixed.address, target.removeprefix("address."), changes[name])
+        else:
+            setattr(fixed, target, changes[name])
+    return fixed, changed
+
+
+@transaction.atomic
+def order_correct(
+    *, order_id: int, actor: Actor, changes: Mapping[str, str], reason: str = "", now: datetime
+) -> Correction:
+    """Correct an order's recipient data (H2.4) and run it again through what an import does:
+    the checks (with the merchant's rule settings and catalogue), allocation, triage. Cases
+    whose findings went away close themselves; those whose findings changed are updated.
+
+    Only the fields of `CORRECTABLE` may change (values trimmed); values equal to the current
+    ones change nothing and write nothing. The order is locked for the whole transaction. A
+    ``corrected`` OrderEvent names the changed fields (never their values) and the reason.
+    The order's fingerprint stays the platform's: importing the same version again leaves the
+    correction alone. Raises `NotFound` for a missing order or another merchant's, and
+    `CorrectionRefused` (``ROLE`` for anyone but warehouse staff, ``FIELD_NOT_CORRECTABLE``,
+    ``VALUE_INVALID``, ``ORDER_ANONYMISED``), nothing written.
+    """
+    order = visible(Order.objects.select_for_update(of=("self",)), actor).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("not found", model="Order", id=order_id)
+    if not actor.is_staff_role:
+        raise CorrectionRefused(code=CorrectionRefused.ROLE, role=actor.role)
+    unknown = sorted(name for name in changes if name not in CORRECTABLE)
+    if unknown:
+        raise CorrectionRefused(code=CorrectionRefused.FIELD_NOT_CORRECTABLE, fields=unknown)
+    invalid = sorted(
+        name
+        for name, value in changes.items()
+        if not isinstance(value, str) or len(value.strip()) > _CORRECTABLE_LENGTH[name] or "\x00" in value
+    )
+    if invalid:
+        raise CorrectionRefused(code=CorrectionRefused.VALUE_INVALID, fields=invalid)
+    if order.anonymised_at is not None:
+        raise CorrectionRefused(code=CorrectionRefused.ORDER_ANONYMISED)
+    lines = list(OrderLine.objects.filter(order=order).order_by("line_no"))
+    oi, changed = _corrected(stored_order_in(order, lines), {k: v.strip() for k, v in changes.items()})
+    if not changed:
+        return Correction(order=order, changed=[], triage=TriageResult())
+    channel = order.channel
+    result = check_order(
+        oi,
+        catalog=catalog_index_for(merchant_id=order.merchant_id),
+        now=now,
+        severity_overrides=rule_overrides_for(merchant_id=order.merchant_id),
+    )
+    _give_back([(oi, order)], now=now, actor_label=actor.label, reason="order_corrected")
+    _apply(order, oi, order.fingerprint, result)
+    lines_by_order = {order.pk: _lines_for(order, oi, result)}
+    items = _allocate_and_judge(
+        [(oi, order, result)],
+        lines_by_order=lines_by_order,
+        warehouse_id=channel.warehouse_id,
+        now=now,
+        actor_label=actor.label,
+    )
+    bulk.update([order], ["status", "findings", *_ORDER_FIELDS])
+    bulk.insert(lines_by_order[order.pk])
+    triage = _triage(
+        items, warehouse_id=channel.warehouse_id, now=now, actor_label=actor.label, policies=PolicyBook()
+    )
+    OrderEvent.objects.create(
+        order=order,
+        type=OrderEventType.CORRECTED,
+        occurred_at=now,
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        data={
+            "changed": changed,
+            "reason": reason.strip()[:REASON_MAX_LENGTH],
+            "status": order.status,
+            "codes": [f["code"] for f in order.findings],
+        },
+    )
+    log.info("order %s corrected: %s", order.pk, ",".join(changed))
+    return Correction(order=order, changed=changed, triage=triage)

@@ -25,6 +25,7 @@ class OrderStatus(models.TextChoices):
 class OrderEventType(models.TextChoices):
     IMPORTED = "imported", _("导入")
     UPDATED = "updated", _("平台更新")
+    CORRECTED = "corrected", _("收货信息更正")
     CHECKED = "checked", _("校验")
     ALLOCATED = "allocated", _("已分配库存")
     ALLOCATION_SHORT = "allocation_short", _("库存不足")

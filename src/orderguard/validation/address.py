@@ -1394,3 +1394,34 @@ def _suggestions(parsed: ParsedAddress, in_conflict: bool) -> list[Finding]:
             )
         )
     return findings
+
+
+def address_as_written(addr: AddressIn) -> AddressIn:
+    """The address in structured slots as its parse read them, with what the parse only
+    suggested undone: levels it inferred from a lower one left empty, renamed divisions under
+    the name written. A correction is laid over this, so a suggestion nobody accepted is never
+    taken silently, and a free-text address keeps the levels it was read with."""
+    parsed = parse_address(addr)
+    slots = {
+        PROVINCE: parsed.province,
+        CITY: parsed.city,
+        DISTRICT: parsed.district,
+    }
+    for level in parsed.inferred:
+        if level in slots:
+            slots[level] = ""
+    for written, current in parsed.renamed:
+        for level in (DISTRICT, CITY):
+            if slots[level] == current:
+                slots[level] = written
+                break
+    return AddressIn(
+        raw="",
+        province=slots[PROVINCE],
+        city=slots[CITY],
+        district=slots[DISTRICT],
+        town=parsed.town,
+        detail=parsed.detail,
+        postcode=parsed.postcode,
+        country=addr.country,
+    )

@@ -156,7 +156,7 @@ DRY_RUN_OUTCOMES = (
 )
 
 
-def _order_in(order: Order, lines: list[OrderLine]) -> OrderIn:
+def stored_order_in(order: Order, lines: list[OrderLine]) -> OrderIn:
     """The order as the import checked it, from what was stored."""
     a = order.address_received or {}
     return OrderIn(
@@ -225,7 +225,7 @@ def rules_dry_run(*, merchant_id: int, code: str, severity: str, days: int, now:
         for order, lines in batch:
             report.orders_checked += 1
             findings = check_order(
-                _order_in(order, lines), catalog=catalog, now=now, severity_overrides=others
+                stored_order_in(order, lines), catalog=catalog, now=now, severity_overrides=others
             )
             if not any(f.code == code for f in findings.findings):
                 continue

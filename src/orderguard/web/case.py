@@ -39,7 +39,11 @@ from orderguard.core import clock
 from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name, mask_phone
+from orderguard.intake.errors import CorrectionRefused
+from orderguard.intake.services import CORRECTABLE, order_correct
+from orderguard.orders.models import Order
 from orderguard.tenancy.access import Actor, staff_users
+from orderguard.tenancy.roles import STAFF_ROLES as STAFF_ROLE_LIST
 from orderguard.validation.checks import explain
 from orderguard.web.common import actor_or_refuse
 from orderguard.web.queue import _due_state
@@ -171,6 +175,53 @@ def _findings(case: ExceptionCase) -> list[str]:
     return [explain(Finding.from_dict(f)) for f in case.findings]
 
 
+# The address levels of a suggestion (`validation.address`), in words.
+LEVEL_LABELS = {
+    "province": gettext_lazy("省份"),
+    "city": gettext_lazy("城市"),
+    "district": gettext_lazy("区县"),
+}
+# The fields of the correction form, in the order shown (`intake.services.CORRECTABLE`).
+CORRECTION_FIELDS = (
+    ("recipient_name", gettext_lazy("姓名")),
+    ("recipient_phone", gettext_lazy("电话")),
+    ("province", gettext_lazy("省份")),
+    ("city", gettext_lazy("城市")),
+    ("district", gettext_lazy("区县")),
+    ("town", gettext_lazy("乡镇/街道")),
+    ("address_detail", gettext_lazy("详细地址")),
+    ("postcode", gettext_lazy("邮编")),
+)
+
+
+def _suggestion(finding: dict[str, Any]) -> dict[str, str] | None:
+    """The fields a stored finding suggests ({field: value}, only recipient fields), or None."""
+    data = finding.get("data")
+    suggestion = data.get("suggestion") if isinstance(data, dict) else None
+    if not isinstance(suggestion, dict):
+        return None
+    fields = {str(k): str(v) for k, v in suggestion.items() if k in CORRECTABLE and isinstance(v, str) and v}
+    return fields or None
+
+
+def _order_findings(order: Order) -> list[dict[str, Any]]:
+    """The order's findings now (after the last check), each in words, with its suggestion."""
+    shown = []
+    for data in order.findings:
+        suggestion = _suggestion(data)
+        shown.append(
+            {
+                "code": data.get("code", ""),
+                "text": explain(Finding.from_dict(data)),
+                "blocking": data.get("severity") == "blocking",
+                "suggestion": [(LEVEL_LABELS.get(k, k), v) for k, v in suggestion.items()]
+                if suggestion
+                else [],
+            }
+        )
+    return shown
+
+
 @never_cache
 @login_required
 @require_GET
@@ -199,6 +250,9 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
             "can_reveal": actor.role in REVEAL_ROLES,
             "lines": list(order.lines.order_by("line_no")),
             "findings": _findings(case),
+            "order_findings": _order_findings(order),
+            "can_correct": actor.role in REVEAL_ROLES,
+            "correction_fields": CORRECTION_FIELDS,
         },
     )
 
@@ -319,3 +373,99 @@ def case_reveal(request: HttpRequest, case_id: int) -> HttpResponse:
     # the work panel comes along (htmx out-of-band) so that the timeline shows this reveal
     work = _work_context(actor, case_get(actor=actor, case_id=case_id))
     return render(request, "web/_recipient_clear.html", {"clear": clear, **work, "oob": True})
+
+
+def _corrected(request: HttpRequest, case_id: int, *, ok: bool, message: str) -> HttpResponse:
+    """Back to the case page with the message: the whole page changed (findings, recipient,
+    status, timeline), so htmx is told to load it again."""
+    (messages.success if ok else messages.error)(request, message)
+    url = reverse("web:case", args=[case_id])
+    if request.headers.get("HX-Request") == "true":
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)
+
+
+def _correct(
+    request: HttpRequest,
+    case_id: int,
+    changes: Callable[[ExceptionCase], dict[str, str] | None],
+    *,
+    roles: Any,
+) -> HttpResponse:
+    """Run `order_correct` on the case's order with the changes read by `changes` (None: there
+    is nothing to apply, a message says so). Another merchant's case is "not found"; a role
+    outside `roles` gets the refusal page; nothing is written when refused."""
+    actor = actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    try:
+        case = case_get(actor=actor, case_id=case_id)
+    except NotFound:
+        return render(request, "web/refused.html", {"message": _("找不到该异常单")}, status=404)
+    if actor.role not in roles:
+        return render(request, "web/refused.html", {"message": _("你的角色不能更正收货信息")}, status=403)
+    wanted = changes(case)
+    if wanted is None:
+        return _corrected(request, case_id, ok=False, message=_("这条建议已不存在，页面已刷新"))
+    try:
+        done = order_correct(
+            order_id=case.order_id,
+            actor=actor,
+            changes=wanted,
+            reason=request.POST.get("reason", ""),
+            now=clock.now(),
+        )
+    except CorrectionRefused as exc:
+        return _corrected(request, case_id, ok=False, message=correction_refusal(exc))
+    if not done.changed:
+        return _corrected(request, case_id, ok=True, message=_("收货信息没有变化"))
+    closed = case.pk in {c.pk for c in done.triage.closed}
+    message = _("已更正收货信息并重新检查") + (_("：检查通过，异常单已自动解决") if closed else "")
+    return _corrected(request, case_id, ok=True, message=message)
+
+
+def correction_refusal(exc: CorrectionRefused) -> str:
+    """A refused correction in words (the API maps the same codes in `api.errors`)."""
+    return {
+        CorrectionRefused.ROLE: _("只有仓库员工可以更正收货信息"),
+        CorrectionRefused.FIELD_NOT_CORRECTABLE: _("只能更正收件人姓名、电话和地址"),
+        CorrectionRefused.VALUE_INVALID: _("内容过长或含有不允许的字符"),
+        CorrectionRefused.ORDER_ANONYMISED: _("该订单的个人信息已清除，不能再更正"),
+    }.get(exc.code, _("操作未执行"))
+
+
+STAFF_ROLES = frozenset(STAFF_ROLE_LIST)
+
+
+@never_cache
+@login_required
+@require_POST
+def case_suggestion_accept(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Accept the suggestion of one finding of the case's order (`code`): the fields come from
+    the stored finding, never from the request. Staff only."""
+    code = request.POST.get("code", "")
+
+    def suggested(case: ExceptionCase) -> dict[str, str] | None:
+        for finding in case.order.findings:
+            if finding.get("code") == code and (fields := _suggestion(finding)):
+                return fields
+        return None
+
+    return _correct(request, case_id, suggested, roles=STAFF_ROLES)
+
+
+@never_cache
+@login_required
+@require_POST
+def case_order_correct(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Corrected recipient fields from the form (a field left empty stays as it is), by the
+    roles that may see the recipient in clear (`cases.machine.REVEAL_ROLES`)."""
+
+    def filled(case: ExceptionCase) -> dict[str, str] | None:
+        return {
+            name: value for name, _label in CORRECTION_FIELDS if (value := request.POST.get(name, "").strip())
+        }
+
+    return _correct(request, case_id, filled, roles=REVEAL_ROLES)

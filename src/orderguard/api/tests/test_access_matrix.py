@@ -88,6 +88,18 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "/cases/{case_id}/reveal",
         {**expect(302, 403, 403, 404, 200), "operator": 403, "tech_oncall": 403},
     ),
+    # a suggestion is accepted by staff (an empty form names none: back to the page); the
+    # correction form is for the roles that reveal the recipient; merchant users do neither
+    "cases/<int:case_id>/suggestion": (
+        "POST",
+        "/cases/{case_id}/suggestion",
+        expect(302, 403, 403, 404, 302),
+    ),
+    "cases/<int:case_id>/correct": (
+        "POST",
+        "/cases/{case_id}/correct",
+        {**expect(302, 403, 403, 404, 302), "operator": 403, "tech_oncall": 403},
+    ),
     # imports: the upload page for every role; a batch and its error downloads are the merchant's
     "imports/": ("GET", "/imports/", expect(302, 403, 200, 200, 200)),
     "imports/<int:batch_id>/": ("GET", "/imports/{batch_id}/", expect(302, 403, 200, 404, 200)),
@@ -109,6 +121,11 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     # the matrix posts "{}": no search text is a 422 for anyone signed in
     "POST /api/v1/orders/search": ("/api/v1/orders/search", expect(401, 422, 422, 422, 422)),
     "GET /api/v1/orders/{order_id}": ("/api/v1/orders/{order_id}", expect(401, 403, 200, 404, 200)),
+    # "{}" corrects nothing: staff get the order back; a merchant user corrects no order
+    "POST /api/v1/orders/{order_id}/correct": (
+        "/api/v1/orders/{order_id}/correct",
+        expect(401, 403, 403, 404, 200),
+    ),
     # the matrix posts "{}": no channel is a 422 for anyone signed in (test_orders_create_api.py
     # posts a valid body per caller)
     "POST /api/v1/orders": ("/api/v1/orders", expect(401, 422, 422, 422, 422)),

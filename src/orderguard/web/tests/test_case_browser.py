@@ -9,6 +9,7 @@ import pytest
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.cases.tests.factories import ExceptionCaseFactory
 from orderguard.core import clock
+from orderguard.intake.tests.correction_world import block_suggestions, order_without_province
 from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
 from orderguard.tenancy.tests.factories import user_with_role
 from orderguard.web.tests.test_dashboard_browser import page, sign_in  # noqa: F401  (fixture)
@@ -131,3 +132,29 @@ def test_a_merchant_reads_its_case_masked_without_buttons_and_not_another_mercha
 
     response = page.goto(live_server.url + f"/cases/{theirs.pk}/")
     assert response is not None and response.status == 404
+
+
+def test_an_agent_accepts_an_address_suggestion_with_one_click_and_sees_the_case_resolved(
+    page,  # noqa: F811
+    live_server,
+    channel,
+):
+    order = order_without_province(block_suggestions(channel), "5001")
+    case = ExceptionCase.objects.get(order=order)
+    user_with_role("cs_agent", username="ann")
+
+    sign_in(page, live_server, "ann")
+    page.goto(live_server.url + f"/cases/{case.pk}/")
+    assert page.locator("#case-status").get_attribute("data-status") == "open"
+    suggestion = page.locator("#order-findings li[data-code='ADDRESS_LEVEL_SUGGESTED'] .suggestion")
+    assert suggestion.inner_text().startswith("建议：省份 浙江省")
+
+    suggestion.locator("button.accept-suggestion").click()
+    page.wait_for_selector("#case-status[data-status='resolved']")
+
+    assert page.locator("#order-findings-none").inner_text() == "订单现在没有问题。"
+    assert page.locator("#recipient-region").inner_text() == "浙江省 杭州市 西湖区"
+    assert _timeline(page) == ["opened", "resolved"]
+    assert page.locator("#timeline li .what").nth(1).inner_text() == "复核已通过，自动解决"
+    case.refresh_from_db()
+    assert (case.status, case.resolution) == ("resolved", "recheck_passed")
