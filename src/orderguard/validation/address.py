@@ -635,6 +635,13 @@ def _norm_name(text: str) -> str:
     return _SPACES.sub("", _norm(text))
 
 
+def names_province(text: str) -> bool:
+    """Whether `text` names a province-level division (its full or short form, or a renamed
+    one): what a file format that puts the levels in fixed positions must see first before it
+    takes the next ones for city and district."""
+    return division_index().province(_norm_name(text)) is not None
+
+
 def _skip(text: str, pos: int) -> int:
     while pos < len(text) and text[pos] in _SEPARATORS:
         pos += 1

@@ -76,6 +76,7 @@ from orderguard.intake.tabular import (
     sniff_kind,
 )
 from orderguard.orders.schema import AddressIn, LineIn, OrderIn, PlatformState
+from orderguard.validation.address import names_province
 
 # The export's columns as written, trailing spaces included (read_table strips them).
 ORDER_REPORT_COLUMNS: tuple[str, ...] = (
@@ -149,7 +150,9 @@ def split_address(text: str) -> AddressIn:
             value = value[:open_at].rstrip()
     parts = value.split()
     address = AddressIn(raw=" ".join(parts), postcode=postcode)
-    if len(parts) < 3:
+    if len(parts) < 3 or not names_province(parts[0]):
+        # without the province first ("杭州市 西湖区 文三路…") the positions say nothing: the
+        # text is parsed as written, and the province it leaves out is suggested
         return address
     address.province, address.city, address.district = parts[0], parts[1], parts[2]
     rest = parts[3:]

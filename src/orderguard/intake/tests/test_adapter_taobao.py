@@ -403,9 +403,22 @@ def test_status_mapping(status, state):
         ),
         ("北京 北京市 朝阳区", AddressIn(raw="北京 北京市 朝阳区", province="北京", city="北京市", district="朝阳区")),
         ("上海市浦东新区某路1号", AddressIn(raw="上海市浦东新区某路1号")),
+        # no province first: the positions say nothing, the text is parsed as written
+        ("杭州市 西湖区 文三路90号(310000)", AddressIn(raw="杭州市 西湖区 文三路90号", postcode="310000")),
         ("广东省 深圳市 南山区 科技园(北区)1号", AddressIn(raw="广东省 深圳市 南山区 科技园(北区)1号", province="广东省",
                                                  city="深圳市", district="南山区", detail="科技园(北区)1号")),
     ],
 )  # fmt: skip
 def test_split_address(text, address):
     assert split_address(text) == address
+
+
+def test_a_taobao_address_without_its_province_gets_the_province_suggested():
+    from orderguard.validation.address import check_address, parse_address
+
+    address = split_address("杭州市 西湖区 文三路90号501室(310000)")
+    findings = check_address(address, parse_address(address))
+
+    assert [(f.code, f.data.get("suggestion")) for f in findings] == [
+        ("ADDRESS_LEVEL_SUGGESTED", {"province": "浙江省"})
+    ]
