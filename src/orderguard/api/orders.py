@@ -14,7 +14,7 @@ from orderguard.api.auth import AUTH, actor
 from orderguard.api.errors import AUTHENTICATED, ApiError, NoQuery, reject_unknown_query, with_errors
 from orderguard.core import clock
 from orderguard.core.findings import Finding
-from orderguard.core.masking import mask_detail, mask_name, mask_phone
+from orderguard.core.masking import mask_detail, mask_name
 from orderguard.intake.selectors import channel_for_import
 from orderguard.intake.services import order_correct
 from orderguard.intake.submit import MAX_ORDERS_PER_REQUEST, OrdersRejected, Outcome, orders_submit
@@ -329,7 +329,7 @@ def _order(o: Order) -> dict[str, Any]:
         **_summary(o),
         "recipient": {
             "name": mask_name(o.recipient_name),
-            "phone": mask_phone(o.phone_normalised or o.recipient_phone),
+            "phone": o.phone_masked,
             "country": o.country,
             "province": o.province,
             "city": o.city,

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
 
+from orderguard.core.masking import mask_phone
 from orderguard.core.models import EventModel, TimeStampedModel
 from orderguard.orders.choices import OrderEventType, OrderStatus, Platform
 from orderguard.orders.schema import PlatformState
@@ -140,6 +141,12 @@ class Order(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.platform_order_id
+
+    @property
+    def phone_masked(self) -> str:
+        """The recipient's phone as anyone may see it (``138****0000``): the normalised number,
+        else the one received."""
+        return mask_phone(self.phone_normalised or self.recipient_phone)
 
 
 class OrderLine(models.Model):

@@ -38,7 +38,7 @@ from orderguard.cases.services import (
 from orderguard.core import clock
 from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
-from orderguard.core.masking import mask_detail, mask_name, mask_phone
+from orderguard.core.masking import mask_detail, mask_name
 from orderguard.intake.errors import CorrectionRefused
 from orderguard.intake.services import CORRECTABLE, order_correct
 from orderguard.orders.models import Order
@@ -243,7 +243,7 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
             "order": order,
             "recipient": {
                 "name": mask_name(order.recipient_name),
-                "phone": mask_phone(order.phone_normalised or order.recipient_phone),
+                "phone": order.phone_masked,
                 "region": " ".join(p for p in (order.province, order.city, order.district, order.town) if p),
                 "detail": mask_detail(order.address_detail),
             },

@@ -27,9 +27,9 @@ from orderguard.cases.selectors import cases_of_order
 from orderguard.core.choices import Severity
 from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
-from orderguard.core.masking import mask_detail, mask_name, mask_phone
+from orderguard.core.masking import mask_detail, mask_name
 from orderguard.orders.choices import OrderStatus
-from orderguard.orders.models import Channel, Order, OrderEvent
+from orderguard.orders.models import Channel, OrderEvent
 from orderguard.orders.selectors import (
     OrderCursor,
     order_events,
@@ -161,7 +161,9 @@ def orders(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "q": q,
-            "rows": [{"order": o, "name": mask_name(o.recipient_name), "phone": _phone(o)} for o in rows],
+            "rows": [
+                {"order": o, "name": mask_name(o.recipient_name), "phone": o.phone_masked} for o in rows
+            ],
             "is_staff": actor.is_staff_role,
             "filtered": bool(q or kept),
             "filters_query": urlencode(kept),
@@ -169,10 +171,6 @@ def orders(request: HttpRequest) -> HttpResponse:
             "paged": after is not None,
         },
     )
-
-
-def _phone(order: Order) -> str:
-    return mask_phone(order.phone_normalised or order.recipient_phone)
 
 
 def _finding_text(data: dict[str, Any]) -> dict[str, Any]:
@@ -222,7 +220,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
             "is_staff": actor.is_staff_role,
             "recipient": {
                 "name": mask_name(order.recipient_name),
-                "phone": _phone(order),
+                "phone": order.phone_masked,
                 "detail": mask_detail(order.address_detail),
             },
             "lines": order_lines(order=order),
