@@ -74,6 +74,7 @@ ADDRESS_NO_ROAD = "ADDRESS_NO_ROAD"
 ADDRESS_NO_HOUSE_NUMBER = "ADDRESS_NO_HOUSE_NUMBER"
 ADDRESS_POSTCODE_MISMATCH = "ADDRESS_POSTCODE_MISMATCH"
 ADDRESS_TOO_LONG = "ADDRESS_TOO_LONG"
+ADDRESS_DIVISION_TYPO = "ADDRESS_DIVISION_TYPO"
 # The detail findings that mean "a courier could not find the door from this" (the evaluation's
 # "vague").
 VAGUE_CODES = frozenset(
@@ -136,16 +137,22 @@ _SEPARATORS = " \t\r\n,，、/|;；:："
 _POSTCODE_AT_END = re.compile(r"[(（]\s*(\d{6})\s*[)）]\s*$|\s(\d{6})\s*$")
 _UNKNOWN_DIVISION = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:自治县|自治旗|新区|区|县|旗|市)")
 _SPACES = re.compile(r"\s+")
+# What buyers and exports put before the address: a label, the country.
+_LEADING_LABEL = re.compile(
+    r"(?:(?:收货|收件|送货|详细|邮寄)?地址\s*[:：]?\s*)?(?:中华人民共和国|中国大陆|中国)?[\s,，:：]*"
+)
+# A city-like word (for a misspelt city: 宿洲市).
+_CITY_WORD = re.compile(r"[\u4e00-\u9fff]{2,8}?(?:市|州|盟|地区)")
 
 # Detail rule (documented in check_address): a road/street/lane/village word, or a house number.
 _ROAD = re.compile(r"大道|胡同|路|街(?!道)|(?<!街)道|巷|弄|(?<![这那哪公千])里|(?<!新)村|组|镇|乡")
 _NUMERAL = r"[0-9一二三四五六七八九十百千零〇两]+"
 _NUMBER = re.compile(
-    rf"{_NUMERAL}\s*(?:号|號|栋|棟|幢|单元|室|楼|樓|座|层|户|门)"
+    rf"{_NUMERAL}\s*(?:号|號|栋|棟|幢|单元|室|楼|樓|座|层|户|门|组|队)"
     r"|\d+\s*#"
     r"|(?<![a-z])no\.?\s*\d+"
     r"|\d+\s*-\s*\d+"
-    r"|(?:小区|大厦|公寓|花园|广场|大楼|宿舍|苑|园|府|庭|湾|城|中心)\s*\d{2,}",
+    r"|(?:小区|大厦|公寓|花园|广场|大楼|宿舍|苑|园|府|邸|庭|湾|城|中心|学院|中学|小学)\s*\d{2,}",
     re.IGNORECASE,
 )
 
@@ -206,6 +213,7 @@ class ParsedAddress:
     conflicts: tuple[Conflict, ...] = ()
     inferred: tuple[str, ...] = ()
     renamed: tuple[tuple[str, str], ...] = ()
+    misspelt: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def is_china(self) -> bool:
@@ -533,6 +541,40 @@ class DivisionIndex:
                 scope.setdefault(kid.name, (kid,))
         return scope
 
+    def near_children(self, parent: Division, text: str) -> list[Division]:
+        """The children of `parent` (cities, or county-level cities under a province) whose name
+        differs from `text` in one character before the suffix (宿洲市 → 宿州市, 南杨市 → 南阳市):
+        what a buyer's homophone typo may have meant."""
+        if len(text) < 3:
+            return []
+        return [
+            kid
+            for kid in self._children.get(parent.code, ())
+            if kid.level in (2, 3)
+            and len(kid.name) == len(text)
+            and kid.name[-1] == text[-1]
+            and sum(a != b for a, b in zip(kid.name, text, strict=True)) == 1
+        ]
+
+    def town_matcher(self, city: Division) -> _Matcher:
+        """The towns of all the districts of a city, by their full names: a town written where
+        the district should be (宁波市 观海卫镇…) tells the district when its name is unique in
+        the city."""
+        key = f"towns:{city.code}"
+        matcher = self._matchers.get(key)
+        if matcher is None:
+            owners: dict[str, list[Division]] = {}
+            for district in self._children.get(city.code, ()):
+                if district.level != 3:
+                    continue
+                for town in self._children.get(district.code, ()):
+                    if town.level == 4:
+                        owners.setdefault(town.name, []).append(town)
+            entries = [(name, tuple(towns), False, 4) for name, towns in owners.items() if len(name) >= 2]
+            matcher = _Matcher(entries)
+            self._matchers[key] = matcher
+        return matcher
+
     def descendant_district(self, province: Division, text: str) -> Division | None:
         """The one district of `province` (under any of its cities) called `text`, if unique."""
         owners = [d for d in self._district_names.get(text, ()) if d.province_code == province.code]
@@ -662,6 +704,7 @@ class _Admin:
     conflicts: list[Conflict] = field(default_factory=list)
     inferred: list[str] = field(default_factory=list)
     renamed: list[tuple[str, str]] = field(default_factory=list)
+    misspelt: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _note_renamed(admin: _Admin, target: _Target, written: str) -> None:
@@ -725,6 +768,13 @@ def _resolve_parts(index: DivisionIndex, p: str, c: str, d: str) -> _Admin:
             and index.descendant_district(province, c) is not None
         ):
             district_text = c  # 浙江省 / 余杭区 / "": the city left out, the district in its slot
+        elif (
+            province is not None and not index.cities_named(c) and (near := _near_city(index, province, c, d))
+        ):
+            admin.city = near  # 安徽省 / 宿洲市: a homophone typo, suggested, not silently fixed
+            if near.level == 3:
+                admin.district = near
+            admin.misspelt.append((CITY, c, near.name))
         else:
             _resolve_city_elsewhere(index, admin, c)
 
@@ -820,8 +870,14 @@ def _parse_text(index: DivisionIndex, text: str) -> tuple[_Admin, str]:
     into admin levels and the rest, greedily, each level within the one before."""
     admin = _Admin()
     pos = _skip(text, 0)
-
     hit = index.match_root(text, pos)
+    if hit is None:
+        # 中国大陆 浙江省…, 收货地址：浙江省…: the label goes when a division follows it.
+        label = _LEADING_LABEL.match(text, pos)
+        if label is not None and label.end() > pos:
+            hit = index.match_root(text, label.end())
+            if hit is not None:
+                pos = label.end()
     if hit is not None:
         target, pos = hit
         division = target[0]
@@ -846,6 +902,14 @@ def _parse_text(index: DivisionIndex, text: str) -> tuple[_Admin, str]:
         while True:  # fillers may repeat: 北京 北京市 市辖区 朝阳区
             hit = index.matcher(province).match(text, pos)
             if hit is None:
+                if (
+                    pos
+                    and text[pos - 1] == "市"
+                    and text.startswith("辖区", pos)
+                    and index.is_municipality(province)
+                ):
+                    pos = _skip(text, pos + 2)  # 上海市辖区黄浦区: its 市 was read with 上海
+                    continue
                 break
             target, end = hit
             if target is _PLACEHOLDER:
@@ -866,6 +930,8 @@ def _parse_text(index: DivisionIndex, text: str) -> tuple[_Admin, str]:
                 admin.city = _city_of(index, division)
                 admin.inferred.append(CITY)
             break
+        if admin.city is None:
+            pos = _misspelt_city(index, admin, text, pos)
         if admin.city is None:
             hit = index.match_city_anywhere(text, pos)
             if hit is not None:
@@ -890,6 +956,15 @@ def _parse_text(index: DivisionIndex, text: str) -> tuple[_Admin, str]:
         elif hit is not None and hit[0][0].level == 4:
             admin.town = hit[0][0]
             pos = _skip(text, hit[1])
+        elif (town_hit := index.town_matcher(city).match(text, pos)) is not None:
+            # 宁波市 观海卫镇…: a town where the district should be; unique in the city, it tells
+            # the district, offered as a suggestion.
+            towns, end = town_hit
+            if len(towns) == 1:
+                admin.town = towns[0]
+                admin.district = index.by_code[towns[0].parent_code]
+                admin.inferred.append(DISTRICT)
+                pos = _skip(text, end)
         else:
             hit = index.match_district_anywhere(text, pos)
             if hit is not None:
@@ -912,6 +987,42 @@ def _parse_text(index: DivisionIndex, text: str) -> tuple[_Admin, str]:
             admin.town = hit[0][0]
             pos = _skip(text, hit[1])
     return admin, text[pos:].strip()
+
+
+def _misspelt_city(index: DivisionIndex, admin: _Admin, text: str, pos: int) -> int:
+    """A city word one character off a city of the province (宿洲市 for 宿州市) is read as that
+    city, and remembered so the finding can suggest the right name; returns the new position."""
+    province = admin.province
+    written = _CITY_WORD.match(text, pos)
+    if province is None or written is None:
+        return pos
+    city = _near_city(index, province, written.group(0), text, _skip(text, written.end()))
+    if city is None:
+        return pos
+    admin.city = city
+    if city.level == 3:
+        admin.district = city
+    admin.misspelt.append((CITY, written.group(0), city.name))
+    return _skip(text, written.end())
+
+
+def _near_city(
+    index: DivisionIndex, province: Division, written: str, after: str, pos: int = 0
+) -> Division | None:
+    """The city a misspelt city word meant: the one city of the province one character off, or,
+    where several are (荆洲市: 荆州市 or 荆门市), the one whose district comes next in `after`."""
+    candidates = index.near_children(province, written)
+    if len(candidates) > 1:
+        candidates = [
+            city
+            for city in candidates
+            if city.level == 2
+            and (hit := index.matcher(city).match(after, pos)) is not None
+            and hit[0] is not _PLACEHOLDER
+            and hit[0] is not _FILLER
+            and hit[0][0].level == 3
+        ]
+    return candidates[0] if len(candidates) == 1 else None
 
 
 def _note_unknown(text: str, pos: int, admin: _Admin) -> None:
@@ -998,6 +1109,7 @@ def _resolve_parts_cached(index: DivisionIndex, p: str, c: str, d: str) -> _Admi
         city=cached.city,
         district=cached.district,
         town=cached.town,
+        misspelt=cached.misspelt,
         town_text=cached.town_text,
         unknown=cached.unknown,
         conflicts=cached.conflicts,
@@ -1061,6 +1173,9 @@ def parse_address(addr: AddressIn) -> ParsedAddress:
         admin, detail = _parse_text(index, text)
         if addr.town:
             admin.town_text = _norm(addr.town)
+        if detail and (admin.province is not None or admin.city is not None):
+            # 浙江省 杭州市 西湖区 西湖区文三路90号: the levels written again before the street
+            detail = _strip_repeats(index, admin, detail)
     return _parsed(index, admin, detail, postcode)
 
 
@@ -1090,6 +1205,7 @@ def _parsed(index: DivisionIndex, admin: _Admin, detail: str, postcode: str) -> 
         conflicts=tuple(admin.conflicts),
         inferred=tuple(admin.inferred),
         renamed=tuple(admin.renamed),
+        misspelt=tuple(admin.misspelt),
     )
 
 
@@ -1243,7 +1359,7 @@ def _level_data(parsed: ParsedAddress, level: str) -> dict[str, Any]:
     return {"reason": MISSING}
 
 
-def check_address(addr: AddressIn, parsed: ParsedAddress) -> list[Finding]:
+def check_address(addr: AddressIn, parsed: ParsedAddress, *, detail_readable: bool = True) -> list[Finding]:
     """Findings about an address, most general first: missing address; missing province, city,
     district (where the data has that level); levels that do not belong together; then the detail
     (masked → a warning and no further judgement; empty; no road and no house number).
@@ -1294,7 +1410,8 @@ def check_address(addr: AddressIn, parsed: ParsedAddress) -> list[Finding]:
     longest = max(len(addr.raw), len(addr.detail))
     if longest > MAX_ADDRESS_LENGTH:
         findings.append(_finding(ADDRESS_TOO_LONG, "address", Severity.WARNING, length=longest))
-    findings.extend(_detail_findings(parsed.detail))
+    if detail_readable:  # not ciphertext (Douyin's encrypt_detail)
+        findings.extend(_detail_findings(parsed.detail))
     return findings
 
 
@@ -1322,7 +1439,8 @@ _PLACEHOLDER_DETAILS = frozenset(
 # The usual house number (90号, 12栋, 1501室), tried before the full _NUMBER.
 _QUICK_NUMBER = re.compile(r"\d\s*[号號栋棟幢室]")
 _PLACE = re.compile(
-    r"小区|大厦|公寓|花园|广场|大楼|宿舍|家园|新村|苑|园|府|庭|湾|城|中心|大院|学校|大学|医院|公司|市场"
+    r"小区|大厦|公寓|花园|广场|大楼|宿舍|家园|新村|苑|园|府|邸|庭|湾|城|中心|大院|学校|大学|学院|中学|小学"
+    r"|幼儿园|医院|公司|市场|酒店|宾馆|写字楼|办公楼|厂"
 )
 _STREET = re.compile(r"大道|大街|胡同|路|街(?!道)|巷|弄")
 
@@ -1338,7 +1456,8 @@ def _is_placeholder_detail(compact: str) -> bool:
 def _detail_findings(detail: str) -> list[Finding]:
     """At most one finding about the street address, the gravest: masked (a warning, no further
     judgement), empty, a placeholder, no road and no number (blocking); then, as warnings, a
-    number but neither a road nor a place name (5栋301室), a street but no number (文三路), too
+    number but neither a road nor a place name (5栋301室), a street, village or town but no
+    number (文三路, 李家村, 黄泥镇政府旁边; a village's group counts as a number: 李家村3组), too
     short (under 5 characters: 路1号)."""
     if is_masked_detail(detail):
         return [_finding(ADDRESS_DETAIL_MASKED, "address.detail", Severity.WARNING)]
@@ -1354,11 +1473,7 @@ def _detail_findings(detail: str) -> list[Finding]:
             return [_finding(ADDRESS_NO_ROAD_OR_NUMBER, "address.detail", length=len(detail))]
         if _PLACE.search(detail) is None:
             return [_finding(ADDRESS_NO_ROAD, "address.detail", Severity.WARNING)]
-    elif (
-        _QUICK_NUMBER.search(detail) is None
-        and _STREET.search(detail) is not None
-        and _NUMBER.search(detail) is None
-    ):
+    elif _QUICK_NUMBER.search(detail) is None and _NUMBER.search(detail) is None:
         return [_finding(ADDRESS_NO_HOUSE_NUMBER, "address.detail", Severity.WARNING)]
     if short and len(compact) < MIN_DETAIL_LENGTH:
         return [_finding(ADDRESS_DETAIL_TOO_SHORT, "address.detail", Severity.WARNING, length=len(compact))]
@@ -1369,9 +1484,21 @@ def _suggestions(parsed: ParsedAddress, in_conflict: bool) -> list[Finding]:
     """Old names read as their successors, and levels filled from a lower one: each a warning whose
     data carries ``suggestion`` ({level: official name}), for an agent to accept, never applied to
     the order by itself."""
-    if not parsed.renamed and not parsed.inferred:
+    if not parsed.renamed and not parsed.inferred and not parsed.misspelt:
         return []
     findings: list[Finding] = []
+    for level, written, current in parsed.misspelt:
+        findings.append(
+            _finding(
+                ADDRESS_DIVISION_TYPO,
+                f"address.{level}",
+                Severity.WARNING,
+                level=level,
+                given=written,
+                current=current,
+                suggestion={level: current},
+            )
+        )
     renames = division_index().renames
     for written, current in parsed.renamed:
         level = CITY if current == parsed.city and current != parsed.district else DISTRICT
@@ -1387,7 +1514,7 @@ def _suggestions(parsed: ParsedAddress, in_conflict: bool) -> list[Finding]:
         return findings
     suggestion = {
         level: name
-        for level, name in ((PROVINCE, parsed.province), (CITY, parsed.city))
+        for level, name in ((PROVINCE, parsed.province), (CITY, parsed.city), (DISTRICT, parsed.district))
         if level in parsed.inferred and name
     }
     if suggestion:
@@ -1422,6 +1549,8 @@ def address_as_written(addr: AddressIn) -> AddressIn:
             if slots[level] == current:
                 slots[level] = written
                 break
+    for level, written, _current in parsed.misspelt:
+        slots[level] = written
     return AddressIn(
         raw="",
         province=slots[PROVINCE],

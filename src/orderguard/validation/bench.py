@@ -111,6 +111,11 @@ def main() -> None:
     with OUTPUT.open(encoding="utf-8") as stream:
         labelled = [AddressIn(raw=item.raw) for item in read_labelled(stream)]
     _rate("address: evaluation set (mixed forms)", labelled * 10, address, 50_000)
+    from orderguard.validation.evaldata.realworld import OUTPUT as REALWORLD
+
+    with REALWORLD.open(encoding="utf-8") as stream:
+        shapes = [AddressIn(raw=item.raw) for item in read_labelled(stream)]
+    _rate("address: real-world shapes (labels, typos, repeats)", shapes * 8, address, 50_000)
 
     records = []
     for i in range(2_000):

@@ -37,8 +37,14 @@ from orderguard.validation import special as special_checks
 from orderguard.validation.abroad import check_abroad_address, is_abroad
 from orderguard.validation.address import ParsedAddress, check_address, parse_address
 from orderguard.validation.names import check_name
-from orderguard.validation.phone import PhoneResult, check_area_code, check_phone, platform_phone_expiry
-from orderguard.validation.platform import check_platform_flags
+from orderguard.validation.phone import (
+    PhoneKind,
+    PhoneResult,
+    check_area_code,
+    check_phone,
+    platform_phone_expiry,
+)
+from orderguard.validation.platform import check_platform_flags, encrypted_fields
 from orderguard.validation.product import CatalogIndex, resolve_line
 from orderguard.validation.special import COURIERS, check_special
 
@@ -301,6 +307,21 @@ RULES: Mapping[str, Rule] = dict(
             "%(given)s was abolished or renamed on %(since)s and is now %(current)s (suggested correction)",
         ),
         _rule(
+            platform_checks.RECIPIENT_ENCRYPTED,
+            T2,
+            WARNING,
+            _("收货人信息由平台加密，需经平台解密或通过平台联系买家；加密的字段未作检查"),
+            "The recipient's details are encrypted by the platform: decrypt them through the platform or "
+            "contact the buyer there; the encrypted fields were not checked",
+        ),
+        _rule(
+            address_checks.ADDRESS_DIVISION_TYPO,
+            T2,
+            WARNING,
+            _("%(given)s 疑似错字，应为 %(current)s（建议改正）"),
+            "%(given)s looks like a typo for %(current)s (suggested correction)",
+        ),
+        _rule(
             address_checks.ADDRESS_LEVEL_SUGGESTED,
             T2,
             WARNING,
@@ -552,18 +573,24 @@ def check_order(
 
     Findings come in a stable order: recipient name, phone (its area code against the address's
     city last), address (outside mainland China: `validation.abroad`), lines (in line order),
-    special requests. A virtual number's expiry is `phone_expires_at`, else the one an adapter
+    special requests. Fields a platform sent encrypted (`platform.encrypted_fields`) are not
+    judged. A virtual number's expiry is `phone_expires_at`, else the one an adapter
     kept in `extra` (`phone.platform_phone_expiry`). `severity_overrides` (code → ``blocking``,
     ``warning`` or ``off``) applies a merchant's own choice per rule (`validation.rules`): a rule
     turned off leaves no finding.
     """
-    findings: list[Finding] = check_name(order.recipient_name)
-    phone = check_phone(
-        order.recipient_phone,
-        country=order.address.country,
-        expires_at=order.phone_expires_at or (platform_phone_expiry(order.extra) if order.extra else None),
-        now=now,
-    )
+    encrypted = encrypted_fields(order.extra) if order.extra else frozenset()
+    findings: list[Finding] = [] if "recipient_name" in encrypted else check_name(order.recipient_name)
+    if "recipient_phone" in encrypted:
+        phone = PhoneResult(normalised="", kind=PhoneKind.MASKED)  # RECIPIENT_ENCRYPTED says it
+    else:
+        phone = check_phone(
+            order.recipient_phone,
+            country=order.address.country,
+            expires_at=order.phone_expires_at
+            or (platform_phone_expiry(order.extra) if order.extra else None),
+            now=now,
+        )
     findings.extend(phone.findings)
     parsed = parse_address(order.address)
     findings.extend(
@@ -574,7 +601,9 @@ def check_order(
     if is_abroad(order.address.country):
         findings.extend(check_abroad_address(order.address))
     else:
-        findings.extend(check_address(order.address, parsed))
+        findings.extend(
+            check_address(order.address, parsed, detail_readable="address.detail" not in encrypted)
+        )
     resolved: list[int | None] = []
     for line_no, line in enumerate(order.lines, start=1):
         resolution = resolve_line(line, index=catalog, line_no=line_no)

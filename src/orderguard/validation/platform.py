@@ -8,20 +8,26 @@ wrong:
 - ``modified_sku`` (Taobao 修改后的sku: the buyer changed the item after ordering; the lines in
   the export may be the old ones) → SKU_CHANGED_ON_PLATFORM, T3;
 - ``platform_anomaly`` (Taobao 异常信息: the platform flags the order) → PLATFORM_ANOMALY, T5
-  (any other anomaly, REQUIREMENTS.md T5).
+  (any other anomaly, REQUIREMENTS.md T5);
+- ``receiver_encrypted`` with ``encrypted_fields`` (Douyin sends the name, phone and street
+  address as ciphertext until the platform decrypts them) → RECIPIENT_ENCRYPTED, a T2 warning;
+  the fields it names are not judged as a name, phone or street (`encrypted_fields`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from orderguard.core.choices import ExceptionType
+from orderguard.core.choices import ExceptionType, Severity
 from orderguard.core.findings import Finding
 from orderguard.orders.schema import OrderIn
 
 ITEMS_INCOMPLETE = "ITEMS_INCOMPLETE"
 SKU_CHANGED_ON_PLATFORM = "SKU_CHANGED_ON_PLATFORM"
 PLATFORM_ANOMALY = "PLATFORM_ANOMALY"
+RECIPIENT_ENCRYPTED = "RECIPIENT_ENCRYPTED"
+# The recipient fields an adapter may name as ciphertext.
+ENCRYPTABLE = ("recipient_name", "recipient_phone", "address.detail")
 
 _TEXT_MAX = 100
 
@@ -31,11 +37,32 @@ def _short(value: Any) -> str:
     return text if len(text) <= _TEXT_MAX else text[: _TEXT_MAX - 1] + "…"
 
 
+def encrypted_fields(extra: Any) -> frozenset[str]:
+    """The recipient fields the platform sent encrypted (empty when none or unreadable)."""
+    if not isinstance(extra, dict) or not extra.get("receiver_encrypted"):
+        return frozenset()
+    named = extra.get("encrypted_fields")
+    if not isinstance(named, list):
+        return frozenset(ENCRYPTABLE)
+    return frozenset(f for f in named if f in ENCRYPTABLE)
+
+
 def check_platform_flags(order: OrderIn) -> list[Finding]:
     extra = order.extra
     if not extra:
         return []
     findings = []
+    encrypted = encrypted_fields(extra)
+    if encrypted:
+        findings.append(
+            Finding(
+                code=RECIPIENT_ENCRYPTED,
+                type=ExceptionType.RECIPIENT_ERROR,
+                field="recipient",
+                severity=Severity.WARNING,
+                data={"fields": [f for f in ENCRYPTABLE if f in encrypted]},
+            )
+        )
     mismatch = extra.get("item_count_mismatch")
     if isinstance(mismatch, dict):
         findings.append(

@@ -20,6 +20,8 @@ created_at          ISO 8601 or "YYYY-MM-DD HH:MM:SS" ("/" and no zero padding a
 paid_at             without an offset it is Asia/Shanghai time; else ``DATETIME_INVALID``
 recipient_name,     as written
 recipient_phone
+phone_expires_at    when a virtual number (13800000000-1234) stops answering: a time as for
+                    paid_at; else ``DATETIME_INVALID``
 country             ISO code, default CN
 province, city,     the address parts when the file has them; then ``address`` is the
 district, town      detail (street, number, room)
@@ -89,6 +91,7 @@ ORDER_FIELDS: tuple[str, ...] = (
     "paid_at",
     "recipient_name",
     "recipient_phone",
+    "phone_expires_at",
     "country",
     "province",
     "city",
@@ -111,6 +114,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "paid_at": ("付款时间", "支付时间", "订单付款时间"),
     "recipient_name": ("收货人", "收件人", "收货人姓名", "收件人姓名"),
     "recipient_phone": ("收货人电话", "收货人手机", "收件人电话", "收件人手机", "手机", "手机号", "联系电话"),
+    "phone_expires_at": ("虚拟号到期时间", "虚拟号有效期", "隐私号到期时间", "virtual_phone_expires_at"),
     "country": ("国家", "国家代码"),
     "province": ("省", "省份"),
     "city": ("市", "城市"),
@@ -557,6 +561,11 @@ def _build_order(
         paid_at = _cached_datetime(fields["paid_at"], times)
     except ValueError:
         bad.append(("paid_at", "DATETIME_INVALID"))
+    phone_expires_at = None
+    try:
+        phone_expires_at = _cached_datetime(fields["phone_expires_at"], times)
+    except ValueError:
+        bad.append(("phone_expires_at", "DATETIME_INVALID"))
     level_text = fields["service_level"]
     service_level = SERVICE_LEVEL_WORDS.get(level_text.lower()) if level_text else ""
     if service_level is None:
@@ -595,6 +604,7 @@ def _build_order(
         paid_at=paid_at,
         recipient_name=fields["recipient_name"],
         recipient_phone=fields["recipient_phone"],
+        phone_expires_at=phone_expires_at,
         address=address_in,
         buyer_note=fields["buyer_note"],
         seller_note=fields["seller_note"],

@@ -482,3 +482,34 @@ def test_detection_lets_an_unreadable_file_say_why():
         detect_format([SourceFile(name="x.xls", data=bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 64)])
 
     assert info.value.error.code == "FILE_XLS_UNSUPPORTED"
+
+
+def test_virtual_number_expiry_column_is_read_in_shanghai_time():
+    header = "订单号,收货人电话,虚拟号到期时间,商品编码,数量"
+    items = read("v.csv", csv_of("A,13800138000-1234,2026-12-01 20:00:00,S1,1", header=header))
+
+    [order] = orders_of(items)
+    assert (order.recipient_phone, order.phone_expires_at) == (
+        "13800138000-1234",
+        datetime(2026, 12, 1, 20, 0, tzinfo=SHANGHAI),
+    )
+
+
+def test_virtual_number_expiry_in_json_and_a_bad_one_rejects_the_order():
+    document = {
+        "orders": [
+            {
+                "order_id": "A",
+                "recipient_phone": "13800138000-1234",
+                "phone_expires_at": "2026-12-01T12:00:00Z",
+                "lines": [{"sku": "S1", "quantity": 1}],
+            },
+            {"order_id": "B", "phone_expires_at": "next week", "lines": [{"sku": "S1", "quantity": 1}]},
+        ]
+    }
+    items = read("v.json", json.dumps(document))
+
+    assert [(o.platform_order_id, o.phone_expires_at) for o in orders_of(items)] == [
+        ("A", datetime(2026, 12, 1, 20, 0, tzinfo=SHANGHAI))
+    ]
+    assert errors_of(items) == [("v.json", 2, "phone_expires_at", "DATETIME_INVALID")]

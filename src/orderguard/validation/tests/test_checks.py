@@ -95,6 +95,43 @@ def test_masked_platform_order_only_warns():
     assert result.blocking == []
 
 
+def test_encrypted_recipient_fields_are_one_warning_and_are_not_judged():
+    """Douyin sends the name, phone and street as ciphertext (the adapter names them in extra)."""
+    cipher = "#" + "A1b2C3d4" * 5
+    result = check_order(
+        order(
+            recipient_name=cipher,
+            recipient_phone=cipher,
+            address=AddressIn(province="浙江省", city="杭州市", district="西湖区", detail=cipher),
+            extra={
+                "receiver_encrypted": True,
+                "encrypted_fields": ["recipient_name", "recipient_phone", "address.detail"],
+            },
+        ),
+        catalog=CATALOG,
+        now=NOW,
+    )
+
+    assert [(f.code, f.severity, f.data) for f in result.findings] == [
+        (
+            "RECIPIENT_ENCRYPTED",
+            Severity.WARNING,
+            {"fields": ["recipient_name", "recipient_phone", "address.detail"]},
+        )
+    ]
+    # only the named fields are spared: a plain but bad phone beside an encrypted name is judged
+    partly = check_order(
+        order(
+            recipient_name=cipher,
+            recipient_phone="abc",
+            extra={"receiver_encrypted": True, "encrypted_fields": ["recipient_name"]},
+        ),
+        catalog=CATALOG,
+        now=NOW,
+    )
+    assert [f.code for f in partly.findings] == ["PHONE_MALFORMED", "RECIPIENT_ENCRYPTED"]
+
+
 def test_virtual_phone_expiry_comes_from_the_order():
     result = check_order(
         order(recipient_phone="13800138000-1234", phone_expires_at=NOW - timedelta(hours=1)),
@@ -175,7 +212,7 @@ def _declared_codes():
 
 def test_every_code_the_checks_declare_has_a_rule_and_nothing_else_does():
     assert set(RULES) == _declared_codes()
-    assert len(RULES) == 49
+    assert len(RULES) == 51
 
 
 def test_rules_agree_with_the_findings_the_checks_produce():
@@ -223,6 +260,7 @@ def test_rules_agree_with_the_findings_the_checks_produce():
             for address in (
                 AddressIn(raw="浙江省杭州市江干区文三路90号"),
                 AddressIn(raw="余杭区文三路1号"),
+                AddressIn(raw="安徽省宿洲市萧县建设路8号"),
                 *(
                     AddressIn(province="浙江省", city="杭州市", district="西湖区", detail=detail)
                     for detail in ("不详", "路1号", "5栋301室", "文三路", "文三路1号" + "号" * 300)
@@ -254,6 +292,8 @@ def test_rules_agree_with_the_findings_the_checks_produce():
                 "item_count_mismatch": {"expected": 3, "found": 2},
                 "modified_sku": "颜色:蓝",
                 "platform_anomaly": "买家申请改地址",
+                "receiver_encrypted": True,
+                "encrypted_fields": ["recipient_phone"],
             }
         ),
         catalog=CATALOG,
