@@ -411,6 +411,16 @@ def test_landline_of_the_address_city_is_fine():
     assert check_area_code(check_phone("021-12345678", now=NOW), province="上海市", city="") == []
 
 
+def test_an_area_code_shared_by_several_cities_fits_each_of_them():
+    # 0728 is 仙桃, 潜江 and 天门 (county-level cities directly under 湖北省)
+    for city in ("仙桃市", "潜江市", "天门市"):
+        assert check_area_code(check_phone("0728-1234567", now=NOW), province="湖北省", city=city) == []
+    assert [
+        f.code
+        for f in check_area_code(check_phone("0728-1234567", now=NOW), province="湖北省", city="武汉市")
+    ] == ["PHONE_AREA_CODE_MISMATCH"]
+
+
 def test_area_code_is_not_compared_for_mobiles_or_unknown_cities():
     assert check_area_code(check_phone("13800138000", now=NOW), province="浙江省", city="杭州市") == []
     assert check_area_code(check_phone("0571-88888888", now=NOW), province="", city="") == []
