@@ -29,6 +29,9 @@ class CaseEventType(models.TextChoices):
     RESOLVED = "resolved", _("已解决")
     REOPENED = "reopened", _("重新打开")
     REVEALED = "revealed", _("查看收件人信息")
+    SLA_WARNED = "sla_warned", _("临近超时提醒")
+    SLA_OVERDUE = "sla_overdue", _("超时提醒")
+    ESCALATED = "escalated", _("超时升级")
 
 
 class WaitingOn(models.TextChoices):

@@ -86,9 +86,13 @@ def status_changed(
     action: str,
     source: str,
     note: str,
+    **clock: Any,
 ) -> CaseEvent:
-    """A move between open statuses; `waiting_on` names the party a waiting case waits for."""
-    extra = {"waiting_on": case.waiting_on} if case.waiting_on else {}
+    """A move between open statuses; `waiting_on` names the party a waiting case waits for;
+    `clock` says whether the step's clock paused (with the working seconds left) or resumed
+    (with the new deadline)."""
+    extra: dict[str, Any] = {"waiting_on": case.waiting_on} if case.waiting_on else {}
+    extra.update(clock)
     return _event(
         case,
         CaseEventType.STATUS_CHANGED,
@@ -146,4 +150,30 @@ def assigned(
 ) -> CaseEvent:
     return _event(
         case, CaseEventType.ASSIGNED, at, actor_label, actor_id, assignee=assignee, previous=previous
+    )
+
+
+SLA_ACTOR = "system:sla"
+_SLA_TYPES = {
+    1: CaseEventType.SLA_WARNED,
+    2: CaseEventType.SLA_OVERDUE,
+    3: CaseEventType.ESCALATED,
+    4: CaseEventType.ESCALATED,
+}
+
+
+def sla_alerted(
+    case: ExceptionCase, *, at: datetime, level: int, recipients: list[str], due_at: datetime | None
+) -> CaseEvent:
+    """S2: the deadline scan warned (1), flagged overdue (2) or escalated (3 team lead,
+    4 manager); `recipients` are the people told, by user name."""
+    return _event(
+        case,
+        _SLA_TYPES[level],
+        at,
+        SLA_ACTOR,
+        level=level,
+        step=case.step,
+        due_at=due_at.isoformat() if due_at else None,
+        recipients=recipients,
     )

@@ -43,6 +43,13 @@ class ExceptionCase(models.Model):
     opened_at = models.DateTimeField(_("创建时间"))
     closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
     handling_seconds = models.PositiveIntegerField(_("处理用时(秒)"), null=True, blank=True)
+    # The deadline engine (S2, `sla.services`): how far the step's alerts have gone (0 none,
+    # 1 warned, 2 overdue, 3 team lead, 4 manager), when the next one is due (None: none is,
+    # or the clock is paused), and a paused clock's remaining working seconds.
+    sla_level = models.PositiveSmallIntegerField(_("时效提醒级别"), default=0)
+    sla_next_at = models.DateTimeField(_("下次时效提醒"), null=True, blank=True)
+    sla_paused_at = models.DateTimeField(_("计时暂停于"), null=True, blank=True)
+    sla_remaining_seconds = models.PositiveIntegerField(_("暂停时剩余(秒)"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -75,6 +82,12 @@ class ExceptionCase(models.Model):
                 fields=["merchant", "type", "due_at", "warn_at"],
                 condition=OPEN_CASE,
                 name="case_open_counts_idx",
+            ),
+            # the deadline scan reads only the open cases whose next alert is due
+            models.Index(
+                fields=["sla_next_at", "id"],
+                condition=OPEN_CASE & models.Q(sla_next_at__isnull=False),
+                name="case_open_sla_next_idx",
             ),
         ]
 

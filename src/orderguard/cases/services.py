@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -21,7 +22,14 @@ from orderguard.core.choices import DetectionSource
 from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
 from orderguard.orders.models import Order
-from orderguard.sla.services import PolicyBook
+from orderguard.sla.services import (
+    FIRST_STEP,
+    PolicyBook,
+    case_clock_pause,
+    case_clock_resume,
+    case_clock_start,
+    case_clock_stop,
+)
 from orderguard.tenancy.access import Actor, get_visible, staff_users, visible
 
 # Cases that the checks opened are closed by the checks when their findings go away; a case a
@@ -104,7 +112,11 @@ def cases_triage(
             case = existing.get(case_type)
             found = by_type.get(case_type)
             if found and case is None:
-                deadline = policies.first_deadline(case_type=case_type, start=now)
+                deadline = policies.first_deadline(
+                    case_type=case_type,
+                    start=now,
+                    warehouse_id=policies.warehouse_of_channel(item.order.channel_id),
+                )
                 result.opened.append(
                     bulk.new(
                         ExceptionCase,
@@ -117,6 +129,7 @@ def cases_triage(
                         step=deadline.step,
                         due_at=deadline.due_at,
                         warn_at=deadline.warn_at,
+                        sla_next_at=deadline.next_at,
                         opened_at=now,
                     )
                 )
@@ -138,6 +151,7 @@ def cases_triage(
                 case.closed_at = now
                 case.waiting_on = ""
                 case.handling_seconds = handling_seconds(case, now)
+                case_clock_stop(case)
                 to_update.append(case)
                 result.closed.append(case)
                 new_events.append(events.resolved(case, at=now, actor_label=actor_label, reason=reason))
@@ -149,7 +163,18 @@ def cases_triage(
     if to_update:
         bulk.update(
             to_update,
-            ["findings", "status", "waiting_on", "outcome", "resolution", "closed_at", "handling_seconds"],
+            [
+                "findings",
+                "status",
+                "waiting_on",
+                "outcome",
+                "resolution",
+                "closed_at",
+                "handling_seconds",
+                "sla_next_at",
+                "sla_paused_at",
+                "sla_remaining_seconds",
+            ],
         )
     bulk.insert(new_events)
     return result
@@ -307,7 +332,10 @@ def case_transition(
     text = _clean_note(note, required=act.needs_note)
     case.status, case.waiting_on = state.status, state.waiting_on
     case.outcome, case.closed_at = state.outcome, state.closed_at
+    book = policies or PolicyBook()
+    clock: dict[str, Any] = {}
     if state.status in CLOSED_STATUSES:
+        case_clock_stop(case)
         case.resolution = text
         case.handling_seconds = handling_seconds(case, now)
         event = events.resolved(
@@ -327,13 +355,18 @@ def case_transition(
         )
         if other is not None:
             raise CaseActionNotAllowed(code=CaseActionNotAllowed.OPEN_CASE_EXISTS, other_case_id=other)
-        deadline = (policies or PolicyBook()).first_deadline(case_type=case.type, start=now)
-        case.step, case.due_at, case.warn_at = deadline.step, deadline.due_at, deadline.warn_at
+        case_clock_start(case, step=FIRST_STEP[case.type], now=now, policies=book)
         case.resolution, case.handling_seconds = "", None
         event = events.reopened(
             case, at=now, actor_label=actor.label, actor_id=actor.user_id, source=source, note=text
         )
     else:
+        # B1/S1: the step's clock stops while the case waits on the buyer or the merchant (when
+        # its policy says so) and runs again with the time that was left when the answer comes
+        if state.status == CaseStatus.WAITING and case_clock_pause(case, now=now, policies=book):
+            clock = {"clock": "paused", "remaining_seconds": case.sla_remaining_seconds}
+        elif state.status != CaseStatus.WAITING and case_clock_resume(case, now=now, policies=book):
+            clock = {"clock": "resumed", "due_at": case.due_at.isoformat() if case.due_at else None}
         event = events.status_changed(
             case,
             at=now,
@@ -342,6 +375,7 @@ def case_transition(
             action=act.name,
             source=source,
             note=text,
+            **clock,
         )
     try:
         # a savepoint: the partial unique index may still refuse a reopen that raced triage
@@ -357,6 +391,10 @@ def case_transition(
                     "step",
                     "due_at",
                     "warn_at",
+                    "sla_level",
+                    "sla_next_at",
+                    "sla_paused_at",
+                    "sla_remaining_seconds",
                     "updated_at",
                 ]
             )

@@ -27,9 +27,9 @@ class MerchantAdmin(admin.ModelAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     """Setting or removing a role here also sets the user's role group and `is_staff`."""
 
-    list_display = ("user", "role", "merchant")
+    list_display = ("user", "role", "merchant", "lead")
     list_filter = ("role", "merchant")
-    raw_id_fields = ("user",)
+    raw_id_fields = ("user", "lead")
 
     # as on the user page: only a superuser changes a superuser (a role would demote it)
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -64,7 +64,9 @@ class MembershipAdmin(admin.ModelAdmin):
 
 class MembershipInline(admin.StackedInline):
     model = Membership
-    fields = ("role", "merchant")
+    fk_name = "user"
+    fields = ("role", "merchant", "lead")
+    raw_id_fields = ("lead",)
     max_num = 1
     can_delete = True
 

@@ -46,6 +46,15 @@ class Membership(TimeStampedModel):
     merchant = models.ForeignKey(
         Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
+    # S2: whom this person's overdue cases escalate to first (then the managers).
+    lead = models.ForeignKey(
+        "auth.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="team_memberships",
+        verbose_name=_("组长"),
+    )
 
     class Meta:
         verbose_name = _("用户角色")

@@ -45,6 +45,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[str]] = {
         catalog__courier=VIEW_ADD_CHANGE,
         inventory__stocklevel=VIEW_CHANGE,
         sla__slapolicy=VIEW_CHANGE,
+        sla__workingcalendar=VIEW_ADD_CHANGE,
+        sla__calendarday=ALL_ACTIONS,
         notifications__outboxmessage=VIEW,
         notifications__outboxattempt=VIEW,
         auth__user=VIEW,
@@ -67,6 +69,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[str]] = {
         catalog__courier=VIEW,
         inventory__stocklevel=VIEW,
         sla__slapolicy=VIEW,
+        sla__workingcalendar=VIEW,
+        sla__calendarday=VIEW,
     ),
     Role.TECH_ONCALL: _grant(
         tenancy__merchant=VIEW,

@@ -139,6 +139,10 @@ def _countdown(due_at: datetime | None, now: datetime) -> dict[str, Any] | None:
     return {"overdue": seconds < 0, "text": text}
 
 
+def _hours_minutes(seconds: int) -> str:
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}"
+
+
 def _action_view(a: Action) -> dict[str, Any]:
     return {"name": a.name, "label": ACTION_LABELS[a.name], "needs_outcome": a.needs_outcome}
 
@@ -160,6 +164,9 @@ def _work_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
         "mine": case.assignee_id == actor.user_id,
         "due_state": _due_state(case, now) if is_open else "",
         "countdown": _countdown(case.due_at, now) if is_open else None,
+        "paused_left": _hours_minutes(case.sla_remaining_seconds or 0)
+        if is_open and case.sla_paused_at
+        else "",
         "actions": [_action_view(a) for a in actions],
         "needs_outcome": any(a.needs_outcome for a in actions),
         "assignees": list(staff_users().order_by("username")) if actor.is_staff_role and is_open else [],

@@ -24,3 +24,4 @@ class ExceptionCaseFactory(factory.django.DjangoModelFactory):
     due_in = timedelta(hours=2)
     due_at = factory.LazyAttribute(lambda o: o.opened_at + o.due_in)
     warn_at = factory.LazyAttribute(lambda o: o.due_at - timedelta(hours=1))
+    sla_next_at = factory.LazyAttribute(lambda o: o.warn_at)

@@ -98,6 +98,9 @@ def test_an_agent_handles_a_case_to_its_resolution_and_the_log_says_each_step():
                 "to": "waiting",
                 "note": "已短信",
                 "waiting_on": "buyer",
+                # 18:01 in Shanghai: no working time is left before the step's 19:00 deadline
+                "clock": "paused",
+                "remaining_seconds": 0,
             },
         ),
         (
@@ -114,7 +117,14 @@ def test_an_agent_handles_a_case_to_its_resolution_and_the_log_says_each_step():
         (
             "status_changed",
             "user:ann",
-            {"action": "resume", "from": "waiting", "to": "in_progress", "note": ""},
+            {
+                "action": "resume",
+                "from": "waiting",
+                "to": "in_progress",
+                "note": "",
+                "clock": "resumed",
+                "due_at": (NOW + timedelta(minutes=3)).isoformat(),
+            },
         ),
         (
             "resolved",
@@ -216,10 +226,12 @@ def test_a_manager_reopens_a_closed_case_with_a_fresh_deadline():
         None,
         None,
     )
+    # 18:00 in Shanghai, after working hours (contact_buyer counts working time, 09:00-18:00):
+    # two working hours from the next morning, warned at 75% of them
     assert (case.step, case.due_at, case.warn_at) == (
         "contact_buyer",
-        NOW + timedelta(hours=2),
-        NOW + timedelta(hours=1, minutes=30),
+        datetime(2026, 11, 26, 3, 0, tzinfo=UTC),
+        datetime(2026, 11, 26, 2, 30, tzinfo=UTC),
     )
     assert _events(case) == [
         (
@@ -230,7 +242,7 @@ def test_a_manager_reopens_a_closed_case_with_a_fresh_deadline():
                 "to": "open",
                 "note": "买家又来电",
                 "step": "contact_buyer",
-                "due_at": (NOW + timedelta(hours=2)).isoformat(),
+                "due_at": datetime(2026, 11, 26, 3, 0, tzinfo=UTC).isoformat(),
             },
         )
     ]

@@ -81,11 +81,11 @@ def test_a_warning_alone_opens_no_case(channel, now):
 
 
 def test_deadlines_follow_the_edited_policy(channel, now):
-    SlaPolicy.objects.filter(case_type="T2", step="contact_buyer").update(minutes=30, warn_before_minutes=5)
+    SlaPolicy.objects.filter(case_type="T2", step="contact_buyer").update(minutes=30, warn_percent=80)
     order = OrderFactory(channel=channel)
     _triage(now, OrderFindings(order=order, findings=[NO_HOUSE]))
     case = ExceptionCase.objects.get()
-    assert (case.due_at, case.warn_at) == (now + timedelta(minutes=30), now + timedelta(minutes=25))
+    assert (case.due_at, case.warn_at) == (now + timedelta(minutes=30), now + timedelta(minutes=24))
 
 
 def test_the_same_findings_again_change_nothing(channel, now):

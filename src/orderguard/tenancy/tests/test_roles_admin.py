@@ -59,6 +59,7 @@ EXPECTED = {
         "notifications.OutboxMessage": "vd",
         "orders.Channel": "vacd",
         "sla.SlaPolicy": "vacd",
+        "sla.WorkingCalendar": "vacd",
         "tenancy.ApiToken": "vcd",
         "tenancy.Membership": "vacd",
         "tenancy.Merchant": "vacd",
@@ -73,6 +74,7 @@ EXPECTED = {
         "notifications.OutboxMessage": "v",
         "orders.Channel": "vc",
         "sla.SlaPolicy": "vc",
+        "sla.WorkingCalendar": "vac",
         "tenancy.Membership": "v",
         "tenancy.Merchant": "vc",
         "validation.RuleOverride": "vacd",
@@ -90,6 +92,7 @@ EXPECTED = {
         "inventory.StockLevel": "v",
         "orders.Channel": "v",
         "sla.SlaPolicy": "v",
+        "sla.WorkingCalendar": "v",
         "tenancy.Merchant": "v",
     },
     Role.TECH_ONCALL: {
@@ -204,12 +207,19 @@ def test_only_roles_that_may_change_a_channel_change_it(client, role, status, na
     [(Role.MANAGER, 302, 45), (Role.SERVICE_AGENT, 403, 60), (Role.OPERATOR, 403, 60)],
 )
 def test_sla_policies_are_changed_by_managers_only(client, role, status, minutes_after):
-    policy = SlaPolicy.objects.create(case_type="T1", step="role_test", minutes=60, warn_before_minutes=15)
+    policy = SlaPolicy.objects.create(case_type="T1", step="role_test", minutes=60, warn_percent=75)
     client.force_login(staff(role))
 
     response = client.post(
         f"/admin/sla/slapolicy/{policy.pk}/change/",
-        {"case_type": "T1", "step": "role_test", "minutes": "45", "warn_before_minutes": "15"},
+        {
+            "case_type": "T1",
+            "step": "role_test",
+            "minutes": "45",
+            "warn_percent": "75",
+            "escalate_after_minutes": "60",
+            "pause_while_waiting": "on",
+        },
     )
 
     assert response.status_code == status
