@@ -45,6 +45,10 @@ def smtp_result(exc: BaseException) -> SendResult:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, said = next(iter(exc.recipients.values()), (0, b""))
         return _reply(code, said, "recipient refused")
+    if isinstance(exc, smtplib.SMTPServerDisconnected) and isinstance(exc.__context__, TimeoutError):
+        return SendResult(
+            ok=False, error=f"SMTP timeout: {exc}"[:500]
+        )  # a read timeout, as smtplib reraises it
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return SendResult(ok=False, error=f"SMTP session dropped: {exc}"[:500])
     if isinstance(exc, smtplib.SMTPResponseException):  # sender refused, data refused, auth failed

@@ -51,7 +51,6 @@ from orderguard.notifications.channels.transport import (
     http_failure,
     json_body,
     request,
-    status_retryable,
 )
 
 Clock = Callable[[], float]
@@ -218,17 +217,17 @@ class FeishuChannel(_Robot):
 
     def read(self, response: httpx.Response) -> SendResult:
         body = json_body(response)
-        if body is None or (response.status_code >= 300 and "code" not in body):
+        if body is None:
             return http_failure(response)
         # the current answer is {"code", "msg"}; older bots answered {"StatusCode", "StatusMessage"}
         code = body.get("code", body.get("StatusCode", 0))
-        if code == 0 and response.status_code < 300:
+        said = f"code {code}: {body.get('msg', body.get('StatusMessage', ''))}"
+        if response.status_code >= 300:
+            return http_failure(response, said)
+        if code == 0:
             return SendResult(ok=True, status_code=response.status_code)
         return SendResult(
-            ok=False,
-            status_code=response.status_code,
-            error=f"code {code}: {body.get('msg', body.get('StatusMessage', ''))}",
-            retryable=code in self.retry_codes or status_retryable(response.status_code),
+            ok=False, status_code=response.status_code, error=said, retryable=code in self.retry_codes
         )
 
 

@@ -381,14 +381,12 @@ class RobotServer:
             if kind == "slack":
                 return failure.status, "rollup_error" if failure.status >= 500 else "invalid_payload"
             if kind == "sms_aliyun":
-                return failure.status, {"Code": "InternalError", "Message": "injected"}
-            return failure.status, {
-                "errcode": -1,
-                "errmsg": "injected",
-                "code": -1,
-                "ok": False,
-                "reason": "injected",
-            }
+                return failure.status, _aliyun("InternalError", "The request processing has failed.")
+            if kind == "feishu":
+                return failure.status, _feishu(-1, "system busy")
+            if kind == "sms_json":
+                return failure.status, {"ok": False, "reason": "server error"}
+            return failure.status, {"errcode": -1, "errmsg": "system busy"}
         answers: dict[str, dict[str, tuple[int, Any]]] = {
             "bad_sign": {
                 "wecom": (200, {"errcode": 93000, "errmsg": "invalid webhook url"}),
