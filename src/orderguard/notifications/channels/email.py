@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import smtplib
 import socket
+import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -85,6 +86,7 @@ class EmailChannel:
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.backend: Any
+        self._lock = threading.Lock()
         if not config:
             self.from_email = settings.DEFAULT_FROM_EMAIL
             self.backend = get_connection(fail_silently=False)
@@ -144,6 +146,10 @@ class EmailChannel:
         except Exception as exc:  # a header that cannot be encoded, for one
             return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500], retryable=False)
         message_id = email.extra_headers["Message-ID"]
+        with self._lock:  # one SMTP session: threads sharing the channel take turns
+            return self._send(email, message_id)
+
+    def _send(self, email: EmailMultiAlternatives, message_id: str) -> SendResult:
         reused = bool(getattr(self.backend, "connection", None))
         for attempt in (1, 2):
             try:

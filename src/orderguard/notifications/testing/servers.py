@@ -262,6 +262,8 @@ class RobotServer:
         if mode not in FAIL_MODES:
             raise ValueError(f"unknown mode {mode!r}; one of {FAIL_MODES}")
         kind = self._kind_of(target)
+        if mode == "reject_phone" and not kind.startswith("sms_"):
+            raise ValueError(f"{mode} does not apply to {kind}")
         with self._lock:
             self._failures[kind] = _Failure(mode=mode, remaining=times, status=status, delay=delay)
 
@@ -295,6 +297,15 @@ class RobotServer:
                 return True
             time.sleep(0.01)
         return self.count(kind) >= count
+
+    def stats(self) -> dict[str, Any]:
+        """Counts by kind: accepted messages, requests (refused ones too), connections."""
+        with self._lock:
+            return {
+                "received": dict(Counter(r.kind for r in self._received)),
+                "requests": dict(self.requests),
+                "connections": self.connections,
+            }
 
     def clear(self) -> None:
         """Forget what was received and counted (failures stay)."""
@@ -332,6 +343,9 @@ class RobotServer:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
         kind = next((k for k, p in PREFIXES.items() if parts.path.startswith(p)), "")
+        if parts.path == "/_stats":  # for a server in another process (`python -m ...servers`)
+            handler.answer(200, self.stats())
+            return
         if not kind:
             handler.answer(404, "not found")
             return
@@ -423,10 +437,7 @@ class RobotServer:
                 "sms_json": (400, {"ok": False, "reason": "invalid phone number"}),
             },
         }
-        try:
-            return answers[mode][kind]
-        except KeyError:
-            raise ValueError(f"{mode} does not apply to {kind}") from None
+        return answers[mode][kind]
 
     def _serve_wecom(self, r: Received) -> tuple[int, Any]:
         if r.query.get("key") != self.wecom_key:
@@ -775,3 +786,36 @@ def _free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the robots (and SMTP) from a process of their own, so a benchmark's sender does not
+    share its interpreter with them: prints one JSON line with each kind's channel
+    configuration, then serves until stdin closes or the process is stopped. GET /_stats on the
+    HTTP port answers the counts."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m orderguard.notifications.testing.servers")
+    parser.add_argument("--port", type=int, default=0, help="HTTP port (default: a free one)")
+    parser.add_argument("--smtp-port", type=int, default=0, help="SMTP port (default: a free one)")
+    parser.add_argument("--no-smtp", action="store_true", help="serve HTTP only (no aiosmtpd needed)")
+    args = parser.parse_args(argv)
+    robots = RobotServer(port=args.port).start()
+    smtp = None if args.no_smtp else SmtpServer(port=args.smtp_port).start()
+    configs: dict[str, Any] = {kind: robots.config_for(kind) for kind in KINDS}
+    if smtp is not None:
+        configs["email"] = smtp.config()
+    print(json.dumps({"stats_url": f"{robots.base_url}/_stats", "configs": configs}), flush=True)
+    try:
+        sys.stdin.read()  # returns when stdin closes: the parent went away
+    except KeyboardInterrupt:
+        pass
+    finally:
+        robots.stop()
+        if smtp is not None:
+            smtp.stop()
+
+
+if __name__ == "__main__":
+    main()
