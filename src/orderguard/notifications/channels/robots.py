@@ -7,13 +7,13 @@ Formats and signatures as documented:
 - WeCom group robot: POST the webhook (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...)
   `{"msgtype": "text", "text": {"content"}}` or `{"msgtype": "markdown", "markdown":
   {"content"}}`; text at most 2048 bytes, markdown 4096; answer `{"errcode": 0, "errmsg":
-  "ok"}`. https://developer.work.weixin.qq.com/document/path/99110 (群机器人配置说明)
+  "ok"}`. https://developer.work.weixin.qq.com/document/path/91770 (群机器人配置说明)
 - DingTalk custom robot: POST https://oapi.dingtalk.com/robot/send?access_token=...; with 加签
   the query also carries `timestamp` (ms) and `sign` = urlEncode(base64(HmacSHA256(key=secret,
   message=timestamp + "\\n" + secret))); the timestamp must be within an hour of DingTalk's
   clock. `{"msgtype": "text", "text": {"content"}}` or `{"msgtype": "markdown", "markdown":
   {"title", "text"}}`; answer `{"errcode": 0}`, 310000 for a bad signature (also a missing
-  keyword or an address not allowed). https://open.dingtalk.com/document/robots/customize-robot-security-settings
+  keyword or an address not allowed). https://developers.dingtalk.com/document/robots/custom-robot-access
 - Feishu custom bot: POST https://open.feishu.cn/open-apis/bot/v2/hook/...; with 签名校验 the
   body carries `timestamp` (seconds) and `sign` = base64(HmacSHA256(key=timestamp + "\\n" +
   secret, message=empty)); `{"msg_type": "text", "content": {"text"}}` or `{"msg_type":
