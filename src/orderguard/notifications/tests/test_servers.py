@@ -117,3 +117,30 @@ def test_the_servers_run_in_a_process_of_their_own():
 
 def _fields(message: Outgoing) -> dict:
     return {name: getattr(message, name) for name in message.__dataclass_fields__}
+
+
+def test_concurrent_senders_are_all_recorded(robot_server: RobotServer):
+    """The benchmark drains from several workers at once: nothing accepted goes unrecorded."""
+    import threading
+
+    channels = [channel_for("dingtalk", robot_server.config_for("dingtalk")) for _ in range(4)]
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def send_many(channel) -> None:
+        for i in range(50):
+            ok = channel.send(Outgoing(key=f"k{i}", recipient="", subject="", text=f"第 {i} 条")).ok
+            with lock:
+                results.append(ok)
+
+    workers = [threading.Thread(target=send_many, args=(c,)) for c in channels]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert results == [True] * 200
+    assert robot_server.count("dingtalk") == 200
+    assert robot_server.connections == 4
+    for channel in channels:
+        channel.close()
