@@ -83,6 +83,12 @@ class ExceptionCase(models.Model):
                 condition=OPEN_CASE,
                 name="case_open_counts_idx",
             ),
+            # who holds what (S2): counts per assignee and deadline state without the table
+            models.Index(
+                fields=["assignee", "due_at", "warn_at"],
+                condition=OPEN_CASE,
+                name="case_open_person_counts_idx",
+            ),
             # the deadline scan reads only the open cases whose next alert is due
             models.Index(
                 fields=["sla_next_at", "id"],

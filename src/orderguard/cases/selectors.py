@@ -87,6 +87,44 @@ def case_counts(*, actor: Actor, now: datetime | None = None) -> dict[str, Any]:
     return {"rows": out, "total": sum(r["total"] for r in out), "at": moment + timedelta(0)}
 
 
+def case_load_by_person(*, actor: Actor, now: datetime | None = None) -> dict[str, Any]:
+    """S2, who holds what: open cases per assignee (and unassigned), with how many are due
+    soon, overdue, or waiting with their clock paused. Warehouse staff only (a merchant user
+    gets no rows). One query over a covering partial index (assignee, due_at, warn_at)."""
+    moment = now or clock.now()
+    if not actor.is_staff_role:
+        return {"rows": [], "at": moment}
+    rows = list(
+        _open(ExceptionCase.objects.all())
+        .values("assignee_id")
+        .annotate(
+            total=Count("*"),
+            dated=Count("due_at"),
+            overdue=Count("due_at", filter=Q(due_at__lt=moment)),
+            due_soon=Count("due_at", filter=Q(due_at__gte=moment, warn_at__lte=moment)),
+        )
+        .order_by()
+    )
+    names = dict(
+        User.objects.filter(pk__in=[r["assignee_id"] for r in rows if r["assignee_id"]]).values_list(
+            "pk", "username"
+        )
+    )
+    out = [
+        {
+            "username": names.get(r["assignee_id"], "") if r["assignee_id"] else "",
+            "total": r["total"],
+            "overdue": r["overdue"],
+            "due_soon": r["due_soon"],
+            "paused": r["total"] - r["dated"],
+        }
+        for r in rows
+    ]
+    # the most urgent first; the unassigned cases last
+    out.sort(key=lambda r: (not r["username"], -r["overdue"], -r["due_soon"], -r["total"], r["username"]))
+    return {"rows": out, "at": moment}
+
+
 def cases_for_actor(
     *, actor: Actor, case_type: str | None = None, status: str | None = "open"
 ) -> QuerySet[ExceptionCase]:

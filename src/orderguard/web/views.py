@@ -10,7 +10,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from orderguard.cases.selectors import case_counts, cases_awaiting_merchant
+from orderguard.cases.selectors import case_counts, case_load_by_person, cases_awaiting_merchant
 from orderguard.intake.selectors import channels_status
 from orderguard.inventory.selectors import stock_alerts_open
 from orderguard.tenancy.access import Actor, NoRole, actor_for
@@ -44,6 +44,8 @@ def _dashboard_panels(actor: Actor) -> dict[str, Any]:
         "channels": channels_status(actor=actor),
         "awaiting": awaiting[:DASHBOARD_AWAITING_SHOWN],
         "awaiting_more": len(awaiting) > DASHBOARD_AWAITING_SHOWN,
+        # S2: who holds what, for the warehouse's people
+        "load": case_load_by_person(actor=actor, now=counts["at"])["rows"] if actor.is_staff_role else [],
         "is_staff": actor.is_staff_role,
         "refresh_seconds": settings.OG_DASHBOARD_REFRESH_SECONDS,
     }

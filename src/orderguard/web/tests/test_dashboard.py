@@ -124,8 +124,9 @@ def test_the_panels_cost_the_same_queries_whatever_the_number_of_rows(client, dj
         _batch(channel, status="done")
         ExceptionCaseFactory(order=OrderFactory(channel=channel))
     client.get("/dashboard/panels")  # session and membership warm
-    # session, user, membership, case counts, alerts, channels
-    with django_assert_num_queries(6):
+    # session, user, membership, case counts, load per person, alerts, channels (the load's user
+    # names are one more query once someone holds a case)
+    with django_assert_num_queries(7):
         assert client.get("/dashboard/panels").status_code == 200
 
 
@@ -134,3 +135,31 @@ def test_a_user_without_a_role_gets_no_panels(client):
     response = client.get("/dashboard/panels")
     assert response.status_code == 403
     assert "stock-alerts" not in response.content.decode()
+
+
+def test_the_load_panel_shows_who_holds_what_most_urgent_first(client, two_merchants):
+    """S2: open cases per person and deadline state; unassigned last; merchants never see it."""
+    mine, theirs = two_merchants
+    ann = user_with_role("cs_agent", username="ann")
+    bob = user_with_role("cs_agent", username="bob")
+    now = datetime.now(UTC)
+    for due, who in ((-5, ann), (30, ann), (600, bob), (600, None)):
+        ExceptionCaseFactory(
+            order=OrderFactory(channel=mine), assignee=who, opened_at=now, due_in=timedelta(minutes=due)
+        )
+    paused = ExceptionCaseFactory(order=OrderFactory(channel=theirs), assignee=bob, status="waiting")
+    type(paused).objects.filter(pk=paused.pk).update(due_at=None, warn_at=None, sla_paused_at=now)
+    client.force_login(user_with_role("manager"))
+
+    html = client.get("/dashboard/panels").content.decode()
+    body = re.search(r'<table id="load-by-person".*?</table>', html, re.S).group(0)
+    cells = [
+        re.findall(r'<td class="num[^"]*">(\d+)</td>', row)
+        for row in re.findall(r"<tr data-person=.*?</tr>", body, re.S)
+    ]
+
+    assert _rows(html, "load-by-person", "person") == ["ann", "bob", "-"]
+    # open, due soon, overdue, paused
+    assert cells == [["2", "1", "1", "0"], ["2", "0", "0", "1"], ["1", "0", "0", "0"]]
+    client.force_login(user_with_role("merchant", merchant=mine.merchant))
+    assert 'id="load-by-person"' not in client.get("/dashboard/panels").content.decode()
