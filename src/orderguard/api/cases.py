@@ -13,10 +13,19 @@ from ninja import Field, Query, Router, Schema
 from orderguard.api.auth import AUTH, actor
 from orderguard.api.errors import AUTHENTICATED, NoQuery, reject_unknown_query, with_errors
 from orderguard.api.orders import MAX_ID, MAX_LIMIT, MAX_OFFSET, FindingOut, _finding, enum_param, object_id
-from orderguard.cases.choices import CaseStatus
+from orderguard.cases.choices import OPEN_STATUSES, CaseStatus
+from orderguard.cases.contacts import case_contact_plan, contact_record, contacts_for_case
+from orderguard.cases.ladder import AUTOMATIC, LADDER_TYPES, ContactChannel, ContactOutcome
 from orderguard.cases.machine import ActionName, machine_for
 from orderguard.cases.models import ExceptionCase
-from orderguard.cases.selectors import assignee_label, case_get, case_timeline, cases_by_ids, cases_for_actor
+from orderguard.cases.selectors import (
+    actor_labels_as_seen_by,
+    assignee_label,
+    case_get,
+    case_timeline,
+    cases_by_ids,
+    cases_for_actor,
+)
 from orderguard.cases.services import (
     NOTE_MAX_LENGTH,
     case_assign,
@@ -55,6 +64,25 @@ class CaseEventOut(Schema):
     data: dict[str, Any]
 
 
+class ContactOut(Schema):
+    occurred_at: datetime
+    channel: str = Field(description="call, sms or merchant")
+    outcome: str
+    note: str
+    actor: str
+
+
+class NextContactOut(Schema):
+    channel: str
+    at: datetime
+    reason: str = Field(
+        description="first_call, call_again, calls_not_through, no_sms, sms_unanswered, dead_number"
+    )
+    automatic: bool = Field(
+        description="True for the rungs the system takes itself (the SMS, asking the merchant)"
+    )
+
+
 class CaseOut(CaseSummaryOut):
     findings: list[FindingOut]
     waiting_on: str = Field(description='Whom a waiting case waits for: "buyer", "merchant" or ""')
@@ -64,6 +92,10 @@ class CaseOut(CaseSummaryOut):
     handling_seconds: int | None = Field(description="From opening to closing, for a closed case")
     actions: list[str] = Field(description="The actions the caller may take on the case now")
     events: list[CaseEventOut]
+    contacts: list[ContactOut] = Field(description="Contact attempts, oldest first (H2, B2)")
+    next_contact: NextContactOut | None = Field(
+        description="The contact ladder's next rung (call, sms, merchant) and when; null when it has ended"
+    )
 
 
 # A note: one screen of text, no NUL (PostgreSQL refuses it in text and JSON).
@@ -81,6 +113,18 @@ class ActionIn(Schema):
     outcome: Literal["succeeded", "failed"] | None = Field(
         None, description="Required to resolve, else absent"
     )
+
+
+class ContactIn(Schema):
+    # a key the operation does not take is refused, never ignored (no mass assignment)
+    model_config = {"extra": "forbid"}
+
+    channel: ContactChannel = Field(description="call, sms or merchant")
+    outcome: ContactOutcome = Field(
+        description="call: reached, no_answer, busy, powered_off, not_exist, wrong_person, refused; "
+        "sms: sent, replied, failed; merchant: asked, answered"
+    )
+    note: Note = ""
 
 
 class NoteIn(Schema):
@@ -170,6 +214,35 @@ def _case(c: ExceptionCase, act: Actor) -> dict[str, Any]:
             {"occurred_at": e.occurred_at, "type": e.type, "actor": e.actor, "data": e.data}
             for e in case_timeline(actor=act, case=c)
         ],
+        **_contacts(c, act),
+    }
+
+
+def _contacts(c: ExceptionCase, act: Actor) -> dict[str, Any]:
+    if c.type not in LADDER_TYPES:
+        return {"contacts": [], "next_contact": None}
+    attempts = contacts_for_case(actor=act, case=c)
+    labels = actor_labels_as_seen_by(actor=act, labels={a.actor_label for a in attempts})
+    step = case_contact_plan(c) if c.status in OPEN_STATUSES else None
+    return {
+        "contacts": [
+            {
+                "occurred_at": a.occurred_at,
+                "channel": a.type,
+                "outcome": a.outcome,
+                "note": a.note,
+                "actor": labels[a.actor_label],
+            }
+            for a in attempts
+        ],
+        "next_contact": {
+            "channel": step.channel,
+            "at": step.at,
+            "reason": step.why,
+            "automatic": step.channel in AUTOMATIC,
+        }
+        if step
+        else None,
     }
 
 
@@ -279,6 +352,32 @@ def add_case_note(
     reject_unknown_query(request, NoQuery)
     act = actor(request)
     case_note_add(case_id=case_id, actor=act, text=body.note, now=clock.now())
+    return _case(case_get(actor=act, case_id=case_id), act)
+
+
+@router.post(
+    "/{case_id}/contacts",
+    response=with_errors({200: CaseOut}, *(s for s in BODY_ACTION_ERRORS if s != 409)),
+    summary="Record a contact attempt (call, SMS, merchant)",
+)
+def record_contact(
+    request: HttpRequest, body: ContactIn, case_id: int = object_id("The case's id")
+) -> dict[str, Any]:
+    """H2, B2: what came of a call (or an SMS answered, the merchant answering). The contact
+    ladder then plans the next rung (`next_contact`); the SMS and the request to the merchant
+    are sent by the system when due. An outcome that does not go with the channel is a 422
+    ``CONTACT_INVALID`` naming the field; a merchant user records nothing (403 ``ROLE``); a
+    closed case: 409 ``CASE_CLOSED``. Nothing is written when refused."""
+    reject_unknown_query(request, NoQuery)
+    act = actor(request)
+    contact_record(
+        case_id=case_id,
+        actor=act,
+        channel=body.channel,
+        outcome=body.outcome,
+        note=body.note,
+        now=clock.now(),
+    )
     return _case(case_get(actor=act, case_id=case_id), act)
 
 

@@ -105,6 +105,11 @@ def install(api: NinjaAPI) -> None:
                 "action",
             ),
             CaseActionNotAllowed.REVEAL_NOT_ALLOWED: (403, _("你的角色不能查看收件人的完整信息"), ""),
+            CaseActionNotAllowed.CONTACT_INVALID: (
+                422,
+                _("联系方式或联系结果无效，或两者不匹配"),
+                str(exc.data.get("field", "")),
+            ),
         }[exc.code]
         return respond(request, status, exc.code, message, field)
 

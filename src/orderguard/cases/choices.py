@@ -32,6 +32,7 @@ class CaseEventType(models.TextChoices):
     SLA_WARNED = "sla_warned", _("临近超时提醒")
     SLA_OVERDUE = "sla_overdue", _("超时提醒")
     ESCALATED = "escalated", _("超时升级")
+    CONTACTED = "contacted", _("联系记录")
 
 
 class WaitingOn(models.TextChoices):

@@ -22,7 +22,9 @@ class CaseActionNotAllowed(DomainError):
     - ``NOTE_INVALID``: a note too long (`max_length`) or with control characters;
     - ``OPEN_CASE_EXISTS``: reopening would make a second open case of the order's type
       (`other_case_id`);
-    - ``REVEAL_NOT_ALLOWED``: the actor's role may not see recipient data in clear.
+    - ``REVEAL_NOT_ALLOWED``: the actor's role may not see recipient data in clear;
+    - ``CONTACT_INVALID``: a contact attempt's channel or outcome is unknown or does not go
+      with the channel (`field`, `value`, `allowed`).
     """
 
     ROLE = "ROLE"
@@ -36,6 +38,7 @@ class CaseActionNotAllowed(DomainError):
     NOTE_INVALID = "NOTE_INVALID"
     OPEN_CASE_EXISTS = "OPEN_CASE_EXISTS"
     REVEAL_NOT_ALLOWED = "REVEAL_NOT_ALLOWED"
+    CONTACT_INVALID = "CONTACT_INVALID"
 
     def __init__(self, *, code: str, **data: Any) -> None:
         self.code = code

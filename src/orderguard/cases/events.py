@@ -177,3 +177,19 @@ def sla_alerted(
         due_at=due_at.isoformat() if due_at else None,
         recipients=recipients,
     )
+
+
+def contacted(
+    case: ExceptionCase,
+    *,
+    at: datetime,
+    actor_label: str,
+    actor_id: int | None,
+    channel: str,
+    outcome: str,
+    note: str,
+) -> CaseEvent:
+    """A contact attempt (H2, B2): the channel, its outcome and the note; never the number."""
+    return _event(
+        case, CaseEventType.CONTACTED, at, actor_label, actor_id, channel=channel, outcome=outcome, note=note
+    )

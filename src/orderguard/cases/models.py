@@ -50,6 +50,12 @@ class ExceptionCase(models.Model):
     sla_next_at = models.DateTimeField(_("下次时效提醒"), null=True, blank=True)
     sla_paused_at = models.DateTimeField(_("计时暂停于"), null=True, blank=True)
     sla_remaining_seconds = models.PositiveIntegerField(_("暂停时剩余(秒)"), null=True, blank=True)
+    # The contact ladder (H2, B2, `cases.ladder`): the next rung and when it is due, and when
+    # the system takes it by itself (the SMS, the request to the merchant; None for a call,
+    # which a person makes).
+    contact_next = models.CharField(_("下一步联系"), max_length=10, blank=True)
+    contact_next_at = models.DateTimeField(_("下一步联系时间"), null=True, blank=True)
+    contact_auto_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -89,6 +95,12 @@ class ExceptionCase(models.Model):
                 condition=OPEN_CASE,
                 name="case_open_person_counts_idx",
             ),
+            # the ladder's scan reads only the open cases whose automatic rung is due
+            models.Index(
+                fields=["contact_auto_at", "id"],
+                condition=OPEN_CASE & models.Q(contact_auto_at__isnull=False),
+                name="case_open_contact_auto_idx",
+            ),
             # the deadline scan reads only the open cases whose next alert is due
             models.Index(
                 fields=["sla_next_at", "id"],
@@ -110,3 +122,32 @@ class CaseEvent(EventModel):
         verbose_name_plural = _("异常单日志")
         ordering = ["occurred_at", "pk"]
         indexes = [models.Index(fields=["case", "occurred_at"], name="caseevent_case_idx")]
+
+
+class ContactAttempt(EventModel):
+    """One try to reach the buyer or the merchant about a case (H2, H3, B2): `type` is the
+    channel (`ladder.ContactChannel`), `outcome` what came of it, `note` what was said (never
+    the number). Append-only."""
+
+    case = models.ForeignKey(ExceptionCase, on_delete=models.PROTECT, related_name="contacts")
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(_("结果"), max_length=20)
+    note = models.TextField(_("备注"), blank=True)
+
+    class Meta:
+        verbose_name = _("联系记录")
+        verbose_name_plural = _("联系记录")
+        ordering = ["occurred_at", "pk"]
+        indexes = [models.Index(fields=["merchant", "case", "occurred_at"], name="contact_case_idx")]
+
+    def get_channel_label(self) -> str:
+        from orderguard.cases.ladder import ContactChannel
+
+        return str(ContactChannel(self.type).label) if self.type in ContactChannel.values else self.type
+
+    def get_outcome_label(self) -> str:
+        from orderguard.cases.ladder import ContactOutcome
+
+        return (
+            str(ContactOutcome(self.outcome).label) if self.outcome in ContactOutcome.values else self.outcome
+        )

@@ -278,6 +278,8 @@ def cases_awaiting_merchant(*, actor: Actor, limit: int = 50) -> list[ExceptionC
 
 # Event data naming staff users by username.
 _USER_KEYS = ("assignee", "previous")
+# Keys whose value is a list of usernames (the people a deadline alert went to).
+_USER_LIST_KEYS = ("recipients",)
 USER_PREFIX = "user:"
 
 
@@ -300,6 +302,15 @@ def _username(label: str) -> str | None:
     return label[len(USER_PREFIX) :] if label.startswith(USER_PREFIX) else None
 
 
+def actor_labels_as_seen_by(*, actor: Actor, labels: set[str]) -> dict[str, str]:
+    """How each actor label (``user:ann``, ``system:ladder``) is shown to `actor`: as itself to
+    staff; to a merchant user a person is their role and a job is "系统"."""
+    if actor.is_staff_role:
+        return {label: label for label in labels}
+    shown = usernames_as_seen_by(actor=actor, usernames={n for lb in labels if (n := _username(lb))})
+    return {label: shown[n] if (n := _username(label)) else str(_("系统")) for label in labels}
+
+
 def case_timeline(*, actor: Actor, case: ExceptionCase) -> list[TimelineEntry]:
     """The case's events, oldest first, as `actor` may see them (see `TimelineEntry`). Two
     queries: the events, and the roles of the users they name (for a merchant viewer)."""
@@ -318,6 +329,7 @@ def case_timeline(*, actor: Actor, case: ExceptionCase) -> list[TimelineEntry]:
         ]
     names = {n for e in rows for n in [_username(e.actor_label)] if n}
     names |= {str(e.data[k]) for e in rows for k in _USER_KEYS if e.data.get(k)}
+    names |= {str(n) for e in rows for k in _USER_LIST_KEYS for n in e.data.get(k) or ()}
     shown = usernames_as_seen_by(actor=actor, usernames=names)
     out = []
     for e in rows:
@@ -327,6 +339,9 @@ def case_timeline(*, actor: Actor, case: ExceptionCase) -> list[TimelineEntry]:
         for key in _USER_KEYS:
             if data.get(key):
                 data[key] = shown[str(data[key])]
+        for key in _USER_LIST_KEYS:
+            if data.get(key):
+                data[key] = [shown[str(n)] for n in data[key]]
         out.append(
             TimelineEntry(id=e.pk, occurred_at=e.occurred_at, type=e.type, actor=label, who=label, data=data)
         )

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from orderguard.cases import events
 from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus
 from orderguard.cases.errors import CaseActionNotAllowed
+from orderguard.cases.ladder import LADDER_TYPES, ContactChannel
 from orderguard.cases.machine import CLOSED_STATUSES, REVEAL_ROLES, ActionName, CaseState, machine_for, move
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.core import bulk
@@ -130,6 +131,9 @@ def cases_triage(
                         due_at=deadline.due_at,
                         warn_at=deadline.warn_at,
                         sla_next_at=deadline.next_at,
+                        # B2: a ladder type starts with a call, due at once
+                        contact_next=ContactChannel.CALL if case_type in LADDER_TYPES else "",
+                        contact_next_at=now if case_type in LADDER_TYPES else None,
                         opened_at=now,
                     )
                 )
@@ -152,6 +156,7 @@ def cases_triage(
                 case.waiting_on = ""
                 case.handling_seconds = handling_seconds(case, now)
                 case_clock_stop(case)
+                case.contact_next, case.contact_next_at, case.contact_auto_at = "", None, None
                 to_update.append(case)
                 result.closed.append(case)
                 new_events.append(events.resolved(case, at=now, actor_label=actor_label, reason=reason))
@@ -174,6 +179,9 @@ def cases_triage(
                 "sla_next_at",
                 "sla_paused_at",
                 "sla_remaining_seconds",
+                "contact_next",
+                "contact_next_at",
+                "contact_auto_at",
             ],
         )
     bulk.insert(new_events)
@@ -336,6 +344,7 @@ def case_transition(
     clock: dict[str, Any] = {}
     if state.status in CLOSED_STATUSES:
         case_clock_stop(case)
+        case.contact_next, case.contact_next_at, case.contact_auto_at = "", None, None
         case.resolution = text
         case.handling_seconds = handling_seconds(case, now)
         event = events.resolved(
@@ -395,6 +404,9 @@ def case_transition(
                     "sla_next_at",
                     "sla_paused_at",
                     "sla_remaining_seconds",
+                    "contact_next",
+                    "contact_next_at",
+                    "contact_auto_at",
                     "updated_at",
                 ]
             )

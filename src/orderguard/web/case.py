@@ -23,7 +23,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from orderguard.cases.choices import CaseStatus, WaitingOn
+from orderguard.cases.contacts import case_contact_plan, contact_record, contacts_for_case
 from orderguard.cases.errors import CaseActionNotAllowed
+from orderguard.cases.ladder import AUTOMATIC, LADDER_TYPES, OUTCOMES_FOR, ContactChannel, ContactOutcome
 from orderguard.cases.machine import REVEAL_ROLES, Action, ActionName, machine_for
 from orderguard.cases.models import ExceptionCase
 from orderguard.cases.selectors import TimelineEntry, assignee_label, case_get, case_timeline
@@ -86,6 +88,7 @@ def refusal_message(exc: CaseActionNotAllowed) -> str:
         CaseActionNotAllowed.NOTE_INVALID: _("说明过长或含有不允许的字符"),
         CaseActionNotAllowed.OPEN_CASE_EXISTS: _("该订单已有同类型的未结异常单，不能重新打开"),
         CaseActionNotAllowed.REVEAL_NOT_ALLOWED: _("你的角色不能查看收件人的完整信息"),
+        CaseActionNotAllowed.CONTACT_INVALID: _("联系方式或联系结果无效，或两者不匹配"),
     }.get(exc.code, _("操作未执行"))
 
 
@@ -127,7 +130,25 @@ def describe(entry: TimelineEntry) -> str:
     if entry.type == "revealed":
         fields = "、".join(str(FIELD_LABELS.get(f, f)) for f in d.get("fields", []))
         return _("查看了收件人的%(fields)s") % {"fields": fields}
+    if entry.type == "contacted":
+        return _("联系：%(channel)s，%(outcome)s") % {
+            "channel": _label(ContactChannel, d.get("channel")),
+            "outcome": _label(ContactOutcome, d.get("outcome")),
+        }
+    if entry.type == "sla_warned":
+        return _("临近超时，已提醒 %(who)s") % {"who": "、".join(d.get("recipients", [])) or "—"}
+    if entry.type == "sla_overdue":
+        return _("已超时，已提醒 %(who)s") % {"who": "、".join(d.get("recipients", [])) or "—"}
+    if entry.type == "escalated":
+        return _("超时升级，已通知 %(who)s") % {"who": "、".join(d.get("recipients", [])) or "—"}
     return entry.type
+
+
+def _label(choices: Any, value: Any) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value or "")
 
 
 def _countdown(due_at: datetime | None, now: datetime) -> dict[str, Any] | None:
@@ -175,6 +196,46 @@ def _work_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
             for e in entries
         ],
         "note_max": NOTE_MAX_LENGTH,
+        **_contact_context(actor, case, is_open=is_open),
+    }
+
+
+# Why the ladder proposes its next rung (`cases.ladder.next_step`), in words.
+STEP_REASONS = {
+    "first_call": gettext_lazy("先打电话给买家"),
+    "call_again": gettext_lazy("上次没打通，再打一次"),
+    "calls_not_through": gettext_lazy("电话没打通，系统将发短信请买家回电或修改地址"),
+    "no_sms": gettext_lazy("联系不上买家且不能发短信，系统将请商家提供正确信息"),
+    "sms_unanswered": gettext_lazy("短信未获回复，到时系统将请商家提供正确信息"),
+    "dead_number": gettext_lazy("号码无效，系统将请商家提供正确信息"),
+}
+
+
+def _contact_context(actor: Actor, case: ExceptionCase, *, is_open: bool) -> dict[str, Any]:
+    """The contact ladder's part of the case page (H2, B2), for the types that climb it."""
+    if case.type not in LADDER_TYPES:
+        return {"ladder": False}
+    step = case_contact_plan(case) if is_open else None
+    phone = case.order.recipient_phone
+    masked = "*" in phone
+    expires = case.order.phone_expires_at
+    return {
+        "ladder": True,
+        "contacts": contacts_for_case(actor=actor, case=case),
+        "next_contact": {
+            "channel": ContactChannel(step.channel).label,
+            "at": step.at,
+            "why": STEP_REASONS.get(step.why, step.why),
+            "automatic": step.channel in AUTOMATIC,
+        }
+        if step
+        else None,
+        "phone_masked": masked,
+        "phone_expires_at": expires,
+        "contact_channels": [(c.value, c.label) for c in ContactChannel],
+        "contact_outcomes": [
+            (c.value, c.label, [(o.value, o.label) for o in OUTCOMES_FOR[c]]) for c in ContactChannel
+        ],
     }
 
 
@@ -331,6 +392,26 @@ def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
         return _("已添加备注")
 
     return _act(request, case_id, note)
+
+
+@never_cache
+@login_required
+@require_POST
+def case_contact(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Record a contact attempt (`channel`, `outcome`, `note`); the ladder plans the next."""
+
+    def record(actor: Actor) -> str:
+        contact_record(
+            case_id=case_id,
+            actor=actor,
+            channel=request.POST.get("channel", ""),
+            outcome=request.POST.get("outcome", ""),
+            note=request.POST.get("note", ""),
+            now=clock.now(),
+        )
+        return _("已记录联系结果")
+
+    return _act(request, case_id, record)
 
 
 @never_cache

@@ -22,6 +22,7 @@ urlpatterns = [
     path("cases/<int:case_id>/", case.case_page, name="case"),
     path("cases/<int:case_id>/actions", case.case_action, name="case_action"),
     path("cases/<int:case_id>/notes", case.case_note, name="case_note"),
+    path("cases/<int:case_id>/contacts", case.case_contact, name="case_contact"),
     path("cases/<int:case_id>/take", case.case_take, name="case_take"),
     path("cases/<int:case_id>/assign", case.case_assign_to, name="case_assign"),
     path("cases/<int:case_id>/reveal", case.case_reveal, name="case_reveal"),

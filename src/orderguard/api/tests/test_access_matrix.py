@@ -81,6 +81,8 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
     "cases/<int:case_id>/": ("GET", "/cases/{case_id}/", expect(302, 403, 200, 404, 200)),
     "cases/<int:case_id>/actions": ("POST", "/cases/{case_id}/actions", expect(302, 403, 403, 404, 302)),
     "cases/<int:case_id>/notes": ("POST", "/cases/{case_id}/notes", expect(302, 403, 302, 404, 302)),
+    # contact attempts are staff's (an empty form: back to the page with a message)
+    "cases/<int:case_id>/contacts": ("POST", "/cases/{case_id}/contacts", expect(302, 403, 403, 404, 302)),
     "cases/<int:case_id>/take": ("POST", "/cases/{case_id}/take", expect(302, 403, 403, 404, 302)),
     "cases/<int:case_id>/assign": ("POST", "/cases/{case_id}/assign", expect(302, 403, 403, 404, 302)),
     "cases/<int:case_id>/reveal": (
@@ -157,6 +159,11 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     ),
     # "{}" has no note; a merchant user notes its own cases (test_case_actions_api.py)
     "POST /api/v1/cases/{case_id}/notes": ("/api/v1/cases/{case_id}/notes", expect(401, 422, 422, 422, 422)),
+    # "{}" has no channel (422 for anyone signed in); test_contacts_api.py covers each caller
+    "POST /api/v1/cases/{case_id}/contacts": (
+        "/api/v1/cases/{case_id}/contacts",
+        expect(401, 422, 422, 422, 422),
+    ),
     # agents, managers and admins only, logged
     "POST /api/v1/cases/{case_id}/reveal": (
         "/api/v1/cases/{case_id}/reveal",

@@ -85,11 +85,13 @@ def test_the_partial_indexes_are_over_exactly_the_open_statuses():
         "case_open_assignee_due_idx",
         "case_open_counts_idx",
         "case_open_person_counts_idx",
+        "case_open_contact_auto_idx",
         "case_open_sla_next_idx",
     ]
     open_case = models.Q(status__in=OPEN_STATUS_VALUES)
     assert all(i.condition == open_case for i in partial[:5])
-    assert partial[5].condition == open_case & models.Q(sla_next_at__isnull=False)
+    assert partial[5].condition == open_case & models.Q(contact_auto_at__isnull=False)
+    assert partial[6].condition == open_case & models.Q(sla_next_at__isnull=False)
 
 
 def test_in_literals_writes_the_values_into_the_sql_and_refuses_anything_else():
