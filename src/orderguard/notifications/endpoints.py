@@ -16,7 +16,7 @@ from orderguard.notifications.channels.base import ConfigError, channel_class, c
 from orderguard.notifications.models import MerchantContact, NotificationChannel
 
 # Config fields whose value is a secret (a signing secret, a password, an access key).
-SECRET_FIELD = re.compile(r"secret|password|token|key|sign", re.IGNORECASE)
+SECRET_FIELD = re.compile(r"secret|password|token|(^|_)key(_|$)|sign", re.IGNORECASE)
 MASK = "****"
 
 
@@ -28,7 +28,9 @@ def _mask_url(value: str) -> str:
     """A webhook address with its query values masked (WeCom's `key`, DingTalk's
     `access_token`) and a path token too long to be a name (Feishu's hook id, Slack's path)."""
     parts = urlsplit(value)
-    query = urlencode([(k, _mask_text(v)) for k, v in parse_qsl(parts.query, keep_blank_values=True)])
+    query = urlencode(
+        [(k, _mask_text(v)) for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*"
+    )
     path = "/".join(_mask_text(p) if len(p) >= 16 else p for p in parts.path.split("/"))
     return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
