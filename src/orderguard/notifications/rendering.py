@@ -8,12 +8,13 @@ and the others carry on (a template edited with a typo breaks only its own topic
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateSyntaxError
 
 from orderguard.notifications.models import NotificationTemplate, Topic
 
@@ -169,9 +170,14 @@ SAMPLES: Mapping[str, Mapping[str, Any]] = {
 }
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(html: bool, source: str) -> Template:
+    return (_HTML if html else _TEXT).from_string(source)
+
+
 def _render(engine: Engine, source: str, context: Mapping[str, Any]) -> str:
     try:
-        text = engine.from_string(source).render(Context(dict(context)))
+        text = _compiled(engine is _HTML, source).render(Context(dict(context)))
     except TemplateSyntaxError as exc:
         raise TemplateFailed(f"template error: {exc}") from None
     missing = _MARK_RE.search(text)
