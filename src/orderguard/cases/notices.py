@@ -9,6 +9,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.utils import timezone
+
 from orderguard.cases import events
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.core.choices import ExceptionType
@@ -54,7 +56,9 @@ def stockout_notices_enqueue(
                     "available": (lv.on_hand - lv.allocated) if lv else 0,
                     "on_hand": lv.on_hand if lv else 0,
                     "safety_stock": lv.safety_stock if lv else 0,
-                    "eta": lv.inbound_eta.strftime("%Y-%m-%d") if lv and lv.inbound_eta else None,
+                    "eta": timezone.localtime(lv.inbound_eta).strftime("%Y-%m-%d")
+                    if lv and lv.inbound_eta
+                    else None,
                 }
             )
         case_ids = sorted(c.pk for c in t1 if c.merchant_id == merchant_id)

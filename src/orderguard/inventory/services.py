@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Sum
+from django.utils import timezone
 
 from orderguard.catalog.models import BundleItem, Sku, Warehouse
 from orderguard.core import bulk
@@ -344,7 +345,7 @@ def _enqueue_alert_notices(alerts: list[StockAlert], *, now: datetime) -> None:
             "available": a.available,
             "safety_stock": a.safety_stock,
             "inbound": lv.inbound_quantity,
-            "eta": lv.inbound_eta.strftime("%Y-%m-%d") if lv.inbound_eta else None,
+            "eta": timezone.localtime(lv.inbound_eta).strftime("%Y-%m-%d") if lv.inbound_eta else None,
         }
         per_merchant[a.merchant_id].append(line)
         if wh.pk not in warehouse_recipients:
