@@ -539,8 +539,9 @@ class RetryRefused(DomainError):
 
 
 def outbox_message_retry(*, message_id: int, now: datetime | None = None) -> OutboxMessage:
-    """Queue a failed message again, due now, with its tries counted afresh (its attempt log
-    stays). Raises RetryRefused for a message that is not failed."""
+    """Queue a failed message again, due now (an SMS in the quiet hours: at their end), with its
+    tries counted afresh (its attempt log stays). Raises RetryRefused for a message that is not
+    failed."""
     moment = now or clock.now()
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().get(pk=message_id)
@@ -548,7 +549,13 @@ def outbox_message_retry(*, message_id: int, now: datetime | None = None) -> Out
             raise RetryRefused(message_id=message.pk, status=message.status)
         message.status = OutboxStatus.PENDING
         message.attempts = 0
-        message.next_attempt_at = moment
+        endpoint_id = message.endpoint_id
+        kind = (
+            NotificationChannel.objects.filter(pk=endpoint_id).values_list("kind", flat=True).first()
+            if endpoint_id is not None
+            else None
+        )
+        message.next_attempt_at = sms_send_time(moment) if kind and _is_sms(kind) else moment
         message.claimed_until = None
         message.save(update_fields=["status", "attempts", "next_attempt_at", "claimed_until", "updated_at"])
     return message

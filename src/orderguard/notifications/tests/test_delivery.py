@@ -256,6 +256,13 @@ def test_a_buyer_sms_queued_at_night_is_deferred_to_the_morning_not_dropped(reco
     assert outbox_dispatch(now=morning).sent == 1
     assert [(m.recipient, m.text) for m in recording.sent] == [("13800138000", "您的订单 TB1：请确认地址")]
 
+    # sent again by hand at night, it too waits for the morning
+    OutboxMessage.objects.update(status=OutboxStatus.FAILED)
+    retried = outbox_message_retry(
+        message_id=OutboxMessage.objects.get().pk, now=morning + timedelta(hours=14)
+    )
+    assert retried.next_attempt_at == morning + timedelta(days=1)
+
 
 def test_a_failed_message_is_retried_by_hand_and_a_pending_one_is_refused(recording, now, settings):
     settings.OUTBOX_MAX_ATTEMPTS = 1
