@@ -11,7 +11,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 ASSETS := static_build
 
-.PHONY: setup assets run demo serve worker test test-sqlite test-postgres lint browser gettext-tools bench clean
+.PHONY: setup assets run demo serve worker test test-sqlite test-postgres lint browser gettext-tools bench soak clean
 
 setup: $(VENV)/.synced $(ASSETS)/.built
 
@@ -71,6 +71,11 @@ test: lint test-sqlite test-postgres
 # e.g. `make bench BENCH_ARGS="--orders 0 --cases 100000"` (see README, Benchmark)
 bench: setup
 	$(BIN)/python -m orderguard.bench $(BENCH_ARGS)
+
+# The outbox's SIGKILL soak: 10,000 messages, a dispatcher killed 20 times, on a fresh PostgreSQL
+# database (OG_SOAK_PG, OG_SOAK_DB); about 3 to 5 minutes on two cores. See README, Notifications.
+soak: setup
+	env -u DATABASE_URL $(BIN)/python -m orderguard.notifications.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var node_modules $(ASSETS)

@@ -10,8 +10,11 @@
 Each database and part runs in its own process on a fresh database (Django's settings are per
 process); this module orchestrates and prints the tables.
 
+- outbox: 10k messages queued, then drained by the delivery job's own loop in one process to a
+  local HTTP receiver (another process): messages/s, against a 1,000/s target.
+
     python -m orderguard.bench [--orders 100000] [--cases 1000000] [--reps 30]
-                               [--only sqlite|postgres]
+                               [--outbox 10000] [--only sqlite|postgres]
 
 `--orders 0` or `--cases 0` skips that part; a smaller `--cases` is for trying things out
 (the full run takes several minutes per database on two cores).
@@ -426,6 +429,33 @@ def _print_reads(results: list[dict[str, Any]]) -> None:
             )
 
 
+OUTBOX_TARGET_PER_S = 1000
+
+
+def _outbox_child(messages: int) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from orderguard.notifications.soak import drain_bench
+
+    return {"database": connection.vendor, **drain_bench(messages=messages)}
+
+
+def _print_outbox(results: list[dict[str, Any]]) -> None:
+    print("outbox drain messages/s to a local HTTP receiver (one process, its send threads)")
+    print(f"{'database':<11}{'messages':>10}{'seconds':>9}{'msg/s':>8}{'target':>8}{'threads':>9}")
+    for r in results:
+        ok = "ok" if r["per_s"] >= OUTBOX_TARGET_PER_S and r["received"] >= r["messages"] else "SLOW"
+        print(
+            f"{r['database']:<11}{r['messages']:>10}{r['seconds']:>9}{r['per_s']:>8}"
+            f"{OUTBOX_TARGET_PER_S:>8}{r['threads']:>9}  {ok}"
+        )
+
+
 def _run_child(db: str, args: list[str]) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["DJANGO_SETTINGS_MODULE"] = "orderguard.config.settings"
@@ -462,11 +492,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--orders", type=int, default=100_000, help="orders to import (0: skip the imports)")
     p.add_argument("--cases", type=int, default=1_000_000, help="cases to generate (0: skip the reads)")
     p.add_argument("--reps", type=int, default=30, help="requests timed per figure of the reads")
+    p.add_argument("--outbox", type=int, default=10_000, help="messages to drain (0: skip the outbox)")
     p.add_argument("--only", choices=["sqlite", "postgres"])
-    p.add_argument("--child", choices=["import", "reads"], help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=["import", "reads", "outbox"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child == "import":
         print(json.dumps(_child(args.orders)))
+        return 0
+    if args.child == "outbox":
+        print(json.dumps(_outbox_child(args.outbox)))
         return 0
     if args.child == "reads":
         print(json.dumps(_reads_child(args.cases, args.reps), default=str))
@@ -499,7 +533,11 @@ def main(argv: list[str] | None = None) -> int:
             for db in databases
         ]
         _print_reads(reads)
-    print(json.dumps({"imports": results, "reads": reads}))
+    outbox: list[dict[str, Any]] = []
+    if args.outbox > 0:
+        outbox = [_run_child(db, ["--child", "outbox", "--outbox", str(args.outbox)]) for db in databases]
+        _print_outbox(outbox)
+    print(json.dumps({"imports": results, "reads": reads, "outbox": outbox}))
     return 0
 
 

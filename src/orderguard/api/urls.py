@@ -9,6 +9,8 @@ from orderguard.api.cases import router as cases_router
 from orderguard.api.catalog import skus_router, stock_router
 from orderguard.api.health import router as health_router
 from orderguard.api.imports import router as imports_router
+from orderguard.api.notifications import inbox_router
+from orderguard.api.notifications import router as notifications_router
 from orderguard.api.orders import router as orders_router
 from orderguard.api.rules import router as rules_router
 from orderguard.api.webhooks import router as webhooks_router
@@ -23,3 +25,5 @@ api.add_router("/skus", skus_router)
 api.add_router("/stock", stock_router)
 api.add_router("/rules", rules_router)
 api.add_router("/webhooks", webhooks_router)
+api.add_router("/notifications", notifications_router)
+api.add_router("/inbox", inbox_router)

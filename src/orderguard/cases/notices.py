@@ -1,5 +1,6 @@
-"""H1.1: the merchant is told of its stock-outs: one message per merchant listing each short
-SKU, how many orders it holds up, and the expected restock."""
+"""H1.1: the merchant is told of its stock-outs: one message per merchant contact listing each
+short SKU, how many orders it holds up, on-hand against safety stock, and the expected restock
+(rendered from the `stockout_notice` template when sent)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.utils.translation import gettext as _
+from django.utils import timezone
 
 from orderguard.cases import events
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.core.choices import ExceptionType
 from orderguard.inventory.models import StockLevel
+from orderguard.notifications.endpoints import recipients_for
 from orderguard.notifications.services import OutboxIn, outbox_enqueue
 from orderguard.tenancy.models import Merchant
 
@@ -44,36 +46,44 @@ def stockout_notices_enqueue(
     log: list[CaseEvent] = []
     for merchant_id, per_sku in orders_per_sku.items():
         merchant = merchants[merchant_id]
-        lines = []
+        skus = []
         for sku, order_ids in sorted(per_sku.items()):
             lv = levels.get((merchant_id, sku))
-            lines.append(
-                _("%(sku)s：%(orders)d 个订单缺货，可用 %(available)s，预计补货 %(eta)s")
-                % {
+            skus.append(
+                {
                     "sku": sku,
                     "orders": len(order_ids),
                     "available": (lv.on_hand - lv.allocated) if lv else 0,
-                    "eta": lv.inbound_eta.strftime("%Y-%m-%d") if lv and lv.inbound_eta else _("未知"),
+                    "on_hand": lv.on_hand if lv else 0,
+                    "safety_stock": lv.safety_stock if lv else 0,
+                    "eta": timezone.localtime(lv.inbound_eta).strftime("%Y-%m-%d")
+                    if lv and lv.inbound_eta
+                    else None,
                 }
             )
         case_ids = sorted(c.pk for c in t1 if c.merchant_id == merchant_id)
         digest = hashlib.blake2b(",".join(map(str, case_ids)).encode(), digest_size=12).hexdigest()
         key = f"stockout:{merchant_id}:{digest}"
-        messages.append(
+        context = {"merchant": merchant.name, "orders": len(case_ids), "skus": skus}
+        recipients = recipients_for(
+            topic=TOPIC, merchant_id=merchant_id, fallback_email=merchant.contact_email
+        )
+        messages.extend(
             OutboxIn(
                 topic=TOPIC,
-                recipient=merchant.contact_email,
-                subject=_("缺货通知：%(skus)d 个SKU，%(orders)d 个订单")
-                % {"skus": len(per_sku), "orders": len(case_ids)},
-                body="\n".join(lines),
-                idempotency_key=key,
+                recipient=r.address,
+                endpoint_id=r.endpoint_id,
+                language=r.language,
+                context=context,
+                idempotency_key=f"{key}:{r.suffix}" if r.suffix else key,
                 merchant_id=merchant_id,
             )
+            for r in recipients
         )
         log.extend(
             events.notified(c, at=now, actor_label=actor_label, topic=TOPIC, key=key)
             for c in t1
-            if c.merchant_id == merchant_id and merchant.contact_email
+            if c.merchant_id == merchant_id and recipients
         )
     queued = outbox_enqueue(messages=messages, now=now)
     CaseEvent.objects.bulk_create(log, batch_size=1000)

@@ -248,6 +248,16 @@ DEFAULT_FROM_EMAIL = os.environ.get("OG_EMAIL_FROM", "orderguard@localhost")
 # Outbox delivery: attempts before a message is marked failed, and the first back-off step.
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OG_OUTBOX_MAX_ATTEMPTS", "6"))
 OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OG_OUTBOX_BACKOFF_SECONDS", "60"))
+# A claimed message is one run's for this long; a worker killed mid-send frees it then.
+OUTBOX_CLAIM_SECONDS = int(os.environ.get("OG_OUTBOX_CLAIM_SECONDS", "300"))
+# Sends in flight at once per run (HTTP robots, SMS gateways; an SMTP session sends one by one).
+OUTBOX_SEND_THREADS = max(1, int(os.environ.get("OG_OUTBOX_SEND_THREADS", "16")))
+# Failures in a row after which an endpoint is shown unhealthy (healthy again after a success).
+OUTBOX_UNHEALTHY_AFTER = max(1, int(os.environ.get("OG_OUTBOX_UNHEALTHY_AFTER", "3")))
+# How long events of one digest key wait to be folded into one message.
+OUTBOX_DIGEST_WINDOW_SECONDS = int(os.environ.get("OG_OUTBOX_DIGEST_WINDOW_SECONDS", "600"))
+# No SMS to buyers in these local hours (HH:MM-HH:MM, TIME_ZONE): one due then waits for the end.
+OUTBOX_SMS_QUIET_HOURS = os.environ.get("OG_SMS_QUIET_HOURS", "21:00-08:00")
 
 # /metrics answers only with this bearer token when it is set (Prometheus' `authorization`).
 METRICS_TOKEN = os.environ.get("OG_METRICS_TOKEN", "")

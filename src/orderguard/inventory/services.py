@@ -14,9 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db.models import Sum
-from django.utils.translation import gettext as _
+from django.utils import timezone
 
 from orderguard.catalog.models import BundleItem, Sku, Warehouse
 from orderguard.core import bulk
@@ -24,9 +25,12 @@ from orderguard.core.choices import DetectionSource, ExceptionType, Severity
 from orderguard.core.findings import Finding
 from orderguard.inventory.findings import STOCK_LOW, STOCK_SHORT
 from orderguard.inventory.models import AlertStatus, MovementKind, StockAlert, StockLevel, StockMovement
+from orderguard.notifications.endpoints import Recipient, recipients_for
 from orderguard.notifications.services import OutboxIn, outbox_enqueue
 from orderguard.orders.models import Order, OrderLine
 from orderguard.tenancy.models import Merchant
+
+TOPIC_STOCK_ALERT = "stock_alert"
 
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
@@ -320,51 +324,64 @@ def stock_alerts_refresh(*, levels: Sequence[StockLevel], now: datetime) -> list
 
 
 def _enqueue_alert_notices(alerts: list[StockAlert], *, now: datetime) -> None:
-    """One notice per alert to the warehouse and one per merchant listing its alerts (D1)."""
+    """One notice per alert to the warehouse and one per merchant listing its alerts (D1),
+    each to the recipients of the `stock_alert` topic, rendered from its template when sent."""
     levels = {a.stock_id: a.stock for a in alerts}
     skus = {s.pk: s for s in Sku.objects.filter(pk__in={lv.sku_id for lv in levels.values()})}
     warehouses = {
         w.pk: w for w in Warehouse.objects.filter(pk__in={lv.warehouse_id for lv in levels.values()})
     }
     merchants = {m.pk: m for m in Merchant.objects.filter(pk__in={a.merchant_id for a in alerts})}
-    per_merchant: dict[int, list[str]] = defaultdict(list)
+    per_merchant: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    warehouse_recipients: dict[int, list[Recipient]] = {}
     messages: list[OutboxIn] = []
     for a in alerts:
         lv = levels[a.stock_id]
         sku, wh = skus[lv.sku_id], warehouses[lv.warehouse_id]
-        line = _(
-            "%(sku)s %(name)s：可用 %(available)d，安全库存 %(safety)d，在途 %(inbound)d，预计到货 %(eta)s"
-        ) % {
+        line = {
+            "warehouse": wh.code,
             "sku": sku.code,
             "name": sku.name,
             "available": a.available,
-            "safety": a.safety_stock,
+            "safety_stock": a.safety_stock,
             "inbound": lv.inbound_quantity,
-            "eta": lv.inbound_eta.strftime("%Y-%m-%d") if lv.inbound_eta else _("未知"),
+            "eta": timezone.localtime(lv.inbound_eta).strftime("%Y-%m-%d") if lv.inbound_eta else None,
         }
-        per_merchant[a.merchant_id].append(f"[{wh.code}] {line}")
-        messages.append(
+        per_merchant[a.merchant_id].append(line)
+        if wh.pk not in warehouse_recipients:
+            warehouse_recipients[wh.pk] = recipients_for(
+                topic=TOPIC_STOCK_ALERT, warehouse_id=wh.pk, fallback_email=wh.alert_email
+            )
+        key = f"stock-alert:{a.pk}:warehouse"
+        messages.extend(
             OutboxIn(
-                topic="stock_alert",
-                recipient=wh.alert_email,
-                subject=_("库存预警：%(sku)s 低于安全库存") % {"sku": sku.code},
-                body=line,
-                idempotency_key=f"stock-alert:{a.pk}:warehouse",
+                topic=TOPIC_STOCK_ALERT,
+                recipient=r.address,
+                endpoint_id=r.endpoint_id,
+                language=r.language,
+                context={"alerts": [line]},
+                idempotency_key=f"{key}:{r.suffix}" if r.suffix else key,
                 merchant_id=a.merchant_id,
             )
+            for r in warehouse_recipients[wh.pk]
         )
     for merchant_id, lines in per_merchant.items():
         merchant = merchants[merchant_id]
         ids = ",".join(str(a.pk) for a in alerts if a.merchant_id == merchant_id)
         keys = hashlib.blake2b(ids.encode(), digest_size=12).hexdigest()
-        messages.append(
+        key = f"stock-alert:merchant:{merchant_id}:{keys}"
+        messages.extend(
             OutboxIn(
-                topic="stock_alert",
-                recipient=merchant.contact_email,
-                subject=_("库存预警：%(count)d 个SKU低于安全库存，请及时补货") % {"count": len(lines)},
-                body="\n".join(lines),
-                idempotency_key=f"stock-alert:merchant:{merchant_id}:{keys}",
+                topic=TOPIC_STOCK_ALERT,
+                recipient=r.address,
+                endpoint_id=r.endpoint_id,
+                language=r.language,
+                context={"alerts": lines},
+                idempotency_key=f"{key}:{r.suffix}" if r.suffix else key,
                 merchant_id=merchant_id,
+            )
+            for r in recipients_for(
+                topic=TOPIC_STOCK_ALERT, merchant_id=merchant_id, fallback_email=merchant.contact_email
             )
         )
     outbox_enqueue(messages=messages, now=now)

@@ -49,6 +49,9 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[str]] = {
         sla__calendarday=ALL_ACTIONS,
         notifications__outboxmessage=VIEW,
         notifications__outboxattempt=VIEW,
+        notifications__notificationchannel=VIEW_ADD_CHANGE,
+        notifications__merchantcontact=ALL_ACTIONS,
+        notifications__notificationtemplate=VIEW_ADD_CHANGE,
         auth__user=VIEW,
         tenancy__membership=VIEW,
         validation__ruleoverride=ALL_ACTIONS,
@@ -78,6 +81,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[str]] = {
         catalog__warehouse=VIEW,
         notifications__outboxmessage=VIEW,
         notifications__outboxattempt=VIEW,
+        notifications__notificationchannel=VIEW,
         # a locked-out sign-in is unlocked by deleting its attempt row
         axes__accessattempt=("view", "delete"),
         axes__accesslog=VIEW,

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from orderguard.web import case, imports, language, orders, queue, views
+from orderguard.web import case, imports, language, notifications, orders, queue, views
 
 app_name = "web"
 urlpatterns = [
@@ -32,4 +32,10 @@ urlpatterns = [
     path("imports/<int:batch_id>/", imports.import_batch, name="import_batch"),
     path("imports/<int:batch_id>/errors.xlsx", imports.import_errors_xlsx, name="import_errors_xlsx"),
     path("imports/<int:batch_id>/errors.csv", imports.import_errors_csv, name="import_errors_csv"),
+    path("inbox/", notifications.inbox, name="inbox"),
+    path("inbox/bell", notifications.inbox_bell, name="inbox_bell"),
+    path("inbox/<int:item_id>/read", notifications.inbox_read, name="inbox_read"),
+    path("inbox/read-all", notifications.inbox_read_all, name="inbox_read_all"),
+    path("outbox/failed/", notifications.failed_messages, name="outbox_failed"),
+    path("outbox/<int:message_id>/retry", notifications.failed_message_retry, name="outbox_retry"),
 ]

@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from orderguard.cases.selectors import case_counts, case_load_by_person, cases_awaiting_merchant
 from orderguard.intake.selectors import channels_status
 from orderguard.inventory.selectors import stock_alerts_open
+from orderguard.notifications.selectors import outbox_summary
 from orderguard.tenancy.access import Actor, NoRole, actor_for
 
 # How many stock alerts the dashboard lists (the shortest first).
@@ -47,6 +48,8 @@ def _dashboard_panels(actor: Actor) -> dict[str, Any]:
         # S2: who holds what, for the warehouse's people
         "load": case_load_by_person(actor=actor, now=counts["at"])["rows"] if actor.is_staff_role else [],
         "is_staff": actor.is_staff_role,
+        # failed notifications and unhealthy endpoints concern the warehouse's staff
+        "outbox": outbox_summary() if actor.is_staff_role else None,
         "refresh_seconds": settings.OG_DASHBOARD_REFRESH_SECONDS,
     }
 

@@ -19,6 +19,7 @@ from orderguard.cases.models import ExceptionCase
 from orderguard.catalog.tests.factories import SkuFactory
 from orderguard.intake.models import ImportBatch, ImportRowError
 from orderguard.inventory.models import StockLevel
+from orderguard.notifications.models import InboxItem, MerchantContact, NotificationChannel, OutboxMessage
 from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
 from orderguard.tenancy.tests.factories import UserFactory, user_with_role
 
@@ -115,6 +116,18 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "/imports/{batch_id}/errors.csv",
         expect(302, 403, 200, 404, 200),
     ),
+    # the inbox is the caller's own: another user's item is "not found", staff included
+    "inbox/": ("GET", "/inbox/", expect(302, 403, 200, 200, 200)),
+    "inbox/bell": ("GET", "/inbox/bell", expect(302, 403, 200, 200, 200)),
+    "inbox/<int:item_id>/read": ("POST", "/inbox/{item_id}/read", expect(302, 403, 302, 404, 404)),
+    "inbox/read-all": ("POST", "/inbox/read-all", expect(302, 403, 302, 302, 302)),
+    # failed notifications and the endpoints' health: staff; on-call, managers, admins resend
+    "outbox/failed/": ("GET", "/outbox/failed/", expect(302, 403, 403, 403, 200)),
+    "outbox/<int:message_id>/retry": (
+        "POST",
+        "/outbox/{message_id}/retry",
+        {**expect(302, 403, 403, 403, 302), "operator": 403, "cs_agent": 403},
+    ),
 }
 # OpenAPI operation → (URL template, expected status per caller)
 OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
@@ -174,6 +187,31 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     "GET /api/v1/rules": ("/api/v1/rules", expect(401, 403, 200, 200, 200)),
     "PUT /api/v1/rules": ("/api/v1/rules", expect(401, 422, 422, 422, 422)),
     "POST /api/v1/rules/dry-run": ("/api/v1/rules/dry-run", expect(401, 422, 422, 422, 422)),
+    # notification endpoints: every role reads (a merchant user its own); managers and admins
+    # change any, a merchant user its own ("{}" changes nothing; test_notifications_api.py)
+    "GET /api/v1/notifications/channels": ("/api/v1/notifications/channels", expect(401, 403, 200, 200, 200)),
+    "POST /api/v1/notifications/channels": (
+        "/api/v1/notifications/channels",
+        expect(401, 422, 422, 422, 422),
+    ),
+    "PATCH /api/v1/notifications/channels/{channel_id}": (
+        "/api/v1/notifications/channels/{channel_id}",
+        {**expect(401, 403, 200, 404, 403), "manager": 200, "admin": 200},
+    ),
+    "GET /api/v1/notifications/contacts": ("/api/v1/notifications/contacts", expect(401, 403, 200, 200, 200)),
+    "POST /api/v1/notifications/contacts": (
+        "/api/v1/notifications/contacts",
+        expect(401, 422, 422, 422, 422),
+    ),
+    "GET /api/v1/notifications/failed": ("/api/v1/notifications/failed", expect(401, 403, 200, 200, 200)),
+    "POST /api/v1/notifications/messages/{message_id}/retry": (
+        "/api/v1/notifications/messages/{message_id}/retry",
+        {**expect(401, 403, 403, 403, 200), "operator": 403, "cs_agent": 403},
+    ),
+    # the caller's own inbox
+    "GET /api/v1/inbox": ("/api/v1/inbox", expect(401, 403, 200, 200, 200)),
+    "POST /api/v1/inbox/{item_id}/read": ("/api/v1/inbox/{item_id}/read", expect(401, 403, 200, 404, 404)),
+    "POST /api/v1/inbox/read-all": ("/api/v1/inbox/read-all", expect(401, 403, 200, 200, 200)),
     # signed by the channel's secret, whoever calls: unsigned is refused for everyone
     "POST /api/v1/webhooks/{channel_code}/orders": (
         "/api/v1/webhooks/{channel_code}/orders",
@@ -187,6 +225,10 @@ LISTS = {
     "GET /api/v1/skus": "/api/v1/skus",
     "GET /api/v1/stock": "/api/v1/stock",
     "GET /api/v1/imports/{batch_id}/errors": "/api/v1/imports/{batch_id}/errors",
+    "GET /api/v1/notifications/channels": "/api/v1/notifications/channels",
+    "GET /api/v1/notifications/contacts": "/api/v1/notifications/contacts",
+    "GET /api/v1/notifications/failed": "/api/v1/notifications/failed",
+    "GET /api/v1/inbox": "/api/v1/inbox",
 }
 
 
@@ -242,6 +284,23 @@ def world():  # type: ignore[no-untyped-def]
     )
     sku = SkuFactory(merchant=mine.merchant, code="MUG-1")
     StockLevel.objects.create(merchant=mine.merchant, warehouse=mine.warehouse, sku=sku, on_hand=5)
+    endpoint = NotificationChannel.objects.create(kind="inbox", name="inbox", merchant=mine.merchant)
+    MerchantContact.objects.create(
+        merchant=mine.merchant, topic="stockout_notice", channel=endpoint, address="1"
+    )
+    failed = OutboxMessage.objects.create(
+        merchant=mine.merchant,
+        topic="stockout_notice",
+        recipient="ops@m.example",
+        subject="s",
+        body="b",
+        idempotency_key="failed:1",
+        status="failed",
+        next_attempt_at=NOW,
+    )
+    item = InboxItem.objects.create(
+        user=users["merchant"], merchant=mine.merchant, key="k1", title="t", created_at=NOW
+    )
     return {
         "ids": {
             "order_id": order.pk,
@@ -249,6 +308,9 @@ def world():  # type: ignore[no-untyped-def]
             "channel_code": mine.code,
             "batch_id": batch.pk,
             "sku_id": sku.pk,
+            "channel_id": endpoint.pk,
+            "message_id": failed.pk,
+            "item_id": item.pk,
         },
         "users": users,
     }
@@ -281,7 +343,7 @@ def test_each_api_operation_answers_each_caller_as_decided(world, caller):
         method = operation.split()[0]
         response = (
             client.generic(method, url, data=b"{}", content_type="application/json")
-            if method in ("POST", "PUT")
+            if method in ("POST", "PUT", "PATCH")
             else client.get(url)
         )
         got[operation] = (response.status_code, expected[caller])

@@ -117,3 +117,43 @@ def test_a_message_claimed_by_a_dead_worker_is_taken_again_after_its_claim_expir
     assert outbox_dispatch(now=now + timedelta(minutes=1)).sent == 0
     assert outbox_dispatch(now=now + timedelta(minutes=6)).sent == 1
     assert len(smtp.messages) == 1
+
+
+def test_a_committed_change_has_its_messages_with_their_context(now):
+    with transaction.atomic():
+        outbox_enqueue(
+            messages=[
+                OutboxIn(
+                    topic="outage",
+                    recipient="ops@m.example",
+                    context={"title": "淘宝接口中断", "detail": "d", "state": "处理中"},
+                    idempotency_key="outage:1",
+                )
+            ],
+            now=now,
+        )
+    message = OutboxMessage.objects.get()
+    assert (message.status, message.subject, message.context["title"], message.next_attempt_at) == (
+        OutboxStatus.PENDING,
+        "故障通知：淘宝接口中断",
+        "淘宝接口中断",
+        now,
+    )
+
+
+def test_the_periodic_job_drains_batch_after_batch(smtp, now, monkeypatch):
+    from orderguard.notifications import services, tasks
+
+    outbox_enqueue(messages=[_notice(f"k{i}") for i in range(5)], now=now)
+    calls = []
+    real = services.outbox_dispatch
+
+    def small_batches(**kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(limit=2, now=now)
+
+    monkeypatch.setattr(tasks, "outbox_dispatch", small_batches)
+    tasks.outbox_dispatch_periodic.call_local()
+
+    assert (len(calls), len(smtp.messages)) == (4, 5)
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {OutboxStatus.SENT}

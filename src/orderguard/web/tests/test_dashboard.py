@@ -124,9 +124,9 @@ def test_the_panels_cost_the_same_queries_whatever_the_number_of_rows(client, dj
         _batch(channel, status="done")
         ExceptionCaseFactory(order=OrderFactory(channel=channel))
     client.get("/dashboard/panels")  # session and membership warm
-    # session, user, membership, case counts, load per person, alerts, channels (the load's user
-    # names are one more query once someone holds a case)
-    with django_assert_num_queries(7):
+    # session, user, membership, case counts, load per person, alerts, channels, failed messages,
+    # unhealthy endpoints (the load's user names are one more query once someone holds a case)
+    with django_assert_num_queries(9):
         assert client.get("/dashboard/panels").status_code == 200
 
 
