@@ -37,8 +37,7 @@ from orderguard.sla.services import PolicyBook, case_clock_pause
 from orderguard.tenancy.access import Actor, visible
 
 LADDER_ACTOR = "system:ladder"
-SMS_TOPIC = "buyer_correction_sms"
-MERCHANT_TOPIC = "buyer_unreachable"
+SMS_KINDS = ("sms_aliyun", "sms_json")
 
 
 def sms_possible(phone: str) -> bool:
@@ -49,6 +48,33 @@ def sms_possible(phone: str) -> bool:
 
     result = check_phone(phone, now=clock.now())
     return result.kind == PhoneKind.MOBILE and not result.extension
+
+
+class SmsEndpoints:
+    """The SMS gateways that send buyer texts (enabled, subscribed to the ``buyer_sms`` topic,
+    the warehouse's own before the global ones), read once."""
+
+    def __init__(self) -> None:
+        from orderguard.notifications.models import NotificationChannel, Topic
+
+        rows = NotificationChannel.objects.filter(kind__in=SMS_KINDS, enabled=True, merchant__isnull=True)
+        self._rows = [
+            (e.pk, e.warehouse_id) for e in rows.order_by("pk") if Topic.BUYER_SMS in (e.topics or [])
+        ]
+        self._channels: dict[int, int | None] = {}
+
+    def for_channel(self, channel_id: int) -> int | None:
+        from orderguard.orders.models import Channel
+
+        if not self._rows:
+            return None
+        if channel_id not in self._channels:
+            warehouse = Channel.objects.filter(pk=channel_id).values_list("warehouse_id", flat=True).first()
+            own = [pk for pk, wh in self._rows if wh == warehouse]
+            shared = [pk for pk, wh in self._rows if wh is None]
+            found = own or shared
+            self._channels[channel_id] = found[0] if found else None
+        return self._channels[channel_id]
 
 
 def _attempts(case_ids: Sequence[int]) -> dict[int, list[Attempt]]:
@@ -65,7 +91,11 @@ def _attempts(case_ids: Sequence[int]) -> dict[int, list[Attempt]]:
 
 
 def case_contact_plan(
-    case: ExceptionCase, *, attempts: Sequence[Attempt] | None = None, policy: LadderPolicy = DEFAULT_POLICY
+    case: ExceptionCase,
+    *,
+    attempts: Sequence[Attempt] | None = None,
+    gateways: SmsEndpoints | None = None,
+    policy: LadderPolicy = DEFAULT_POLICY,
 ) -> Step | None:
     """The ladder's next rung for a case (None: not a ladder type, closed, or the ladder ended);
     sets the plan fields on the instance. `attempts` (oldest first) are read when not given."""
@@ -76,7 +106,9 @@ def case_contact_plan(
         step = next_step(
             attempts,
             opened_at=case.opened_at,
-            sms_possible=sms_possible(case.order.recipient_phone),
+            # a plain mobile, and a gateway that sends buyer texts
+            sms_possible=sms_possible(case.order.recipient_phone)
+            and (gateways or SmsEndpoints()).for_channel(case.order.channel_id) is not None,
             policy=policy,
         )
     case.contact_next = step.channel if step else ""
@@ -168,19 +200,12 @@ class AdvanceResult:
 
 
 def _sms_text(case: ExceptionCase) -> str:
+    """What the SMS asks (the ``buyer_sms`` template puts the order number before it)."""
     if case.type == "T3":
-        return _(
-            "【%(shop)s】您的订单 %(order)s 所购商品的规格需要与您确认，请尽快回电或在购物平台联系客服。"
-        ) % {
-            "shop": case.merchant.name,
-            "order": case.order.platform_order_id,
-        }
-    return _(
-        "【%(shop)s】您的订单 %(order)s 收货信息有误或不完整，请尽快回电或在购物平台修改收货地址，以免延误发货。"
-    ) % {
-        "shop": case.merchant.name,
-        "order": case.order.platform_order_id,
-    }
+        text = _("所购商品的规格需要与您确认，请尽快回电或在购物平台联系客服。【%(shop)s】")
+    else:
+        text = _("收货信息有误或不完整，请尽快回电或在购物平台修改收货地址，以免延误发货。【%(shop)s】")
+    return text % {"shop": case.merchant.name}
 
 
 def _wait_on(case: ExceptionCase, party: WaitingOn, *, now: datetime, book: PolicyBook) -> CaseEvent | None:
@@ -203,9 +228,12 @@ def contacts_advance(*, now: datetime, limit: int = 200, policies: PolicyBook | 
     the merchant; each is logged as a contact attempt and an event, and the case waits on
     that party. Idempotent, safe on two workers (rows claimed under lock, `SKIP LOCKED` on
     PostgreSQL), the outbox keys name the case and the rung."""
+    from orderguard.notifications.endpoints import recipients_for
+    from orderguard.notifications.models import Topic
     from orderguard.notifications.services import OutboxIn, outbox_enqueue
 
     book = policies or PolicyBook()
+    gateways = SmsEndpoints()
     result = AdvanceResult()
     while True:
         with transaction.atomic():
@@ -225,20 +253,19 @@ def contacts_advance(*, now: datetime, limit: int = 200, policies: PolicyBook | 
             history = _attempts(ids)
             attempts, log, messages = [], [], []
             for case in cases:
-                step = case_contact_plan(case, attempts=history[case.pk])
+                step = case_contact_plan(case, attempts=history[case.pk], gateways=gateways)
                 if step is None or step.channel not in AUTOMATIC or step.at > now:
                     result.replanned += 1
                     continue
                 if step.channel == ContactChannel.SMS:
                     messages.append(
                         OutboxIn(
-                            topic=SMS_TOPIC,
+                            topic=Topic.BUYER_SMS,
                             recipient=case.order.recipient_phone,
-                            subject="",
-                            body=_sms_text(case),
                             idempotency_key=f"ladder:{case.pk}:sms",
                             merchant_id=case.merchant_id,
-                            channel="sms",
+                            endpoint_id=gateways.for_channel(case.order.channel_id),
+                            context={"order": case.order.platform_order_id, "text": _sms_text(case)},
                         )
                     )
                     row, event = _attempt(
@@ -252,26 +279,35 @@ def contacts_advance(*, now: datetime, limit: int = 200, policies: PolicyBook | 
                     party = WaitingOn.BUYER
                     result.sms += 1
                 else:
-                    if case.merchant.contact_email:
+                    # the merchant's contacts for the topic, else its contact email (H2.3)
+                    told = recipients_for(
+                        topic=Topic.CASE_MERCHANT,
+                        merchant_id=case.merchant_id,
+                        fallback_email=case.merchant.contact_email,
+                    )
+                    for r in told:
                         messages.append(
                             OutboxIn(
-                                topic=MERCHANT_TOPIC,
-                                recipient=case.merchant.contact_email,
-                                subject=_("联系不上买家：订单 %(order)s 需要您提供正确的收货信息")
-                                % {"order": case.order.platform_order_id},
-                                body=_(
-                                    "异常单 #%(case)s：电话和短信都未联系上买家，请通过平台联系买家并回复正确的收货信息。"
-                                )
-                                % {"case": case.pk},
-                                idempotency_key=f"ladder:{case.pk}:merchant",
+                                topic=Topic.CASE_MERCHANT,
+                                recipient=r.address,
+                                idempotency_key=f"ladder:{case.pk}:merchant{':' + r.suffix if r.suffix else ''}",
                                 merchant_id=case.merchant_id,
+                                endpoint_id=r.endpoint_id,
+                                language=r.language,
+                                context={
+                                    "order": case.order.platform_order_id,
+                                    "text": _(
+                                        "电话和短信都未联系上买家，请通过平台联系买家并回复正确的收货信息。"
+                                    ),
+                                    "link": f"/cases/{case.pk}/",
+                                },
                             )
                         )
                     row, event = _attempt(
                         case,
                         channel=ContactChannel.MERCHANT,
                         outcome=ContactOutcome.ASKED,
-                        note="" if case.merchant.contact_email else _("商家未设置联系邮箱，已列入商家待办"),
+                        note="" if told else _("商家未设置联系人，已列入商家待办"),
                         at=now,
                         actor_label=LADDER_ACTOR,
                     )
@@ -287,7 +323,7 @@ def contacts_advance(*, now: datetime, limit: int = 200, policies: PolicyBook | 
             outbox_enqueue(messages=messages, now=now)
             # the plan after the rung just taken
             for case in cases:
-                case_contact_plan(case, attempts=history[case.pk])
+                case_contact_plan(case, attempts=history[case.pk], gateways=gateways)
             ExceptionCase.objects.bulk_update(
                 cases,
                 [

@@ -27,6 +27,7 @@ class Topic(models.TextChoices):
     OVERDUE = "overdue", _("超时提醒")
     ESCALATION = "escalation", _("升级通知")
     BUYER_SMS = "buyer_sms", _("买家短信")
+    CASE_MERCHANT = "case_merchant", _("请商家协助")
 
 
 class NotificationChannel(TimeStampedModel):

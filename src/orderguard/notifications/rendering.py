@@ -102,23 +102,29 @@ BUILTIN: Mapping[str, Mapping[str, Words]] = {
     },
     Topic.OVERDUE: {
         "zh-hans": Words(
-            "异常单即将超时：{{ case }}", "异常单 {{ case }}（{{ type }}）将于 {{ due }} 到期。\n{{ link }}"
+            "【{{ state }}】异常单 {{ case }}", "异常单 {{ case }}（{{ type }}）截止 {{ due }}。\n{{ link }}"
         ),
         "en": Words(
-            "Case due soon: {{ case }}", "Case {{ case }} ({{ type }}) is due at {{ due }}.\n{{ link }}"
+            "[{{ state }}] Case {{ case }}", "Case {{ case }} ({{ type }}) is due at {{ due }}.\n{{ link }}"
         ),
     },
     Topic.ESCALATION: {
         "zh-hans": Words(
-            "异常单已升级：{{ case }}", "异常单 {{ case }}（{{ type }}）已超时并升级。\n{{ link }}"
+            "【{{ state }}】异常单 {{ case }}",
+            "异常单 {{ case }}（{{ type }}）{{ due }} 到期，仍未处理完。\n{{ link }}",
         ),
         "en": Words(
-            "Case escalated: {{ case }}", "Case {{ case }} ({{ type }}) is overdue and escalated.\n{{ link }}"
+            "[{{ state }}] Case {{ case }}",
+            "Case {{ case }} ({{ type }}) was due at {{ due }} and is still open.\n{{ link }}",
         ),
     },
     Topic.BUYER_SMS: {
         "zh-hans": Words("订单 {{ order }}", "您的订单 {{ order }}：{{ text }}"),
         "en": Words("Order {{ order }}", "Your order {{ order }}: {{ text }}"),
+    },
+    Topic.CASE_MERCHANT: {
+        "zh-hans": Words("请协助处理订单 {{ order }}", "{{ text }}\n{{ link }}"),
+        "en": Words("Please help with order {{ order }}", "{{ text }}\n{{ link }}"),
     },
 }
 DIGEST: Mapping[str, Words] = {
@@ -164,9 +170,26 @@ SAMPLES: Mapping[str, Mapping[str, Any]] = {
     },
     Topic.OUTAGE: {"title": "淘宝接口中断", "detail": "14:05 起订单同步失败", "state": "处理中"},
     Topic.REPORT: {"period": "2026-11", "summary": "异常单 120 件，按时处理 96%", "link": "/"},
-    Topic.OVERDUE: {"case": "#1024", "type": "T2", "due": "2026-11-20 18:00", "link": "/cases/1024/"},
-    Topic.ESCALATION: {"case": "#1024", "type": "T2", "link": "/cases/1024/"},
+    Topic.OVERDUE: {
+        "case": "#1024",
+        "type": "T2",
+        "due": "2026-11-20 18:00",
+        "state": "即将超时",
+        "link": "/cases/1024/",
+    },
+    Topic.ESCALATION: {
+        "case": "#1024",
+        "type": "T2",
+        "due": "2026-11-20 18:00",
+        "state": "超时升级至组长",
+        "link": "/cases/1024/",
+    },
     Topic.BUYER_SMS: {"order": "TB20261120001", "text": "收货地址需要确认，请回复本短信"},
+    Topic.CASE_MERCHANT: {
+        "order": "TB20261120001",
+        "text": "电话和短信都未联系上买家，请通过平台联系买家并回复正确的收货信息。",
+        "link": "/cases/1024/",
+    },
 }
 
 

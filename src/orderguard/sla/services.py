@@ -73,7 +73,6 @@ DEFAULT_MINUTES: dict[tuple[str, str], int] = {
 DEFAULT_WORKING_TIME = WorkingTime(start=9 * 60, end=18 * 60, statutory=True)
 
 WARNED, OVERDUE, TEAM_LEAD, MANAGER = 1, 2, 3, 4
-TOPIC = "sla_reminder"
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,22 +303,22 @@ def _recipients(
     return managers
 
 
-def _message_text(case: ExceptionCase, level: int) -> tuple[str, str]:
-    label = case.get_type_display()
+def _context(case: ExceptionCase, level: int) -> dict[str, str]:
+    """The variables of the reminder's template (topics ``overdue`` and ``escalation``)."""
     due = case.due_at.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%m-%d %H:%M") if case.due_at else "-"
-    subjects = {
-        WARNED: _("【临近超时】异常单 #%(id)s（%(type)s）%(due)s 到期"),
-        OVERDUE: _("【已超时】异常单 #%(id)s（%(type)s）已于 %(due)s 到期"),
-        TEAM_LEAD: _("【超时升级】异常单 #%(id)s（%(type)s）%(due)s 到期，仍未处理完"),
-        MANAGER: _("【超时升级·主管】异常单 #%(id)s（%(type)s）%(due)s 到期，仍未处理完"),
+    states = {
+        WARNED: _("即将超时"),
+        OVERDUE: _("已超时"),
+        TEAM_LEAD: _("超时升级至组长"),
+        MANAGER: _("超时升级至主管"),
     }
-    subject = subjects[level] % {"id": case.pk, "type": label, "due": due}
-    body = _("环节：%(step)s\n截止：%(due)s\n处理页面：%(path)s") % {
-        "step": case.step,
+    return {
+        "case": f"#{case.pk}",
+        "type": str(case.get_type_display()),
         "due": due,
-        "path": f"/cases/{case.pk}/",
+        "state": str(states[level]),
+        "link": f"/cases/{case.pk}/",
     }
-    return subject, body
 
 
 def deadlines_scan(*, now: datetime, limit: int = 500, policies: PolicyBook | None = None) -> ScanResult:
@@ -327,10 +326,18 @@ def deadlines_scan(*, now: datetime, limit: int = 500, policies: PolicyBook | No
     (S2). Idempotent; safe to run on two workers at once (see the module's docstring)."""
     from orderguard.cases import events
     from orderguard.cases.models import OPEN_STATUS_VALUES, ExceptionCase
+    from orderguard.notifications.models import NotificationChannel, Topic
     from orderguard.notifications.services import OutboxIn, outbox_enqueue
 
     book = policies or PolicyBook()
     result = ScanResult()
+    # the bell: the in-app inbox, when the warehouse has one switched on
+    inbox = (
+        NotificationChannel.objects.filter(kind="inbox", enabled=True, merchant__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
     while True:
         with transaction.atomic():
             due = ExceptionCase.objects.filter(
@@ -365,18 +372,23 @@ def deadlines_scan(*, now: datetime, limit: int = 500, policies: PolicyBook | No
                 if level == before:
                     continue
                 told = _recipients(case, level, leads=leads, users=users, managers=managers)
-                subject, body = _message_text(case, level)
+                context = _context(case, level)
                 stamp = int(case.due_at.timestamp()) if case.due_at else 0
+                topic = Topic.OVERDUE if level in (WARNED, OVERDUE) else Topic.ESCALATION
                 for user in told:
+                    key = f"sla:{case.pk}:{case.step}:{level}:{stamp}:{user.pk}"
                     if user.email:
                         messages.append(
+                            OutboxIn(topic=topic, recipient=user.email, idempotency_key=key, context=context)
+                        )
+                    if inbox is not None:
+                        messages.append(
                             OutboxIn(
-                                topic=TOPIC,
-                                recipient=user.email,
-                                subject=subject,
-                                body=body,
-                                idempotency_key=f"sla:{case.pk}:{case.step}:{level}:{stamp}:{user.pk}",
-                                merchant_id=None,
+                                topic=topic,
+                                recipient=str(user.pk),
+                                idempotency_key=f"{key}:inbox",
+                                endpoint_id=inbox,
+                                context=context,
                             )
                         )
                 log_rows.append(

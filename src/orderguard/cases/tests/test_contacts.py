@@ -12,7 +12,7 @@ from orderguard.cases.contacts import contact_record, contacts_advance
 from orderguard.cases.errors import CaseActionNotAllowed
 from orderguard.cases.models import CaseEvent, ContactAttempt, ExceptionCase
 from orderguard.cases.tests.factories import ExceptionCaseFactory
-from orderguard.notifications.models import OutboxMessage
+from orderguard.notifications.models import NotificationChannel, OutboxMessage
 from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
 from orderguard.tenancy.access import actor_for
 from orderguard.tenancy.tests.factories import user_with_role
@@ -38,7 +38,15 @@ def _plan(case: ExceptionCase) -> tuple[str, datetime | None, datetime | None]:
     return case.contact_next, case.contact_next_at, case.contact_auto_at
 
 
-def test_two_unanswered_calls_then_the_sms_then_the_merchant_without_anyone_remembering(ann):
+@pytest.fixture
+def gateway(db):  # type: ignore[no-untyped-def]
+    """The warehouse's SMS gateway for buyer texts."""
+    return NotificationChannel.objects.create(
+        kind="sms_json", name="短信网关", config={"url": "http://127.0.0.1:9/sms"}, topics=["buyer_sms"]
+    )
+
+
+def test_two_unanswered_calls_then_the_sms_then_the_merchant_without_anyone_remembering(ann, gateway):
     case = _case()
 
     contact_record(case_id=case.pk, actor=ann, channel="call", outcome="no_answer", note="", now=NOW)
@@ -57,16 +65,24 @@ def test_two_unanswered_calls_then_the_sms_then_the_merchant_without_anyone_reme
     again = contacts_advance(now=NOW + timedelta(minutes=33))
     case.refresh_from_db()
     assert (sent.sms, again.sms, case.status, case.waiting_on) == (1, 0, "waiting", "buyer")
-    sms = OutboxMessage.objects.get(topic="buyer_correction_sms")
-    assert (sms.channel, sms.recipient, "TB1001" in sms.body) == ("sms", "13800138000", True)
+    sms = OutboxMessage.objects.get(topic="buyer_sms")
+    assert (sms.endpoint_id, sms.recipient, sms.body.startswith("您的订单 TB1001：收货信息有误")) == (
+        gateway.pk,
+        "13800138000",
+        True,
+    )
     assert _plan(case) == ("merchant", NOW + timedelta(minutes=152), NOW + timedelta(minutes=152))
 
     assert contacts_advance(now=NOW + timedelta(minutes=151)).merchant == 0
     asked = contacts_advance(now=NOW + timedelta(minutes=152))
     case.refresh_from_db()
     assert (asked.merchant, case.waiting_on, _plan(case)) == (1, "merchant", ("", None, None))
-    mail = OutboxMessage.objects.get(topic="buyer_unreachable")
-    assert mail.recipient == "shop@merchant.example"
+    mail = OutboxMessage.objects.get(topic="case_merchant")
+    assert (mail.recipient, mail.endpoint_id, f"/cases/{case.pk}/" in mail.body) == (
+        "shop@merchant.example",
+        None,
+        True,
+    )
     assert list(ContactAttempt.objects.filter(case=case).values_list("type", "outcome", "actor_label")) == [
         ("call", "no_answer", "user:ann"),
         ("call", "busy", "user:ann"),
@@ -83,7 +99,24 @@ def test_two_unanswered_calls_then_the_sms_then_the_merchant_without_anyone_reme
     ]
 
 
-def test_a_masked_number_gets_no_sms_and_goes_to_the_merchant(ann):
+def test_without_a_gateway_for_buyer_texts_the_ladder_goes_from_calls_to_the_merchant(ann):
+    case = _case()
+    for minute in (0, 31):
+        contact_record(
+            case_id=case.pk,
+            actor=ann,
+            channel="call",
+            outcome="busy",
+            note="",
+            now=NOW + timedelta(minutes=minute),
+        )
+
+    assert _plan(case) == ("merchant", NOW + timedelta(minutes=31), NOW + timedelta(minutes=31))
+    result = contacts_advance(now=NOW + timedelta(minutes=31))
+    assert (result.sms, result.merchant) == (0, 1)
+
+
+def test_a_masked_number_gets_no_sms_and_goes_to_the_merchant(ann, gateway):
     case = _case(phone="138****0000")
     for minute in (0, 31):
         contact_record(

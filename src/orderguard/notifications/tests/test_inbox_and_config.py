@@ -32,7 +32,13 @@ def test_a_message_to_the_inbox_becomes_one_item_for_the_user_even_when_sent_twi
                 topic="escalation",
                 recipient=str(user.pk),
                 endpoint_id=inbox.pk,
-                context={"case": "#7", "type": "T2", "link": "/cases/7/"},
+                context={
+                    "case": "#7",
+                    "type": "T2",
+                    "due": "11-20 18:00",
+                    "state": "超时升级至组长",
+                    "link": "/cases/7/",
+                },
                 idempotency_key="esc:7",
             )
         ],
@@ -43,7 +49,7 @@ def test_a_message_to_the_inbox_becomes_one_item_for_the_user_even_when_sent_twi
     [item] = InboxItem.objects.all()
     assert (item.user_id, item.title, item.link, item.read_at) == (
         user.pk,
-        "异常单已升级：#7",
+        "【超时升级至组长】异常单 #7",
         "/cases/7/",
         None,
     )

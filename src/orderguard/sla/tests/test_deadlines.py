@@ -260,3 +260,20 @@ def test_the_case_page_and_the_queue_show_a_paused_clock(people, client):
 
     assert 'id="clock-paused"' in page and "剩余 1:00" in page
     assert "badge paused" in queue
+
+
+def test_reminders_also_ring_the_bell_when_the_inbox_is_on(people):
+    """S2: with the in-app inbox switched on, each reminder is also an item under the bell,
+    rendered from the topic's template and linking to the case."""
+    from orderguard.notifications.models import InboxItem, NotificationChannel
+    from orderguard.notifications.services import outbox_dispatch
+
+    NotificationChannel.objects.create(kind="inbox", name="站内消息")
+    case = _case(assignee=people["ann"])
+
+    deadlines_scan(now=sh(20, 12))
+    outbox_dispatch(now=sh(20, 12))
+
+    item = InboxItem.objects.get(user=people["ann"])
+    assert (item.title, item.link) == (f"【已超时】异常单 #{case.pk}", f"/cases/{case.pk}/")
+    assert OutboxMessage.objects.filter(recipient="ann@wh.example", subject=item.title).count() == 1
