@@ -32,6 +32,7 @@ AUTO_SOURCES = frozenset({DetectionSource.STOCK_ALERT, DetectionSource.IMPORT_CH
 class CloseReason:
     RECHECK_PASSED = "recheck_passed"
     ORDER_NOT_READY = "order_not_ready"
+    STOCK_ARRIVED = "stock_arrived"
 
 
 @dataclass(slots=True)
@@ -64,7 +65,12 @@ def _source_of(findings: list[Finding]) -> DetectionSource:
 
 
 def cases_triage(
-    *, items: Sequence[OrderFindings], now: datetime, actor_label: str, policies: PolicyBook
+    *,
+    items: Sequence[OrderFindings],
+    now: datetime,
+    actor_label: str,
+    policies: PolicyBook,
+    close_reason: str = CloseReason.RECHECK_PASSED,
 ) -> TriageResult:
     """Open, update or close cases so that each order has exactly one open case per type with
     blocking findings. Runs in the caller's transaction, in batch (a fixed number of queries
@@ -72,7 +78,8 @@ def cases_triage(
 
     - a type with findings and no open case: a case opens, due by the type's first-step policy;
     - an open case whose findings changed: its findings are replaced (deadline kept);
-    - an open automatic case (D1/D2) whose type has no finding any more: resolved, succeeded;
+    - an open automatic case (D1/D2) whose type has no finding any more: resolved, succeeded,
+      logged with `close_reason` (``stock_arrived`` when the stock re-check served the order);
     - an order no longer to ship: its open automatic cases are cancelled.
     Each change is a CaseEvent.
     """
@@ -131,7 +138,7 @@ def cases_triage(
                         events.findings_changed(case, at=now, actor_label=actor_label, before=before)
                     )
             elif not found and case is not None and case.source in AUTO_SOURCES:
-                reason = CloseReason.ORDER_NOT_READY if item.not_ready else CloseReason.RECHECK_PASSED
+                reason = CloseReason.ORDER_NOT_READY if item.not_ready else close_reason
                 case.status = CaseStatus.CANCELLED if item.not_ready else CaseStatus.RESOLVED
                 case.outcome = CaseOutcome.CANCELLED if item.not_ready else CaseOutcome.SUCCEEDED
                 case.resolution = reason

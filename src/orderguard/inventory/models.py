@@ -51,17 +51,39 @@ class MovementKind(models.TextChoices):
     ALLOCATION = "allocation", _("分配")
     RELEASE = "release", _("释放")
     DISPATCH = "dispatch", _("出库")
+    TRANSFER_OUT = "transfer_out", _("调出")
+    TRANSFER_IN = "transfer_in", _("调入")
+
+
+# Kinds whose quantity changes on hand, and kinds whose quantity changes allocated (a dispatch
+# changes both: the held goods leave the shelf). `stock_ledger_mismatches` sums by these.
+ON_HAND_KINDS = frozenset(
+    {
+        MovementKind.RECEIPT,
+        MovementKind.ADJUSTMENT,
+        MovementKind.COUNT,
+        MovementKind.DISPATCH,
+        MovementKind.TRANSFER_OUT,
+        MovementKind.TRANSFER_IN,
+    }
+)
+ALLOCATED_KINDS = frozenset({MovementKind.ALLOCATION, MovementKind.RELEASE, MovementKind.DISPATCH})
 
 
 class StockMovement(EventModel):
     """Append-only ledger of stock changes: `quantity` is the change of on hand (receipt,
-    adjustment, count, dispatch) or of allocated (allocation, release)."""
+    adjustment, count, transfer out/in) or of allocated (allocation, release), or of both
+    (dispatch). Who: `actor` / `actor_label`; why: `reason` (a code such as ``order_updated`` or
+    a person's words). A transfer is two rows, out of one warehouse and into another, sharing
+    ``data["transfer"]``. Summing a stock row's movements gives its on hand and allocated
+    (`inventory.selectors.stock_ledger_mismatches`)."""
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey("catalog.Warehouse", on_delete=models.PROTECT, related_name="+")
     sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
     type = models.CharField(max_length=20, choices=MovementKind.choices)
     quantity = models.IntegerField()
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
     order = models.ForeignKey(
         "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -69,7 +91,10 @@ class StockMovement(EventModel):
     class Meta:
         verbose_name = _("库存流水")
         verbose_name_plural = _("库存流水")
-        indexes = [models.Index(fields=["merchant", "sku", "occurred_at"], name="movement_sku_idx")]
+        indexes = [
+            models.Index(fields=["merchant", "sku", "occurred_at"], name="movement_sku_idx"),
+            models.Index(fields=["order", "occurred_at"], name="movement_order_idx"),
+        ]
 
 
 class AlertStatus(models.TextChoices):
@@ -97,3 +122,32 @@ class StockAlert(TimeStampedModel):
             )
         ]
         indexes = [models.Index(fields=["merchant", "status"], name="stockalert_merchant_idx")]
+
+
+class ShortPolicy(models.TextChoices):
+    """What allocation does with an order it cannot serve whole."""
+
+    HOLD = "hold", _("整单等待到货")
+    PARTIAL = "partial", _("有货先发，缺货部分待补")
+
+
+class AllocationPolicy(TimeStampedModel):
+    """A merchant's allocation rules (T1): which orders go before the payment order (expedited,
+    VIP buyers), and what a short order does (`ShortPolicy`). A merchant without one: hold, in
+    payment order."""
+
+    merchant = models.OneToOneField(
+        "tenancy.Merchant", on_delete=models.PROTECT, related_name="allocation_policy"
+    )
+    short_policy = models.CharField(
+        _("缺货订单"), max_length=10, choices=ShortPolicy.choices, default=ShortPolicy.HOLD
+    )
+    expedited_first = models.BooleanField(_("加急订单优先"), default=False)
+    vip_first = models.BooleanField(_("VIP 买家优先"), default=False)
+
+    class Meta:
+        verbose_name = _("分配策略")
+        verbose_name_plural = _("分配策略")
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id}:{self.short_policy}"
