@@ -177,7 +177,7 @@ def allocation_plan(*, orders: Sequence[PlanOrder], free: Mapping[int, int]) -> 
             units = min([line.quantity, *(left.get(sku, 0) // per for sku, per in line.parts if per > 0)])
             plan.units[line.line_no] = units
             for sku, per in line.parts:
-                left[sku] -= per * units
+                left[sku] = left.get(sku, 0) - per * units
     return plans
 
 

@@ -1,0 +1,173 @@
+"""Automatic re-check (issue point 6, B4, H1.3): stock arrives, waiting orders are allocated again
+in payment order, and their stock-out cases close themselves with a logged reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orderguard.cases.models import CaseEvent, ExceptionCase
+from orderguard.catalog.services import SkuIn, skus_upsert
+from orderguard.catalog.tests.factories import WarehouseFactory
+from orderguard.intake.services import orders_import
+from orderguard.intake.tests.taobao_builder import TbItem, TbOrder, taobao_export
+from orderguard.inventory.models import AllocationPolicy, StockLevel
+from orderguard.inventory.selectors import stock_ledger_mismatches
+from orderguard.inventory.services import MoveIn, StockIn, stock_levels_set, stock_moves_apply
+from orderguard.orders.models import Order, OrderEvent, OrderLine
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+LATER = NOW + timedelta(hours=1)
+
+
+def _paid(minute: int) -> str:
+    return f"2026-11-25 09:{minute:02d}:00"
+
+
+def _shop(channel, on_hand: int) -> None:  # type: ignore[no-untyped-def]
+    skus_upsert(merchant_id=channel.merchant_id, skus=[SkuIn(code="A"), SkuIn(code="B")])
+    ids = dict(channel.merchant.skus.values_list("code", "pk"))
+    stock_levels_set(
+        merchant_id=channel.merchant_id,
+        lines=[
+            StockIn(warehouse_id=channel.warehouse_id, sku_id=ids[c], on_hand=on_hand) for c in ("A", "B")
+        ],
+        now=NOW,
+        actor_label="test",
+    )
+
+
+def _status(pid: str) -> tuple[str, list[str], list[str]]:
+    order = Order.objects.get(platform_order_id=pid)
+    return (
+        order.status,
+        [f["code"] for f in order.findings],
+        list(ExceptionCase.objects.filter(order=order, type="T1").values_list("status", flat=True)),
+    )
+
+
+def test_a_receipt_serves_waiting_orders_in_payment_order_and_closes_their_cases(channel):
+    _shop(channel, on_hand=0)
+    orders_import(
+        files=taobao_export(
+            [
+                TbOrder("3", [TbItem("A", 2)], paid=_paid(30)),
+                TbOrder("1", [TbItem("A", 2)], paid=_paid(10)),
+                TbOrder("2", [TbItem("A", 1), TbItem("B", 1)], paid=_paid(20)),
+            ]
+        ),
+        channel=channel,
+        now=NOW,
+    )
+    assert [_status(p)[0] for p in "123"] == ["on_hold"] * 3
+
+    result = stock_moves_apply(
+        merchant_id=channel.merchant_id,
+        moves=[MoveIn("receipt", channel.warehouse.code, "A", 4, reason="PO-1")],
+        now=LATER,
+        actor_label="user:op",
+    )
+
+    # 1 (paid first) takes 2; 2 still lacks B; 3 takes the other 2
+    assert _status("1") == ("ready", [], ["resolved"])
+    assert _status("2") == ("on_hold", ["STOCK_SHORT"], ["open"])
+    assert _status("3") == ("ready", [], ["resolved"])
+    assert result.recheck is not None
+    assert sorted(result.recheck.served) == sorted(
+        Order.objects.filter(platform_order_id__in=["1", "3"]).values_list("pk", flat=True)
+    )
+    closed = CaseEvent.objects.filter(type="resolved").order_by("case__order__platform_order_id")
+    assert [(e.case.order.platform_order_id, e.actor_label, e.data["reason"]) for e in closed] == [
+        ("1", "user:op", "stock_arrived"),
+        ("3", "user:op", "stock_arrived"),
+    ]
+    assert list(
+        OrderEvent.objects.filter(type="allocated")
+        .order_by("order__platform_order_id")
+        .values_list("order__platform_order_id", "data")
+    ) == [
+        ("1", {"reason": "stock_arrived", "units": 2, "status": "ready"}),
+        ("3", {"reason": "stock_arrived", "units": 2, "status": "ready"}),
+    ]
+    level = StockLevel.objects.get(sku__code="A")
+    assert (level.on_hand, level.allocated) == (4, 4)
+    assert stock_ledger_mismatches() == []
+
+
+def test_a_count_up_and_a_transfer_in_also_serve_waiting_orders(channel):
+    _shop(channel, on_hand=0)
+    other = WarehouseFactory(code="far")
+    orders_import(
+        files=taobao_export(
+            [TbOrder("1", [TbItem("A", 1)], paid=_paid(1)), TbOrder("2", [TbItem("B", 1)], paid=_paid(2))]
+        ),
+        channel=channel,
+        now=NOW,
+    )
+    stock_moves_apply(
+        merchant_id=channel.merchant_id,
+        moves=[MoveIn("receipt", "far", "B", 5)],
+        now=NOW,
+        actor_label="user:op",
+    )
+    assert _status("2")[0] == "on_hold"  # stock in another warehouse serves nobody here
+
+    stock_moves_apply(
+        merchant_id=channel.merchant_id,
+        moves=[
+            MoveIn("count", channel.warehouse.code, "A", 1),
+            MoveIn("transfer", other.code, "B", 1, to_warehouse=channel.warehouse.code),
+        ],
+        now=LATER,
+        actor_label="user:op",
+    )
+
+    assert (_status("1"), _status("2")) == (("ready", [], ["resolved"]), ("ready", [], ["resolved"]))
+
+
+def test_a_back_ordered_order_is_topped_up_when_stock_arrives(channel):
+    AllocationPolicy.objects.create(merchant=channel.merchant, short_policy="partial")
+    _shop(channel, on_hand=1)
+    orders_import(
+        files=taobao_export([TbOrder("1", [TbItem("A", 3)], paid=_paid(1))]), channel=channel, now=NOW
+    )
+    assert _status("1") == ("ready", ["STOCK_BACKORDER"], [])
+
+    stock_moves_apply(
+        merchant_id=channel.merchant_id,
+        moves=[MoveIn("receipt", channel.warehouse.code, "A", 5)],
+        now=LATER,
+        actor_label="user:op",
+    )
+
+    assert _status("1") == ("ready", [], [])
+    assert OrderLine.objects.get().allocated_quantity == 3
+    assert StockLevel.objects.get(sku__code="A").allocated == 3
+
+
+def test_the_queries_of_a_recheck_do_not_grow_with_the_waiting_orders(channel):
+    _shop(channel, on_hand=0)
+    counts = []
+    for n, size in enumerate((3, 30)):
+        orders_import(
+            files=taobao_export(
+                [TbOrder(f"{n}-{i}", [TbItem("A", 1)], paid=_paid(i % 60)) for i in range(size)]
+            ),
+            channel=channel,
+            now=NOW,
+        )
+        with CaptureQueriesContext(connection) as queries:
+            result = stock_moves_apply(
+                merchant_id=channel.merchant_id,
+                moves=[MoveIn("receipt", channel.warehouse.code, "A", size)],
+                now=LATER,
+                actor_label="user:op",
+            )
+        assert result.recheck is not None and len(result.recheck.served) == size
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1]
