@@ -102,14 +102,26 @@ class AlertStatus(models.TextChoices):
     CLOSED = "closed", _("已解除")
 
 
+class AlertKind(models.TextChoices):
+    BELOW_SAFETY = "below_safety", _("低于安全库存")
+    LOW_COVER = "low_cover", _("预计断货")
+
+
 class StockAlert(TimeStampedModel):
-    """D1: available stock of a SKU fell below its safety stock. One open alert per stock row."""
+    """D1: available stock of a SKU fell below its safety stock (``below_safety``), or recent
+    demand will use it up within the warning days before any inbound stock arrives
+    (``low_cover``). One open alert per stock row; the figures are those at opening."""
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
     stock = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="alerts")
     status = models.CharField(max_length=10, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    kind = models.CharField(max_length=20, choices=AlertKind.choices, default=AlertKind.BELOW_SAFETY)
     available = models.IntegerField(_("可用"))
     safety_stock = models.IntegerField(_("安全库存"))
+    open_demand = models.IntegerField(_("待满足需求"), default=0)
+    inbound_quantity = models.IntegerField(_("在途数量"), default=0)
+    inbound_eta = models.DateTimeField(_("预计到货"), null=True, blank=True)
+    days_of_cover = models.FloatField(_("可售天数"), null=True, blank=True)
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 

@@ -27,6 +27,7 @@ from orderguard.core.errors import DomainError
 from orderguard.core.findings import Finding
 from orderguard.inventory.findings import STOCK_BACKORDER, STOCK_LOW, STOCK_SHORT
 from orderguard.inventory.models import (
+    AlertKind,
     AlertStatus,
     AllocationPolicy,
     MovementKind,
@@ -35,6 +36,7 @@ from orderguard.inventory.models import (
     StockLevel,
     StockMovement,
 )
+from orderguard.inventory.selectors import stock_figures
 from orderguard.notifications.services import OutboxIn, outbox_enqueue
 from orderguard.orders.choices import OrderEventType, OrderStatus
 from orderguard.orders.models import Order, OrderEvent, OrderLine
@@ -432,8 +434,9 @@ def stock_dispatch(*, orders: Sequence[Order], now: datetime, actor_label: str, 
 
 
 def stock_alerts_refresh(*, levels: Sequence[StockLevel], now: datetime) -> list[StockAlert]:
-    """Open an alert (and its notices) for each level below safety stock without one; close
-    the open alerts of levels that recovered. Returns the alerts opened."""
+    """Open an alert (and its notices) for each level below safety stock without one, with its
+    figures (`inventory.selectors.stock_figures`); close the open alerts of levels that
+    recovered. Returns the alerts opened."""
     if not levels:
         return []
     by_pk = {lv.pk: lv for lv in levels}
@@ -442,9 +445,16 @@ def stock_alerts_refresh(*, levels: Sequence[StockLevel], now: datetime) -> list
     }
     opened: list[StockAlert] = []
     recovered: list[StockAlert] = []
+    cover_closed: list[StockAlert] = []
     for lv in levels:
         available = lv.on_hand - lv.allocated
         alert = open_alerts.get(lv.pk)
+        if available < lv.safety_stock and alert is not None and alert.kind == AlertKind.LOW_COVER:
+            alert.status, alert.closed_at = AlertStatus.CLOSED, now
+            cover_closed.append(alert)
+            alert = None
+        if alert is not None and alert.kind == AlertKind.LOW_COVER:
+            continue  # forecast alerts are opened and closed by `stock_cover_check`
         if available < lv.safety_stock and alert is None:
             opened.append(
                 StockAlert(
@@ -460,6 +470,13 @@ def stock_alerts_refresh(*, levels: Sequence[StockLevel], now: datetime) -> list
             alert.closed_at = now
             recovered.append(alert)
     if opened:
+        figures = stock_figures(levels=[a.stock for a in opened], now=now)
+        for a in opened:
+            f = figures[a.stock.pk]
+            a.open_demand, a.days_of_cover = f.open_demand, f.days_of_cover
+            a.inbound_quantity, a.inbound_eta = f.inbound_quantity, f.inbound_eta
+        # a forecast alert of the row gives way to the safety-stock alert (one open per row)
+        bulk.update(cover_closed, ["status", "closed_at"])
         StockAlert.objects.bulk_create(opened)
         _enqueue_alert_notices(opened, now=now)
     if recovered:
@@ -1072,3 +1089,86 @@ def stock_recheck(
         if start + batch_size < len(queue) and not _any_free(pairs):
             break
     return result
+
+
+# --- forecast: days of cover (D1) --------------------------------------------------------------
+
+
+def stock_cover_check(*, now: datetime, levels: Sequence[StockLevel] | None = None) -> list[StockAlert]:
+    """Warn before a stock-out (D1): open a ``low_cover`` alert for each stock row whose recent
+    demand uses up what is left within `COVER_WARN_DAYS` before any inbound stock arrives
+    (`inventory.selectors.stock_figures`), and close those whose forecast recovered. A row
+    already below its safety stock has that alert instead. One message per merchant lists its
+    new forecasts. Runs in the caller's transaction (the hourly job, or after stock moves);
+    returns the alerts opened."""
+    rows = list(levels) if levels is not None else list(StockLevel.objects.all())
+    if not rows:
+        return []
+    figures = stock_figures(levels=rows, now=now)
+    open_alerts = {
+        a.stock_id: a
+        for a in StockAlert.objects.filter(stock_id__in=[lv.pk for lv in rows], status=AlertStatus.OPEN)
+    }
+    opened: list[StockAlert] = []
+    closed: list[StockAlert] = []
+    for lv in rows:
+        f = figures[lv.pk]
+        alert = open_alerts.get(lv.pk)
+        if f.cover_warning and alert is None and not f.below_safety_stock:
+            opened.append(
+                StockAlert(
+                    merchant_id=lv.merchant_id,
+                    stock=lv,
+                    kind=AlertKind.LOW_COVER,
+                    available=f.available,
+                    safety_stock=f.safety_stock,
+                    open_demand=f.open_demand,
+                    inbound_quantity=f.inbound_quantity,
+                    inbound_eta=f.inbound_eta,
+                    days_of_cover=f.days_of_cover,
+                    opened_at=now,
+                )
+            )
+        elif alert is not None and alert.kind == AlertKind.LOW_COVER and not f.cover_warning:
+            alert.status, alert.closed_at = AlertStatus.CLOSED, now
+            closed.append(alert)
+    bulk.update(closed, ["status", "closed_at"])
+    if opened:
+        StockAlert.objects.bulk_create(opened)
+        _enqueue_cover_notices(opened, now=now)
+    return opened
+
+
+def _enqueue_cover_notices(alerts: list[StockAlert], *, now: datetime) -> None:
+    """One message per merchant listing its SKUs forecast to run out (D1)."""
+    skus = dict(Sku.objects.filter(pk__in={a.stock.sku_id for a in alerts}).values_list("pk", "code"))
+    merchants = {m.pk: m for m in Merchant.objects.filter(pk__in={a.merchant_id for a in alerts})}
+    per_merchant: dict[int, list[StockAlert]] = defaultdict(list)
+    for a in alerts:
+        per_merchant[a.merchant_id].append(a)
+    messages = []
+    for merchant_id, items in per_merchant.items():
+        lines = [
+            _("%(sku)s：可用 %(available)d，待满足 %(demand)d，约 %(days)s 天后断货，预计到货 %(eta)s")
+            % {
+                "sku": skus[a.stock.sku_id],
+                "available": a.available,
+                "demand": a.open_demand,
+                "days": a.days_of_cover,
+                "eta": a.inbound_eta.strftime("%Y-%m-%d") if a.inbound_eta else _("未知"),
+            }
+            for a in items
+        ]
+        ids = ",".join(str(a.pk) for a in items)
+        messages.append(
+            OutboxIn(
+                topic="stock_cover",
+                recipient=merchants[merchant_id].contact_email,
+                subject=_("库存预警：%(count)d 个SKU预计即将断货") % {"count": len(items)},
+                body="\n".join(lines),
+                idempotency_key="stock-cover:"
+                + hashlib.blake2b(f"{merchant_id}:{ids}".encode(), digest_size=12).hexdigest(),
+                merchant_id=merchant_id,
+            )
+        )
+    outbox_enqueue(messages=messages, now=now)

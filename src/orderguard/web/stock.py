@@ -18,7 +18,7 @@ from orderguard.core import clock
 from orderguard.intake.adapters.base import SourceFile
 from orderguard.intake.masterdata import stock_moves_import
 from orderguard.intake.uploads import upload_max_bytes
-from orderguard.inventory.selectors import stock_levels, stock_movements
+from orderguard.inventory.selectors import stock_figures, stock_levels, stock_movements
 from orderguard.inventory.services import (
     STOCK_ROLES,
     MoveIn,
@@ -69,8 +69,10 @@ def stock_page(request: HttpRequest) -> HttpResponse:
     if isinstance(actor, HttpResponse):
         return actor
     sku = request.GET.get("sku", "").strip()[:100].replace("\x00", "")
+    levels = list(stock_levels(actor=actor, sku=sku)[:LEVELS_SHOWN])
+    figures = stock_figures(levels=levels, now=clock.now())
     context = {
-        "levels": stock_levels(actor=actor, sku=sku)[:LEVELS_SHOWN],
+        "levels": [(lv, figures[lv.pk]) for lv in levels],
         "movements": stock_movements(actor=actor).select_related("merchant")[:MOVEMENTS_SHOWN],
         "sku": sku,
         "may_move": _may_move(actor),
