@@ -162,6 +162,54 @@ def cases_triage(
     return result
 
 
+def cases_close_for_orders(
+    *, order_ids: Sequence[int], case_type: str, now: datetime, actor_label: str, reason: str
+) -> list[int]:
+    """Resolve (succeeded, `reason`) the open automatic cases of `case_type` of these orders,
+    whose findings of that type went away: what `cases_triage` does for them, for many orders
+    at once without loading whole cases (the stock re-check closes up to every T1 case of a
+    warehouse after one receipt). Rows locked in pk order like every writer of cases; a
+    ``resolved`` CaseEvent each. Returns the closed cases' ids."""
+    rows = list(
+        ExceptionCase.objects.select_for_update(of=("self",))
+        .filter(order_id__in=order_ids, type=case_type, status__in=OPEN_STATUSES, source__in=AUTO_SOURCES)
+        .order_by("pk")
+        .values_list("pk", "opened_at")
+    )
+    closed = [
+        bulk.new(
+            ExceptionCase,
+            pk=pk,
+            status=CaseStatus.RESOLVED,
+            outcome=CaseOutcome.SUCCEEDED,
+            resolution=reason,
+            closed_at=now,
+            waiting_on="",
+            handling_seconds=max(0, int((now - opened_at).total_seconds())),
+        )
+        for pk, opened_at in rows
+    ]
+    bulk.update(closed, ["status", "outcome", "resolution", "closed_at", "waiting_on", "handling_seconds"])
+    bulk.insert(
+        [
+            bulk.new(
+                CaseEvent,
+                case_id=c.pk,
+                type=events.CaseEventType.RESOLVED,
+                occurred_at=now,
+                actor_label=actor_label,
+                data={
+                    "outcome": CaseOutcome.SUCCEEDED.value,
+                    "reason": reason,
+                    "handling_seconds": c.handling_seconds,
+                },
+            )
+            for c in closed
+        ]
+    )
+    return [c.pk for c in closed]
+
+
 def require_staff(actor: Actor) -> None:
     """Raise CaseActionNotAllowed(ROLE) unless the actor is warehouse staff (who act on cases)."""
     if not actor.is_staff_role:

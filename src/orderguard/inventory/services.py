@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from django.db import transaction
 from django.db.models import F, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orderguard.catalog.models import BundleItem, Sku, Warehouse
@@ -333,8 +334,11 @@ def stock_allocate(
     # Lines not yet written (a new order in an import) are written by the caller with their
     # allocated quantity already set; lines in the database are updated here.
     saved = [line for line in lines_changed if line.pk is not None]
-    if saved:
-        bulk.update(saved, ["allocated_quantity"])
+    # lines now served whole (the usual case when stock arrives): one UPDATE per thousand
+    full = [line.pk for line in saved if line.allocated_quantity == line.quantity]
+    for start in range(0, len(full), 1000):
+        OrderLine.objects.filter(pk__in=full[start : start + 1000]).update(allocated_quantity=F("quantity"))
+    bulk.update([line for line in saved if line.allocated_quantity != line.quantity], ["allocated_quantity"])
     bulk.insert(movements)
     # D1: low stock marks every order touching it (short or allocated) and opens an alert.
     low = {key: lv for key, lv in levels.items() if lv.on_hand - lv.allocated < lv.safety_stock}
@@ -993,7 +997,7 @@ def stock_recheck(
     cases triaged: a T1 case whose order no longer lacks stock closes itself with the reason
     ``stock_arrived`` (a ``resolved`` CaseEvent). Stops when every gained row is used up.
     """
-    from orderguard.cases.services import CloseReason, OrderFindings, cases_triage
+    from orderguard.cases.services import CloseReason, OrderFindings, cases_close_for_orders, cases_triage
     from orderguard.sla.services import PolicyBook
 
     result = RecheckResult()
@@ -1049,9 +1053,11 @@ def stock_recheck(
             reason=CloseReason.STOCK_ARRIVED,
             policies=policies,
         )
+        cleared: list[int] = []  # orders now without any finding: one UPDATE for all of them
         changed: list[Order] = []
         order_events: list[OrderEvent] = []
         items: list[OrderFindings] = []
+        t1_gone: list[int] = []
         for o in chunk:
             kept = [Finding.from_dict(f) for f in o.findings if f.get("code") not in STOCK_CODES]
             findings = [*kept, *alloc.findings.get(o.pk, ())]
@@ -1059,8 +1065,15 @@ def stock_recheck(
             as_dicts = [f.as_dict() for f in findings]
             if as_dicts != o.findings or status != o.status:
                 o.findings, o.status = as_dicts, status
-                changed.append(o)
-            items.append(OrderFindings(order=o, findings=findings))
+                if as_dicts:
+                    changed.append(o)
+                else:
+                    cleared.append(o.pk)
+            if any(f.blocking and f.type == ExceptionType.OUT_OF_STOCK for f in findings):
+                # still short (or newly so): triage updates its case or opens one
+                items.append(OrderFindings(order=o, findings=findings))
+            else:
+                t1_gone.append(o.pk)
             got = sum(li.allocated_quantity for li in lines[o.pk]) - before[o.pk]
             if got > 0:
                 if all(li.allocated_quantity >= li.quantity for li in lines[o.pk]):
@@ -1075,8 +1088,21 @@ def stock_recheck(
                         data={"reason": CloseReason.STOCK_ARRIVED, "units": got, "status": status},
                     )
                 )
+        if cleared:
+            Order.objects.filter(pk__in=cleared).update(
+                status=OrderStatus.READY, findings=[], updated_at=timezone.now()
+            )
         bulk.update(changed, ["status", "findings"])
         bulk.insert(order_events)
+        result.cases_closed.extend(
+            cases_close_for_orders(
+                order_ids=t1_gone,
+                case_type=ExceptionType.OUT_OF_STOCK,
+                now=now,
+                actor_label=actor_label,
+                reason=CloseReason.STOCK_ARRIVED,
+            )
+        )
         triage = cases_triage(
             items=items,
             now=now,
@@ -1084,8 +1110,8 @@ def stock_recheck(
             policies=book,
             close_reason=CloseReason.STOCK_ARRIVED,
         )
-        result.orders += len(chunk)
         result.cases_closed.extend(c.pk for c in triage.closed)
+        result.orders += len(chunk)
         if start + batch_size < len(queue) and not _any_free(pairs):
             break
     return result
