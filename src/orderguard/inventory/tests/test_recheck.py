@@ -171,3 +171,37 @@ def test_the_queries_of_a_recheck_do_not_grow_with_the_waiting_orders(channel):
         counts.append(len(queries))
 
     assert counts[0] == counts[1]
+
+
+def test_the_stock_moves_of_a_cases_order_are_on_its_timeline(channel):
+    """H1.3: the case page and the API show the allocation that served the order beside the
+    case's own events."""
+    from django.test import Client
+
+    from orderguard.tenancy.tests.factories import user_with_role
+
+    _shop(channel, on_hand=0)
+    orders_import(
+        files=taobao_export([TbOrder("1", [TbItem("A", 2)], paid=_paid(1))]), channel=channel, now=NOW
+    )
+    stock_moves_apply(
+        merchant_id=channel.merchant_id,
+        moves=[MoveIn("receipt", channel.warehouse.code, "A", 2, reason="PO-1")],
+        now=LATER,
+        actor_label="user:op",
+    )
+    case = ExceptionCase.objects.get()
+    staff = Client()
+    staff.force_login(user_with_role("manager"))
+
+    events = staff.get(f"/api/v1/cases/{case.pk}").json()["events"]
+    page = staff.get(f"/cases/{case.pk}/").content.decode()
+
+    assert [(e["type"], e["actor"], e["data"].get("quantity"), e["data"].get("reason")) for e in events] == [
+        ("opened", "system:intake", None, None),
+        ("notified", "system:intake", None, None),
+        ("stock.allocation", "user:op", 2, "stock_arrived"),
+        ("resolved", "user:op", None, "stock_arrived"),
+    ]
+    assert "库存分配：A 2 件" in page
+    assert "库存已到，订单已分配，自动解决" in page
