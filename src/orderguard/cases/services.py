@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from orderguard.cases import events
 from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus
@@ -189,7 +190,27 @@ def cases_close_for_orders(
         )
         for pk, opened_at in rows
     ]
-    bulk.update(closed, ["status", "outcome", "resolution", "closed_at", "waiting_on", "handling_seconds"])
+    # cases opened by one import share their opening time, so the handling times are few: one
+    # UPDATE per handling time (a row-by-row update when they are mostly different)
+    by_seconds: dict[int | None, list[int]] = defaultdict(list)
+    for c in closed:
+        by_seconds[c.handling_seconds].append(c.pk)
+    if len(by_seconds) * 20 <= len(closed):
+        for seconds, pks in by_seconds.items():
+            for start in range(0, len(pks), 5000):
+                ExceptionCase.objects.filter(pk__in=pks[start : start + 5000]).update(
+                    status=CaseStatus.RESOLVED,
+                    outcome=CaseOutcome.SUCCEEDED,
+                    resolution=reason,
+                    closed_at=now,
+                    waiting_on="",
+                    handling_seconds=seconds,
+                    updated_at=timezone.now(),
+                )
+    else:
+        bulk.update(
+            closed, ["status", "outcome", "resolution", "closed_at", "waiting_on", "handling_seconds"]
+        )
     bulk.insert(
         [
             bulk.new(

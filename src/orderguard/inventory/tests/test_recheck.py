@@ -171,6 +171,11 @@ def test_the_queries_of_a_recheck_do_not_grow_with_the_waiting_orders(channel):
         counts.append(len(queries))
 
     assert counts[0] == counts[1]
+    # the 30 cases opened by one import are closed by one UPDATE, with the same values as one by one
+    assert set(
+        ExceptionCase.objects.values_list("status", "outcome", "resolution", "closed_at", "handling_seconds")
+    ) == {("resolved", "succeeded", "stock_arrived", LATER, 3600)}
+    assert CaseEvent.objects.filter(type="resolved").count() == 33
 
 
 def test_the_stock_moves_of_a_cases_order_are_on_its_timeline(channel):
