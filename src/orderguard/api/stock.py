@@ -14,6 +14,7 @@ from orderguard.api.auth import actor
 from orderguard.api.catalog import NO_NUL, SLUG, stock_router
 from orderguard.api.errors import AUTHENTICATED, ApiError, reject_unknown_query, with_errors
 from orderguard.api.orders import MAX_LIMIT, MAX_OFFSET
+from orderguard.catalog.models import Sku, Warehouse
 from orderguard.core import clock
 from orderguard.inventory.models import StockMovement
 from orderguard.inventory.selectors import stock_movements
@@ -123,8 +124,11 @@ def post_movements(request: HttpRequest, body: MovementsIn) -> dict[str, Any]:
         status = 403 if first.code == "ROLE" else 409 if first.code in CONFLICTS else 422
         where = f"movements[{first.index}].{first.field}" if first.index >= 0 else ""
         raise ApiError(status, first.code, move_error_message(first), where) from None
-    codes = {lv.warehouse_id: lv.warehouse.code for lv in result.levels}
-    skus = {lv.sku_id: lv.sku.code for lv in result.levels}
+    # codes of what the request named: two queries, not two per stock row
+    codes = dict(
+        Warehouse.objects.filter(pk__in={lv.warehouse_id for lv in result.levels}).values_list("pk", "code")
+    )
+    skus = dict(Sku.objects.filter(pk__in={lv.sku_id for lv in result.levels}).values_list("pk", "code"))
     out = []
     for m in result.movements:
         item = _movement(m, codes, {merchant.pk: merchant.code})

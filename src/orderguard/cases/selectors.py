@@ -264,13 +264,16 @@ def _username(label: str) -> str | None:
 
 
 def case_timeline(*, actor: Actor, case: ExceptionCase) -> list[TimelineEntry]:
-    """The case's events and the stock moves of its order (H1.3), oldest first, as `actor` may
-    see them (see `TimelineEntry`). A stock move is an entry of type ``stock.<kind>``
+    """The case's events and, for a stock-out case (T1), the stock moves of its order (H1.3),
+    oldest first, as `actor` may see them (see `TimelineEntry`). A stock move is an entry of type ``stock.<kind>``
     (``stock.allocation``, ``stock.release``, ``stock.dispatch``) with the SKU, warehouse,
     quantity and reason in `data`. Three queries: the events, the moves, and the roles of the
     users they name (for a merchant viewer)."""
+    events = _case_events(actor=actor, case=case)
+    if case.type != ExceptionType.OUT_OF_STOCK:
+        return events
     return sorted(
-        [*_case_events(actor=actor, case=case), *_order_stock_moves(actor=actor, order_id=case.order_id)],
+        [*events, *_order_stock_moves(actor=actor, order_id=case.order_id)],
         # at the same moment the stock move first: it is what the case's events answer
         key=lambda e: (e.occurred_at, not e.type.startswith("stock."), e.id),
     )
