@@ -17,7 +17,7 @@ from orderguard.api.orders import MAX_LIMIT, MAX_OFFSET
 from orderguard.catalog.models import Sku, Warehouse
 from orderguard.core import clock
 from orderguard.inventory.models import StockMovement
-from orderguard.inventory.selectors import stock_movements
+from orderguard.inventory.selectors import stock_movements, stock_sources
 from orderguard.inventory.services import (
     MOVES_MAX,
     STOCK_ROLES,
@@ -160,4 +160,65 @@ def list_movements(request: HttpRequest, filters: Query[MovementFilters]) -> dic
     return {"total": qs.count(), "items": [_movement(m, codes, merchants) for m in page]}
 
 
-__all__ = ["STOCK_ROLES", "list_movements", "post_movements"]
+class SourcesFilters(Schema):
+    sku: str = Field(min_length=1, max_length=100, pattern=NO_NUL, description="The SKU's code")
+    merchant: str = Field(
+        "", max_length=50, pattern=SLUG, description="The merchant's code (staff); a merchant user: its own"
+    )
+
+
+class SourceOut(Schema):
+    warehouse: str
+    available: int
+    open_demand: int = Field(description="Units the orders shipping from this warehouse still lack")
+    spare: int = Field(description="available - open_demand, at least 0: what a transfer may take")
+    inbound_quantity: int
+    inbound_eta: datetime | None
+
+
+class SourcesOut(Schema):
+    merchant: str
+    sku: str
+    items: list[SourceOut]
+
+
+@stock_router.get(
+    "/sources",
+    response=with_errors({200: SourcesOut}, *AUTHENTICATED, 404),
+    summary="Where a SKU is: each warehouse's available, open demand and spare stock",
+)
+def list_sources(request: HttpRequest, filters: Query[SourcesFilters]) -> dict[str, Any]:
+    """For a stock-out (H1.2): which of the merchant's warehouses have the SKU to spare for a
+    transfer, the most spare first. A merchant user reads its own SKUs (another merchant's code
+    is 404); staff name the merchant."""
+    reject_unknown_query(request, SourcesFilters)
+    who = actor(request)
+    if who.merchant_id is not None:
+        merchant = Merchant.objects.filter(pk=who.merchant_id).first()
+        if filters.merchant and (merchant is None or merchant.code != filters.merchant):
+            merchant = None
+    else:
+        merchant = Merchant.objects.filter(code=filters.merchant).first() if filters.merchant else None
+    if merchant is None:
+        raise ApiError(404, "NOT_FOUND", _("找不到该对象"), "merchant")
+    if not Sku.objects.filter(merchant=merchant, code=filters.sku).exists():
+        raise ApiError(404, "NOT_FOUND", _("找不到该对象"), "sku")
+    sources = stock_sources(merchant_id=merchant.pk, sku_code=filters.sku, now=clock.now())
+    return {
+        "merchant": merchant.code,
+        "sku": filters.sku,
+        "items": [
+            {
+                "warehouse": s.warehouse,
+                "available": s.available,
+                "open_demand": s.open_demand,
+                "spare": s.spare,
+                "inbound_quantity": s.inbound_quantity,
+                "inbound_eta": s.inbound_eta,
+            }
+            for s in sources
+        ],
+    }
+
+
+__all__ = ["STOCK_ROLES", "list_movements", "list_sources", "post_movements"]

@@ -223,3 +223,38 @@ def orders_short_skus(*, orders: Sequence[Order]) -> dict[int, list[str]]:
         if code is not None:
             out[order_id].add(code)
     return {pk: sorted(codes) for pk, codes in out.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class StockSource:
+    """One warehouse's stock of a SKU, for choosing where to transfer from (H1.2)."""
+
+    warehouse: str
+    available: int
+    open_demand: int
+    spare: int
+    inbound_quantity: int
+    inbound_eta: datetime | None
+
+
+def stock_sources(*, merchant_id: int, sku_code: str, now: datetime) -> list[StockSource]:
+    """Every warehouse holding a stock row of the merchant's SKU, the most spare first: spare is
+    what is available beyond the open demand of the orders shipping from there, so a warehouse
+    with spare stock can give it to one where orders wait (a transfer). Three queries."""
+    levels = list(
+        StockLevel.objects.filter(merchant_id=merchant_id, sku__code=sku_code).select_related("warehouse")
+    )
+    figures = stock_figures(levels=levels, now=now)
+    out = [
+        StockSource(
+            warehouse=lv.warehouse.code,
+            available=f.available,
+            open_demand=f.open_demand,
+            spare=max(0, f.available - f.open_demand),
+            inbound_quantity=lv.inbound_quantity,
+            inbound_eta=lv.inbound_eta,
+        )
+        for lv in levels
+        for f in [figures[lv.pk]]
+    ]
+    return sorted(out, key=lambda s: (-s.spare, s.warehouse))

@@ -166,6 +166,8 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     # valid body per caller)
     "GET /api/v1/stock/movements": ("/api/v1/stock/movements", expect(401, 403, 200, 200, 200)),
     "POST /api/v1/stock/movements": ("/api/v1/stock/movements", expect(401, 422, 422, 422, 422)),
+    # where a SKU is: without `sku` a 422 for anyone signed in (test_stock_api.py asks per caller)
+    "GET /api/v1/stock/sources": ("/api/v1/stock/sources", expect(401, 422, 422, 422, 422)),
     "GET /api/v1/skus/{sku_id}": ("/api/v1/skus/{sku_id}", expect(401, 403, 200, 404, 200)),
     "GET /api/v1/stock": ("/api/v1/stock", expect(401, 403, 200, 200, 200)),
     # "{}" has no action (422 for anyone signed in); test_case_actions_api.py covers each caller

@@ -7,7 +7,7 @@ from django.test import Client
 
 from orderguard.catalog.tests.factories import SkuFactory, WarehouseFactory
 from orderguard.inventory.models import StockLevel, StockMovement
-from orderguard.orders.tests.factories import ChannelFactory
+from orderguard.orders.tests.factories import ChannelFactory, OrderFactory, OrderLineFactory
 from orderguard.tenancy.tests.factories import user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +145,46 @@ def test_the_ledger_lists_the_merchants_own_movements(shop):
         [("receipt", 2, "MUG")],
     )
     assert (theirs["total"], theirs["items"]) == (0, [])
+
+
+SOURCES = "/api/v1/stock/sources"
+
+
+@pytest.mark.parametrize(
+    ("caller", "query", "status"),
+    [
+        ("merchant", "sku=MUG", 200),
+        ("merchant", "sku=MUG&merchant=mine-shop", 200),
+        ("other_merchant", "sku=MUG", 404),
+        ("other_merchant", "sku=MUG&merchant=mine-shop", 404),
+        ("operator", "sku=MUG&merchant=mine-shop", 200),
+        ("operator", "sku=MUG", 404),
+        ("operator", "sku=NOPE&merchant=mine-shop", 404),
+    ],
+)
+def test_where_a_sku_is_answers_each_caller_as_decided(shop, caller, query, status):
+    """H1.2: which of the merchant's warehouses have a short SKU to spare, the most spare first."""
+    shop.merchant.code = "mine-shop"
+    shop.merchant.save()
+    mug = shop.merchant.skus.get()
+    StockLevel.objects.create(merchant=shop.merchant, warehouse=shop.warehouse, sku=mug, on_hand=1)
+    StockLevel.objects.create(
+        merchant=shop.merchant, warehouse=WarehouseFactory(code="east"), sku=mug, on_hand=9, allocated=2
+    )
+    # an order waits for 1 at the shop's warehouse: nothing there to spare
+    waiting = OrderFactory(channel=shop, status="on_hold")
+    OrderLineFactory(order=waiting, line_no=1, sku=mug, quantity=1)
+    if caller == "merchant":
+        user = user_with_role("merchant", merchant=shop.merchant)
+    elif caller == "other_merchant":
+        user = user_with_role("merchant", merchant=ChannelFactory().merchant)
+    else:
+        user = user_with_role(caller)
+
+    response = _client(user).get(f"{SOURCES}?{query}")
+
+    assert response.status_code == status
+    if status == 200:
+        assert [
+            (s["warehouse"], s["available"], s["open_demand"], s["spare"]) for s in response.json()["items"]
+        ] == [("east", 7, 0, 7), (shop.warehouse.code, 1, 1, 0)]
