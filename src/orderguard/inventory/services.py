@@ -944,9 +944,10 @@ class RecheckResult:
     cases_closed: list[int] = field(default_factory=list)
 
 
-def _waiting_orders(pairs: set[tuple[int, int]]) -> list[tuple[int, int]]:
-    """(order id, warehouse id) of orders to ship that still lack stock of a line touching one of
-    `pairs` (the SKU itself, or a bundle holding it): held whole (STOCK_SHORT) or back-ordered."""
+def _waiting_orders(pairs: set[tuple[int, int]]) -> dict[int, tuple[int, int, datetime]]:
+    """Order id -> (warehouse id, merchant id, payment time) of orders to ship that still lack
+    stock of a line touching one of `pairs` (the SKU itself, or a bundle holding it): held
+    whole (STOCK_SHORT) or back-ordered. One query for the lines, one for the bundles."""
     skus = {s for _w, s in pairs}
     warehouses = {w for w, _s in pairs}
     bundles_of: dict[int, set[int]] = defaultdict(set)
@@ -962,21 +963,33 @@ def _waiting_orders(pairs: set[tuple[int, int]]) -> list[tuple[int, int]]:
             order__platform_state=PlatformState.READY,
             order__channel__warehouse_id__in=warehouses,
         )
-        .values_list("order_id", "order__channel__warehouse_id", "sku_id")
+        .values_list(
+            "order_id",
+            "order__channel__warehouse_id",
+            "sku_id",
+            "order__merchant_id",
+            "order__paid_at",
+            "order__placed_at",
+        )
         .distinct()
     )
-    found: dict[int, int] = {}
-    for order_id, wh, sku in rows.iterator(chunk_size=10_000):
+    found: dict[int, tuple[int, int, datetime]] = {}
+    for order_id, wh, sku, merchant_id, paid, placed in rows.iterator(chunk_size=10_000):
         if (wh, sku) in pairs or any((wh, c) in pairs for c in bundles_of.get(sku, ())):
-            found[order_id] = wh
-    return list(found.items())
+            found[order_id] = (wh, merchant_id, paid or placed or FAR_FUTURE)
+    return found
 
 
-def _any_free(pairs: set[tuple[int, int]]) -> bool:
+def stock_free_pairs(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Those of the (warehouse, SKU) rows with stock available (on hand above allocated)."""
     rows = StockLevel.objects.filter(
         warehouse_id__in={w for w, _s in pairs}, sku_id__in={s for _w, s in pairs}, on_hand__gt=F("allocated")
     ).values_list("warehouse_id", "sku_id")
-    return any(pair in pairs for pair in rows)
+    return {pair for pair in rows if pair in pairs}
+
+
+def _any_free(pairs: set[tuple[int, int]]) -> bool:
+    return bool(stock_free_pairs(pairs))
 
 
 def stock_recheck(
@@ -984,13 +997,13 @@ def stock_recheck(
     pairs: set[tuple[int, int]],
     now: datetime,
     actor_label: str = RECHECK_ACTOR,
-    batch_size: int = RECHECK_BATCH,
+    batch_size: int | None = None,
 ) -> RecheckResult:
     """Allocate again the orders waiting for stock of these (warehouse, SKU) rows, which just
     gained (receipt, transfer in, count up), in the order allocation serves them (priority,
     then payment), in the caller's transaction.
 
-    In rounds of `batch_size` orders, each a fixed number of queries (no query per order):
+    In rounds of `batch_size` orders (`RECHECK_BATCH`), each a fixed number of queries (no query per order):
     the rows are locked and allocated (`stock_allocate`, reason ``stock_arrived``), each
     order's stock findings replaced by the new ones and its status set (ready when nothing
     blocks it any more), an ``allocated`` OrderEvent for each order that got stock, and the
@@ -1000,12 +1013,12 @@ def stock_recheck(
     from orderguard.cases.services import CloseReason, OrderFindings, cases_close_for_orders, cases_triage
     from orderguard.sla.services import PolicyBook
 
+    batch_size = batch_size or RECHECK_BATCH
     result = RecheckResult()
     waiting = _waiting_orders(pairs)
     if not waiting:
         return result
-    warehouse_of = dict(waiting)
-    ids = sorted(warehouse_of)
+    warehouse_of = {pk: wh for pk, (wh, _m, _p) in waiting.items()}
     orders: dict[int, Order] = {}
     # plain rows made into instances with `bulk.new`: a tenth of the ORM's cost per row, and
     # only the fields allocation and triage read (status and findings are written back)
@@ -1020,28 +1033,44 @@ def stock_recheck(
         "service_level",
         "extra",
     )
-    for start in range(0, len(ids), batch_size):
-        for row in Order.objects.filter(pk__in=ids[start : start + batch_size]).values_list(*fields):
-            o = bulk.new(Order, **dict(zip(fields, row, strict=True)))
-            o._state.adding = False
-            orders[o.pk] = o
-    policies = policies_for(o.merchant_id for o in orders.values())
 
-    def rank(o: Order) -> tuple[int, datetime, int]:
-        return (
-            0 if order_is_priority(o, policies.get(o.merchant_id)) else 1,
-            o.paid_at or o.placed_at or FAR_FUTURE,
-            o.pk,
-        )
+    def load(ids: Sequence[int]) -> None:
+        for start in range(0, len(ids), batch_size):
+            for row in Order.objects.filter(pk__in=ids[start : start + batch_size]).values_list(*fields):
+                o = bulk.new(Order, **dict(zip(fields, row, strict=True)))
+                o._state.adding = False
+                orders[o.pk] = o
 
-    queue = sorted(orders.values(), key=rank)
+    policies = policies_for({m for _w, m, _p in waiting.values()})
+    if any(p.expedited_first or p.vip_first for p in policies.values()):
+        # a priority needs each order's service level and buyer: all of them read to rank them
+        load(sorted(waiting))
+
+        def rank(o: Order) -> tuple[int, datetime, int]:
+            return (
+                0 if order_is_priority(o, policies.get(o.merchant_id)) else 1,
+                o.paid_at or o.placed_at or FAR_FUTURE,
+                o.pk,
+            )
+
+        queue_ids = [o.pk for o in sorted(orders.values(), key=rank)]
+    else:
+        # payment order alone: the orders are read a round at a time, and not at all once the
+        # stock is used up (a few units arriving do not read every waiting order)
+        queue_ids = sorted(waiting, key=lambda pk: (waiting[pk][2], pk))
     book = PolicyBook()
-    for start in range(0, len(queue), batch_size):
-        chunk = queue[start : start + batch_size]
+    for start in range(0, len(queue_ids), batch_size):
+        ids = queue_ids[start : start + batch_size]
+        load([pk for pk in ids if pk not in orders])
+        chunk = [orders[pk] for pk in ids]
         lines: dict[int, list[OrderLine]] = defaultdict(list)
-        for line in OrderLine.objects.filter(order_id__in=[o.pk for o in chunk]).order_by(
-            "order_id", "line_no"
+        for row in (
+            OrderLine.objects.filter(order_id__in=ids)
+            .order_by("order_id", "line_no")
+            .values_list(*LINE_FIELDS)
         ):
+            line = bulk.new(OrderLine, **dict(zip(LINE_FIELDS, row, strict=True)))
+            line._state.adding = False
             lines[line.order_id].append(line)
         before = {o.pk: sum(li.allocated_quantity for li in lines[o.pk]) for o in chunk}
         alloc = stock_allocate(
@@ -1112,7 +1141,7 @@ def stock_recheck(
         )
         result.cases_closed.extend(c.pk for c in triage.closed)
         result.orders += len(chunk)
-        if start + batch_size < len(queue) and not _any_free(pairs):
+        if start + batch_size < len(queue_ids) and not _any_free(pairs):
             break
     return result
 

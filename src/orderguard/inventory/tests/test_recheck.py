@@ -210,3 +210,57 @@ def test_the_stock_moves_of_a_cases_order_are_on_its_timeline(channel):
     ]
     assert "库存分配：A 2 件" in page
     assert "库存已到，订单已分配，自动解决" in page
+
+
+def test_a_re_check_serves_the_merchants_priority_orders_first(channel):
+    from orderguard.catalog.models import Sku
+    from orderguard.orders.tests.factories import OrderFactory, OrderLineFactory
+
+    AllocationPolicy.objects.create(merchant=channel.merchant, expedited_first=True)
+    _shop(channel, on_hand=0)
+    sku = Sku.objects.get(code="A")
+    early = OrderFactory(channel=channel, status="on_hold", paid_at=NOW - timedelta(hours=2))
+    express = OrderFactory(
+        channel=channel, status="on_hold", paid_at=NOW - timedelta(hours=1), service_level="加急"
+    )
+    for order in (early, express):
+        OrderLineFactory(order=order, line_no=1, sku=sku, quantity=1)
+
+    result = stock_moves_apply(
+        merchant_id=channel.merchant_id,
+        moves=[MoveIn("receipt", channel.warehouse.code, "A", 1)],
+        now=LATER,
+        actor_label="user:op",
+    )
+
+    assert result.recheck is not None
+    assert (result.recheck.orders, result.recheck.served) == (2, [express.pk])
+    assert list(OrderLine.objects.order_by("order_id").values_list("order_id", "allocated_quantity")) == [
+        (early.pk, 0),
+        (express.pk, 1),
+    ]
+
+
+def test_a_few_units_arriving_read_only_the_first_round_of_waiting_orders(channel, monkeypatch):
+    monkeypatch.setattr("orderguard.inventory.services.RECHECK_BATCH", 5)
+    _shop(channel, on_hand=0)
+    orders_import(
+        files=taobao_export([TbOrder(str(i), [TbItem("A", 1)], paid=_paid(i % 60)) for i in range(12)]),
+        channel=channel,
+        now=NOW,
+    )
+
+    result = stock_moves_apply(
+        merchant_id=channel.merchant_id,
+        moves=[MoveIn("receipt", channel.warehouse.code, "A", 2)],
+        now=LATER,
+        actor_label="user:op",
+    )
+
+    assert result.recheck is not None
+    # rounds of 5: the stock was used up in the first, so the other 7 orders were never read
+    assert (result.recheck.orders, len(result.recheck.served)) == (5, 2)
+    served = set(
+        Order.objects.filter(pk__in=result.recheck.served).values_list("platform_order_id", flat=True)
+    )
+    assert served == {"0", "1"}
