@@ -384,11 +384,19 @@ def _held_by(orders: Sequence[Order]) -> dict[tuple[int, int, int], int]:
 
 
 def _give_back(
-    *, orders: Sequence[Order], now: datetime, actor_label: str, reason: str, kind: MovementKind
+    *,
+    orders: Sequence[Order],
+    now: datetime,
+    actor_label: str,
+    reason: str,
+    kind: MovementKind,
+    released: set[tuple[int, int]] | None = None,
 ) -> int:
     held = _held_by(orders)
     if not held:
         return 0
+    if released is not None:
+        released.update((w, s) for _o, w, s in held)
     merchant_of = {o.pk: o.merchant_id for o in orders}
     levels = _lock_levels({(w, s) for _o, w, s in held})
     movements = []
@@ -419,12 +427,24 @@ def _give_back(
     return len(movements)
 
 
-def stock_release(*, orders: Sequence[Order], now: datetime, actor_label: str, reason: str) -> int:
+def stock_release(
+    *,
+    orders: Sequence[Order],
+    now: datetime,
+    actor_label: str,
+    reason: str,
+    released: set[tuple[int, int]] | None = None,
+) -> int:
     """Give back what these orders hold (changed on the platform, cancelled, refunding): each
     (order, warehouse, SKU) the ledger shows held becomes a RELEASE movement. Returns the
-    number of movements written."""
+    number of movements written; `released` (when given) gets the (warehouse, SKU) rows."""
     return _give_back(
-        orders=orders, now=now, actor_label=actor_label, reason=reason, kind=MovementKind.RELEASE
+        orders=orders,
+        now=now,
+        actor_label=actor_label,
+        reason=reason,
+        kind=MovementKind.RELEASE,
+        released=released,
     )
 
 

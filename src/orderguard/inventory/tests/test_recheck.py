@@ -264,3 +264,22 @@ def test_a_few_units_arriving_read_only_the_first_round_of_waiting_orders(channe
         Order.objects.filter(pk__in=result.recheck.served).values_list("platform_order_id", flat=True)
     )
     assert served == {"0", "1"}
+
+
+def test_stock_given_back_by_a_cancelled_order_serves_the_next_waiting_one(channel):
+    """A case never stays open for an order that can ship: the platform closes the order that
+    held the stock, the import gives it back, and the waiting order takes it at once."""
+    _shop(channel, on_hand=2)
+    first = TbOrder("1", [TbItem("A", 2)], paid=_paid(1))
+    waiting = TbOrder("2", [TbItem("A", 1)], paid=_paid(2))
+    orders_import(files=taobao_export([first, waiting]), channel=channel, now=NOW)
+    assert (_status("1")[0], _status("2")) == ("ready", ("on_hold", ["STOCK_SHORT"], ["open"]))
+
+    first.status = "交易关闭"
+    orders_import(files=taobao_export([first, waiting]), channel=channel, now=LATER)
+
+    assert _status("1") == ("not_ready", [], [])
+    assert _status("2") == ("ready", [], ["resolved"])
+    level = StockLevel.objects.get(sku__code="A")
+    assert (level.on_hand, level.allocated) == (2, 1)
+    assert stock_ledger_mismatches() == []
