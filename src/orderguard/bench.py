@@ -1,22 +1,24 @@
-"""`make bench`, two parts, each on SQLite and on PostgreSQL:
+"""`make bench`, four parts, each on SQLite and on PostgreSQL:
 
 - imports: 100k generated orders through the real path, beside the raw insert rate of the same
   rows measured in the same run (`executemany` on SQLite, `COPY` on PostgreSQL);
 - reads: 1M generated cases (about 30% open) with their orders, written with the import path's
   bulk writer, then the server time (median and p95 of many requests through Django's test
   client: middleware, session, query, template) of the dashboard, the work queue (first page,
-  filters, a deep page) and the API case list, against a 300 ms target.
+  filters, a deep page) and the API case list, against a 300 ms target;
+- stock re-check: N orders waiting for one SKU (each with its open T1 case), then one receipt
+  that covers them all: the time of that receipt (`stock_moves_apply`), which allocates every
+  waiting order in payment order and closes every case;
+- outbox: 10k messages queued, then drained by the delivery job's own loop in one process to a
+  local HTTP receiver (another process): messages/s, against a 1,000/s target.
 
 Each database and part runs in its own process on a fresh database (Django's settings are per
 process); this module orchestrates and prints the tables.
 
-- outbox: 10k messages queued, then drained by the delivery job's own loop in one process to a
-  local HTTP receiver (another process): messages/s, against a 1,000/s target.
-
     python -m orderguard.bench [--orders 100000] [--cases 1000000] [--reps 30]
-                               [--outbox 10000] [--only sqlite|postgres]
+                               [--outbox 10000] [--recheck 100000] [--only sqlite|postgres]
 
-`--orders 0` or `--cases 0` skips that part; a smaller `--cases` is for trying things out
+`--orders 0`, `--cases 0` or `--recheck 0` skips that part; a smaller `--cases` is for trying things out
 (the full run takes several minutes per database on two cores).
 """
 
@@ -456,6 +458,112 @@ def _print_outbox(results: list[dict[str, Any]]) -> None:
         )
 
 
+# --- stock re-check: one receipt serving N waiting orders -------------------------------------
+
+
+def _recheck_child(waiting: int) -> dict[str, Any]:
+    """N orders on hold for one SKU with their open T1 cases (bulk-written), then one receipt
+    of N units through `stock_moves_apply`, timed."""
+    from datetime import UTC, datetime, timedelta
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from orderguard.cases.models import ExceptionCase
+    from orderguard.catalog.models import Sku, Warehouse
+    from orderguard.core import bulk
+    from orderguard.inventory.models import StockLevel
+    from orderguard.inventory.services import MoveIn, stock_moves_apply
+    from orderguard.orders.models import Channel, Order, OrderLine
+    from orderguard.tenancy.models import Merchant
+
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    merchant = Merchant.objects.create(code="rc", name="rc")
+    wh = Warehouse.objects.create(code="rc-wh", name="rc")
+    channel = Channel.objects.create(
+        merchant=merchant, platform="taobao", code="rc-tb", name="rc", warehouse=wh
+    )
+    sku = Sku.objects.create(merchant=merchant, code="RC-1", name="rc")
+    StockLevel.objects.create(merchant=merchant, warehouse=wh, sku=sku, on_hand=0)
+    short = {
+        "code": "STOCK_SHORT",
+        "type": "T1",
+        "field": "lines[1]",
+        "severity": "blocking",
+        "source": "D1",
+        "data": {"sku": "RC-1", "wanted": 1, "free": 0},
+    }
+    started = time.perf_counter()
+    for start in range(0, waiting, CHUNK):
+        n = min(CHUNK, waiting - start)
+        with transaction.atomic():
+            orders = [
+                bulk.new(
+                    Order,
+                    pk=pk,
+                    merchant_id=merchant.pk,
+                    channel_id=channel.pk,
+                    platform_order_id=f"rc{start + i}",
+                    status="on_hold",
+                    paid_at=t0 + timedelta(seconds=start + i),
+                    findings=[short],
+                )
+                for i, pk in enumerate(bulk.reserve_ids(Order, n))
+            ]
+            bulk.insert(orders)
+            bulk.insert(
+                [
+                    bulk.new(OrderLine, order_id=o.pk, line_no=1, sku_code="RC-1", sku_id=sku.pk, quantity=1)
+                    for o in orders
+                ]
+            )
+            bulk.insert(
+                [
+                    bulk.new(
+                        ExceptionCase,
+                        merchant_id=merchant.pk,
+                        order_id=o.pk,
+                        type="T1",
+                        status="open",
+                        source="D1",
+                        findings=[short],
+                        step="notify_merchant",
+                        due_at=t0 + timedelta(hours=1),
+                        opened_at=t0,
+                    )
+                    for o in orders
+                ]
+            )
+    generate_seconds = time.perf_counter() - started
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    started = time.perf_counter()
+    result = stock_moves_apply(
+        merchant_id=merchant.pk,
+        moves=[MoveIn("receipt", wh.code, sku.code, waiting, reason="bench")],
+        now=t0 + timedelta(days=1),
+        actor_label="system:bench",
+    )
+    seconds = time.perf_counter() - started
+    assert result.recheck is not None
+    level = StockLevel.objects.get()
+    return {
+        "database": connection.vendor,
+        "waiting": waiting,
+        "generate_seconds": round(generate_seconds, 1),
+        "recheck_seconds": round(seconds, 2),
+        "orders_per_s": round(waiting / seconds),
+        "served": len(result.recheck.served),
+        "cases_closed": len(result.recheck.cases_closed),
+        "allocated": level.allocated,
+        "open_cases_left": ExceptionCase.objects.filter(status="open").count(),
+    }
+
+
 def _run_child(db: str, args: list[str]) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["DJANGO_SETTINGS_MODULE"] = "orderguard.config.settings"
@@ -493,8 +601,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cases", type=int, default=1_000_000, help="cases to generate (0: skip the reads)")
     p.add_argument("--reps", type=int, default=30, help="requests timed per figure of the reads")
     p.add_argument("--outbox", type=int, default=10_000, help="messages to drain (0: skip the outbox)")
+    p.add_argument(
+        "--recheck", type=int, default=100_000, help="orders waiting for stock (0: skip the re-check)"
+    )
     p.add_argument("--only", choices=["sqlite", "postgres"])
-    p.add_argument("--child", choices=["import", "reads", "outbox"], help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=["import", "reads", "outbox", "recheck"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child == "import":
         print(json.dumps(_child(args.orders)))
@@ -504,6 +615,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.child == "reads":
         print(json.dumps(_reads_child(args.cases, args.reps), default=str))
+        return 0
+    if args.child == "recheck":
+        print(json.dumps(_recheck_child(args.recheck)))
         return 0
     databases = [db for db in ("sqlite", "postgres") if args.only in (None, db)]
     results: list[dict[str, Any]] = []
@@ -537,7 +651,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.outbox > 0:
         outbox = [_run_child(db, ["--child", "outbox", "--outbox", str(args.outbox)]) for db in databases]
         _print_outbox(outbox)
-    print(json.dumps({"imports": results, "reads": reads, "outbox": outbox}))
+    rechecks: list[dict[str, Any]] = []
+    if args.recheck > 0:
+        rechecks = [
+            _run_child(db, ["--child", "recheck", "--recheck", str(args.recheck)]) for db in databases
+        ]
+        print(
+            f"\nstock re-check: one receipt serving {args.recheck:,} waiting orders (each with an open T1 case)"
+        )
+        print(f"{'database':<11}{'seconds':>9}{'orders/s':>10}{'served':>9}{'closed':>9}{'open left':>11}")
+        for r in rechecks:
+            print(
+                f"{r['database']:<11}{r['recheck_seconds']:>9}{r['orders_per_s']:>10}{r['served']:>9}"
+                f"{r['cases_closed']:>9}{r['open_cases_left']:>11}"
+            )
+    print(json.dumps({"imports": results, "reads": reads, "outbox": outbox, "recheck": rechecks}))
     return 0
 
 

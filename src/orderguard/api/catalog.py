@@ -13,8 +13,9 @@ from orderguard.api.errors import AUTHENTICATED, NoQuery, reject_unknown_query, 
 from orderguard.api.orders import MAX_LIMIT, MAX_OFFSET, object_id
 from orderguard.catalog.models import Sku
 from orderguard.catalog.selectors import sku_get, skus_search
+from orderguard.core import clock
 from orderguard.inventory.models import StockLevel
-from orderguard.inventory.selectors import stock_levels
+from orderguard.inventory.selectors import StockFigures, stock_figures, stock_levels
 
 skus_router = Router(tags=["catalog"], auth=AUTH)
 stock_router = Router(tags=["stock"], auth=AUTH)
@@ -69,6 +70,13 @@ class StockOut(Schema):
     below_safety_stock: bool = Field(description="available < safety_stock")
     inbound_quantity: int
     inbound_eta: datetime | None
+    open_demand: int = Field(description="Units orders to ship still lack here (held or back-ordered)")
+    daily_demand: float = Field(description="Units allocated per day over the last 14 days")
+    days_of_cover: float | None = Field(
+        description="(available - open_demand) / daily_demand; null without recent demand"
+    )
+    stockout_expected_at: datetime | None
+    cover_warning: bool = Field(description="Runs out within 3 days, before any inbound stock arrives")
 
 
 class StockPageOut(Schema):
@@ -98,7 +106,7 @@ def _sku(s: Sku) -> dict[str, Any]:
     }
 
 
-def _stock(row: StockLevel) -> dict[str, Any]:
+def _stock(row: StockLevel, figures: StockFigures) -> dict[str, Any]:
     return {
         "id": row.pk,
         "merchant": row.merchant.code,
@@ -112,6 +120,11 @@ def _stock(row: StockLevel) -> dict[str, Any]:
         "below_safety_stock": row.available < row.safety_stock,
         "inbound_quantity": row.inbound_quantity,
         "inbound_eta": row.inbound_eta,
+        "open_demand": figures.open_demand,
+        "daily_demand": figures.daily_demand,
+        "days_of_cover": figures.days_of_cover,
+        "stockout_expected_at": figures.stockout_at,
+        "cover_warning": figures.cover_warning,
     }
 
 
@@ -135,5 +148,6 @@ def list_stock(request: HttpRequest, filters: Query[StockFilters]) -> dict[str, 
     """One row per SKU and warehouse, by warehouse, then SKU code."""
     reject_unknown_query(request, StockFilters)
     qs = stock_levels(actor=actor(request), sku=filters.sku, warehouse=filters.warehouse, low=filters.low)
-    page = qs[filters.offset : filters.offset + filters.limit]
-    return {"total": qs.count(), "items": [_stock(row) for row in page]}
+    page = list(qs[filters.offset : filters.offset + filters.limit])
+    figures = stock_figures(levels=page, now=clock.now())
+    return {"total": qs.count(), "items": [_stock(row, figures[row.pk]) for row in page]}

@@ -18,6 +18,7 @@ from orderguard.core.masking import mask_detail, mask_name
 from orderguard.intake.selectors import channel_for_import
 from orderguard.intake.services import order_correct
 from orderguard.intake.submit import MAX_ORDERS_PER_REQUEST, OrdersRejected, Outcome, orders_submit
+from orderguard.inventory.selectors import orders_short_skus
 from orderguard.orders.choices import OrderStatus
 from orderguard.orders.models import Order
 from orderguard.orders.selectors import order_get, orders_search
@@ -65,6 +66,9 @@ class OrderOut(OrderSummaryOut):
     recipient: RecipientOut
     findings: list[FindingOut]
     lines: list[LineOut]
+    short_skus: list[str] = Field(
+        description="Codes of the order's SKUs with an open stock alert at its warehouse (D1)"
+    )
 
 
 class OrderPageOut(Schema):
@@ -337,6 +341,7 @@ def _order(o: Order) -> dict[str, Any]:
             "detail": mask_detail(o.address_detail),
         },
         "findings": [_finding(f) for f in o.findings],
+        "short_skus": orders_short_skus(orders=[o])[o.pk],
         "lines": [
             {
                 "line_no": line.line_no,

@@ -14,6 +14,7 @@ from orderguard.cases.choices import CaseStatus, WaitingOn
 from orderguard.cases.models import OPEN_STATUS_VALUES, CaseEvent, ExceptionCase
 from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
+from orderguard.inventory.models import StockMovement
 from orderguard.orders.models import Order
 from orderguard.tenancy.access import Actor, get_visible, usernames_as_seen_by, visible
 from orderguard.tenancy.models import Merchant, Role
@@ -312,8 +313,43 @@ def actor_labels_as_seen_by(*, actor: Actor, labels: set[str]) -> dict[str, str]
 
 
 def case_timeline(*, actor: Actor, case: ExceptionCase) -> list[TimelineEntry]:
-    """The case's events, oldest first, as `actor` may see them (see `TimelineEntry`). Two
-    queries: the events, and the roles of the users they name (for a merchant viewer)."""
+    """The case's events and, for a stock-out case (T1), the stock moves of its order (H1.3),
+    oldest first, as `actor` may see them (see `TimelineEntry`). A stock move is an entry of type ``stock.<kind>``
+    (``stock.allocation``, ``stock.release``, ``stock.dispatch``) with the SKU, warehouse,
+    quantity and reason in `data`. Three queries: the events, the moves, and the roles of the
+    users they name (for a merchant viewer)."""
+    events = _case_events(actor=actor, case=case)
+    if case.type != ExceptionType.OUT_OF_STOCK:
+        return events
+    return sorted(
+        [*events, *_order_stock_moves(actor=actor, order_id=case.order_id)],
+        # at the same moment the stock move first: it is what the case's events answer
+        key=lambda e: (e.occurred_at, not e.type.startswith("stock."), e.id),
+    )
+
+
+def _order_stock_moves(*, actor: Actor, order_id: int) -> list[TimelineEntry]:
+    rows = StockMovement.objects.filter(order_id=order_id).order_by("occurred_at", "pk")
+    out = []
+    for pk, at, kind, quantity, reason, label, sku, warehouse in rows.values_list(
+        "pk", "occurred_at", "type", "quantity", "reason", "actor_label", "sku__code", "warehouse__code"
+    ):
+        name = _username(label)
+        who = (name if actor.is_staff_role else None) or _("系统")
+        out.append(
+            TimelineEntry(
+                id=pk,
+                occurred_at=at,
+                type=f"stock.{kind}",
+                actor=label if actor.is_staff_role else str(who),
+                who=str(who),
+                data={"sku": sku, "warehouse": warehouse, "quantity": quantity, "reason": reason},
+            )
+        )
+    return out
+
+
+def _case_events(*, actor: Actor, case: ExceptionCase) -> list[TimelineEntry]:
     rows = list(CaseEvent.objects.filter(case=case).order_by("occurred_at", "pk"))
     if actor.is_staff_role:
         return [

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from orderguard.cases import events
 from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus
@@ -41,6 +42,7 @@ AUTO_SOURCES = frozenset({DetectionSource.STOCK_ALERT, DetectionSource.IMPORT_CH
 class CloseReason:
     RECHECK_PASSED = "recheck_passed"
     ORDER_NOT_READY = "order_not_ready"
+    STOCK_ARRIVED = "stock_arrived"
 
 
 @dataclass(slots=True)
@@ -73,7 +75,12 @@ def _source_of(findings: list[Finding]) -> DetectionSource:
 
 
 def cases_triage(
-    *, items: Sequence[OrderFindings], now: datetime, actor_label: str, policies: PolicyBook
+    *,
+    items: Sequence[OrderFindings],
+    now: datetime,
+    actor_label: str,
+    policies: PolicyBook,
+    close_reason: str = CloseReason.RECHECK_PASSED,
 ) -> TriageResult:
     """Open, update or close cases so that each order has exactly one open case per type with
     blocking findings. Runs in the caller's transaction, in batch (a fixed number of queries
@@ -81,7 +88,8 @@ def cases_triage(
 
     - a type with findings and no open case: a case opens, due by the type's first-step policy;
     - an open case whose findings changed: its findings are replaced (deadline kept);
-    - an open automatic case (D1/D2) whose type has no finding any more: resolved, succeeded;
+    - an open automatic case (D1/D2) whose type has no finding any more: resolved, succeeded,
+      logged with `close_reason` (``stock_arrived`` when the stock re-check served the order);
     - an order no longer to ship: its open automatic cases are cancelled.
     Each change is a CaseEvent.
     """
@@ -148,7 +156,7 @@ def cases_triage(
                         events.findings_changed(case, at=now, actor_label=actor_label, before=before)
                     )
             elif not found and case is not None and case.source in AUTO_SOURCES:
-                reason = CloseReason.ORDER_NOT_READY if item.not_ready else CloseReason.RECHECK_PASSED
+                reason = CloseReason.ORDER_NOT_READY if item.not_ready else close_reason
                 case.status = CaseStatus.CANCELLED if item.not_ready else CaseStatus.RESOLVED
                 case.outcome = CaseOutcome.CANCELLED if item.not_ready else CaseOutcome.SUCCEEDED
                 case.resolution = reason
@@ -186,6 +194,101 @@ def cases_triage(
         )
     bulk.insert(new_events)
     return result
+
+
+def cases_close_for_orders(
+    *, order_ids: Sequence[int], case_type: str, now: datetime, actor_label: str, reason: str
+) -> list[int]:
+    """Resolve (succeeded, `reason`) the open automatic cases of `case_type` of these orders,
+    whose findings of that type went away: what `cases_triage` does for them, for many orders
+    at once without loading whole cases (the stock re-check closes up to every T1 case of a
+    warehouse after one receipt). Rows locked in pk order like every writer of cases; a
+    ``resolved`` CaseEvent each. Returns the closed cases' ids."""
+    rows = list(
+        ExceptionCase.objects.select_for_update(of=("self",))
+        .filter(order_id__in=order_ids, type=case_type, status__in=OPEN_STATUSES, source__in=AUTO_SOURCES)
+        .order_by("pk")
+        .values_list("pk", "opened_at")
+    )
+    closed = [
+        bulk.new(
+            ExceptionCase,
+            pk=pk,
+            status=CaseStatus.RESOLVED,
+            outcome=CaseOutcome.SUCCEEDED,
+            resolution=reason,
+            closed_at=now,
+            waiting_on="",
+            handling_seconds=max(0, int((now - opened_at).total_seconds())),
+            # no alerts or contacts to come (as `case_clock_stop`)
+            sla_next_at=None,
+            sla_paused_at=None,
+            sla_remaining_seconds=None,
+            contact_next="",
+            contact_next_at=None,
+            contact_auto_at=None,
+        )
+        for pk, opened_at in rows
+    ]
+    # cases opened by one import share their opening time, so the handling times are few: one
+    # UPDATE per handling time (a row-by-row update when they are mostly different)
+    by_seconds: dict[int | None, list[int]] = defaultdict(list)
+    for c in closed:
+        by_seconds[c.handling_seconds].append(c.pk)
+    if len(by_seconds) * 20 <= len(closed):
+        for seconds, pks in by_seconds.items():
+            for start in range(0, len(pks), 5000):
+                ExceptionCase.objects.filter(pk__in=pks[start : start + 5000]).update(
+                    status=CaseStatus.RESOLVED,
+                    outcome=CaseOutcome.SUCCEEDED,
+                    resolution=reason,
+                    closed_at=now,
+                    waiting_on="",
+                    handling_seconds=seconds,
+                    sla_next_at=None,
+                    sla_paused_at=None,
+                    sla_remaining_seconds=None,
+                    contact_next="",
+                    contact_next_at=None,
+                    contact_auto_at=None,
+                    updated_at=timezone.now(),
+                )
+    else:
+        bulk.update(
+            closed,
+            [
+                "status",
+                "outcome",
+                "resolution",
+                "closed_at",
+                "waiting_on",
+                "handling_seconds",
+                "sla_next_at",
+                "sla_paused_at",
+                "sla_remaining_seconds",
+                "contact_next",
+                "contact_next_at",
+                "contact_auto_at",
+            ],
+        )
+    bulk.insert(
+        [
+            bulk.new(
+                CaseEvent,
+                case_id=c.pk,
+                type=events.CaseEventType.RESOLVED,
+                occurred_at=now,
+                actor_label=actor_label,
+                data={
+                    "outcome": CaseOutcome.SUCCEEDED.value,
+                    "reason": reason,
+                    "handling_seconds": c.handling_seconds,
+                },
+            )
+            for c in closed
+        ]
+    )
+    return [c.pk for c in closed]
 
 
 def require_staff(actor: Actor) -> None:

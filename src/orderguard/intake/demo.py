@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count
+from django.db.models import Count, F
 
 from orderguard.intake.adapters.base import SourceFile
 
@@ -372,6 +372,52 @@ def _demo_users() -> dict[str, str]:
     return made
 
 
+def _demo_stock_arrives(say: Callable[[str], None]) -> None:
+    """One unit of the SKU most orders wait for arrives: the earliest-paid waiting order is served and its
+    stock-out case closes itself (its timeline shows the allocation); then the hourly
+    days-of-cover forecast runs once."""
+    from django.db import transaction
+
+    from orderguard.core import clock
+    from orderguard.inventory.models import StockLevel
+    from orderguard.inventory.services import MoveIn, stock_cover_check, stock_moves_apply
+    from orderguard.orders.choices import OrderStatus
+    from orderguard.orders.models import OrderLine
+
+    # the SKU most orders wait for, at the warehouse they ship from
+    waiting = (
+        OrderLine.objects.filter(
+            order__status=OrderStatus.ON_HOLD, allocated_quantity__lt=F("quantity"), sku__isnull=False
+        )
+        .values_list("order__channel__warehouse_id", "sku_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "sku_id")
+        .first()
+    )
+    level = (
+        StockLevel.objects.filter(warehouse_id=waiting[0], sku_id=waiting[1])
+        .select_related("sku", "warehouse")
+        .first()
+        if waiting
+        else None
+    )
+    if level is not None:
+        moved = stock_moves_apply(
+            merchant_id=level.merchant_id,
+            moves=[MoveIn("receipt", level.warehouse.code, level.sku.code, 1, reason="PO-DEMO-1")],
+            now=clock.now(),
+            actor_label="system:demo",
+        )
+        if moved.recheck is not None:
+            say(
+                f"receipt of 1 x {level.sku.code}: {len(moved.recheck.served)} waiting orders served, "
+                f"{len(moved.recheck.cases_closed)} cases closed"
+            )
+    with transaction.atomic():
+        opened = stock_cover_check(now=clock.now())
+    say(f"days-of-cover forecast: {len(opened)} SKUs expected to run out soon")
+
+
 def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True) -> dict[str, Any]:
     """Set up the demo warehouse and import a day of orders over its channels; idempotent for
     the same seed and day (a second run finds every order unchanged)."""
@@ -379,6 +425,7 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
     from orderguard.cases.models import ExceptionCase
     from orderguard.intake.masterdata import catalog_import, masterdata_import, stock_import
     from orderguard.intake.services import orders_import
+    from orderguard.inventory.models import AllocationPolicy
     from orderguard.orders.models import Channel, Order
     from orderguard.tenancy.models import Merchant
 
@@ -397,6 +444,10 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
                 file=SourceFile(f"demo-stock-{code}.csv", stock_csv(skus, rng=rng, short=short)),
                 merchant=merchant,
             )
+    # one merchant serves its expedited orders first (T1 allocation policy)
+    AllocationPolicy.objects.get_or_create(
+        merchant=Merchant.objects.get(code="yoyo"), defaults={"expedited_first": True}
+    )
     day = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
     channels = list(Channel.objects.select_related("merchant").order_by("code"))
     per_channel = max(1, orders // len(channels))
@@ -417,6 +468,8 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
             f"{channel.code}: {batch.created} new, {batch.updated} updated, {batch.unchanged} unchanged, "
             f"{batch.rows_failed} row errors, {batch.cases_opened} cases opened"
         )
+    if channels:
+        _demo_stock_arrives(say)
     passwords = _demo_users()
     for username, password in passwords.items():
         say(f"demo user {username}: password {password}")

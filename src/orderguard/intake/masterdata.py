@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -22,9 +23,18 @@ from orderguard.intake.errors import FileRejected, RowError
 from orderguard.intake.models import ImportBatch, ImportKind, ImportRowError, ImportStatus
 from orderguard.intake.services import files_digest
 from orderguard.intake.tabular import BadRow, read_table
-from orderguard.inventory.services import StockIn, stock_levels_set
+from orderguard.inventory.services import (
+    MoveIn,
+    MovesResult,
+    StockIn,
+    StockMoveRefused,
+    move_error_message,
+    stock_levels_set,
+    stock_moves_apply,
+)
 from orderguard.orders.choices import Platform
 from orderguard.orders.models import Channel
+from orderguard.tenancy.access import Actor
 from orderguard.tenancy.models import Merchant
 
 
@@ -588,3 +598,95 @@ _APPLY: dict[str, Callable[[list[tuple[int, dict[str, Any]]], str, list[RowError
     "channels": _apply_channels,
     "couriers": lambda rows, _f, _e: _upsert(Courier, rows, ("name", "aliases")),
 }
+
+
+# --- stock moves: receipts, adjustments, counts, transfers (docs/formats/stock-moves.md) ---
+
+MOVE_KINDS = {
+    "receipt": "receipt",
+    "入库": "receipt",
+    "收货": "receipt",
+    "adjustment": "adjustment",
+    "调整": "adjustment",
+    "count": "count",
+    "盘点": "count",
+    "transfer": "transfer",
+    "调拨": "transfer",
+}
+
+
+def _move_kind(value: str) -> str:
+    kind = MOVE_KINDS.get(value.strip().lower())
+    if kind is None:
+        raise ValueError(_("类型应为入库、调整、盘点或调拨"))
+    return kind
+
+
+MOVE_COLUMNS = (
+    Column("type", ("类型", "操作"), required=True, parse=_move_kind),
+    Column("warehouse", ("仓库", "仓库编码", "调出仓库"), required=True, parse=text),
+    Column("sku", ("sku_code", "SKU编码", "商家编码"), required=True, parse=text),
+    Column("quantity", ("数量",), required=True, parse=text),
+    Column("to_warehouse", ("调入仓库",), parse=text),
+    Column("reason", ("原因", "备注"), parse=text),
+)
+
+
+def stock_moves_import(
+    *, file: SourceFile, merchant: Merchant, actor: Actor, now: datetime
+) -> tuple[MovesResult | None, list[RowError]]:
+    """Apply a file of stock moves of one merchant, all or none (`stock_moves_apply`).
+
+    Returns (result, []) when every row was applied, or (None, errors) with every problem
+    naming its row and field (a cell that cannot be read, an unknown warehouse or SKU, a
+    fractional or negative quantity, a transfer from a warehouse without the stock...): then
+    nothing at all was written.
+    """
+    errors: list[RowError] = []
+    try:
+        parsed = list(_rows(file, MOVE_COLUMNS, errors))
+    except FileRejected as exc:
+        return None, [exc.error]
+    if errors:
+        return None, errors
+    if not parsed:
+        return None, [
+            RowError(
+                file=file.name,
+                row=0,
+                field="",
+                code="FILE_EMPTY",
+                message=_("文件 %(file)s 是空的") % {"file": file.name},
+            )
+        ]
+    moves = [
+        MoveIn(
+            v["type"],
+            v["warehouse"],
+            v["sku"],
+            v["quantity"],
+            to_warehouse=v.get("to_warehouse", ""),
+            reason=v.get("reason", ""),
+        )
+        for _row, v in parsed
+    ]
+    try:
+        result = stock_moves_apply(merchant_id=merchant.pk, moves=moves, now=now, actor=actor)
+    except StockMoveRefused as exc:
+        return None, [
+            RowError(
+                file=file.name,
+                row=parsed[e.index][0] if e.index >= 0 else 0,
+                field=e.field,
+                code=e.code,
+                message=_("%(file)s 第 %(row)d 行：%(message)s")
+                % {
+                    "file": file.name,
+                    "row": parsed[e.index][0] if e.index >= 0 else 0,
+                    "message": move_error_message(e),
+                },
+                value=str(e.data.get("value", ""))[:100],
+            )
+            for e in exc.errors
+        ]
+    return result, []

@@ -29,7 +29,14 @@ from orderguard.intake.adapters.base import SourceFile
 from orderguard.intake.errors import CorrectionRefused, FileRejected, RowError
 from orderguard.intake.models import ImportBatch, ImportKind, ImportRowError, ImportStatus
 from orderguard.intake.tabular import gc_paused
-from orderguard.inventory.services import AllocationRequest, stock_allocate, stock_dispatch, stock_release
+from orderguard.inventory.services import (
+    AllocationRequest,
+    stock_allocate,
+    stock_dispatch,
+    stock_free_pairs,
+    stock_recheck,
+    stock_release,
+)
 from orderguard.orders.choices import OrderEventType, OrderStatus
 from orderguard.orders.models import Channel, Order, OrderEvent, OrderLine
 from orderguard.orders.schema import OrderIn, PlatformState
@@ -482,17 +489,20 @@ def _lines_for(order: Order, oi: OrderIn, result: CheckResult) -> list[OrderLine
 
 def _give_back(
     changed: Sequence[tuple[OrderIn, Order]], *, now: datetime, actor_label: str, reason: str
-) -> None:
+) -> set[tuple[int, int]]:
     """What changed orders held is given back (they are allocated again if they can still
     ship), except when the platform says an order has shipped: then the goods left. Their lines
-    are deleted: they are written again from the new version."""
+    are deleted: they are written again from the new version. Returns the (warehouse, SKU)
+    rows that got stock back."""
+    released: set[tuple[int, int]] = set()
     if not changed:
-        return
+        return released
     shipped = [o for oi, o in changed if oi.state == PlatformState.SHIPPED]
     others = [o for oi, o in changed if oi.state != PlatformState.SHIPPED]
     stock_dispatch(orders=shipped, now=now, actor_label=actor_label, reason="shipped_on_platform")
-    stock_release(orders=others, now=now, actor_label=actor_label, reason=reason)
+    stock_release(orders=others, now=now, actor_label=actor_label, reason=reason, released=released)
     OrderLine.objects.filter(order__in=[o for _oi, o in changed]).delete()
+    return released
 
 
 def _allocate_and_judge(
@@ -612,7 +622,7 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn]) -> _ChunkResult:
 
         # orders changed on the platform give their stock back and get new lines
         changed_orders = [o for _oi, o, _r, _w in changed]
-        _give_back(
+        released = _give_back(
             [(oi, o) for oi, o, _r, _w in changed],
             now=now,
             actor_label=ctx.actor_label,
@@ -673,6 +683,10 @@ def _process_chunk(ctx: _Context, chunk: list[OrderIn]) -> _ChunkResult:
                 for _oi, order, _r, what in changed
             ]
         )
+        # stock given back (an order cancelled or changed on the platform) that nothing of the
+        # chunk took again serves the orders waiting for it, whose cases then close
+        if released and (free := stock_free_pairs(released)):
+            stock_recheck(pairs=free, now=now, actor_label=ctx.actor_label)
     result_counts.created = len(fresh)
     result_counts.updated = len(changed)
     result_counts.outcomes.extend((oi, "created", o.pk) for oi, o, _r in fresh)

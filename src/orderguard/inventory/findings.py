@@ -3,3 +3,4 @@ registry (`validation.checks.RULES`) can name them without loading models."""
 
 STOCK_SHORT = "STOCK_SHORT"
 STOCK_LOW = "STOCK_LOW"
+STOCK_BACKORDER = "STOCK_BACKORDER"

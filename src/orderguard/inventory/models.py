@@ -51,17 +51,39 @@ class MovementKind(models.TextChoices):
     ALLOCATION = "allocation", _("分配")
     RELEASE = "release", _("释放")
     DISPATCH = "dispatch", _("出库")
+    TRANSFER_OUT = "transfer_out", _("调出")
+    TRANSFER_IN = "transfer_in", _("调入")
+
+
+# Kinds whose quantity changes on hand, and kinds whose quantity changes allocated (a dispatch
+# changes both: the held goods leave the shelf). `stock_ledger_mismatches` sums by these.
+ON_HAND_KINDS = frozenset(
+    {
+        MovementKind.RECEIPT,
+        MovementKind.ADJUSTMENT,
+        MovementKind.COUNT,
+        MovementKind.DISPATCH,
+        MovementKind.TRANSFER_OUT,
+        MovementKind.TRANSFER_IN,
+    }
+)
+ALLOCATED_KINDS = frozenset({MovementKind.ALLOCATION, MovementKind.RELEASE, MovementKind.DISPATCH})
 
 
 class StockMovement(EventModel):
     """Append-only ledger of stock changes: `quantity` is the change of on hand (receipt,
-    adjustment, count, dispatch) or of allocated (allocation, release)."""
+    adjustment, count, transfer out/in) or of allocated (allocation, release), or of both
+    (dispatch). Who: `actor` / `actor_label`; why: `reason` (a code such as ``order_updated`` or
+    a person's words). A transfer is two rows, out of one warehouse and into another, sharing
+    ``data["transfer"]``. Summing a stock row's movements gives its on hand and allocated
+    (`inventory.selectors.stock_ledger_mismatches`)."""
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey("catalog.Warehouse", on_delete=models.PROTECT, related_name="+")
     sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
     type = models.CharField(max_length=20, choices=MovementKind.choices)
     quantity = models.IntegerField()
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
     order = models.ForeignKey(
         "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -69,7 +91,10 @@ class StockMovement(EventModel):
     class Meta:
         verbose_name = _("库存流水")
         verbose_name_plural = _("库存流水")
-        indexes = [models.Index(fields=["merchant", "sku", "occurred_at"], name="movement_sku_idx")]
+        indexes = [
+            models.Index(fields=["merchant", "sku", "occurred_at"], name="movement_sku_idx"),
+            models.Index(fields=["order", "occurred_at"], name="movement_order_idx"),
+        ]
 
 
 class AlertStatus(models.TextChoices):
@@ -77,14 +102,26 @@ class AlertStatus(models.TextChoices):
     CLOSED = "closed", _("已解除")
 
 
+class AlertKind(models.TextChoices):
+    BELOW_SAFETY = "below_safety", _("低于安全库存")
+    LOW_COVER = "low_cover", _("预计断货")
+
+
 class StockAlert(TimeStampedModel):
-    """D1: available stock of a SKU fell below its safety stock. One open alert per stock row."""
+    """D1: available stock of a SKU fell below its safety stock (``below_safety``), or recent
+    demand will use it up within the warning days before any inbound stock arrives
+    (``low_cover``). One open alert per stock row; the figures are those at opening."""
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
     stock = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="alerts")
     status = models.CharField(max_length=10, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    kind = models.CharField(max_length=20, choices=AlertKind.choices, default=AlertKind.BELOW_SAFETY)
     available = models.IntegerField(_("可用"))
     safety_stock = models.IntegerField(_("安全库存"))
+    open_demand = models.IntegerField(_("待满足需求"), default=0)
+    inbound_quantity = models.IntegerField(_("在途数量"), default=0)
+    inbound_eta = models.DateTimeField(_("预计到货"), null=True, blank=True)
+    days_of_cover = models.FloatField(_("可售天数"), null=True, blank=True)
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 
@@ -97,3 +134,32 @@ class StockAlert(TimeStampedModel):
             )
         ]
         indexes = [models.Index(fields=["merchant", "status"], name="stockalert_merchant_idx")]
+
+
+class ShortPolicy(models.TextChoices):
+    """What allocation does with an order it cannot serve whole."""
+
+    HOLD = "hold", _("整单等待到货")
+    PARTIAL = "partial", _("有货先发，缺货部分待补")
+
+
+class AllocationPolicy(TimeStampedModel):
+    """A merchant's allocation rules (T1): which orders go before the payment order (expedited,
+    VIP buyers), and what a short order does (`ShortPolicy`). A merchant without one: hold, in
+    payment order."""
+
+    merchant = models.OneToOneField(
+        "tenancy.Merchant", on_delete=models.PROTECT, related_name="allocation_policy"
+    )
+    short_policy = models.CharField(
+        _("缺货订单"), max_length=10, choices=ShortPolicy.choices, default=ShortPolicy.HOLD
+    )
+    expedited_first = models.BooleanField(_("加急订单优先"), default=False)
+    vip_first = models.BooleanField(_("VIP 买家优先"), default=False)
+
+    class Meta:
+        verbose_name = _("分配策略")
+        verbose_name_plural = _("分配策略")
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id}:{self.short_policy}"

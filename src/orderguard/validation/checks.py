@@ -478,6 +478,13 @@ RULES: Mapping[str, Rule] = dict(
             _("%(sku)s 低于安全库存：可用 %(available)s，安全库存 %(safety_stock)s"),
             "%(sku)s is below its safety stock: %(available)s available, safety stock %(safety_stock)s",
         ),
+        _rule(
+            stock_checks.STOCK_BACKORDER,
+            ExceptionType.OUT_OF_STOCK,
+            WARNING,
+            _("%(sku)s 部分缺货：需要 %(wanted)s，已分配 %(allocated)s，其余待补货后发出"),
+            "%(sku)s is partly out of stock: %(wanted)s wanted, %(allocated)s allocated, the rest ships when stock arrives",
+        ),
     ]
 )
 

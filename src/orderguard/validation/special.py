@@ -133,6 +133,12 @@ def _express_in(text: str) -> str | None:
     return None
 
 
+def service_level_is_express(value: str) -> bool:
+    """Whether a platform's service level asks for express delivery (as `check_special` reads it)."""
+    level = _clean(value).strip()
+    return bool(level) and (level in _SERVICE_LEVEL_EXPRESS or _express_in(level) is not None)
+
+
 def _finding(code: str, field_name: str, **data: object) -> Finding:
     return Finding(code=code, type=ExceptionType.SPECIAL_REQUEST, field=field_name, data=data)
 

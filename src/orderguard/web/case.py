@@ -43,6 +43,7 @@ from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name
 from orderguard.intake.errors import CorrectionRefused
 from orderguard.intake.services import CORRECTABLE, order_correct
+from orderguard.inventory.models import MovementKind
 from orderguard.orders.models import Order
 from orderguard.tenancy.access import Actor, staff_users
 from orderguard.tenancy.roles import STAFF_ROLES as STAFF_ROLE_LIST
@@ -97,6 +98,15 @@ def describe(entry: TimelineEntry) -> str:
     d = entry.data
     if entry.type == "opened":
         return _("创建异常单")
+    if entry.type.startswith("stock."):
+        return _("库存%(kind)s：%(sku)s %(quantity)s 件（%(warehouse)s）") % {
+            "kind": MovementKind(entry.type[len("stock.") :]).label
+            if entry.type[6:] in MovementKind.values
+            else "",
+            "sku": d.get("sku"),
+            "quantity": d.get("quantity"),
+            "warehouse": d.get("warehouse"),
+        }
     if entry.type == "findings_changed":
         return _("问题有变化：现有 %(count)d 项") % {"count": len(d.get("after", []))}
     if entry.type == "status_changed":
@@ -109,6 +119,8 @@ def describe(entry: TimelineEntry) -> str:
             return _("复核已通过，自动解决")
         if reason == "order_not_ready":
             return _("订单不再发货，自动取消")
+        if reason == "stock_arrived":
+            return _("库存已到，订单已分配，自动解决")
         if d.get("outcome") == "cancelled":
             return _("取消异常单")
         if d.get("outcome") == "failed":

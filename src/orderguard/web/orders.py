@@ -28,6 +28,7 @@ from orderguard.core.choices import Severity
 from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name
+from orderguard.inventory.selectors import orders_short_skus
 from orderguard.orders.choices import OrderStatus
 from orderguard.orders.models import Channel, OrderEvent
 from orderguard.orders.selectors import (
@@ -224,6 +225,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
                 "detail": mask_detail(order.address_detail),
             },
             "lines": order_lines(order=order),
+            "short_skus": orders_short_skus(orders=[order])[order.pk],
             "findings": [_finding_text(f) for f in order.findings],
             "cases": cases_of_order(order=order),
             "events": _event_rows(order_events(order=order), actor),

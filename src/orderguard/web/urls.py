@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from orderguard.web import case, imports, language, notifications, orders, queue, views
+from orderguard.web import case, imports, language, notifications, orders, queue, stock, views
 
 app_name = "web"
 urlpatterns = [
@@ -28,6 +28,9 @@ urlpatterns = [
     path("cases/<int:case_id>/reveal", case.case_reveal, name="case_reveal"),
     path("cases/<int:case_id>/suggestion", case.case_suggestion_accept, name="case_suggestion"),
     path("cases/<int:case_id>/correct", case.case_order_correct, name="case_correct"),
+    path("stock/", stock.stock_page, name="stock"),
+    path("stock/move", stock.stock_move, name="stock_move"),
+    path("stock/upload", stock.stock_upload, name="stock_upload"),
     path("imports/", imports.imports, name="imports"),
     path("imports/<int:batch_id>/", imports.import_batch, name="import_batch"),
     path("imports/<int:batch_id>/errors.xlsx", imports.import_errors_xlsx, name="import_errors_xlsx"),

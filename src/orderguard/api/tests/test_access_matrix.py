@@ -103,6 +103,19 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "/cases/{case_id}/correct",
         {**expect(302, 403, 403, 404, 302), "operator": 403, "tech_oncall": 403},
     ),
+    # stock: the page for every role (scoped); moves and uploads for operators, managers and
+    # admins (an empty form: back to the page with a message), refused to everyone else
+    "stock/": ("GET", "/stock/", expect(302, 403, 200, 200, 200)),
+    "stock/move": (
+        "POST",
+        "/stock/move",
+        {**expect(302, 403, 403, 403, 302), "cs_agent": 403, "tech_oncall": 403},
+    ),
+    "stock/upload": (
+        "POST",
+        "/stock/upload",
+        {**expect(302, 403, 403, 403, 302), "cs_agent": 403, "tech_oncall": 403},
+    ),
     # imports: the upload page for every role; a batch and its error downloads are the merchant's
     "imports/": ("GET", "/imports/", expect(302, 403, 200, 200, 200)),
     "imports/<int:batch_id>/": ("GET", "/imports/{batch_id}/", expect(302, 403, 200, 404, 200)),
@@ -163,6 +176,13 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
         expect(401, 403, 200, 404, 200),
     ),
     "GET /api/v1/skus": ("/api/v1/skus", expect(401, 403, 200, 200, 200)),
+    # the stock ledger for every role (scoped); moving stock is for operators, managers and
+    # admins: the matrix posts "{}", a 422 for anyone signed in (test_stock_api.py posts a
+    # valid body per caller)
+    "GET /api/v1/stock/movements": ("/api/v1/stock/movements", expect(401, 403, 200, 200, 200)),
+    "POST /api/v1/stock/movements": ("/api/v1/stock/movements", expect(401, 422, 422, 422, 422)),
+    # where a SKU is: without `sku` a 422 for anyone signed in (test_stock_api.py asks per caller)
+    "GET /api/v1/stock/sources": ("/api/v1/stock/sources", expect(401, 422, 422, 422, 422)),
     "GET /api/v1/skus/{sku_id}": ("/api/v1/skus/{sku_id}", expect(401, 403, 200, 404, 200)),
     "GET /api/v1/stock": ("/api/v1/stock", expect(401, 403, 200, 200, 200)),
     # "{}" has no action (422 for anyone signed in); test_case_actions_api.py covers each caller

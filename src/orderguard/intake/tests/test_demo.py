@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
+from orderguard.cases.models import CaseEvent
 from orderguard.intake.demo import demo_run
+from orderguard.inventory.models import StockMovement
+from orderguard.inventory.selectors import stock_ledger_mismatches
 from orderguard.orders.models import Order
 from orderguard.tenancy.access import actor_for
 
@@ -36,6 +39,13 @@ def test_the_demo_makes_orders_with_each_kind_of_problem_and_its_users_once():
         ("demo-manager", True, ["manager"]),
         ("demo-yoyo", False, []),
     ]
+
+    # a receipt of a short SKU served the earliest waiting orders and closed their cases
+    [receipt] = StockMovement.objects.filter(type="receipt", reason="PO-DEMO-1")
+    assert receipt.quantity == 1
+    served = CaseEvent.objects.filter(type="resolved", data__reason="stock_arrived").count()
+    assert served == 1
+    assert stock_ledger_mismatches() == []
 
     again = demo_run(orders=600, seed=7, progress=False)
 

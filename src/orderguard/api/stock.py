@@ -1,0 +1,224 @@
+"""Stock moves API: receipts, adjustments, counts and transfers (warehouse operators, managers,
+admins), and the stock ledger (every role, scoped). Registered on the stock router."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Schema
+
+from orderguard.api.auth import actor
+from orderguard.api.catalog import NO_NUL, SLUG, stock_router
+from orderguard.api.errors import AUTHENTICATED, ApiError, reject_unknown_query, with_errors
+from orderguard.api.orders import MAX_LIMIT, MAX_OFFSET
+from orderguard.catalog.models import Sku, Warehouse
+from orderguard.core import clock
+from orderguard.inventory.models import StockMovement
+from orderguard.inventory.selectors import stock_movements, stock_sources
+from orderguard.inventory.services import (
+    MOVES_MAX,
+    STOCK_ROLES,
+    MoveIn,
+    StockMoveRefused,
+    move_error_message,
+    stock_moves_apply,
+)
+from orderguard.tenancy.models import Merchant
+
+# Refusals that depend on the stock as it is now (another request may change it): 409.
+CONFLICTS = frozenset({"INSUFFICIENT_STOCK", "BELOW_ALLOCATED"})
+
+
+class MovementIn(Schema):
+    type: Literal["receipt", "adjustment", "count", "transfer"]
+    warehouse: str = Field(min_length=1, max_length=50, pattern=SLUG, description="The warehouse's code")
+    sku: str = Field(min_length=1, max_length=100, pattern=NO_NUL, description="The merchant's SKU code")
+    quantity: int | float = Field(
+        description="Whole units: receipt and transfer > 0, count ≥ 0 (counted), adjustment ≠ 0 "
+        "(the change); a fraction is refused (QUANTITY_NOT_WHOLE)"
+    )
+    to_warehouse: str = Field("", max_length=50, pattern=SLUG, description="Transfer only: the destination")
+    reason: str = Field("", max_length=200, pattern=NO_NUL, description="Why (kept on the movement)")
+
+
+class MovementsIn(Schema):
+    merchant: Annotated[str, Field(min_length=1, max_length=50, pattern=SLUG)]
+    movements: list[MovementIn] = Field(min_length=1, max_length=MOVES_MAX)
+
+
+class MovementOut(Schema):
+    id: int | None
+    occurred_at: datetime
+    merchant: str
+    warehouse: str
+    sku: str
+    type: str = Field(
+        description="receipt, adjustment, count, allocation, release, dispatch, transfer_out, transfer_in"
+    )
+    quantity: int = Field(description="Change of on hand, or of allocated for allocation/release")
+    reason: str
+    actor: str
+    order_id: int | None
+
+
+class MovementsOut(Schema):
+    movements: list[MovementOut]
+    rechecked_orders: int = Field(description="Orders waiting for stock that were allocated again")
+    served_orders: list[int] = Field(description="Of those, the orders now holding all their stock")
+    closed_cases: list[int] = Field(description="T1 cases that closed themselves (stock arrived)")
+
+
+class MovementPageOut(Schema):
+    total: int
+    items: list[MovementOut]
+
+
+class MovementFilters(Schema):
+    sku: str = Field("", max_length=100, pattern=NO_NUL, description="A SKU code (exact)")
+    warehouse: str = Field("", max_length=50, pattern=SLUG, description="A warehouse's code")
+    order_id: int | None = Field(None, ge=1, le=2**62, description="One order's movements")
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+def _movement(m: StockMovement, codes: dict[int, str], merchants: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": m.pk,
+        "occurred_at": m.occurred_at,
+        "merchant": merchants.get(m.merchant_id, ""),
+        "warehouse": codes.get(m.warehouse_id, ""),
+        "sku": m.sku.code if "sku" in m._state.fields_cache else "",
+        "type": m.type,
+        "quantity": m.quantity,
+        "reason": m.reason,
+        "actor": m.actor_label,
+        "order_id": m.order_id,
+    }
+
+
+@stock_router.post(
+    "/movements",
+    response=with_errors({200: MovementsOut}, *AUTHENTICATED, 400, 404, 409),
+    summary="Move stock (receipt, adjustment, count, transfer)",
+)
+def post_movements(request: HttpRequest, body: MovementsIn) -> dict[str, Any]:
+    """All or none: any refused movement refuses the request, naming it as
+    ``movements[<index>].<field>``, and nothing changes. Stock that arrives (receipt, transfer
+    in, count up) allocates the orders waiting for it at once, in payment order, and closes
+    their T1 cases."""
+    who = actor(request)
+    merchant = Merchant.objects.filter(code=body.merchant).first()
+    if merchant is None or (who.merchant_id is not None and who.merchant_id != merchant.pk):
+        raise ApiError(404, "NOT_FOUND", _("找不到该对象"), "merchant")
+    moves = [
+        MoveIn(m.type, m.warehouse, m.sku, m.quantity, to_warehouse=m.to_warehouse, reason=m.reason)
+        for m in body.movements
+    ]
+    try:
+        result = stock_moves_apply(merchant_id=merchant.pk, moves=moves, now=clock.now(), actor=who)
+    except StockMoveRefused as exc:
+        first = exc.errors[0]
+        status = 403 if first.code == "ROLE" else 409 if first.code in CONFLICTS else 422
+        where = f"movements[{first.index}].{first.field}" if first.index >= 0 else ""
+        raise ApiError(status, first.code, move_error_message(first), where) from None
+    # codes of what the request named: two queries, not two per stock row
+    codes = dict(
+        Warehouse.objects.filter(pk__in={lv.warehouse_id for lv in result.levels}).values_list("pk", "code")
+    )
+    skus = dict(Sku.objects.filter(pk__in={lv.sku_id for lv in result.levels}).values_list("pk", "code"))
+    out = []
+    for m in result.movements:
+        item = _movement(m, codes, {merchant.pk: merchant.code})
+        item["sku"] = skus.get(m.sku_id, "")
+        out.append(item)
+    recheck = result.recheck
+    return {
+        "movements": out,
+        "rechecked_orders": recheck.orders if recheck else 0,
+        "served_orders": recheck.served if recheck else [],
+        "closed_cases": recheck.cases_closed if recheck else [],
+    }
+
+
+@stock_router.get(
+    "/movements", response=with_errors({200: MovementPageOut}, *AUTHENTICATED), summary="The stock ledger"
+)
+def list_movements(request: HttpRequest, filters: Query[MovementFilters]) -> dict[str, Any]:
+    """Newest first; a merchant user sees its own merchant's movements."""
+    reject_unknown_query(request, MovementFilters)
+    qs = stock_movements(actor=actor(request), order_id=filters.order_id).select_related("merchant")
+    if filters.sku:
+        qs = qs.filter(sku__code=filters.sku)
+    if filters.warehouse:
+        qs = qs.filter(warehouse__code=filters.warehouse)
+    page = list(qs[filters.offset : filters.offset + filters.limit])
+    codes = {m.warehouse_id: m.warehouse.code for m in page}
+    merchants = {m.merchant_id: m.merchant.code for m in page}
+    return {"total": qs.count(), "items": [_movement(m, codes, merchants) for m in page]}
+
+
+class SourcesFilters(Schema):
+    sku: str = Field(min_length=1, max_length=100, pattern=NO_NUL, description="The SKU's code")
+    merchant: str = Field(
+        "", max_length=50, pattern=SLUG, description="The merchant's code (staff); a merchant user: its own"
+    )
+
+
+class SourceOut(Schema):
+    warehouse: str
+    available: int
+    open_demand: int = Field(description="Units the orders shipping from this warehouse still lack")
+    spare: int = Field(description="available - open_demand, at least 0: what a transfer may take")
+    inbound_quantity: int
+    inbound_eta: datetime | None
+
+
+class SourcesOut(Schema):
+    merchant: str
+    sku: str
+    items: list[SourceOut]
+
+
+@stock_router.get(
+    "/sources",
+    response=with_errors({200: SourcesOut}, *AUTHENTICATED, 404),
+    summary="Where a SKU is: each warehouse's available, open demand and spare stock",
+)
+def list_sources(request: HttpRequest, filters: Query[SourcesFilters]) -> dict[str, Any]:
+    """For a stock-out (H1.2): which of the merchant's warehouses have the SKU to spare for a
+    transfer, the most spare first. A merchant user reads its own SKUs (another merchant's code
+    is 404); staff name the merchant."""
+    reject_unknown_query(request, SourcesFilters)
+    who = actor(request)
+    if who.merchant_id is not None:
+        merchant = Merchant.objects.filter(pk=who.merchant_id).first()
+        if filters.merchant and (merchant is None or merchant.code != filters.merchant):
+            merchant = None
+    else:
+        merchant = Merchant.objects.filter(code=filters.merchant).first() if filters.merchant else None
+    if merchant is None:
+        raise ApiError(404, "NOT_FOUND", _("找不到该对象"), "merchant")
+    if not Sku.objects.filter(merchant=merchant, code=filters.sku).exists():
+        raise ApiError(404, "NOT_FOUND", _("找不到该对象"), "sku")
+    sources = stock_sources(merchant_id=merchant.pk, sku_code=filters.sku, now=clock.now())
+    return {
+        "merchant": merchant.code,
+        "sku": filters.sku,
+        "items": [
+            {
+                "warehouse": s.warehouse,
+                "available": s.available,
+                "open_demand": s.open_demand,
+                "spare": s.spare,
+                "inbound_quantity": s.inbound_quantity,
+                "inbound_eta": s.inbound_eta,
+            }
+            for s in sources
+        ],
+    }
+
+
+__all__ = ["STOCK_ROLES", "list_movements", "list_sources", "post_movements"]
