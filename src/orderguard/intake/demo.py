@@ -369,6 +369,13 @@ def _demo_users() -> dict[str, str]:
     for username, role, merchant in DEMO_USERS:
         if not users.objects.filter(username=username).exists():
             _user, made[username] = user_create(username=username, role=role, merchant_code=merchant)
+    # S2: the agent's overdue cases escalate to the manager as team lead; reminders ring the bell
+    from orderguard.notifications.models import NotificationChannel
+
+    lead = users.objects.filter(username="demo-manager").first()
+    Membership.objects.filter(user__username="demo-agent", lead__isnull=True).update(lead=lead)
+    if not NotificationChannel.objects.filter(kind="inbox").exists():
+        NotificationChannel.objects.create(kind="inbox", name="站内消息")
     return made
 
 

@@ -40,6 +40,13 @@ def test_the_demo_makes_orders_with_each_kind_of_problem_and_its_users_once():
         ("demo-yoyo", False, []),
     ]
 
+    # the agent's overdue cases escalate to the manager; reminders ring the bell
+    from orderguard.notifications.models import NotificationChannel
+    from orderguard.tenancy.models import Membership
+
+    assert Membership.objects.get(user__username="demo-agent").lead.username == "demo-manager"
+    assert NotificationChannel.objects.filter(kind="inbox", enabled=True).count() == 1
+
     # a receipt of a short SKU served the earliest waiting orders and closed their cases
     [receipt] = StockMovement.objects.filter(type="receipt", reason="PO-DEMO-1")
     assert receipt.quantity == 1
@@ -50,3 +57,4 @@ def test_the_demo_makes_orders_with_each_kind_of_problem_and_its_users_once():
     again = demo_run(orders=600, seed=7, progress=False)
 
     assert (again["orders"], again["cases"], again["passwords"]) == (600, first["cases"], {})
+    assert NotificationChannel.objects.filter(kind="inbox").count() == 1
