@@ -442,9 +442,13 @@ def _outbox_child(messages: int) -> dict[str, Any]:
     from django.db import connection
 
     call_command("migrate", interactive=False, verbosity=0)
-    from orderguard.notifications.soak import drain_bench
+    from orderguard.notifications.soak import drain_bench, drain_bench_robots
 
-    return {"database": connection.vendor, **drain_bench(messages=messages)}
+    return {
+        "database": connection.vendor,
+        **drain_bench(messages=messages),
+        "robots": drain_bench_robots(messages=messages),
+    }
 
 
 def _print_outbox(results: list[dict[str, Any]]) -> None:
@@ -456,6 +460,16 @@ def _print_outbox(results: list[dict[str, Any]]) -> None:
             f"{r['database']:<11}{r['messages']:>10}{r['seconds']:>9}{r['per_s']:>8}"
             f"{OUTBOX_TARGET_PER_S:>8}{r['threads']:>9}  {ok}"
         )
+        for robot in r.get("robots", []):
+            ok = (
+                "ok"
+                if robot["per_s"] >= OUTBOX_TARGET_PER_S and robot["received"] >= robot["messages"]
+                else "SLOW"
+            )
+            print(
+                f"  to the {robot['kind']} robot server (signatures checked): {robot['per_s']} msg/s,"
+                f" {robot['received']:,} received of {robot['messages']:,}, {robot['failed']} failed  {ok}"
+            )
 
 
 # --- stock re-check: one receipt serving N waiting orders -------------------------------------

@@ -405,6 +405,63 @@ def drain_bench(*, messages: int = 10_000, limit: int = 500, threads: int | None
     }
 
 
+def drain_bench_robots(
+    *, messages: int = 10_000, kinds: tuple[str, ...] = ("wecom", "dingtalk")
+) -> list[dict[str, Any]]:
+    """Messages/s drained to the IM robots' own protocol servers (`testing.servers`, in a process
+    of their own, checking every signature): the job's loop through the real adapters."""
+    import subprocess
+    import urllib.request
+
+    from django.conf import settings
+
+    from orderguard.notifications.models import NotificationChannel
+    from orderguard.notifications.services import outbox_dispatch
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "orderguard.notifications.testing.servers", "--no-smtp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    out: list[dict[str, Any]] = []
+    try:
+        assert server.stdout is not None
+        hello = json.loads(server.stdout.readline())
+        for kind in kinds:
+            config = {**hello["configs"][kind], "timeout": 5}
+            endpoint = NotificationChannel.objects.create(kind=kind, name=f"bench {kind}", config=config)
+            _queue(endpoint.pk, [f"bench-{kind}-{int(time.time() * 1000)}:{i}" for i in range(messages)])
+            started = time.perf_counter()
+            sent = failed = 0
+            while True:
+                result = outbox_dispatch(limit=500)
+                sent += result.sent
+                failed += result.failed
+                if not (result.sent or result.retried or result.deferred or result.failed):
+                    break
+            elapsed = time.perf_counter() - started
+            with urllib.request.urlopen(hello["stats_url"], timeout=5) as answer:
+                stats = json.loads(answer.read())
+            out.append(
+                {
+                    "kind": kind,
+                    "messages": messages,
+                    "sent": sent,
+                    "failed": failed,
+                    "received": stats["received"].get(kind, 0),
+                    "seconds": round(elapsed, 2),
+                    "per_s": round(sent / elapsed) if elapsed else 0,
+                    "threads": settings.OUTBOX_SEND_THREADS,
+                }
+            )
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=10)
+    return out
+
+
 def _fresh_database() -> None:
     """Without DATABASE_URL: a fresh PostgreSQL database (OG_SOAK_PG, OG_SOAK_DB), migrated."""
     if os.environ.get("DATABASE_URL"):
