@@ -170,6 +170,8 @@ def generate_cases(cases: int, *, analyze: bool = True) -> int:
         user = User.objects.create_user(f"bench-staff-{i}", password=None)
         Membership.objects.create(user=user, role="operator")
         staff.append(user)
+    manager = User.objects.create_user("bench-manager", password=None)
+    Membership.objects.create(user=manager, role="manager")
     merchant_user = User.objects.create_user("bench-merchant", password=None)
     Membership.objects.create(user=merchant_user, role="merchant", merchant=merchants[0])
 
@@ -379,11 +381,14 @@ def _measure(reps: int) -> dict[str, Any]:
     as_staff.force_login(staff)
     as_merchant = Client()
     as_merchant.force_login(merchant_user)
+    as_manager = Client()
+    as_manager.force_login(User.objects.get(username="bench-manager"))
     api = Client()
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {raw_token}"}
     checks = [
         ("dashboard, staff", as_staff, "/", {}),
         ("dashboard, merchant user", as_merchant, "/", {}),
+        ("dashboard, manager (+load)", as_manager, "/", {}),
         ("queue, first page", as_staff, "/queue/", {}),
         ("queue, type T3", as_staff, "/queue/?type=T3", {}),
         ("queue, one channel", as_staff, f"/queue/?channel={BENCH_CHANNEL}", {}),

@@ -324,7 +324,7 @@ def contacts_advance(*, now: datetime, limit: int = 200, policies: PolicyBook | 
             # the plan after the rung just taken
             for case in cases:
                 case_contact_plan(case, attempts=history[case.pk], gateways=gateways)
-            ExceptionCase.objects.bulk_update(
+            bulk.update(
                 cases,
                 [
                     *PLAN_FIELDS,
@@ -336,7 +336,6 @@ def contacts_advance(*, now: datetime, limit: int = 200, policies: PolicyBook | 
                     "sla_paused_at",
                     "sla_remaining_seconds",
                 ],
-                batch_size=500,
             )
             bulk.insert(log)
         if len(ids) < limit:

@@ -88,12 +88,17 @@ def case_counts(*, actor: Actor, now: datetime | None = None) -> dict[str, Any]:
     return {"rows": out, "total": sum(r["total"] for r in out), "at": moment + timedelta(0)}
 
 
+# Who sees the load per person (S2): the people who share the work out.
+SUPERVISOR_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+
+
 def case_load_by_person(*, actor: Actor, now: datetime | None = None) -> dict[str, Any]:
-    """S2, who holds what: open cases per assignee (and unassigned), with how many are due
-    soon, overdue, or waiting with their clock paused. Warehouse staff only (a merchant user
-    gets no rows). One query over a covering partial index (assignee, due_at, warn_at)."""
+    """S2, the manager's view of who holds what: open cases per assignee (and unassigned), with
+    how many are due soon, overdue, or waiting with their clock paused. Managers and admins only
+    (others get no rows: agents follow their own from the queue). One query over a covering
+    partial index (assignee, due_at, warn_at)."""
     moment = now or clock.now()
-    if not actor.is_staff_role:
+    if actor.role not in SUPERVISOR_ROLES:
         return {"rows": [], "at": moment}
     rows = list(
         _open(ExceptionCase.objects.all())

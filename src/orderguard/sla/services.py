@@ -348,7 +348,22 @@ def deadlines_scan(*, now: datetime, limit: int = 500, policies: PolicyBook | No
             ids = list(due.values_list("pk", flat=True)[:limit])
             if not ids:
                 return result
-            cases = list(ExceptionCase.objects.filter(pk__in=ids).select_related("order").order_by("pk"))
+            # only what the alert needs (not the order: a tick over many cases stays small)
+            cases = list(
+                ExceptionCase.objects.filter(pk__in=ids)
+                .only(
+                    "pk",
+                    "type",
+                    "step",
+                    "status",
+                    "assignee_id",
+                    "due_at",
+                    "warn_at",
+                    "sla_level",
+                    "sla_next_at",
+                )
+                .order_by("pk")
+            )
             leads, managers = _people(cases)
             wanted = {c.assignee_id for c in cases if c.assignee_id} | set(leads.values())
             users = {u.pk: u for u in User.objects.filter(pk__in=wanted, is_active=True)}
@@ -368,7 +383,8 @@ def deadlines_scan(*, now: datetime, limit: int = 500, policies: PolicyBook | No
                         due_at=case.due_at,
                         escalate_after=policy.escalate_after_minutes,
                     )
-                case.sla_level, case.sla_next_at = level, next_at
+                # after the last level nothing more is due (also for a row written otherwise)
+                case.sla_level, case.sla_next_at = level, next_at if level < MANAGER else None
                 if level == before:
                     continue
                 told = _recipients(case, level, leads=leads, users=users, managers=managers)
@@ -397,7 +413,7 @@ def deadlines_scan(*, now: datetime, limit: int = 500, policies: PolicyBook | No
                     )
                 )
                 result.alerted[level] += 1
-            ExceptionCase.objects.bulk_update(cases, ["sla_level", "sla_next_at"], batch_size=500)
+            bulk.update(cases, ["sla_level", "sla_next_at"])
             result.messages += outbox_enqueue(messages=messages, now=now)
             bulk.insert(log_rows)
         if len(ids) < limit:

@@ -10,7 +10,12 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from orderguard.cases.selectors import case_counts, case_load_by_person, cases_awaiting_merchant
+from orderguard.cases.selectors import (
+    SUPERVISOR_ROLES,
+    case_counts,
+    case_load_by_person,
+    cases_awaiting_merchant,
+)
 from orderguard.intake.selectors import channels_status
 from orderguard.inventory.selectors import stock_alerts_open
 from orderguard.notifications.selectors import outbox_summary
@@ -46,7 +51,8 @@ def _dashboard_panels(actor: Actor) -> dict[str, Any]:
         "awaiting": awaiting[:DASHBOARD_AWAITING_SHOWN],
         "awaiting_more": len(awaiting) > DASHBOARD_AWAITING_SHOWN,
         # S2: who holds what, for the warehouse's people
-        "load": case_load_by_person(actor=actor, now=counts["at"])["rows"] if actor.is_staff_role else [],
+        "load": case_load_by_person(actor=actor, now=counts["at"])["rows"],
+        "sees_load": actor.role in SUPERVISOR_ROLES,
         "is_staff": actor.is_staff_role,
         # failed notifications and unhealthy endpoints concern the warehouse's staff
         "outbox": outbox_summary() if actor.is_staff_role else None,
