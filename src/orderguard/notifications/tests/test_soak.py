@@ -7,14 +7,17 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from orderguard.notifications.soak import soak_run
+from orderguard.notifications.channels.base import REGISTRY
+from orderguard.notifications.soak import SOAK_KIND, soak_run
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
-def test_dispatchers_killed_while_2000_messages_drain_lose_none_and_resend_within_the_bound():
+def test_dispatchers_killed_while_2000_messages_drain_lose_none_and_resend_within_the_bound(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("the soak's worker processes share a PostgreSQL database")
+    # the soak registers its channel kind in this process: taken out again after the test
+    monkeypatch.setitem(REGISTRY, SOAK_KIND, "orderguard.notifications.soak:SoakHttpChannel")
 
     report = soak_run(messages=2000, kills=5, workers=2, timeout=120)
 
