@@ -19,7 +19,7 @@ import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -94,8 +94,13 @@ class WorkingTime:
         return day.weekday() in self.weekdays
 
     def _window(self, day: date) -> tuple[datetime, datetime]:
-        midnight = datetime.combine(day, time(0), tzinfo=self.tz)
-        return midnight + timedelta(minutes=self.start), midnight + timedelta(minutes=self.end)
+        """The working hours of `day`, in UTC: arithmetic on aware datetimes of one zone is wall
+        clock time, which a day of 23 or 25 hours (daylight saving time) would get wrong."""
+        midnight = datetime.combine(day, time(0))
+        return (
+            (midnight + timedelta(minutes=self.start)).replace(tzinfo=self.tz).astimezone(UTC),
+            (midnight + timedelta(minutes=self.end)).replace(tzinfo=self.tz).astimezone(UTC),
+        )
 
     def add(self, start: datetime, seconds: float) -> datetime:
         """The moment `seconds` of working time after `start` (`start` itself when 0; a start
@@ -105,8 +110,8 @@ class WorkingTime:
         if self.always:
             return start + timedelta(seconds=seconds)
         remaining = timedelta(seconds=seconds)
-        cursor = start.astimezone(self.tz)
-        day = cursor.date()
+        cursor = start.astimezone(UTC)
+        day = start.astimezone(self.tz).date()
         for _ in range(SEARCH_DAYS):
             if self.is_working_day(day):
                 opens, closes = self._window(day)
@@ -125,13 +130,13 @@ class WorkingTime:
             return 0
         if self.always:
             return int((b - a).total_seconds())
-        a_local, b_local = a.astimezone(self.tz), b.astimezone(self.tz)
+        a_utc, b_utc = a.astimezone(UTC), b.astimezone(UTC)
         total = timedelta()
-        day = a_local.date()
-        while day <= b_local.date():
+        day = a.astimezone(self.tz).date()
+        while day <= b.astimezone(self.tz).date():
             if self.is_working_day(day):
                 opens, closes = self._window(day)
-                begin, finish = max(a_local, opens), min(b_local, closes)
+                begin, finish = max(a_utc, opens), min(b_utc, closes)
                 if finish > begin:
                     total += finish - begin
             day += timedelta(days=1)
