@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from orderguard.cases.choices import OPEN_STATUSES, CaseEventType, CaseOutcome, CaseStatus
 from orderguard.cases.models import CaseEvent, ExceptionCase
@@ -34,7 +35,7 @@ from orderguard.inventory.services import (
 from orderguard.orders.choices import OrderEventType, OrderStatus
 from orderguard.orders.models import Order, OrderEvent, OrderLine
 from orderguard.orders.schema import PlatformState
-from orderguard.tenancy.access import Actor
+from orderguard.tenancy.access import Actor, visible
 from orderguard.tenancy.models import Role
 
 # Who may record a decision: the merchant's own users, and warehouse staff on its behalf.
@@ -454,3 +455,44 @@ def _shortfall(*, sku_id: int, warehouse_id: int, order_ids: set[int]) -> int:
     )
     level = StockLevel.objects.filter(warehouse_id=warehouse_id, sku_id=sku_id).first()
     return max(1, wanted - (level.available if level else 0))
+
+
+def decision_error_message(error: StockDecisionRefused) -> str:
+    """A refused decision in words for people (callers map the code)."""
+    d = error.data
+    messages = {
+        "ROLE": lambda: _("只有商家用户、客服、仓库主管和管理员可以处理缺货"),
+        "SKU_UNKNOWN": lambda: _("该商家没有 SKU“%(value)s”") % {"value": d.get("value")},
+        "KIND_INVALID": lambda: _("处理方式应为调拨、换货、有货先发、等待补货或取消"),
+        "WAREHOUSE_UNKNOWN": lambda: _("仓库“%(value)s”不存在") % {"value": d.get("value")},
+        "WAREHOUSE_REQUIRED": lambda: _("该 SKU 的订单在多个仓库等待，请指定仓库"),
+        "TRANSFER_SAME_WAREHOUSE": lambda: _("调出和调入不能是同一个仓库"),
+        "QUANTITY_INVALID": lambda: _("数量必须是大于 0 的整数"),
+        "INSUFFICIENT_STOCK": lambda: (
+            _("可用库存不足：只有 %(available)s") % {"available": d.get("available")}
+        ),
+        "SUBSTITUTE_UNKNOWN": lambda: _("替换商品不存在或与原商品相同"),
+        "CONSENT_REQUIRED": lambda: _("换货须先取得买家同意"),
+        "RESTOCK_INVALID": lambda: _("请填写晚于现在的预计补货时间"),
+        "ORDER_UNKNOWN": lambda: _("找不到该对象"),
+        "ORDER_SHIPPED": lambda: _("订单 %(order_id)s 已发货或已取消") % {"order_id": d.get("order_id")},
+        "ORDER_NOT_AFFECTED": lambda: (
+            _("订单 %(order_id)s 没有该 SKU 的缺货异常") % {"order_id": d.get("order_id")}
+        ),
+        "NO_AFFECTED_ORDERS": lambda: _("该 SKU 没有待处理的缺货订单"),
+        "NOTE_INVALID": lambda: _("原因过长或含有不允许的字符"),
+    }
+    return str(messages[error.code]())
+
+
+def stock_decisions(*, actor: Actor, sku: str = "") -> models.QuerySet[StockDecision]:
+    """Decisions the actor may see (a merchant user its own merchant's), newest first."""
+    qs = visible(
+        StockDecision.objects.select_related(
+            "merchant", "sku", "warehouse", "from_warehouse", "substitute_sku"
+        ),
+        actor,
+    )
+    if sku:
+        qs = qs.filter(sku__code=sku)
+    return qs.order_by("-decided_at", "-pk")
