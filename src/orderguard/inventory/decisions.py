@@ -21,6 +21,7 @@ from orderguard.core import bulk
 from orderguard.core.choices import ExceptionType
 from orderguard.core.errors import DomainError
 from orderguard.inventory.models import DecisionKind, ShortPolicy, StockDecision, StockLevel
+from orderguard.inventory.selectors import StockSource, stock_sources
 from orderguard.inventory.services import (
     QUANTITY_MAX,
     SHORT_POLICY_KEY,
@@ -496,3 +497,78 @@ def stock_decisions(*, actor: Actor, sku: str = "") -> models.QuerySet[StockDeci
     if sku:
         qs = qs.filter(sku__code=sku)
     return qs.order_by("-decided_at", "-pk")
+
+
+@dataclass
+class ShortSku:
+    """A SKU whose orders wait for a decision, in one warehouse: the orders (ids), the stock
+    there (available, inbound and its ETA), and the warehouses holding it (`stock_sources`)."""
+
+    merchant_id: int
+    merchant_code: str
+    sku_code: str
+    warehouse_code: str
+    order_ids: list[int]
+    available: int = 0
+    inbound_quantity: int = 0
+    inbound_eta: datetime | None = None
+    sources: list[StockSource] = field(default_factory=list)
+
+
+SHORT_SKUS_SHOWN = 50
+
+
+def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) -> list[ShortSku]:
+    """The SKUs whose orders have open stock-out cases (T1) and lack their stock, per merchant
+    and warehouse, those with the most orders first; a merchant user sees its own."""
+    rows = visible(
+        OrderLine.objects.filter(
+            sku_id__isnull=False,
+            allocated_quantity__lt=F("quantity"),
+            order__status__in=[OrderStatus.ON_HOLD, OrderStatus.READY],
+            order__platform_state=PlatformState.READY,
+            order__cases__type=ExceptionType.OUT_OF_STOCK,
+            order__cases__status__in=list(OPEN_STATUSES),
+        ),
+        actor,
+        merchant_field="order__merchant",
+    ).values_list(
+        "order__merchant_id",
+        "order__merchant__code",
+        "sku_id",
+        "sku__code",
+        "order__channel__warehouse_id",
+        "order__channel__warehouse__code",
+        "order_id",
+    )
+    groups: dict[tuple[int, str, int, str, int, str], set[int]] = {}
+    for m, mcode, sku, code, wh, whcode, order in rows.distinct():
+        groups.setdefault((m, mcode, sku, code, wh, whcode), set()).add(order)
+    top = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0][1], kv[0][3], kv[0][5]))[:limit]
+    levels = {
+        (lv.warehouse_id, lv.sku_id): lv
+        for lv in StockLevel.objects.filter(
+            sku_id__in={k[2] for k, _v in top}, warehouse_id__in={k[4] for k, _v in top}
+        )
+    }
+    out = []
+    for (m, mcode, sku, code, wh, whcode), orders in top:
+        lv = levels.get((wh, sku))
+        out.append(
+            ShortSku(
+                merchant_id=m,
+                merchant_code=mcode,
+                sku_code=code,
+                warehouse_code=whcode,
+                order_ids=sorted(orders),
+                available=lv.available if lv else 0,
+                inbound_quantity=lv.inbound_quantity if lv else 0,
+                inbound_eta=lv.inbound_eta if lv else None,
+                sources=[
+                    s
+                    for s in stock_sources(merchant_id=m, sku_code=code, now=now)
+                    if s.warehouse != whcode and s.available > 0
+                ],
+            )
+        )
+    return out

@@ -116,6 +116,14 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "/stock/upload",
         {**expect(302, 403, 403, 403, 302), "cs_agent": 403, "tech_oncall": 403},
     ),
+    # stock-out decisions: the page for every role (scoped); deciding for merchant users,
+    # customer service, managers and admins (an empty form: back to the page with a message)
+    "stock/decisions/": ("GET", "/stock/decisions/", expect(302, 403, 200, 200, 200)),
+    "stock/decisions/decide": (
+        "POST",
+        "/stock/decisions/decide",
+        {**expect(302, 403, 302, 302, 302), "operator": 403, "tech_oncall": 403},
+    ),
     # imports: the upload page for every role; a batch and its error downloads are the merchant's
     "imports/": ("GET", "/imports/", expect(302, 403, 200, 200, 200)),
     "imports/<int:batch_id>/": ("GET", "/imports/{batch_id}/", expect(302, 403, 200, 404, 200)),
