@@ -4,6 +4,7 @@ merchant chooses a transfer for its short SKU and sees its orders served (H1.2, 
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 
 from orderguard.cases.models import ExceptionCase
 from orderguard.inventory.models import StockLevel
@@ -17,7 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_a_merchant_chooses_a_transfer_and_its_orders_are_served(page, live_server):  # noqa: F811
     channel = ChannelFactory(code="mine")
-    _setup(channel, far_a=10)
+    with transaction.atomic():  # the setup's writers lock rows, as they do in a request
+        _setup(channel, far_a=10)
     user_with_role("merchant", merchant=channel.merchant, username="shop")
 
     sign_in(page, live_server, "shop")
