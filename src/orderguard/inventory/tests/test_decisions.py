@@ -407,3 +407,50 @@ def test_staff_decide_on_the_merchants_behalf(channel):
 
     assert result.decision.decided_by_label == "user:cs"
     assert [_state(p) for p in "123"] == [("ready", ["resolved"])] * 3
+
+
+def test_a_merchant_who_does_not_decide_in_time_is_escalated(channel):
+    """H1.2: the stock-out notice starts the case's ``merchant_decision`` step (4 working hours
+    by its SLA policy); past it the deadline scan marks the case overdue, then escalates it."""
+    from orderguard.sla.services import PolicyBook, deadlines_scan
+
+    _setup(channel)
+    deadline = PolicyBook().deadline(
+        case_type="T1", step="merchant_decision", start=NOW, warehouse_id=channel.warehouse_id
+    )
+    cases = list(ExceptionCase.objects.filter(type="T1").order_by("pk"))
+    assert [(c.step, c.due_at, c.sla_level) for c in cases] == [("merchant_decision", deadline.due_at, 0)] * 3
+    assert deadline.due_at > NOW + timedelta(hours=4)  # working hours: the evening does not count
+
+    deadlines_scan(now=deadline.due_at + timedelta(minutes=1))
+    deadlines_scan(now=deadline.due_at + timedelta(minutes=62))
+
+    for c in cases:
+        kinds = list(
+            CaseEvent.objects.filter(case=c, type__in=["sla_overdue", "escalated"]).values_list(
+                "type", flat=True
+            )
+        )
+        assert kinds == ["sla_overdue", "escalated"], kinds
+    assert list(ExceptionCase.objects.filter(type="T1").values_list("sla_level", flat=True)) == [3, 3, 3]
+
+
+def test_a_decision_in_time_leaves_nothing_to_escalate(channel):
+    from orderguard.sla.services import PolicyBook, deadlines_scan
+
+    _setup(channel, far_a=10)
+    stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind="transfer",
+        from_warehouse_code="far",
+        now=LATER,
+    )
+    deadline = PolicyBook().deadline(
+        case_type="T1", step="merchant_decision", start=NOW, warehouse_id=channel.warehouse_id
+    )
+
+    deadlines_scan(now=deadline.due_at + timedelta(hours=2))
+
+    assert not CaseEvent.objects.filter(type__in=["sla_overdue", "escalated"]).exists()
