@@ -313,7 +313,7 @@ def _decision(d: StockDecision) -> dict[str, Any]:
 
 @stock_router.post(
     "/decisions",
-    response=with_errors({200: DecisionOut}, *AUTHENTICATED, 404, 409),
+    response=with_errors({200: DecisionOut}, *AUTHENTICATED, 400, 404, 409),
     summary="Decide for the orders short of one SKU (transfer, substitute, partial, wait, cancel)",
 )
 def post_decision(request: HttpRequest, body: DecisionIn) -> dict[str, Any]:
