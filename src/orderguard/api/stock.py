@@ -16,7 +16,13 @@ from orderguard.api.errors import AUTHENTICATED, ApiError, reject_unknown_query,
 from orderguard.api.orders import MAX_LIMIT, MAX_OFFSET
 from orderguard.catalog.models import Sku, Warehouse
 from orderguard.core import clock
-from orderguard.inventory.models import StockMovement
+from orderguard.inventory.decisions import (
+    StockDecisionRefused,
+    decision_error_message,
+    stock_decision_apply,
+    stock_decisions,
+)
+from orderguard.inventory.models import StockDecision, StockMovement
 from orderguard.inventory.selectors import stock_movements, stock_sources
 from orderguard.inventory.services import (
     MOVES_MAX,
@@ -221,4 +227,162 @@ def list_sources(request: HttpRequest, filters: Query[SourcesFilters]) -> dict[s
     }
 
 
-__all__ = ["STOCK_ROLES", "list_movements", "list_sources", "post_movements"]
+# --- the merchant's decision per short SKU (H1.2, B4) -------------------------------------------
+
+# Refusals that depend on the stock or the orders as they are now: 409.
+DECISION_CONFLICTS = frozenset(
+    {"INSUFFICIENT_STOCK", "ORDER_SHIPPED", "ORDER_NOT_AFFECTED", "NO_AFFECTED_ORDERS"}
+)
+DECISION_NOT_FOUND = frozenset({"SKU_UNKNOWN", "ORDER_UNKNOWN"})
+
+
+class DecisionIn(Schema):
+    merchant: str = Field(
+        "", max_length=50, pattern=SLUG, description="The merchant's code (staff); a merchant user: its own"
+    )
+    sku: str = Field(min_length=1, max_length=100, pattern=NO_NUL, description="The short SKU's code")
+    kind: Literal["transfer", "substitute", "partial", "wait", "cancel"]
+    warehouse: str = Field(
+        "", max_length=50, pattern=SLUG, description="Where the orders wait (when several)"
+    )
+    from_warehouse: str = Field("", max_length=50, pattern=SLUG, description="transfer: the source")
+    quantity: int | float | None = Field(None, description="transfer: units (default: what the orders lack)")
+    substitute_sku: str = Field(
+        "", max_length=100, pattern=NO_NUL, description="substitute: the SKU shipped instead"
+    )
+    buyer_consent: bool = Field(False, description="substitute: the buyer agreed (required)")
+    consent_note: str = Field(
+        "", max_length=500, pattern=NO_NUL, description="substitute: how the buyer agreed"
+    )
+    restock_at: datetime | None = Field(None, description="wait: when the stock is expected")
+    note: str = Field("", max_length=500, pattern=NO_NUL)
+    order_ids: list[int] = Field(default_factory=list, max_length=5000, description="Only these orders")
+    exclude_order_ids: list[int] = Field(default_factory=list, max_length=5000, description="Orders left out")
+
+
+class DecisionOut(Schema):
+    id: int
+    merchant: str
+    sku: str
+    kind: str
+    warehouse: str
+    from_warehouse: str
+    quantity: int | None
+    substitute_sku: str
+    buyer_consent: bool
+    restock_at: datetime | None
+    note: str
+    decided_by: str
+    decided_at: datetime
+    order_ids: list[int]
+    excluded_order_ids: list[int]
+    effect: dict[str, Any] = Field(description="served, still_short, cancelled (order ids), cases (case ids)")
+
+
+class DecisionPageOut(Schema):
+    total: int
+    items: list[DecisionOut]
+
+
+class DecisionFilters(Schema):
+    sku: str = Field("", max_length=100, pattern=NO_NUL, description="A SKU code (exact)")
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+def _decision(d: StockDecision) -> dict[str, Any]:
+    return {
+        "id": d.pk,
+        "merchant": d.merchant.code,
+        "sku": d.sku.code,
+        "kind": d.kind,
+        "warehouse": d.warehouse.code if d.warehouse else "",
+        "from_warehouse": d.from_warehouse.code if d.from_warehouse else "",
+        "quantity": d.quantity,
+        "substitute_sku": d.substitute_sku.code if d.substitute_sku else "",
+        "buyer_consent": d.buyer_consent,
+        "restock_at": d.restock_at,
+        "note": d.note,
+        "decided_by": d.decided_by_label,
+        "decided_at": d.decided_at,
+        "order_ids": d.order_ids,
+        "excluded_order_ids": d.excluded_order_ids,
+        "effect": d.effect,
+    }
+
+
+@stock_router.post(
+    "/decisions",
+    response=with_errors({200: DecisionOut}, *AUTHENTICATED, 400, 404, 409),
+    summary="Decide for the orders short of one SKU (transfer, substitute, partial, wait, cancel)",
+)
+def post_decision(request: HttpRequest, body: DecisionIn) -> dict[str, Any]:
+    """One decision for every order with an open stock-out case of the SKU (H1.2, B4), but
+    `exclude_order_ids` (or only `order_ids`). A merchant user decides for its own SKUs
+    (another merchant's is 404); customer service, managers and admins on the merchant's
+    behalf. Refused: nothing changes (409 when the stock or orders are in the way)."""
+    who = actor(request)
+    if who.merchant_id is not None:
+        merchant = Merchant.objects.filter(pk=who.merchant_id).first()
+        if body.merchant and (merchant is None or merchant.code != body.merchant):
+            merchant = None
+    else:
+        merchant = Merchant.objects.filter(code=body.merchant).first() if body.merchant else None
+    if merchant is None:
+        raise ApiError(404, "NOT_FOUND", _("找不到该对象"), "merchant")
+    try:
+        result = stock_decision_apply(
+            actor=who,
+            merchant_id=merchant.pk,
+            sku_code=body.sku,
+            kind=body.kind,
+            now=clock.now(),
+            warehouse_code=body.warehouse,
+            from_warehouse_code=body.from_warehouse,
+            quantity=body.quantity,
+            substitute_sku_code=body.substitute_sku,
+            buyer_consent=body.buyer_consent,
+            consent_note=body.consent_note,
+            restock_at=body.restock_at,
+            note=body.note,
+            order_ids=body.order_ids,
+            exclude_order_ids=body.exclude_order_ids,
+        )
+    except StockDecisionRefused as exc:
+        status = (
+            403
+            if exc.code == "ROLE"
+            else 404
+            if exc.code in DECISION_NOT_FOUND
+            else 409
+            if exc.code in DECISION_CONFLICTS
+            else 422
+        )
+        raise ApiError(
+            status, exc.code, decision_error_message(exc), str(exc.data.get("field", ""))
+        ) from None
+    decision = stock_decisions(actor=who).get(pk=result.decision.pk)
+    return _decision(decision)
+
+
+@stock_router.get(
+    "/decisions",
+    response=with_errors({200: DecisionPageOut}, *AUTHENTICATED),
+    summary="The decisions taken for short SKUs",
+)
+def list_decisions(request: HttpRequest, filters: Query[DecisionFilters]) -> dict[str, Any]:
+    """Newest first; a merchant user sees its own merchant's decisions."""
+    reject_unknown_query(request, DecisionFilters)
+    qs = stock_decisions(actor=actor(request), sku=filters.sku)
+    page = list(qs[filters.offset : filters.offset + filters.limit])
+    return {"total": qs.count(), "items": [_decision(d) for d in page]}
+
+
+__all__ = [
+    "STOCK_ROLES",
+    "list_decisions",
+    "list_movements",
+    "list_sources",
+    "post_decision",
+    "post_movements",
+]

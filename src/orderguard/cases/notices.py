@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from orderguard.cases import events
 from orderguard.cases.models import CaseEvent, ExceptionCase
+from orderguard.core import bulk
 from orderguard.core.choices import ExceptionType
 from orderguard.inventory.models import StockLevel
 from orderguard.notifications.endpoints import recipients_for
@@ -87,4 +88,31 @@ def stockout_notices_enqueue(
         )
     queued = outbox_enqueue(messages=messages, now=now)
     CaseEvent.objects.bulk_create(log, batch_size=1000)
+    _decision_clock_start(
+        cases=[c for c in t1 if c.pk in {e.case_id for e in log}], warehouse_id=warehouse_id, now=now
+    )
     return queued
+
+
+def _decision_clock_start(*, cases: Sequence[ExceptionCase], warehouse_id: int, now: datetime) -> None:
+    """The merchant was told: its decision (H1.2, `inventory.decisions`) is the case's next
+    step, `MERCHANT_DECISION_STEP`, with its own deadline (S1), after which `deadlines_scan`
+    escalates the case."""
+    from orderguard.sla.services import MERCHANT_DECISION_STEP, PolicyBook
+
+    if not cases:
+        return
+    deadline = PolicyBook().deadline(
+        case_type=ExceptionType.OUT_OF_STOCK,
+        step=MERCHANT_DECISION_STEP,
+        start=now,
+        warehouse_id=warehouse_id,
+    )
+    for c in cases:
+        c.step, c.due_at, c.warn_at = deadline.step, deadline.due_at, deadline.warn_at
+        c.sla_level, c.sla_next_at = 0, deadline.next_at
+        c.sla_paused_at = c.sla_remaining_seconds = None
+    bulk.update(
+        list(cases),
+        ["step", "due_at", "warn_at", "sla_level", "sla_next_at", "sla_paused_at", "sla_remaining_seconds"],
+    )

@@ -163,3 +163,59 @@ class AllocationPolicy(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.merchant_id}:{self.short_policy}"
+
+
+class DecisionKind(models.TextChoices):
+    """What a merchant decides for the orders short of one SKU (H1.2, B4)."""
+
+    TRANSFER = "transfer", _("从其他仓调拨")
+    SUBSTITUTE = "substitute", _("换成其他商品")
+    PARTIAL = "partial", _("有货先发")
+    WAIT = "wait", _("等待补货")
+    CANCEL = "cancel", _("取消订单并退款")
+
+
+class StockDecision(models.Model):
+    """A merchant's decision for the orders short of one SKU (H1.2, B4), applied to every open
+    stock-out case of that SKU but the `excluded_order_ids`, by `inventory.decisions`.
+
+    transfer: `from_warehouse` gives `quantity` units to `warehouse`; substitute: the orders'
+    lines of the SKU become `substitute_sku` (`buyer_consent` and its `consent_note` record the
+    buyer's agreement); wait: the cases wait for `restock_at`; partial: the orders ship what
+    there is; cancel: the orders are cancelled and their stock released. `order_ids` are the
+    orders it applied to, `effect` what it did (served, still short, cancelled...). Written
+    once, never changed."""
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(
+        "catalog.Warehouse", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("决定"), max_length=20, choices=DecisionKind.choices)
+    from_warehouse = models.ForeignKey(
+        "catalog.Warehouse", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.IntegerField(null=True, blank=True)
+    substitute_sku = models.ForeignKey(
+        "catalog.Sku", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    buyer_consent = models.BooleanField(default=False)
+    consent_note = models.TextField(blank=True)
+    restock_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by_label = models.CharField(max_length=100)
+    decided_at = models.DateTimeField()
+    excluded_order_ids = models.JSONField(default=list, blank=True)
+    order_ids = models.JSONField(default=list, blank=True)
+    effect = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("缺货处理决定")
+        verbose_name_plural = _("缺货处理决定")
+        indexes = [models.Index(fields=["merchant", "decided_at"], name="decision_merchant_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id}:{self.kind}"

@@ -125,6 +125,15 @@ def order_is_priority(order: Order, policy: AllocationPolicy | None) -> bool:
     return bool(policy.vip_first and isinstance(order.extra, dict) and order.extra.get("vip") is True)
 
 
+# An order the merchant decided to ship partially (`inventory.decisions`, H1.2) carries this in
+# its `extra`: allocation treats it as under the partial policy whatever the merchant's policy.
+SHORT_POLICY_KEY = "short_policy"
+
+
+def order_ships_partially(order: Order) -> bool:
+    return isinstance(order.extra, dict) and order.extra.get(SHORT_POLICY_KEY) == ShortPolicy.PARTIAL
+
+
 @dataclass(frozen=True, slots=True)
 class PlanLine:
     """A line still to serve: `quantity` units, each needing `parts` [(SKU id, per unit)]."""
@@ -252,7 +261,8 @@ def stock_allocate(
                 key=pk,
                 rank=(0 if order_is_priority(r.order, policy) else 1, paid, pk),
                 lines=tuple(plan_lines),
-                partial=policy is not None and policy.short_policy == ShortPolicy.PARTIAL,
+                partial=(policy is not None and policy.short_policy == ShortPolicy.PARTIAL)
+                or order_ships_partially(r.order),
             )
         )
     plans: dict[int, OrderPlan] = {}
@@ -1035,6 +1045,8 @@ def stock_recheck(
     now: datetime,
     actor_label: str = RECHECK_ACTOR,
     batch_size: int | None = None,
+    order_ids: set[int] | None = None,
+    reason: str = "",
 ) -> RecheckResult:
     """Allocate again the orders waiting for stock of these (warehouse, SKU) rows, which just
     gained (receipt, transfer in, count up), in the order allocation serves them (priority,
@@ -1046,13 +1058,18 @@ def stock_recheck(
     blocks it any more), an ``allocated`` OrderEvent for each order that got stock, and the
     cases triaged: a T1 case whose order no longer lacks stock closes itself with the reason
     ``stock_arrived`` (a ``resolved`` CaseEvent). Stops when every gained row is used up.
+    `order_ids` keeps only those of the waiting orders (a merchant's decision on some of
+    them); `reason` replaces ``stock_arrived`` as the logged reason.
     """
     from orderguard.cases.services import CloseReason, OrderFindings, cases_close_for_orders, cases_triage
     from orderguard.sla.services import PolicyBook
 
     batch_size = batch_size or RECHECK_BATCH
+    reason = reason or CloseReason.STOCK_ARRIVED
     result = RecheckResult()
     waiting = _waiting_orders(pairs)
+    if order_ids is not None:
+        waiting = {pk: v for pk, v in waiting.items() if pk in order_ids}
     if not waiting:
         return result
     warehouse_of = {pk: wh for pk, (wh, _m, _p) in waiting.items()}
@@ -1116,7 +1133,7 @@ def stock_recheck(
             ],
             now=now,
             actor_label=actor_label,
-            reason=CloseReason.STOCK_ARRIVED,
+            reason=reason,
             policies=policies,
         )
         cleared: list[int] = []  # orders now without any finding: one UPDATE for all of them
@@ -1151,7 +1168,7 @@ def stock_recheck(
                         type=OrderEventType.ALLOCATED,
                         occurred_at=now,
                         actor_label=actor_label,
-                        data={"reason": CloseReason.STOCK_ARRIVED, "units": got, "status": status},
+                        data={"reason": reason, "units": got, "status": status},
                     )
                 )
         if cleared:
@@ -1166,7 +1183,7 @@ def stock_recheck(
                 case_type=ExceptionType.OUT_OF_STOCK,
                 now=now,
                 actor_label=actor_label,
-                reason=CloseReason.STOCK_ARRIVED,
+                reason=reason,
             )
         )
         triage = cases_triage(
@@ -1174,7 +1191,7 @@ def stock_recheck(
             now=now,
             actor_label=actor_label,
             policies=book,
-            close_reason=CloseReason.STOCK_ARRIVED,
+            close_reason=reason,
         )
         result.cases_closed.extend(c.pk for c in triage.closed)
         result.orders += len(chunk)

@@ -62,8 +62,11 @@ FIRST_STEP: dict[str, str] = {
     T.SYSTEM_FAULT: "triage",
     T.SPECIAL_REQUEST: "assess_feasibility",
 }
+# After the stock-out notice (H1.1) the merchant decides what its orders do (H1.2).
+MERCHANT_DECISION_STEP = "merchant_decision"
 DEFAULT_MINUTES: dict[tuple[str, str], int] = {
     (T.OUT_OF_STOCK, "notify_merchant"): 60,
+    (T.OUT_OF_STOCK, MERCHANT_DECISION_STEP): 240,
     (T.RECIPIENT_ERROR, "contact_buyer"): 120,
     (T.PRODUCT_ERROR, "confirm_with_buyer"): 120,
     (T.SYSTEM_FAULT, "triage"): 30,

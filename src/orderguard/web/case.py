@@ -63,6 +63,8 @@ ACTION_LABELS = {
 # The handling steps of the SLA policies (`sla.services.FIRST_STEP`), in words.
 STEP_LABELS = {
     "notify_merchant": gettext_lazy("通知商家"),
+    "merchant_decision": gettext_lazy("等待商家决定"),
+    "restock": gettext_lazy("等待补货"),
     "contact_buyer": gettext_lazy("联系买家"),
     "confirm_with_buyer": gettext_lazy("与买家确认"),
     "triage": gettext_lazy("故障排查"),

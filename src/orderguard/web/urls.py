@@ -1,7 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from orderguard.web import case, imports, language, notifications, orders, queue, stock, views
+from orderguard.web import (
+    case,
+    imports,
+    language,
+    notifications,
+    orders,
+    queue,
+    stock,
+    stock_decisions,
+    views,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -31,6 +41,8 @@ urlpatterns = [
     path("stock/", stock.stock_page, name="stock"),
     path("stock/move", stock.stock_move, name="stock_move"),
     path("stock/upload", stock.stock_upload, name="stock_upload"),
+    path("stock/decisions/", stock_decisions.decisions_page, name="stock_decisions"),
+    path("stock/decisions/decide", stock_decisions.decision_post, name="stock_decision_post"),
     path("imports/", imports.imports, name="imports"),
     path("imports/<int:batch_id>/", imports.import_batch, name="import_batch"),
     path("imports/<int:batch_id>/errors.xlsx", imports.import_errors_xlsx, name="import_errors_xlsx"),

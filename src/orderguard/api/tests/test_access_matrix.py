@@ -18,7 +18,7 @@ from orderguard.api.urls import api
 from orderguard.cases.models import ExceptionCase
 from orderguard.catalog.tests.factories import SkuFactory
 from orderguard.intake.models import ImportBatch, ImportRowError
-from orderguard.inventory.models import StockLevel
+from orderguard.inventory.models import StockDecision, StockLevel
 from orderguard.notifications.models import InboxItem, MerchantContact, NotificationChannel, OutboxMessage
 from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
 from orderguard.tenancy.tests.factories import UserFactory, user_with_role
@@ -116,6 +116,14 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "/stock/upload",
         {**expect(302, 403, 403, 403, 302), "cs_agent": 403, "tech_oncall": 403},
     ),
+    # stock-out decisions: the page for every role (scoped); deciding for merchant users,
+    # customer service, managers and admins (an empty form: back to the page with a message)
+    "stock/decisions/": ("GET", "/stock/decisions/", expect(302, 403, 200, 200, 200)),
+    "stock/decisions/decide": (
+        "POST",
+        "/stock/decisions/decide",
+        {**expect(302, 403, 302, 302, 302), "operator": 403, "tech_oncall": 403},
+    ),
     # imports: the upload page for every role; a batch and its error downloads are the merchant's
     "imports/": ("GET", "/imports/", expect(302, 403, 200, 200, 200)),
     "imports/<int:batch_id>/": ("GET", "/imports/{batch_id}/", expect(302, 403, 200, 404, 200)),
@@ -183,6 +191,10 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     "POST /api/v1/stock/movements": ("/api/v1/stock/movements", expect(401, 422, 422, 422, 422)),
     # where a SKU is: without `sku` a 422 for anyone signed in (test_stock_api.py asks per caller)
     "GET /api/v1/stock/sources": ("/api/v1/stock/sources", expect(401, 422, 422, 422, 422)),
+    # decisions per short SKU: listed for every role (scoped); posting "{}" is a 422 for anyone
+    # signed in (test_stock_decisions_api.py posts a decision per caller)
+    "GET /api/v1/stock/decisions": ("/api/v1/stock/decisions", expect(401, 403, 200, 200, 200)),
+    "POST /api/v1/stock/decisions": ("/api/v1/stock/decisions", expect(401, 422, 422, 422, 422)),
     "GET /api/v1/skus/{sku_id}": ("/api/v1/skus/{sku_id}", expect(401, 403, 200, 404, 200)),
     "GET /api/v1/stock": ("/api/v1/stock", expect(401, 403, 200, 200, 200)),
     # "{}" has no action (422 for anyone signed in); test_case_actions_api.py covers each caller
@@ -244,6 +256,7 @@ LISTS = {
     "GET /api/v1/cases": "/api/v1/cases",
     "GET /api/v1/skus": "/api/v1/skus",
     "GET /api/v1/stock": "/api/v1/stock",
+    "GET /api/v1/stock/decisions": "/api/v1/stock/decisions",
     "GET /api/v1/imports/{batch_id}/errors": "/api/v1/imports/{batch_id}/errors",
     "GET /api/v1/notifications/channels": "/api/v1/notifications/channels",
     "GET /api/v1/notifications/contacts": "/api/v1/notifications/contacts",
@@ -304,6 +317,9 @@ def world():  # type: ignore[no-untyped-def]
     )
     sku = SkuFactory(merchant=mine.merchant, code="MUG-1")
     StockLevel.objects.create(merchant=mine.merchant, warehouse=mine.warehouse, sku=sku, on_hand=5)
+    StockDecision.objects.create(
+        merchant=mine.merchant, sku=sku, kind="wait", decided_by_label="user:m", decided_at=NOW
+    )
     endpoint = NotificationChannel.objects.create(kind="inbox", name="inbox", merchant=mine.merchant)
     MerchantContact.objects.create(
         merchant=mine.merchant, topic="stockout_notice", channel=endpoint, address="1"

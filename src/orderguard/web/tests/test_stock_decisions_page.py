@@ -1,0 +1,82 @@
+"""The stock-out decision page (H1.2, B4): a merchant user sees its short SKUs with the number
+of orders, what is available and where the SKU is, and decides for all of them at once."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from orderguard.cases.models import ExceptionCase
+from orderguard.inventory.models import StockDecision
+from orderguard.inventory.tests.test_decisions import _setup, _snapshot
+from orderguard.orders.models import Order
+from orderguard.orders.tests.factories import ChannelFactory
+from orderguard.tenancy.tests.factories import user_with_role
+
+pytestmark = pytest.mark.django_db
+PAGE = "/stock/decisions/"
+POST = "/stock/decisions/decide"
+
+
+def _client(user) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_merchant_sees_its_short_sku_with_orders_stock_and_sources(channel):
+    _setup(channel, far_a=10)
+    page = _client(user_with_role("merchant", merchant=channel.merchant)).get(PAGE).content.decode()
+
+    assert 'data-sku="A"' in page
+    assert '<strong class="affected">3</strong>' in page
+    assert '<span class="available">0</span>' in page
+    assert 'data-warehouse="far">far: 10</span>' in page
+    # another merchant sees none of it
+    other = _client(user_with_role("merchant", merchant=ChannelFactory().merchant)).get(PAGE).content.decode()
+    assert 'data-sku="A"' not in other
+
+
+def test_a_merchant_decides_a_transfer_and_its_orders_are_served(channel):
+    _setup(channel, far_a=10)
+    client = _client(user_with_role("merchant", merchant=channel.merchant))
+    keep = Order.objects.get(platform_order_id="3").pk
+
+    response = client.post(
+        POST,
+        {
+            "merchant": channel.merchant_id,
+            "sku": "A",
+            "warehouse": channel.warehouse.code,
+            "kind": "transfer",
+            "from_warehouse": "far",
+            "exclude": [keep],
+        },
+    )
+
+    assert response.status_code == 302
+    statuses = dict(ExceptionCase.objects.values_list("order__platform_order_id", "status"))
+    assert statuses == {"1": "resolved", "2": "resolved", "3": "open"}
+    decision = StockDecision.objects.get()
+    assert (decision.kind, decision.quantity, decision.excluded_order_ids) == ("transfer", 3, [keep])
+    page = client.get(PAGE).content.decode()
+    assert '<strong class="affected">1</strong>' in page
+
+
+def test_another_merchants_user_cannot_decide_and_nothing_changes(channel):
+    _setup(channel, far_a=10)
+    before = _snapshot()
+    outsider = _client(user_with_role("merchant", merchant=ChannelFactory().merchant))
+
+    response = outsider.post(
+        POST, {"merchant": channel.merchant_id, "sku": "A", "kind": "transfer", "from_warehouse": "far"}
+    )
+
+    assert response.status_code == 302
+    assert _snapshot() == before
+    operator = _client(user_with_role("operator"))
+    assert (
+        operator.post(POST, {"merchant": channel.merchant_id, "sku": "A", "kind": "cancel"}).status_code
+        == 403
+    )
+    assert _snapshot() == before
