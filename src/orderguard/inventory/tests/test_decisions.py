@@ -147,6 +147,20 @@ def test_transfer_of_less_serves_the_earliest_paid_and_excluded_orders_stay(chan
     assert _state("3") == ("on_hold", ["open"])
     assert result.served == [_pk("2")] and result.still_short == [_pk("3")]
     assert _level(channel, "A") == (2, 1)
+    # the merchant answered: the next decision for order 3 is due afresh from now, not escalated
+    from orderguard.sla.services import PolicyBook
+
+    fresh = PolicyBook().deadline(
+        case_type="T1", step="merchant_decision", start=LATER, warehouse_id=channel.warehouse_id
+    )
+    still = ExceptionCase.objects.get(order__platform_order_id="3", status="open")
+    assert (still.step, still.sla_level, still.due_at, still.sla_next_at) == (
+        "merchant_decision",
+        0,
+        fresh.due_at,
+        fresh.warn_at,
+    )
+    assert fresh.due_at > LATER
     assert not CaseEvent.objects.filter(case__order__platform_order_id="1", type="note").exists()
     assert StockDecision.objects.get().excluded_order_ids == [_pk("1")]
 
