@@ -9,7 +9,7 @@ it logs. Both keep the plan on the case (`contact_next`, `contact_next_at`, `con
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -50,11 +50,19 @@ def sms_possible(phone: str) -> bool:
     return result.kind == PhoneKind.MOBILE and not result.extension
 
 
+def _warehouse_of_channel(channel_id: int) -> int | None:
+    from orderguard.orders.models import Channel
+
+    return Channel.objects.filter(pk=channel_id).values_list("warehouse_id", flat=True).first()
+
+
 class SmsEndpoints:
     """The SMS gateways that send buyer texts (enabled, subscribed to the ``buyer_sms`` topic,
-    the warehouse's own before the global ones), read once."""
+    the warehouse's own before the global ones), read once. `warehouse_of_channel` is
+    `PolicyBook.warehouse_of_channel` when the caller has one (one query for every channel);
+    else one query per channel asked about."""
 
-    def __init__(self) -> None:
+    def __init__(self, warehouse_of_channel: Callable[[int], int | None] | None = None) -> None:
         from orderguard.notifications.models import NotificationChannel, Topic
 
         rows = NotificationChannel.objects.filter(kind__in=SMS_KINDS, enabled=True, merchant__isnull=True)
@@ -62,14 +70,13 @@ class SmsEndpoints:
             (e.pk, e.warehouse_id) for e in rows.order_by("pk") if Topic.BUYER_SMS in (e.topics or [])
         ]
         self._channels: dict[int, int | None] = {}
+        self._warehouse_of_channel = warehouse_of_channel or _warehouse_of_channel
 
     def for_channel(self, channel_id: int) -> int | None:
-        from orderguard.orders.models import Channel
-
         if not self._rows:
             return None
         if channel_id not in self._channels:
-            warehouse = Channel.objects.filter(pk=channel_id).values_list("warehouse_id", flat=True).first()
+            warehouse = self._warehouse_of_channel(channel_id)
             own = [pk for pk, wh in self._rows if wh == warehouse]
             shared = [pk for pk, wh in self._rows if wh is None]
             found = own or shared
@@ -233,7 +240,7 @@ def contacts_advance(*, now: datetime, limit: int = 200, policies: PolicyBook | 
     from orderguard.notifications.services import OutboxIn, outbox_enqueue
 
     book = policies or PolicyBook()
-    gateways = SmsEndpoints()
+    gateways = SmsEndpoints(book.warehouse_of_channel)
     result = AdvanceResult()
     while True:
         with transaction.atomic():

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from orderguard.cases import events
 from orderguard.cases.models import CaseEvent, ExceptionCase
-from orderguard.core import bulk
 from orderguard.core.choices import ExceptionType
 from orderguard.inventory.models import StockLevel
 from orderguard.notifications.endpoints import recipients_for
@@ -98,21 +97,6 @@ def _decision_clock_start(*, cases: Sequence[ExceptionCase], warehouse_id: int, 
     """The merchant was told: its decision (H1.2, `inventory.decisions`) is the case's next
     step, `MERCHANT_DECISION_STEP`, with its own deadline (S1), after which `deadlines_scan`
     escalates the case."""
-    from orderguard.sla.services import MERCHANT_DECISION_STEP, PolicyBook
+    from orderguard.sla.services import MERCHANT_DECISION_STEP, cases_clock_start
 
-    if not cases:
-        return
-    deadline = PolicyBook().deadline(
-        case_type=ExceptionType.OUT_OF_STOCK,
-        step=MERCHANT_DECISION_STEP,
-        start=now,
-        warehouse_id=warehouse_id,
-    )
-    for c in cases:
-        c.step, c.due_at, c.warn_at = deadline.step, deadline.due_at, deadline.warn_at
-        c.sla_level, c.sla_next_at = 0, deadline.next_at
-        c.sla_paused_at = c.sla_remaining_seconds = None
-    bulk.update(
-        list(cases),
-        ["step", "due_at", "warn_at", "sla_level", "sla_next_at", "sla_paused_at", "sla_remaining_seconds"],
-    )
+    cases_clock_start(cases=cases, step=MERCHANT_DECISION_STEP, now=now, warehouse_id=warehouse_id)

@@ -452,24 +452,9 @@ def _decision_clock_restart(cases: Sequence[ExceptionCase], *, warehouse_id: int
     """Orders still short after a decision (a transfer of less than they lack, a substitute
     short too): the merchant answered, so the deadline for the next decision starts afresh
     from now, alerts from level 0 (S1), instead of escalating the answer already given."""
-    from orderguard.sla.services import MERCHANT_DECISION_STEP, PolicyBook
+    from orderguard.sla.services import MERCHANT_DECISION_STEP, cases_clock_start
 
-    if not cases:
-        return
-    deadline = PolicyBook().deadline(
-        case_type=ExceptionType.OUT_OF_STOCK,
-        step=MERCHANT_DECISION_STEP,
-        start=now,
-        warehouse_id=warehouse_id,
-    )
-    for c in cases:
-        c.step, c.due_at, c.warn_at = deadline.step, deadline.due_at, deadline.warn_at
-        c.sla_level, c.sla_next_at = 0, deadline.next_at
-        c.sla_paused_at = c.sla_remaining_seconds = None
-    bulk.update(
-        list(cases),
-        ["step", "due_at", "warn_at", "sla_level", "sla_next_at", "sla_paused_at", "sla_remaining_seconds"],
-    )
+    cases_clock_start(cases=cases, step=MERCHANT_DECISION_STEP, now=now, warehouse_id=warehouse_id)
 
 
 def _shortfall(*, sku_id: int, warehouse_id: int, order_ids: set[int]) -> int:

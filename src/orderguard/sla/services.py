@@ -217,13 +217,39 @@ def _case_clock(case: ExceptionCase, policies: PolicyBook) -> tuple[Policy, Work
     return policy, policies.working_time(policy, warehouse_id)
 
 
-def case_clock_start(case: ExceptionCase, *, step: str, now: datetime, policies: PolicyBook) -> None:
-    """Start `step` of a case now: a fresh deadline, alerts from level 0, the clock running."""
-    warehouse_id = policies.warehouse_of_channel(case.order.channel_id)
+# The fields a step's clock writes.
+CLOCK_FIELDS = [
+    "step",
+    "due_at",
+    "warn_at",
+    "sla_level",
+    "sla_next_at",
+    "sla_paused_at",
+    "sla_remaining_seconds",
+]
+
+
+def case_clock_start(
+    case: ExceptionCase, *, step: str, now: datetime, policies: PolicyBook, warehouse_id: int | None = None
+) -> None:
+    """Start `step` of a case now: a fresh deadline, alerts from level 0, the clock running
+    (on the calendar of `warehouse_id`, else of the warehouse of the case's order)."""
+    if warehouse_id is None:
+        warehouse_id = policies.warehouse_of_channel(case.order.channel_id)
     deadline = policies.deadline(case_type=case.type, step=step, start=now, warehouse_id=warehouse_id)
     case.step, case.due_at, case.warn_at = deadline.step, deadline.due_at, deadline.warn_at
     case.sla_level, case.sla_next_at = 0, deadline.next_at
     case.sla_paused_at = case.sla_remaining_seconds = None
+
+
+def cases_clock_start(*, cases: Sequence[ExceptionCase], step: str, now: datetime, warehouse_id: int) -> None:
+    """Start `step` now for cases of one warehouse and write their clocks in one `executemany`."""
+    if not cases:
+        return
+    policies = PolicyBook()
+    for case in cases:
+        case_clock_start(case, step=step, now=now, policies=policies, warehouse_id=warehouse_id)
+    bulk.update(list(cases), CLOCK_FIELDS)
 
 
 def case_clock_pause(case: ExceptionCase, *, now: datetime, policies: PolicyBook) -> bool:
