@@ -33,6 +33,22 @@ class CaseEventType(models.TextChoices):
     SLA_OVERDUE = "sla_overdue", _("超时提醒")
     ESCALATED = "escalated", _("超时升级")
     CONTACTED = "contacted", _("联系记录")
+    # T1 stock-outs (H1): the merchant's decision, and a stock move that serves the order
+    DECIDED = "decided", _("商家决定")
+    STOCK_MOVED = "stock_moved", _("库存变动")
+    # T3 product errors (H3): the order's lines changed, a SKU disputed with the merchant
+    LINES_CHANGED = "lines_changed", _("修改商品")
+    SKU_DISPUTED = "sku_disputed", _("商品资料待核实")
+    # T5 special requests (H5): feasibility, quote, buyer's confirmation, the owner's checklist
+    FEASIBILITY = "feasibility", _("可行性评估")
+    QUOTED = "quoted", _("报价")
+    CONFIRMED = "confirmed", _("买家确认")
+    CHECKLIST = "checklist", _("核对清单")
+    # T4 faults (H4), audits (D4) and customer-service reports (D5)
+    INCIDENT = "incident", _("故障关联")
+    MERGED = "merged", _("手工单合并")
+    AUDITED = "audited", _("抽检")
+    REPORTED = "reported", _("客服反馈")
 
 
 class WaitingOn(models.TextChoices):
