@@ -193,3 +193,34 @@ def contacted(
     return _event(
         case, CaseEventType.CONTACTED, at, actor_label, actor_id, channel=channel, outcome=outcome, note=note
     )
+
+
+def sku_disputed(
+    case: ExceptionCase, *, at: datetime, actor_label: str, actor_id: int | None, dispute: int, **data: Any
+) -> CaseEvent:
+    """H3.2: a SKU of the case disputed with the merchant (`step` "opened", with what the buyer
+    says) or the merchant's answer (`step` "answered", with `answer` and its `note`)."""
+    return _event(case, CaseEventType.SKU_DISPUTED, at, actor_label, actor_id, dispute=dispute, **data)
+
+
+def lines_changed(
+    case: ExceptionCase,
+    *,
+    at: datetime,
+    actor_label: str,
+    actor_id: int | None,
+    before: list[list[Any]],
+    after: list[list[Any]],
+    reason: str,
+) -> CaseEvent:
+    """H3.1: the order's lines replaced, as [sku code, quantity] pairs before and after."""
+    return _event(
+        case,
+        CaseEventType.LINES_CHANGED,
+        at,
+        actor_label,
+        actor_id,
+        before=before,
+        after=after,
+        reason=reason,
+    )

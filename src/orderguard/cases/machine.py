@@ -56,6 +56,8 @@ class ActionName(StrEnum):
     RESOLVE = "resolve"
     CANCEL = "cancel"
     REOPEN = "reopen"
+    # T3 (H3.2): the buyer insists the order is right; the merchant checks its product data
+    DISPUTE_SKU = "dispute_sku"
 
 
 # The outcomes a person may choose when resolving ("cancelled" is the cancel action's).
@@ -68,7 +70,8 @@ class Action:
 
     `waiting_on` is the party a waiting action waits for; `needs_outcome` means the person
     picks one of `RESOLVE_OUTCOMES`; `outcome` is fixed by the action itself (cancel);
-    `needs_note` means a reason must be given.
+    `needs_note` means a reason must be given. `step` names the handling step whose deadline
+    starts with the move (its clock runs while waiting, instead of pausing).
     """
 
     name: ActionName
@@ -79,6 +82,7 @@ class Action:
     needs_outcome: bool = False
     outcome: CaseOutcome | None = None
     needs_note: bool = False
+    step: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,8 @@ class CaseMachine:
 
     def can(self, action: Action, *, status: CaseStatus, waiting_on: str, role: Role) -> bool:
         """Whether `role` may take `action` on a case in `status` (waiting on `waiting_on`)."""
+        if self.actions.get(action.name) is not action:
+            return False  # another machine's action
         if role not in action.roles or status not in action.sources:
             return False
         if action.target not in self.allowed[status]:
@@ -133,9 +139,42 @@ DEFAULT = CaseMachine(
     },
 )
 
+# T3 product errors (H3). The agent confirms with the buyer (the contact ladder; waiting on the
+# buyer). Buyer chose wrongly (H3.1): the order's lines are changed
+# (`intake.services.order_lines_change`), which resolves the case once the product checks pass.
+# Buyer insists the order is right (H3.2): ``dispute_sku`` asks the merchant to check its product
+# data, records the SKU as disputed (`cases.disputes`) and waits on the merchant with the
+# ``merchant_answer`` step's deadline running; the merchant's answer resumes the case. There is
+# no plain ``wait_merchant``: asking the merchant about product data always leaves a dispute.
+PRODUCT_ERROR = CaseMachine(
+    allowed=ALLOWED,
+    actions={
+        a.name: a
+        for a in (
+            DEFAULT.actions[ActionName.START],
+            DEFAULT.actions[ActionName.WAIT_BUYER],
+            Action(
+                ActionName.DISPUTE_SKU,
+                _OPEN,
+                S.WAITING,
+                waiting_on=WaitingOn.MERCHANT,
+                needs_note=True,
+                step="merchant_answer",
+            ),
+            DEFAULT.actions[ActionName.RESUME],
+            DEFAULT.actions[ActionName.RESOLVE],
+            DEFAULT.actions[ActionName.CANCEL],
+            DEFAULT.actions[ActionName.REOPEN],
+        )
+    },
+)
+
 # One machine per case type; a type with its own steps (stock-out decisions, contact attempts,
 # feasibility of a special request) gets its own entry here.
-MACHINES: Mapping[str, CaseMachine] = {t.value: DEFAULT for t in ExceptionType}
+MACHINES: Mapping[str, CaseMachine] = {
+    **{t.value: DEFAULT for t in ExceptionType},
+    ExceptionType.PRODUCT_ERROR.value: PRODUCT_ERROR,
+}
 
 
 def machine_for(case_type: str) -> CaseMachine:
@@ -165,8 +204,13 @@ def move(
     """The state after `role` takes `action` at `at`, or CaseActionNotAllowed: ``ACTION_ROLE``
     (the action is not for that role), ``TRANSITION_NOT_ALLOWED`` (not from this status;
     `action`, `source`, `target`), ``OUTCOME_INVALID`` (resolve needs "succeeded" or
-    "failed", the other actions take no outcome)."""
-    act = machine.actions[action]
+    "failed", the other actions take no outcome). An action the machine does not have is
+    ``TRANSITION_NOT_ALLOWED`` with an empty `target`."""
+    act = machine.actions.get(action)
+    if act is None:
+        raise CaseActionNotAllowed(
+            code=CaseActionNotAllowed.TRANSITION_NOT_ALLOWED, action=action, source=state.status, target=""
+        )
     if role not in act.roles:
         raise CaseActionNotAllowed(code=CaseActionNotAllowed.ACTION_ROLE, role=role, action=act.name)
     if not machine.can(act, status=state.status, waiting_on=state.waiting_on, role=role):

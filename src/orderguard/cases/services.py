@@ -424,7 +424,6 @@ def case_transition(
     case = _lock_visible(case_id=case_id, actor=actor)
     require_staff(actor)
     machine = machine_for(case.type)
-    act = machine.actions[ActionName(action)]
     source = CaseStatus(case.status)
     try:
         state = move(
@@ -432,7 +431,7 @@ def case_transition(
             CaseState(
                 status=source, waiting_on=case.waiting_on, outcome=case.outcome, closed_at=case.closed_at
             ),
-            action=act.name,
+            action=ActionName(action),
             role=actor.role,
             outcome=outcome,
             at=now,
@@ -440,6 +439,7 @@ def case_transition(
     except CaseActionNotAllowed as exc:
         exc.data["case_id"] = case.pk
         raise
+    act = machine.actions[ActionName(action)]
     text = _clean_note(note, required=act.needs_note)
     case.status, case.waiting_on = state.status, state.waiting_on
     case.outcome, case.closed_at = state.outcome, state.closed_at
@@ -474,8 +474,12 @@ def case_transition(
         )
     else:
         # B1/S1: the step's clock stops while the case waits on the buyer or the merchant (when
-        # its policy says so) and runs again with the time that was left when the answer comes
-        if state.status == CaseStatus.WAITING and case_clock_pause(case, now=now, policies=book):
+        # its policy says so) and runs again with the time that was left when the answer comes;
+        # a move that starts a step of its own (the merchant's answer) starts that step's clock
+        if act.step:
+            case_clock_start(case, step=act.step, now=now, policies=book)
+            clock = {"step": act.step, "due_at": case.due_at.isoformat() if case.due_at else None}
+        elif state.status == CaseStatus.WAITING and case_clock_pause(case, now=now, policies=book):
             clock = {"clock": "paused", "remaining_seconds": case.sla_remaining_seconds}
         elif state.status != CaseStatus.WAITING and case_clock_resume(case, now=now, policies=book):
             clock = {"clock": "resumed", "due_at": case.due_at.isoformat() if case.due_at else None}
@@ -515,7 +519,13 @@ def case_transition(
             )
     except IntegrityError:
         raise CaseActionNotAllowed(code=CaseActionNotAllowed.OPEN_CASE_EXISTS, other_case_id="") from None
-    bulk.insert([event])
+    log = [event]
+    if act.name == ActionName.DISPUTE_SKU:
+        # H3.2: the SKUs the case is about are disputed with the merchant, in this transaction
+        from orderguard.cases.disputes import sku_disputes_open
+
+        log += sku_disputes_open(case=case, actor=actor, buyer_says=text, now=now)
+    bulk.insert(log)
     return case
 
 

@@ -89,3 +89,65 @@ class Courier(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DisputeAnswer(models.TextChoices):
+    """The merchant's answer to a disputed SKU (H3.2)."""
+
+    DATA_FIXED = "data_fixed", _("商品资料已更正")
+    SKU_RIGHT = "sku_right", _("SKU无误")
+    OTHER = "other", _("其他")
+
+
+class SkuDispute(models.Model):
+    """A SKU disputed with its merchant (T3, H3.2): the buyer insists the order is right but it
+    does not match what the warehouse stocks, so the merchant is asked to check its product data.
+
+    `sku_code` is the code as the order has it (a code the catalogue may not know); `sku` the
+    catalogue's SKU when the code names one. One open dispute per (merchant, code): a second
+    case about the same code joins it (`cases`). Open while `answered_at` is empty; orders
+    touching an open dispute's code show it. The answer is logged on every linked case."""
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="sku_disputes")
+    sku = models.ForeignKey(Sku, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes")
+    sku_code = models.CharField(_("SKU编码"), max_length=100)
+    cases = models.ManyToManyField(
+        "cases.ExceptionCase", related_name="sku_disputes", verbose_name=_("异常单")
+    )
+    buyer_says = models.TextField(_("买家的说法"))
+    opened_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_by_label = models.CharField(max_length=200)
+    opened_at = models.DateTimeField(_("提出时间"))
+    answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    answer = models.CharField(_("商家答复"), max_length=20, choices=DisputeAnswer.choices, blank=True)
+    answer_text = models.TextField(_("答复说明"), blank=True)
+    answered_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_by_label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("待核实SKU")
+        verbose_name_plural = _("待核实SKU")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "sku_code"],
+                condition=models.Q(answered_at__isnull=True),
+                name="sku_dispute_one_open_per_code",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(answered_at__isnull=True) & models.Q(answer=""))
+                | (models.Q(answered_at__isnull=False) & ~models.Q(answer="")),
+                name="sku_dispute_answered_with_answer",
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "answered_at", "sku_code"], name="sku_dispute_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sku_code} ({self.merchant_id})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered_at is None

@@ -64,3 +64,31 @@ class CorrectionRefused(DomainError):
         self.code = code
         self.fields = list(fields)
         super().__init__(code, fields=",".join(self.fields), **data)
+
+
+class LinesRefused(DomainError):
+    """A change of an order's lines (H3.1) that the rules refuse; nothing is written. `code`
+    says why, `field` names the request part at fault (``lines[<i>].sku_code``,
+    ``lines[<i>].quantity``, i from 0):
+
+    - ``ROLE``: the actor is not warehouse staff;
+    - ``ORDER_CLOSED``: the order has shipped or is cancelled (`status`);
+    - ``ORDER_ANONYMISED``: the order's personal data was removed; it is closed for good;
+    - ``LINES_INVALID``: no lines, or more than the limit (`field` "lines");
+    - ``SKU_UNKNOWN``: no SKU of the merchant has that code;
+    - ``SKU_INACTIVE``: the SKU is no longer sold;
+    - ``QUANTITY_INVALID``: not a whole number of at least 1 (zero, negative, fractional, text).
+    """
+
+    ROLE = "ROLE"
+    ORDER_CLOSED = "ORDER_CLOSED"
+    ORDER_ANONYMISED = "ORDER_ANONYMISED"
+    LINES_INVALID = "LINES_INVALID"
+    SKU_UNKNOWN = "SKU_UNKNOWN"
+    SKU_INACTIVE = "SKU_INACTIVE"
+    QUANTITY_INVALID = "QUANTITY_INVALID"
+
+    def __init__(self, *, code: str, field: str = "", **data: Any) -> None:
+        self.code = code
+        self.field = field
+        super().__init__(code, field=field, **data)

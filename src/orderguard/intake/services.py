@@ -18,15 +18,20 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from orderguard.cases import events as case_events
+from orderguard.cases.choices import OPEN_STATUSES
+from orderguard.cases.models import ExceptionCase
 from orderguard.cases.notices import stockout_notices_enqueue
 from orderguard.cases.services import OrderFindings, TriageResult, cases_triage
+from orderguard.catalog.models import Sku
 from orderguard.catalog.selectors import catalog_records_for_matching
 from orderguard.core import bulk, clock
+from orderguard.core.choices import ExceptionType
 from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
 from orderguard.intake.adapters import detect_format, get_adapter
 from orderguard.intake.adapters.base import SourceFile
-from orderguard.intake.errors import CorrectionRefused, FileRejected, RowError
+from orderguard.intake.errors import CorrectionRefused, FileRejected, LinesRefused, RowError
 from orderguard.intake.models import ImportBatch, ImportKind, ImportRowError, ImportStatus
 from orderguard.intake.tabular import gc_paused
 from orderguard.inventory.services import (
@@ -39,7 +44,7 @@ from orderguard.inventory.services import (
 )
 from orderguard.orders.choices import OrderEventType, OrderStatus
 from orderguard.orders.models import Channel, Order, OrderEvent, OrderLine
-from orderguard.orders.schema import OrderIn, PlatformState
+from orderguard.orders.schema import LineIn, OrderIn, PlatformState
 from orderguard.sla.services import PolicyBook
 from orderguard.tenancy.access import Actor, visible
 from orderguard.validation.address import address_as_written
@@ -862,3 +867,160 @@ def order_correct(
     )
     log.info("order %s corrected: %s", order.pk, ",".join(changed))
     return Correction(order=order, changed=changed, triage=triage)
+
+
+# A change of lines: at most this many lines, each of at most this many units.
+MAX_LINES = 200
+MAX_LINE_QUANTITY = 100_000
+LINES_CHANGED = "lines_changed"
+_CLOSED_ORDER = frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED})
+_CLOSED_PLATFORM = frozenset({PlatformState.SHIPPED, PlatformState.CLOSED})
+
+
+def _whole_quantity(value: Any) -> int | None:
+    """`value` as a whole number of units from 1 to MAX_LINE_QUANTITY, else None (a form sends
+    text, JSON a number: 2 and "2" and 2.0 are two units; 0, -1, 1.5, "1.5", true are none)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        return None
+    return number if 1 <= number <= MAX_LINE_QUANTITY else None
+
+
+@dataclass
+class LinesChange:
+    """What `order_lines_change` did: the order as it is now, whether its lines changed (not:
+    nothing was written) and the cases the re-check opened, updated and closed."""
+
+    order: Order
+    changed: bool
+    triage: TriageResult
+
+
+@transaction.atomic
+def order_lines_change(
+    *, order_id: int, actor: Actor, lines: Sequence[Mapping[str, Any]], reason: str = "", now: datetime
+) -> LinesChange:
+    """Replace an order's lines (H3.1: the buyer chose wrongly and now wants these) and run it
+    again through what an import does: the checks, allocation (what the old lines held is given
+    back first, and stock nobody takes again serves the orders waiting for it), triage. A
+    product case (T3) whose findings went away resolves itself (``lines_changed``); a new SKU
+    that is short opens a stock-out case (T1).
+
+    `lines` are ``{"sku_code", "quantity"}``: each code a SKU of the order's merchant, active;
+    each quantity a whole number from 1. The order is locked for the whole transaction. An
+    ``corrected`` OrderEvent (`changed` ["lines"], before and after, the reason) and, on the
+    order's open product case, a ``lines_changed`` CaseEvent. Lines equal to the current ones
+    write nothing. Raises `NotFound` (missing, another merchant's) or `LinesRefused` (see its
+    codes; the field names the line), nothing written.
+    """
+    order = visible(Order.objects.select_for_update(of=("self",)), actor).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("not found", model="Order", id=order_id)
+    if not actor.is_staff_role:
+        raise LinesRefused(code=LinesRefused.ROLE, role=actor.role)
+    if order.anonymised_at is not None:
+        raise LinesRefused(code=LinesRefused.ORDER_ANONYMISED)
+    if order.status in _CLOSED_ORDER or order.platform_state in _CLOSED_PLATFORM:
+        raise LinesRefused(code=LinesRefused.ORDER_CLOSED, status=order.status)
+    if not lines or len(lines) > MAX_LINES:
+        raise LinesRefused(code=LinesRefused.LINES_INVALID, field="lines", max_lines=MAX_LINES)
+    codes = [str(line.get("sku_code") or "").strip() for line in lines]
+    skus = {s.code: s for s in Sku.objects.filter(merchant_id=order.merchant_id, code__in=set(codes))}
+    wanted: list[tuple[Sku, int]] = []
+    for i, (code, line) in enumerate(zip(codes, lines, strict=True)):
+        sku = skus.get(code)
+        if sku is None:
+            raise LinesRefused(code=LinesRefused.SKU_UNKNOWN, field=f"lines[{i}].sku_code", value=code[:100])
+        if not sku.active:
+            raise LinesRefused(code=LinesRefused.SKU_INACTIVE, field=f"lines[{i}].sku_code", value=code)
+        quantity = _whole_quantity(line.get("quantity"))
+        if quantity is None:
+            raise LinesRefused(
+                code=LinesRefused.QUANTITY_INVALID,
+                field=f"lines[{i}].quantity",
+                value=str(line.get("quantity"))[:20],
+            )
+        wanted.append((sku, quantity))
+    old_lines = list(OrderLine.objects.filter(order=order).order_by("line_no"))
+    before = [[li.sku_code, li.quantity] for li in old_lines]
+    after = [[sku.code, quantity] for sku, quantity in wanted]
+    if before == after:
+        return LinesChange(order=order, changed=False, triage=TriageResult())
+    oi = replace(
+        stored_order_in(order, old_lines),
+        lines=[
+            LineIn(sku_code=sku.code, quantity=quantity, title=sku.name[:300]) for sku, quantity in wanted
+        ],
+    )
+    channel = order.channel
+    result = check_order(
+        oi,
+        catalog=catalog_index_for(merchant_id=order.merchant_id),
+        now=now,
+        severity_overrides=rule_overrides_for(merchant_id=order.merchant_id),
+    )
+    released = _give_back([(oi, order)], now=now, actor_label=actor.label, reason=LINES_CHANGED)
+    _apply(order, oi, order.fingerprint, result)
+    lines_by_order = {order.pk: _lines_for(order, oi, result)}
+    items = _allocate_and_judge(
+        [(oi, order, result)],
+        lines_by_order=lines_by_order,
+        warehouse_id=channel.warehouse_id,
+        now=now,
+        actor_label=actor.label,
+    )
+    bulk.update([order], ["status", "findings", *_ORDER_FIELDS])
+    bulk.insert(lines_by_order[order.pk])
+    text = reason.strip()[:REASON_MAX_LENGTH]
+    # logged on the product case before the re-check may close it
+    product_case = (
+        ExceptionCase.objects.select_for_update(of=("self",))
+        .filter(order=order, type=ExceptionType.PRODUCT_ERROR, status__in=OPEN_STATUSES)
+        .first()
+    )
+    if product_case is not None:
+        bulk.insert(
+            [
+                case_events.lines_changed(
+                    product_case,
+                    at=now,
+                    actor_label=actor.label,
+                    actor_id=actor.user_id,
+                    before=before,
+                    after=after,
+                    reason=text,
+                )
+            ]
+        )
+    triage = cases_triage(
+        items=items, now=now, actor_label=actor.label, policies=PolicyBook(), close_reason=LINES_CHANGED
+    )
+    stockout_notices_enqueue(
+        cases=triage.opened, warehouse_id=channel.warehouse_id, now=now, actor_label=actor.label
+    )
+    OrderEvent.objects.create(
+        order=order,
+        type=OrderEventType.CORRECTED,
+        occurred_at=now,
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        data={
+            "changed": ["lines"],
+            "before": before,
+            "after": after,
+            "reason": text,
+            "status": order.status,
+            "codes": [f["code"] for f in order.findings],
+        },
+    )
+    if released and (free := stock_free_pairs(released)):
+        stock_recheck(pairs=free, now=now, actor_label=actor.label)
+    log.info("order %s lines changed", order.pk)
+    return LinesChange(order=order, changed=True, triage=triage)

@@ -64,11 +64,14 @@ FIRST_STEP: dict[str, str] = {
 }
 # After the stock-out notice (H1.1) the merchant decides what its orders do (H1.2).
 MERCHANT_DECISION_STEP = "merchant_decision"
+# T3 (H3.2): the merchant answers a disputed SKU (seeded by catalog/0003).
+MERCHANT_ANSWER_STEP = "merchant_answer"
 DEFAULT_MINUTES: dict[tuple[str, str], int] = {
     (T.OUT_OF_STOCK, "notify_merchant"): 60,
     (T.OUT_OF_STOCK, MERCHANT_DECISION_STEP): 240,
     (T.RECIPIENT_ERROR, "contact_buyer"): 120,
     (T.PRODUCT_ERROR, "confirm_with_buyer"): 120,
+    (T.PRODUCT_ERROR, MERCHANT_ANSWER_STEP): 480,
     (T.SYSTEM_FAULT, "triage"): 30,
     (T.SPECIAL_REQUEST, "assess_feasibility"): 120,
 }

@@ -1,0 +1,303 @@
+"""Disputed SKUs (T3, H3.2): the buyer insists the order is right though it does not match what
+the warehouse stocks, so the merchant is asked to check its product data.
+
+`sku_disputes_open` runs inside the ``dispute_sku`` move of a product case
+(`cases.services.case_transition`): every line the case's findings name gets an open
+`catalog.SkuDispute` for its code (one per merchant and code: a second case joins the open
+one), a ``sku_disputed`` CaseEvent, and a message to the merchant's contacts in their language.
+`sku_dispute_answer` records the merchant's answer once: it is logged on every linked case,
+each case waiting on the merchant (with no other dispute still open) resumes (waiting →
+in progress, the buyer-confirmation step's clock started again), and the order's marking
+clears (only open disputes mark orders).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from orderguard.cases import events
+from orderguard.cases.choices import CaseStatus, WaitingOn
+from orderguard.cases.machine import machine_for
+from orderguard.cases.models import CaseEvent, ExceptionCase
+from orderguard.catalog.models import DisputeAnswer, Sku, SkuDispute
+from orderguard.core import bulk
+from orderguard.core.choices import ExceptionType
+from orderguard.core.errors import DomainError, NotFound
+from orderguard.orders.models import OrderLine
+from orderguard.sla.services import FIRST_STEP, PolicyBook, case_clock_start
+from orderguard.tenancy.access import Actor, visible
+from orderguard.tenancy.models import Role
+
+# Who answers a dispute: the merchant's own users, and customer service, managers and admins
+# recording an answer the merchant gave another way (phone, IM).
+ANSWER_ROLES = frozenset({Role.MERCHANT, Role.SERVICE_AGENT, Role.MANAGER, Role.ADMIN})
+_LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.")
+
+
+class DisputeRefused(DomainError):
+    """A dispute action the rules refuse; nothing is written. `code` says why:
+
+    - ``ROLE``: the actor's role may not answer disputes (operators, technical on-call);
+    - ``ALREADY_ANSWERED``: the dispute has its answer (`answered_at`);
+    - ``ANSWER_INVALID``: `answer` is not data_fixed, sku_right or other (`field` "answer");
+    - ``TEXT_REQUIRED``: the answer "other" needs words (`field` "text");
+    - ``TEXT_INVALID``: the text is too long or holds control characters (`field` "text");
+    - ``NO_DISPUTED_LINE``: the case's findings name no line with a SKU code to dispute.
+    """
+
+    ROLE = "ROLE"
+    ALREADY_ANSWERED = "ALREADY_ANSWERED"
+    ANSWER_INVALID = "ANSWER_INVALID"
+    TEXT_REQUIRED = "TEXT_REQUIRED"
+    TEXT_INVALID = "TEXT_INVALID"
+    NO_DISPUTED_LINE = "NO_DISPUTED_LINE"
+
+    def __init__(self, *, code: str, **data: Any) -> None:
+        self.code = code
+        super().__init__(code, **data)
+
+
+def _disputed_codes(case: ExceptionCase) -> list[str]:
+    """The SKU codes of the order's lines that the case's findings name, in line order."""
+    numbers = sorted(
+        {int(m.group(1)) for f in case.findings if (m := _LINE_FIELD.match(str(f.get("field", ""))))}
+    )
+    codes = (
+        OrderLine.objects.filter(order_id=case.order_id, line_no__in=numbers)
+        .order_by("line_no")
+        .values_list("sku_code", flat=True)
+    )
+    return list(dict.fromkeys(c.strip() for c in codes if c.strip()))
+
+
+def _merchant_message(dispute: SkuDispute, case: ExceptionCase, *, now: datetime) -> None:
+    """Ask the merchant's contacts (topic ``case_merchant``, else its contact email) to check
+    the product data, each in its own language."""
+    from orderguard.notifications.endpoints import recipients_for
+    from orderguard.notifications.models import Topic
+    from orderguard.notifications.services import OutboxIn, outbox_enqueue
+
+    messages = []
+    for r in recipients_for(
+        topic=Topic.CASE_MERCHANT, merchant_id=case.merchant_id, fallback_email=case.merchant.contact_email
+    ):
+        with translation.override(r.language):
+            text = _("买家坚持订单无误，但与仓库的库存不符：请核对 SKU %(sku)s 的商品资料并答复。") % {
+                "sku": dispute.sku_code
+            }
+        messages.append(
+            OutboxIn(
+                topic=Topic.CASE_MERCHANT,
+                recipient=r.address,
+                idempotency_key=f"dispute:{dispute.pk}:case{case.pk}{':' + r.suffix if r.suffix else ''}",
+                merchant_id=case.merchant_id,
+                endpoint_id=r.endpoint_id,
+                language=r.language,
+                context={
+                    "order": case.order.platform_order_id,
+                    "text": text,
+                    "link": f"/disputes/{dispute.pk}/",
+                },
+            )
+        )
+    outbox_enqueue(messages=messages, now=now)
+
+
+def sku_disputes_open(
+    *, case: ExceptionCase, actor: Actor, buyer_says: str, now: datetime
+) -> list[CaseEvent]:
+    """Mark the SKUs of a product case disputed with the merchant (inside the ``dispute_sku``
+    move, the case row locked); returns the ``sku_disputed`` events to write with the move.
+
+    An open dispute of the same merchant and code gains the case (recognised, not doubled);
+    otherwise one opens. Raises DisputeRefused ``NO_DISPUTED_LINE`` when the findings name no
+    line with a code (nothing written: the caller's transaction rolls back)."""
+    codes = _disputed_codes(case)
+    if not codes:
+        raise DisputeRefused(code=DisputeRefused.NO_DISPUTED_LINE, case_id=case.pk)
+    known = dict(Sku.objects.filter(merchant_id=case.merchant_id, code__in=codes).values_list("code", "pk"))
+    found: list[CaseEvent] = []
+    for code in codes:
+        dispute = (
+            SkuDispute.objects.select_for_update()
+            .filter(merchant_id=case.merchant_id, sku_code=code, answered_at__isnull=True)
+            .first()
+        )
+        joined = dispute is not None
+        if dispute is None:
+            try:
+                with transaction.atomic():
+                    dispute = SkuDispute.objects.create(
+                        merchant_id=case.merchant_id,
+                        sku_id=known.get(code),
+                        sku_code=code,
+                        buyer_says=buyer_says,
+                        opened_by_id=actor.user_id,
+                        opened_by_label=actor.label,
+                        opened_at=now,
+                    )
+            except IntegrityError:
+                # another case opened it at the same moment: join that one
+                dispute = SkuDispute.objects.select_for_update().get(
+                    merchant_id=case.merchant_id, sku_code=code, answered_at__isnull=True
+                )
+                joined = True
+        dispute.cases.add(case)
+        found.append(
+            events.sku_disputed(
+                case,
+                at=now,
+                actor_label=actor.label,
+                actor_id=actor.user_id,
+                dispute=dispute.pk,
+                sku_code=code,
+                step="opened",
+                joined=joined,
+                buyer_says=buyer_says,
+            )
+        )
+        _merchant_message(dispute, case, now=now)
+    return found
+
+
+def _clean_text(text: str, *, required: bool) -> str:
+    from orderguard.cases.errors import CaseActionNotAllowed
+    from orderguard.cases.services import _clean_note
+
+    try:
+        return _clean_note(text, required=required)
+    except CaseActionNotAllowed as exc:
+        code = DisputeRefused.TEXT_REQUIRED if exc.code == exc.NOTE_REQUIRED else DisputeRefused.TEXT_INVALID
+        raise DisputeRefused(code=code, field="text") from None
+
+
+@transaction.atomic
+def sku_dispute_answer(*, dispute_id: int, actor: Actor, answer: str, text: str, now: datetime) -> SkuDispute:
+    """Record the merchant's answer to a disputed SKU (H3.2), once.
+
+    Checked in this order, refused with nothing written: a dispute the actor may not see
+    (another merchant's, or missing): `NotFound`; a role that may not answer: DisputeRefused
+    ``ROLE``; already answered: ``ALREADY_ANSWERED``; an unknown answer: ``ANSWER_INVALID``;
+    "other" without words: ``TEXT_REQUIRED``; bad text: ``TEXT_INVALID``.
+
+    Then, in one transaction (the dispute, then its cases locked in pk order): the answer and
+    who gave it; a ``sku_disputed`` event (`step` "answered") on every linked case; each open
+    case waiting on the merchant with no other open dispute goes back to in progress (a
+    ``status_changed`` event, action ``resume``) with the buyer-confirmation step's deadline
+    started again, since the warehouse must now act on the answer.
+    """
+    dispute = visible(SkuDispute.objects.select_for_update(), actor).filter(pk=dispute_id).first()
+    if dispute is None:
+        raise NotFound("not found", model="SkuDispute", id=dispute_id)
+    if actor.role not in ANSWER_ROLES:
+        raise DisputeRefused(code=DisputeRefused.ROLE, role=actor.role)
+    if dispute.answered_at is not None:
+        raise DisputeRefused(
+            code=DisputeRefused.ALREADY_ANSWERED, answered_at=dispute.answered_at.isoformat()
+        )
+    if answer not in DisputeAnswer.values:
+        raise DisputeRefused(code=DisputeRefused.ANSWER_INVALID, field="answer", value=str(answer)[:50])
+    words = _clean_text(text, required=answer == DisputeAnswer.OTHER)
+    dispute.answer, dispute.answer_text = answer, words
+    dispute.answered_at, dispute.answered_by_id, dispute.answered_by_label = now, actor.user_id, actor.label
+    dispute.save(update_fields=["answer", "answer_text", "answered_at", "answered_by", "answered_by_label"])
+    cases = list(
+        ExceptionCase.objects.select_for_update(of=("self",))
+        .filter(pk__in=dispute.cases.values("pk"))
+        .select_related("order")
+        .order_by("pk")
+    )
+    still_open = set(
+        SkuDispute.cases.through.objects.filter(
+            exceptioncase_id__in=[c.pk for c in cases], skudispute__answered_at__isnull=True
+        ).values_list("exceptioncase_id", flat=True)
+    )
+    book = PolicyBook()
+    log: list[CaseEvent] = []
+    resumed: list[ExceptionCase] = []
+    for case in cases:
+        log.append(
+            events.sku_disputed(
+                case,
+                at=now,
+                actor_label=actor.label,
+                actor_id=actor.user_id,
+                dispute=dispute.pk,
+                sku_code=dispute.sku_code,
+                step="answered",
+                answer=answer,
+                note=words,
+            )
+        )
+        waiting = case.status == CaseStatus.WAITING and case.waiting_on == WaitingOn.MERCHANT
+        if not waiting or case.pk in still_open:
+            continue
+        # the machine's own resume move (waiting → in progress), by whoever answered
+        assert CaseStatus.IN_PROGRESS in machine_for(case.type).allowed[CaseStatus.WAITING]
+        case.status, case.waiting_on = CaseStatus.IN_PROGRESS, ""
+        case_clock_start(case, step=FIRST_STEP[ExceptionType.PRODUCT_ERROR], now=now, policies=book)
+        resumed.append(case)
+        log.append(
+            events.status_changed(
+                case,
+                at=now,
+                actor_label=actor.label,
+                actor_id=actor.user_id,
+                action="resume",
+                source=CaseStatus.WAITING,
+                note=words,
+                step=case.step,
+                due_at=case.due_at.isoformat() if case.due_at else None,
+            )
+        )
+    bulk.update(
+        resumed,
+        [
+            "status",
+            "waiting_on",
+            "step",
+            "due_at",
+            "warn_at",
+            "sla_level",
+            "sla_next_at",
+            "sla_paused_at",
+            "sla_remaining_seconds",
+        ],
+    )
+    bulk.insert(log)
+    return dispute
+
+
+def disputes_for_actor(*, actor: Actor, open_only: bool = False) -> Any:
+    """The disputes the actor may see (a merchant user its own), open first, newest first."""
+    qs = visible(SkuDispute.objects.select_related("merchant", "sku"), actor)
+    if open_only:
+        qs = qs.filter(answered_at__isnull=True)
+    return qs.order_by("-opened_at", "-pk")
+
+
+def dispute_get(*, actor: Actor, dispute_id: int) -> SkuDispute:
+    """One dispute; `NotFound` alike for missing and another merchant's."""
+    found = disputes_for_actor(actor=actor).filter(pk=dispute_id).first()
+    if found is None:
+        raise NotFound("not found", model="SkuDispute", id=dispute_id)
+    return found
+
+
+def open_disputed_codes(*, merchant_id: int, codes: Sequence[str]) -> dict[str, int]:
+    """Of `codes`, those with an open dispute of the merchant: code → dispute id (the orders'
+    badge)."""
+    if not codes:
+        return {}
+    return dict(
+        SkuDispute.objects.filter(
+            merchant_id=merchant_id, sku_code__in=list(codes), answered_at__isnull=True
+        ).values_list("sku_code", "pk")
+    )
