@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from orderguard.cases import events
@@ -293,6 +294,9 @@ def contacts_advance(*, now: datetime, limit: int = 200, policies: PolicyBook | 
                         fallback_email=case.merchant.contact_email,
                     )
                     for r in told:
+                        # the words in the contact's own language, like the template around them
+                        with translation.override(r.language):
+                            ask = _("电话和短信都未联系上买家，请通过平台联系买家并回复正确的收货信息。")
                         messages.append(
                             OutboxIn(
                                 topic=Topic.CASE_MERCHANT,
@@ -303,9 +307,7 @@ def contacts_advance(*, now: datetime, limit: int = 200, policies: PolicyBook | 
                                 language=r.language,
                                 context={
                                     "order": case.order.platform_order_id,
-                                    "text": _(
-                                        "电话和短信都未联系上买家，请通过平台联系买家并回复正确的收货信息。"
-                                    ),
+                                    "text": ask,
                                     "link": f"/cases/{case.pk}/",
                                 },
                             )

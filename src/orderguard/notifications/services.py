@@ -32,6 +32,8 @@ from orderguard.notifications.models import (
     OutboxStatus,
 )
 from orderguard.notifications.rendering import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
     Rendered,
     TemplateFailed,
     Words,
@@ -61,6 +63,21 @@ class OutboxIn:
     language: str = "zh-hans"
     context: Mapping[str, Any] | None = None
     digest_key: str = ""
+
+
+def user_languages(user_ids: Iterable[int]) -> dict[int, str]:
+    """The language each of these users reads (the pages' choice, `web.UserPreference`; one
+    query), for messages to warehouse people; a user without a choice reads the default
+    zh-Hans. Read through the app registry: the preference is kept by the pages' app, which
+    the domain apps do not import."""
+    from django.apps import apps
+
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    preference = apps.get_model("web", "UserPreference")
+    chosen = dict(preference.objects.filter(user_id__in=wanted).values_list("user_id", "language"))
+    return {pk: chosen[pk] if chosen.get(pk) in LANGUAGES else DEFAULT_LANGUAGE for pk in wanted}
 
 
 def _quiet_hours() -> tuple[dtime, dtime] | None:

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from orderguard.core import bulk
@@ -335,9 +336,15 @@ def _recipients(
     return managers
 
 
-def _context(case: ExceptionCase, level: int) -> dict[str, str]:
-    """The variables of the reminder's template (topics ``overdue`` and ``escalation``)."""
+def _context(case: ExceptionCase, level: int, language: str) -> dict[str, str]:
+    """The variables of the reminder's template (topics ``overdue`` and ``escalation``), their
+    words in the recipient's `language` (the template is chosen in it too)."""
     due = case.due_at.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%m-%d %H:%M") if case.due_at else "-"
+    with translation.override(language):
+        return _context_words(case, level, due)
+
+
+def _context_words(case: ExceptionCase, level: int, due: str) -> dict[str, str]:
     states = {
         WARNED: _("即将超时"),
         OVERDUE: _("已超时"),
@@ -359,7 +366,7 @@ def deadlines_scan(*, now: datetime, limit: int = 500, policies: PolicyBook | No
     from orderguard.cases import events
     from orderguard.cases.models import OPEN_STATUS_VALUES, ExceptionCase
     from orderguard.notifications.models import NotificationChannel, Topic
-    from orderguard.notifications.services import OutboxIn, outbox_enqueue
+    from orderguard.notifications.services import OutboxIn, outbox_enqueue, user_languages
 
     book = policies or PolicyBook()
     result = ScanResult()
@@ -400,6 +407,8 @@ def deadlines_scan(*, now: datetime, limit: int = 500, policies: PolicyBook | No
             wanted = {c.assignee_id for c in cases if c.assignee_id} | set(leads.values())
             users = {u.pk: u for u in User.objects.filter(pk__in=wanted, is_active=True)}
             users.update({m.pk: m for m in managers})
+            # each person reads the reminder in the language of their pages
+            languages = user_languages(users)
             messages: list[OutboxIn] = []
             log_rows = []
             for case in cases:
@@ -420,14 +429,21 @@ def deadlines_scan(*, now: datetime, limit: int = 500, policies: PolicyBook | No
                 if level == before:
                     continue
                 told = _recipients(case, level, leads=leads, users=users, managers=managers)
-                context = _context(case, level)
+                contexts = {lang: _context(case, level, lang) for lang in {languages[u.pk] for u in told}}
                 stamp = int(case.due_at.timestamp()) if case.due_at else 0
                 topic = Topic.OVERDUE if level in (WARNED, OVERDUE) else Topic.ESCALATION
                 for user in told:
                     key = f"sla:{case.pk}:{case.step}:{level}:{stamp}:{user.pk}"
+                    language = languages[user.pk]
                     if user.email:
                         messages.append(
-                            OutboxIn(topic=topic, recipient=user.email, idempotency_key=key, context=context)
+                            OutboxIn(
+                                topic=topic,
+                                recipient=user.email,
+                                idempotency_key=key,
+                                language=language,
+                                context=contexts[language],
+                            )
                         )
                     if inbox is not None:
                         messages.append(
@@ -436,7 +452,8 @@ def deadlines_scan(*, now: datetime, limit: int = 500, policies: PolicyBook | No
                                 recipient=str(user.pk),
                                 idempotency_key=f"{key}:inbox",
                                 endpoint_id=inbox,
-                                context=context,
+                                language=language,
+                                context=contexts[language],
                             )
                         )
                 log_rows.append(

@@ -1,0 +1,244 @@
+"""H3.2: the buyer insists the order is right, so the SKU is disputed with the merchant; the
+merchant's answer is logged on every linked case, the case resumes and the marking clears. The
+deadline of the merchant's answer escalates, and reminders reach each person in their language."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from orderguard.cases.disputes import (
+    DisputeRefused,
+    open_disputed_codes,
+    sku_dispute_answer,
+)
+from orderguard.cases.errors import CaseActionNotAllowed
+from orderguard.cases.machine import ActionName
+from orderguard.cases.models import CaseEvent, ExceptionCase
+from orderguard.cases.services import case_transition
+from orderguard.catalog.models import SkuDispute
+from orderguard.core.errors import NotFound
+from orderguard.intake.tests.product_world import IMPORTED_AT, order_for_xl, tee_shop
+from orderguard.notifications.models import OutboxMessage
+from orderguard.orders.tests.factories import ChannelFactory
+from orderguard.sla.services import deadlines_scan
+from orderguard.tenancy.access import actor_for
+from orderguard.tenancy.tests.factories import user_with_role
+from orderguard.web.models import UserPreference
+
+pytestmark = pytest.mark.django_db
+LATER = IMPORTED_AT + timedelta(minutes=20)
+
+
+@pytest.fixture
+def shop(channel):  # type: ignore[no-untyped-def]
+    channel.merchant.contact_email = "ops@tee.example"
+    channel.merchant.save()
+    return tee_shop(channel)
+
+
+@pytest.fixture
+def agent():  # type: ignore[no-untyped-def]
+    return actor_for(user_with_role("cs_agent", username="ann", email="ann@wh.example"))
+
+
+def _dispute(case: ExceptionCase, actor, note: str = "买家坚持要XL码") -> ExceptionCase:  # type: ignore[no-untyped-def]
+    return case_transition(case_id=case.pk, action=ActionName.DISPUTE_SKU, actor=actor, now=LATER, note=note)
+
+
+def _events(case: ExceptionCase) -> list[tuple[str, str, dict]]:
+    return [(e.type, e.actor_label, e.data) for e in CaseEvent.objects.filter(case=case).order_by("pk")][1:]
+
+
+def test_the_buyer_insists_the_sku_is_disputed_and_the_case_waits_on_the_merchant_with_its_deadline(
+    shop, agent
+):
+    order, case = order_for_xl(shop, "TB1")
+
+    _dispute(case, agent)
+
+    case.refresh_from_db()
+    assert (case.status, case.waiting_on, case.step) == ("waiting", "merchant", "merchant_answer")
+    # 8 working hours from 10:20 on a Wednesday (Shanghai): 7:40 that day, 0:20 on Thursday
+    assert case.due_at == IMPORTED_AT + timedelta(hours=23, minutes=20)
+    assert case.sla_paused_at is None
+    dispute = SkuDispute.objects.get()
+    assert (dispute.sku_code, dispute.sku_id, dispute.buyer_says, dispute.opened_by_label) == (
+        "TEE-XL",
+        None,
+        "买家坚持要XL码",
+        "user:ann",
+    )
+    assert list(dispute.cases.values_list("pk", flat=True)) == [case.pk]
+    assert open_disputed_codes(merchant_id=shop.merchant_id, codes=["TEE-XL", "TEE-M"]) == {
+        "TEE-XL": dispute.pk
+    }
+    assert _events(case) == [
+        (
+            "status_changed",
+            "user:ann",
+            {
+                "action": "dispute_sku",
+                "from": "open",
+                "to": "waiting",
+                "note": "买家坚持要XL码",
+                "waiting_on": "merchant",
+                "step": "merchant_answer",
+                "due_at": case.due_at.isoformat(),
+            },
+        ),
+        (
+            "sku_disputed",
+            "user:ann",
+            {
+                "dispute": dispute.pk,
+                "sku_code": "TEE-XL",
+                "step": "opened",
+                "joined": False,
+                "buyer_says": "买家坚持要XL码",
+            },
+        ),
+    ]
+    message = OutboxMessage.objects.get(topic="case_merchant")
+    assert (message.recipient, message.subject) == ("ops@tee.example", "请协助处理订单 TB1")
+    assert "请核对 SKU TEE-XL 的商品资料并答复" in message.body
+
+
+def test_a_second_case_about_the_same_code_joins_the_open_dispute(shop, agent):
+    _order1, first = order_for_xl(shop, "TB1")
+    _order2, second = order_for_xl(shop, "TB2")
+    _dispute(first, agent)
+
+    _dispute(second, agent, note="也要XL")
+
+    dispute = SkuDispute.objects.get()
+    assert sorted(dispute.cases.values_list("pk", flat=True)) == [first.pk, second.pk]
+    assert _events(second)[-1][2]["joined"] is True
+
+
+def test_the_merchant_answers_the_answer_is_logged_on_every_case_they_resume_and_the_marking_clears(
+    shop, agent
+):
+    _o1, first = order_for_xl(shop, "TB1")
+    _o2, second = order_for_xl(shop, "TB2")
+    _dispute(first, agent)
+    _dispute(second, agent)
+    dispute = SkuDispute.objects.get()
+    merchant = actor_for(user_with_role("merchant", merchant=shop.merchant, username="yoyo"))
+    answered_at = LATER + timedelta(hours=1)
+
+    sku_dispute_answer(
+        dispute_id=dispute.pk, actor=merchant, answer="data_fixed", text="已补上XL码", now=answered_at
+    )
+
+    dispute.refresh_from_db()
+    assert (dispute.answer, dispute.answer_text, dispute.answered_at, dispute.answered_by_label) == (
+        "data_fixed",
+        "已补上XL码",
+        answered_at,
+        "user:yoyo",
+    )
+    assert open_disputed_codes(merchant_id=shop.merchant_id, codes=["TEE-XL"]) == {}
+    for case in (first, second):
+        case.refresh_from_db()
+        assert (case.status, case.waiting_on, case.step) == ("in_progress", "", "confirm_with_buyer")
+        assert case.due_at == answered_at + timedelta(hours=2)
+        assert [
+            (t, a, d.get("step"), d.get("answer"), d.get("action")) for t, a, d in _events(case)[-2:]
+        ] == [
+            ("sku_disputed", "user:yoyo", "answered", "data_fixed", None),
+            ("status_changed", "user:yoyo", "confirm_with_buyer", None, "resume"),
+        ]
+
+
+def test_answering_twice_another_merchants_dispute_or_a_bad_answer_changes_nothing(shop, agent):
+    _order, case = order_for_xl(shop, "TB1")
+    _dispute(case, agent)
+    dispute = SkuDispute.objects.get()
+    merchant = actor_for(user_with_role("merchant", merchant=shop.merchant))
+    other = actor_for(user_with_role("merchant", merchant=ChannelFactory().merchant))
+    operator = actor_for(user_with_role("operator"))
+    events_before = CaseEvent.objects.count()
+
+    with pytest.raises(NotFound):
+        sku_dispute_answer(dispute_id=dispute.pk, actor=other, answer="sku_right", text="", now=LATER)
+    with pytest.raises(DisputeRefused) as refused:
+        sku_dispute_answer(dispute_id=dispute.pk, actor=operator, answer="sku_right", text="", now=LATER)
+    assert refused.value.code == "ROLE"
+    with pytest.raises(DisputeRefused) as refused:
+        sku_dispute_answer(dispute_id=dispute.pk, actor=merchant, answer="maybe", text="", now=LATER)
+    assert refused.value.code == "ANSWER_INVALID"
+    with pytest.raises(DisputeRefused) as refused:
+        sku_dispute_answer(dispute_id=dispute.pk, actor=merchant, answer="other", text="  ", now=LATER)
+    assert refused.value.code == "TEXT_REQUIRED"
+    dispute.refresh_from_db()
+    assert (dispute.answered_at, dispute.answer) == (None, "")
+    assert CaseEvent.objects.count() == events_before
+
+    sku_dispute_answer(dispute_id=dispute.pk, actor=merchant, answer="sku_right", text="", now=LATER)
+    after_first = CaseEvent.objects.count()
+    with pytest.raises(DisputeRefused) as refused:
+        sku_dispute_answer(dispute_id=dispute.pk, actor=merchant, answer="data_fixed", text="", now=LATER)
+    assert refused.value.code == "ALREADY_ANSWERED"
+    dispute.refresh_from_db()
+    assert dispute.answer == "sku_right"
+    assert CaseEvent.objects.count() == after_first
+
+
+def test_a_move_the_product_machine_does_not_have_or_a_disputed_case_disputed_again_is_refused(shop, agent):
+    _order, case = order_for_xl(shop, "TB1")
+    with pytest.raises(CaseActionNotAllowed) as refused:
+        case_transition(case_id=case.pk, action=ActionName.WAIT_MERCHANT, actor=agent, now=LATER)
+    assert (refused.value.code, refused.value.data["target"]) == ("TRANSITION_NOT_ALLOWED", "")
+    _dispute(case, agent)
+    before = (CaseEvent.objects.count(), SkuDispute.objects.count(), OutboxMessage.objects.count())
+
+    with pytest.raises(CaseActionNotAllowed) as refused:
+        _dispute(case, agent)
+
+    assert refused.value.code == "TRANSITION_NOT_ALLOWED"
+    assert (CaseEvent.objects.count(), SkuDispute.objects.count(), OutboxMessage.objects.count()) == before
+
+
+def test_a_merchant_user_disputes_nothing_and_a_dispute_needs_what_the_buyer_says(shop, agent):
+    _order, case = order_for_xl(shop, "TB1")
+    merchant = actor_for(user_with_role("merchant", merchant=shop.merchant))
+    with pytest.raises(CaseActionNotAllowed) as refused:
+        _dispute(case, merchant)
+    assert refused.value.code == "ROLE"
+    with pytest.raises(CaseActionNotAllowed) as refused:
+        _dispute(case, agent, note="")
+    assert refused.value.code == "NOTE_REQUIRED"
+    case.refresh_from_db()
+    assert (case.status, SkuDispute.objects.count(), CaseEvent.objects.filter(case=case).count()) == (
+        "open",
+        0,
+        1,
+    )
+
+
+def test_an_unanswered_dispute_escalates_and_each_person_reads_the_reminder_in_their_language(shop, agent):
+    """S2, B1: past the merchant_answer deadline the scan flags the case overdue; the same alert
+    reaches an English reader and a zh-Hans reader each in their language (exact subjects)."""
+    _order, case = order_for_xl(shop, "TB1")
+    _dispute(case, agent)
+    case.refresh_from_db()
+    boss = user_with_role("manager", username="boss", email="boss@wh.example")
+    UserPreference.objects.create(user=boss, language="en")
+    # nobody owns the case: the managers are told (one in English, one in zh-Hans)
+    user_with_role("manager", username="chief", email="chief@wh.example")
+    OutboxMessage.objects.all().delete()
+
+    result = deadlines_scan(now=case.due_at + timedelta(minutes=1))
+
+    assert dict(result.alerted) == {2: 1}
+    sent = sorted(OutboxMessage.objects.values_list("recipient", "language", "subject"))
+    assert sent == [
+        ("boss@wh.example", "en", f"[Overdue] Case #{case.pk}"),
+        ("chief@wh.example", "zh-hans", f"【已超时】异常单 #{case.pk}"),
+    ]
+    english = OutboxMessage.objects.get(recipient="boss@wh.example")
+    assert english.body.startswith(f"Case #{case.pk} (Product details error) is due at 11-26 09:20.")
+    assert _events(case)[-1][0:2] == ("sla_overdue", "system:sla")
+    assert _events(case)[-1][2]["step"] == "merchant_answer"
