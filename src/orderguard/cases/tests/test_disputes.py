@@ -54,7 +54,7 @@ def _events(case: ExceptionCase) -> list[tuple[str, str, dict]]:
 def test_the_buyer_insists_the_sku_is_disputed_and_the_case_waits_on_the_merchant_with_its_deadline(
     shop, agent
 ):
-    order, case = order_for_xl(shop, "TB1")
+    _order, case = order_for_xl(shop, "TB1")
 
     _dispute(case, agent)
 
