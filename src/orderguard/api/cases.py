@@ -107,7 +107,8 @@ class ActionIn(Schema):
     model_config = {"extra": "forbid"}
 
     action: ActionName = Field(
-        description="start, wait_buyer, wait_merchant, resume, resolve, cancel, reopen"
+        description="start, wait_buyer, wait_merchant, resume, resolve, cancel, reopen; dispute_sku on a "
+        "product case (T3, H3.2: the buyer insists, the merchant is asked; `note` is what the buyer says)"
     )
     note: Note = Field("", description="Reason or solution; required to resolve, cancel and reopen")
     outcome: Literal["succeeded", "failed"] | None = Field(

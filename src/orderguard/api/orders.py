@@ -8,15 +8,16 @@ from typing import Annotated, Any
 from django.db.models import TextChoices
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema
-from pydantic import WithJsonSchema
+from pydantic import Strict, WithJsonSchema
 
 from orderguard.api.auth import AUTH, actor
 from orderguard.api.errors import AUTHENTICATED, ApiError, NoQuery, reject_unknown_query, with_errors
+from orderguard.cases.disputes import orders_disputed_skus
 from orderguard.core import clock
 from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name
 from orderguard.intake.selectors import channel_for_import
-from orderguard.intake.services import order_correct
+from orderguard.intake.services import MAX_LINES, order_correct, order_lines_change
 from orderguard.intake.submit import MAX_ORDERS_PER_REQUEST, OrdersRejected, Outcome, orders_submit
 from orderguard.inventory.selectors import orders_short_skus
 from orderguard.orders.choices import OrderStatus
@@ -68,6 +69,9 @@ class OrderOut(OrderSummaryOut):
     lines: list[LineOut]
     short_skus: list[str] = Field(
         description="Codes of the order's SKUs with an open stock alert at its warehouse (D1)"
+    )
+    disputed_skus: list[str] = Field(
+        description="Codes of the order's lines whose product data the merchant is asked to check (T3, H3.2)"
     )
 
 
@@ -342,6 +346,7 @@ def _order(o: Order) -> dict[str, Any]:
         },
         "findings": [_finding(f) for f in o.findings],
         "short_skus": orders_short_skus(orders=[o])[o.pk],
+        "disputed_skus": orders_disputed_skus(orders=[o])[o.pk],
         "lines": [
             {
                 "line_no": line.line_no,
@@ -352,4 +357,64 @@ def _order(o: Order) -> dict[str, Any]:
             }
             for line in o.lines.order_by("line_no")
         ],
+    }
+
+
+class LineChangeIn(Schema):
+    model_config = {"extra": "forbid"}
+
+    sku_code: str = Field(
+        max_length=100, pattern=r"^[^\x00]*$", description="A SKU code of the order's merchant"
+    )
+    # strict: `true` is no quantity; a fractional, zero or negative one is refused by the
+    # service naming the line (422 QUANTITY_INVALID)
+    quantity: Annotated[int, Strict()] | Annotated[float, Strict()] | Annotated[str, Strict()] = Field(
+        description="A whole number of units, at least 1"
+    )
+
+
+class LinesIn(Schema):
+    model_config = {"extra": "forbid"}
+
+    lines: list[LineChangeIn] = Field(min_length=1, max_length=MAX_LINES, description="The order's new lines")
+    reason: str = Field("", max_length=500, pattern=r"^[^\x00]*$", description="Why (logged with the change)")
+
+
+class OrderLinesChangedOut(OrderOut):
+    changed: bool = Field(description="Whether the lines changed (false: the same lines, nothing written)")
+    closed_cases: list[int] = Field(description="The cases the re-check closed")
+    opened_cases: list[int] = Field(
+        description="The cases the re-check opened (a stock-out when the new SKU is short)"
+    )
+
+
+@router.post(
+    "/{order_id}/lines",
+    response=with_errors({200: OrderLinesChangedOut}, *AUTHENTICATED, 404, 409, 400),
+    summary="Change an order's lines and check it again",
+)
+def change_order_lines(
+    request: HttpRequest, body: LinesIn, order_id: int = object_id("The order's id")
+) -> dict[str, Any]:
+    """H3.1: the buyer chose wrongly; warehouse staff replace the order's lines (each SKU code of
+    the merchant's catalogue, active; each quantity a whole number from 1). What the old lines
+    held is given back, the order runs again through the checks, allocation and triage, and the
+    product case closes when the product checks pass. Refused with nothing written: a merchant
+    user (403 ``ROLE``), a shipped or cancelled order (409 ``ORDER_CLOSED``), an anonymised one
+    (409 ``ORDER_ANONYMISED``), 422 ``SKU_UNKNOWN`` / ``SKU_INACTIVE`` / ``QUANTITY_INVALID``
+    naming ``lines[<i>].<field>``."""
+    reject_unknown_query(request, NoQuery)
+    act = actor(request)
+    done = order_lines_change(
+        order_id=order_id,
+        actor=act,
+        lines=[line.model_dump() for line in body.lines],
+        reason=body.reason,
+        now=clock.now(),
+    )
+    return {
+        **_order(order_get(actor=act, order_id=order_id)),
+        "changed": done.changed,
+        "closed_cases": [c.pk for c in done.triage.closed],
+        "opened_cases": [c.pk for c in done.triage.opened],
     }

@@ -8,6 +8,7 @@ from orderguard.api import errors
 from orderguard.api import stock as _stock  # noqa: F401  (its operations join the stock router)
 from orderguard.api.cases import router as cases_router
 from orderguard.api.catalog import skus_router, stock_router
+from orderguard.api.disputes import router as disputes_router
 from orderguard.api.health import router as health_router
 from orderguard.api.imports import router as imports_router
 from orderguard.api.notifications import inbox_router
@@ -23,6 +24,7 @@ api.add_router("/orders", orders_router)
 api.add_router("/cases", cases_router)
 api.add_router("/imports", imports_router)
 api.add_router("/skus", skus_router)
+api.add_router("/catalog", disputes_router)
 api.add_router("/stock", stock_router)
 api.add_router("/rules", rules_router)
 api.add_router("/webhooks", webhooks_router)

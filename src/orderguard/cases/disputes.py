@@ -301,3 +301,27 @@ def open_disputed_codes(*, merchant_id: int, codes: Sequence[str]) -> dict[str, 
             merchant_id=merchant_id, sku_code__in=list(codes), answered_at__isnull=True
         ).values_list("sku_code", "pk")
     )
+
+
+def orders_disputed_skus(*, orders: Sequence[Any]) -> dict[int, list[str]]:
+    """For each order, the codes of its lines under an open dispute with its merchant, in line
+    order (the orders' badge; two queries whatever the number of orders)."""
+    found: dict[int, list[str]] = {o.pk: [] for o in orders}
+    rows = list(
+        OrderLine.objects.filter(order_id__in=list(found))
+        .order_by("order_id", "line_no")
+        .values_list("order_id", "order__merchant_id", "sku_code")
+    )
+    if not rows:
+        return found
+    disputed = set(
+        SkuDispute.objects.filter(
+            merchant_id__in={m for _o, m, _c in rows},
+            sku_code__in={c for _o, _m, c in rows},
+            answered_at__isnull=True,
+        ).values_list("merchant_id", "sku_code")
+    )
+    for order_id, merchant_id, code in rows:
+        if (merchant_id, code) in disputed and code not in found[order_id]:
+            found[order_id].append(code)
+    return found

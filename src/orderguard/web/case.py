@@ -24,10 +24,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from orderguard.cases.choices import CaseStatus, WaitingOn
 from orderguard.cases.contacts import case_contact_plan, contact_record, contacts_for_case
+from orderguard.cases.disputes import DisputeRefused, orders_disputed_skus
 from orderguard.cases.errors import CaseActionNotAllowed
 from orderguard.cases.ladder import AUTOMATIC, LADDER_TYPES, OUTCOMES_FOR, ContactChannel, ContactOutcome
 from orderguard.cases.machine import REVEAL_ROLES, Action, ActionName, machine_for
-from orderguard.cases.models import ExceptionCase
+from orderguard.cases.models import OPEN_STATUS_VALUES, ExceptionCase
 from orderguard.cases.selectors import TimelineEntry, assignee_label, case_get, case_timeline
 from orderguard.cases.services import (
     NOTE_MAX_LENGTH,
@@ -37,12 +38,13 @@ from orderguard.cases.services import (
     case_transition,
     require_staff,
 )
+from orderguard.catalog.models import DisputeAnswer, SkuDispute
 from orderguard.core import clock
 from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name
-from orderguard.intake.errors import CorrectionRefused
-from orderguard.intake.services import CORRECTABLE, order_correct
+from orderguard.intake.errors import CorrectionRefused, LinesRefused
+from orderguard.intake.services import CORRECTABLE, order_correct, order_lines_change
 from orderguard.inventory.models import MovementKind
 from orderguard.orders.models import Order
 from orderguard.tenancy.access import Actor, staff_users
@@ -59,6 +61,7 @@ ACTION_LABELS = {
     ActionName.RESOLVE: gettext_lazy("解决"),
     ActionName.CANCEL: gettext_lazy("取消异常单"),
     ActionName.REOPEN: gettext_lazy("重新打开"),
+    ActionName.DISPUTE_SKU: gettext_lazy("买家坚持原订单：请商家核实商品资料"),
 }
 # The handling steps of the SLA policies (`sla.services.FIRST_STEP`), in words.
 STEP_LABELS = {
@@ -67,6 +70,7 @@ STEP_LABELS = {
     "restock": gettext_lazy("等待补货"),
     "contact_buyer": gettext_lazy("联系买家"),
     "confirm_with_buyer": gettext_lazy("与买家确认"),
+    "merchant_answer": gettext_lazy("等待商家核实商品资料"),
     "triage": gettext_lazy("故障排查"),
     "assess_feasibility": gettext_lazy("评估可行性"),
 }
@@ -123,6 +127,8 @@ def describe(entry: TimelineEntry) -> str:
             return _("订单不再发货，自动取消")
         if reason == "stock_arrived":
             return _("库存已到，订单已分配，自动解决")
+        if reason == "lines_changed":
+            return _("已修改商品，复核通过，自动解决")
         if d.get("outcome") == "cancelled":
             return _("取消异常单")
         if d.get("outcome") == "failed":
@@ -149,6 +155,18 @@ def describe(entry: TimelineEntry) -> str:
             "channel": _label(ContactChannel, d.get("channel")),
             "outcome": _label(ContactOutcome, d.get("outcome")),
         }
+    if entry.type == "lines_changed":
+        return _("修改商品：%(before)s → %(after)s") % {
+            "before": _lines_text(d.get("before")),
+            "after": _lines_text(d.get("after")),
+        }
+    if entry.type == "sku_disputed":
+        if d.get("step") == "answered":
+            return _("商家答复 SKU %(sku)s：%(answer)s") % {
+                "sku": d.get("sku_code"),
+                "answer": _label(DisputeAnswer, d.get("answer")),
+            }
+        return _("请商家核实 SKU %(sku)s 的商品资料") % {"sku": d.get("sku_code")}
     if entry.type == "sla_warned":
         return _("临近超时，已提醒 %(who)s") % {"who": "、".join(d.get("recipients", [])) or "—"}
     if entry.type == "sla_overdue":
@@ -156,6 +174,13 @@ def describe(entry: TimelineEntry) -> str:
     if entry.type == "escalated":
         return _("超时升级，已通知 %(who)s") % {"who": "、".join(d.get("recipients", [])) or "—"}
     return entry.type
+
+
+def _lines_text(lines: Any) -> str:
+    """[[code, quantity], ...] as "TEE-M × 2、MUG × 1"."""
+    if not isinstance(lines, list):
+        return "—"
+    return "、".join(f"{code} × {quantity}" for code, quantity in lines) or "—"
 
 
 def _label(choices: Any, value: Any) -> str:
@@ -206,7 +231,15 @@ def _work_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
         "needs_outcome": any(a.needs_outcome for a in actions),
         "assignees": list(staff_users().order_by("username")) if actor.is_staff_role and is_open else [],
         "timeline": [
-            {"entry": e, "text": describe(e), "note": e.data.get("note") or e.data.get("text") or ""}
+            {
+                "entry": e,
+                "text": describe(e),
+                "note": e.data.get("note")
+                or e.data.get("text")
+                or e.data.get("buyer_says")
+                or e.data.get("reason")
+                or "",
+            }
             for e in entries
         ],
         "note_max": NOTE_MAX_LENGTH,
@@ -335,8 +368,25 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
             "order_findings": _order_findings(order),
             "can_correct": actor.role in REVEAL_ROLES,
             "correction_fields": CORRECTION_FIELDS,
+            **_product_context(actor, case),
         },
     )
+
+
+def _product_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
+    """A product case (T3, H3): the lines form for staff while the case is open (H3.1), the
+    disputes of its SKUs with the merchant (H3.2) and the order's SKUs still disputed."""
+    if case.type != "T3":
+        return {"product": False}
+    disputes = list(
+        SkuDispute.objects.filter(cases=case, merchant_id=case.merchant_id).order_by("-opened_at", "-pk")
+    )
+    return {
+        "product": True,
+        "can_change_lines": actor.is_staff_role and case.status in OPEN_STATUS_VALUES,
+        "disputes": disputes,
+        "disputed_skus": orders_disputed_skus(orders=[case.order])[case.order_id],
+    }
 
 
 def _act(
@@ -363,6 +413,8 @@ def _act(
         if exc.code == CaseActionNotAllowed.ROLE:
             return render(request, "web/refused.html", {"message": refusal_message(exc)}, status=403)
         ok, message = False, refusal_message(exc)
+    except DisputeRefused:
+        ok, message = False, _("异常单的问题没有指向可核实的商品行")
     if request.headers.get("HX-Request") == "true":
         context = _work_context(actor, case_get(actor=actor, case_id=case_id))
         return render(request, "web/_case_work.html", {**context, "message": message, "message_ok": ok})
@@ -571,3 +623,58 @@ def case_order_correct(request: HttpRequest, case_id: int) -> HttpResponse:
         }
 
     return _correct(request, case_id, filled, roles=REVEAL_ROLES)
+
+
+def lines_refusal(exc: LinesRefused) -> str:
+    """A refused change of lines in words, naming the line (from 1) and the field."""
+    line = ""
+    if exc.field.startswith("lines["):
+        line = _("第 %(n)s 行：") % {"n": int(exc.field[6 : exc.field.index("]")]) + 1}
+    return line + {
+        LinesRefused.ROLE: _("只有仓库员工可以修改订单商品"),
+        LinesRefused.ORDER_CLOSED: _("订单已发货或已取消，不能修改商品"),
+        LinesRefused.ORDER_ANONYMISED: _("该订单的个人信息已清除，不能再修改"),
+        LinesRefused.LINES_INVALID: _("请填写 1 到 200 行商品"),
+        LinesRefused.SKU_UNKNOWN: _("商家没有这个SKU编码"),
+        LinesRefused.SKU_INACTIVE: _("这个SKU已停用"),
+        LinesRefused.QUANTITY_INVALID: _("数量必须是不小于 1 的整数"),
+    }.get(exc.code, _("操作未执行"))
+
+
+@never_cache
+@login_required
+@require_POST
+def case_lines(request: HttpRequest, case_id: int) -> HttpResponse:
+    """H3.1: the order's new lines from the form (`sku_code` and `quantity`, one pair per row;
+    a row left empty is dropped), by warehouse staff; the order is checked again and the product
+    case closes when the product checks pass. Another merchant's case is "not found"."""
+    actor = actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    try:
+        case = case_get(actor=actor, case_id=case_id)
+    except NotFound:
+        return render(request, "web/refused.html", {"message": _("找不到该异常单")}, status=404)
+    if not actor.is_staff_role:
+        return render(request, "web/refused.html", {"message": _("只有仓库员工可以修改订单商品")}, status=403)
+    rows = zip(request.POST.getlist("sku_code"), request.POST.getlist("quantity"), strict=False)
+    lines = [
+        {"sku_code": code, "quantity": quantity}
+        for code, quantity in rows
+        if code.strip() or quantity.strip()
+    ]
+    try:
+        done = order_lines_change(
+            order_id=case.order_id,
+            actor=actor,
+            lines=lines,
+            reason=request.POST.get("reason", ""),
+            now=clock.now(),
+        )
+    except LinesRefused as exc:
+        return _corrected(request, case_id, ok=False, message=lines_refusal(exc))
+    if not done.changed:
+        return _corrected(request, case_id, ok=True, message=_("商品没有变化"))
+    closed = case.pk in {c.pk for c in done.triage.closed}
+    message = _("已修改商品并重新检查") + (_("：检查通过，异常单已自动解决") if closed else "")
+    return _corrected(request, case_id, ok=True, message=message)

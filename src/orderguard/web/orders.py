@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from orderguard.cases.disputes import orders_disputed_skus
 from orderguard.cases.selectors import cases_of_order
 from orderguard.core.choices import Severity
 from orderguard.core.errors import NotFound
@@ -226,6 +227,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
             },
             "lines": order_lines(order=order),
             "short_skus": orders_short_skus(orders=[order])[order.pk],
+            "disputed_skus": orders_disputed_skus(orders=[order])[order.pk],
             "findings": [_finding_text(f) for f in order.findings],
             "cases": cases_of_order(order=order),
             "events": _event_rows(order_events(order=order), actor),

@@ -3,6 +3,7 @@ from django.urls import path
 
 from orderguard.web import (
     case,
+    disputes,
     imports,
     language,
     notifications,
@@ -38,6 +39,9 @@ urlpatterns = [
     path("cases/<int:case_id>/reveal", case.case_reveal, name="case_reveal"),
     path("cases/<int:case_id>/suggestion", case.case_suggestion_accept, name="case_suggestion"),
     path("cases/<int:case_id>/correct", case.case_order_correct, name="case_correct"),
+    path("cases/<int:case_id>/lines", case.case_lines, name="case_lines"),
+    path("disputes/<int:dispute_id>/", disputes.dispute_page, name="dispute"),
+    path("disputes/<int:dispute_id>/answer", disputes.dispute_answer, name="dispute_answer"),
     path("stock/", stock.stock_page, name="stock"),
     path("stock/move", stock.stock_move, name="stock_move"),
     path("stock/upload", stock.stock_upload, name="stock_upload"),

@@ -10,6 +10,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from orderguard.cases.disputes import disputes_for_actor
 from orderguard.cases.selectors import (
     SUPERVISOR_ROLES,
     case_counts,
@@ -37,7 +38,13 @@ def _dashboard_panels(actor: Actor) -> dict[str, Any]:
         if not actor.is_staff_role
         else []
     )
+    disputes = (
+        list(disputes_for_actor(actor=actor, open_only=True)[:DASHBOARD_AWAITING_SHOWN])
+        if not actor.is_staff_role
+        else []
+    )
     return {
+        "disputes": disputes,
         "counts": counts,
         "chart": {
             "types": [str(r["label"]) for r in counts["rows"]],

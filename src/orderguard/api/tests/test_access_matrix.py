@@ -16,6 +16,7 @@ from django.urls import URLResolver, get_resolver
 
 from orderguard.api.urls import api
 from orderguard.cases.models import ExceptionCase
+from orderguard.catalog.models import SkuDispute
 from orderguard.catalog.tests.factories import SkuFactory
 from orderguard.intake.models import ImportBatch, ImportRowError
 from orderguard.inventory.models import StockDecision, StockLevel
@@ -103,6 +104,17 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "/cases/{case_id}/correct",
         {**expect(302, 403, 403, 404, 302), "operator": 403, "tech_oncall": 403},
     ),
+    # H3.1: the order's lines are changed by staff (an empty form: back to the page with a
+    # message); merchant users change none
+    "cases/<int:case_id>/lines": ("POST", "/cases/{case_id}/lines", expect(302, 403, 403, 404, 302)),
+    # H3.2: a disputed SKU is read by its merchant and staff; answered by the merchant, customer
+    # service, managers and admins (an empty form: back to the page with a message)
+    "disputes/<int:dispute_id>/": ("GET", "/disputes/{dispute_id}/", expect(302, 403, 200, 404, 200)),
+    "disputes/<int:dispute_id>/answer": (
+        "POST",
+        "/disputes/{dispute_id}/answer",
+        {**expect(302, 403, 302, 404, 302), "operator": 403, "tech_oncall": 403},
+    ),
     # stock: the page for every role (scoped); moves and uploads for operators, managers and
     # admins (an empty form: back to the page with a message), refused to everyone else
     "stock/": ("GET", "/stock/", expect(302, 403, 200, 200, 200)),
@@ -161,6 +173,18 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     "POST /api/v1/orders/{order_id}/correct": (
         "/api/v1/orders/{order_id}/correct",
         expect(401, 403, 403, 404, 200),
+    ),
+    # "{}" has no lines: a 422 for anyone signed in (test_lines_api.py posts lines per caller)
+    "POST /api/v1/orders/{order_id}/lines": (
+        "/api/v1/orders/{order_id}/lines",
+        expect(401, 422, 422, 422, 422),
+    ),
+    # disputed SKUs: listed for every role (scoped); "{}" has no answer, a 422 for anyone signed
+    # in (test_lines_api.py answers per caller)
+    "GET /api/v1/catalog/disputes": ("/api/v1/catalog/disputes", expect(401, 403, 200, 200, 200)),
+    "POST /api/v1/catalog/disputes/{dispute_id}/answer": (
+        "/api/v1/catalog/disputes/{dispute_id}/answer",
+        expect(401, 422, 422, 422, 422),
     ),
     # the matrix posts "{}": no channel is a 422 for anyone signed in (test_orders_create_api.py
     # posts a valid body per caller)
@@ -257,6 +281,7 @@ LISTS = {
     "GET /api/v1/skus": "/api/v1/skus",
     "GET /api/v1/stock": "/api/v1/stock",
     "GET /api/v1/stock/decisions": "/api/v1/stock/decisions",
+    "GET /api/v1/catalog/disputes": "/api/v1/catalog/disputes",
     "GET /api/v1/imports/{batch_id}/errors": "/api/v1/imports/{batch_id}/errors",
     "GET /api/v1/notifications/channels": "/api/v1/notifications/channels",
     "GET /api/v1/notifications/contacts": "/api/v1/notifications/contacts",
@@ -320,6 +345,10 @@ def world():  # type: ignore[no-untyped-def]
     StockDecision.objects.create(
         merchant=mine.merchant, sku=sku, kind="wait", decided_by_label="user:m", decided_at=NOW
     )
+    dispute = SkuDispute.objects.create(
+        merchant=mine.merchant, sku_code="MUG-9", buyer_says="x", opened_by_label="user:a", opened_at=NOW
+    )
+    dispute.cases.add(case)
     endpoint = NotificationChannel.objects.create(kind="inbox", name="inbox", merchant=mine.merchant)
     MerchantContact.objects.create(
         merchant=mine.merchant, topic="stockout_notice", channel=endpoint, address="1"
@@ -347,6 +376,7 @@ def world():  # type: ignore[no-untyped-def]
             "channel_id": endpoint.pk,
             "message_id": failed.pk,
             "item_id": item.pk,
+            "dispute_id": dispute.pk,
         },
         "users": users,
     }
