@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -305,23 +306,20 @@ def open_disputed_codes(*, merchant_id: int, codes: Sequence[str]) -> dict[str, 
 
 def orders_disputed_skus(*, orders: Sequence[Any]) -> dict[int, list[str]]:
     """For each order, the codes of its lines under an open dispute with its merchant, in line
-    order (the orders' badge; two queries whatever the number of orders)."""
+    order (the orders' badge; one query whatever the number of orders)."""
     found: dict[int, list[str]] = {o.pk: [] for o in orders}
-    rows = list(
-        OrderLine.objects.filter(order_id__in=list(found))
-        .order_by("order_id", "line_no")
-        .values_list("order_id", "order__merchant_id", "sku_code")
-    )
-    if not rows:
+    if not found:
         return found
-    disputed = set(
-        SkuDispute.objects.filter(
-            merchant_id__in={m for _o, m, _c in rows},
-            sku_code__in={c for _o, _m, c in rows},
-            answered_at__isnull=True,
-        ).values_list("merchant_id", "sku_code")
+    open_dispute = SkuDispute.objects.filter(
+        merchant_id=OuterRef("order__merchant_id"), sku_code=OuterRef("sku_code"), answered_at__isnull=True
     )
-    for order_id, merchant_id, code in rows:
-        if (merchant_id, code) in disputed and code not in found[order_id]:
+    rows = (
+        OrderLine.objects.filter(order_id__in=list(found))
+        .filter(Exists(open_dispute))
+        .order_by("order_id", "line_no")
+        .values_list("order_id", "sku_code")
+    )
+    for order_id, code in rows:
+        if code not in found[order_id]:
             found[order_id].append(code)
     return found

@@ -17,7 +17,7 @@ def auth() -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/v1/", "/api/v1/nothing-here", "/api/v1/orders/1/lines", "/api/v1/orders/"]
+    "path", ["/api/v1/", "/api/v1/nothing-here", "/api/v1/orders/1/items", "/api/v1/orders/"]
 )
 def test_an_unknown_api_path_is_a_404_in_the_error_shape(client, auth, path):
     response = client.get(path, **auth)

@@ -248,8 +248,9 @@ def test_an_order_page_takes_a_fixed_number_of_queries(client, shop, django_asse
         ExceptionCaseFactory(order=shop["order"], status="resolved")
     client.force_login(user_with_role("operator"))
     # session, user, membership, order (channel, merchant), lines, cases, events, and the
-    # order's SKUs under a stock alert (its lines have none here, so one query)
-    with django_assert_num_queries(8):
+    # order's SKUs under a stock alert (its lines have none here, so one query), and its lines
+    # under an open SKU dispute (T3 badge)
+    with django_assert_num_queries(9):
         assert client.get(f"/orders/{shop['order'].pk}/").status_code == 200
 
 
