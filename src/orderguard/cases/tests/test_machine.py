@@ -179,3 +179,40 @@ class CaseWalk(RuleBasedStateMachine):
 
 CaseWalk.TestCase.settings = settings(max_examples=200, stateful_step_count=30, deadline=None)
 test_the_case_machine_never_leaves_its_allowed_moves = CaseWalk.TestCase
+
+
+def test_a_product_case_asks_the_merchant_only_through_a_dispute():
+    """T3 (H3.2): no plain wait_merchant; dispute_sku waits on the merchant and starts its own
+    step, from any open status but waiting on the merchant already."""
+    machine = MACHINES["T3"]
+    names = [a.name for a in machine.available(status=S.OPEN, waiting_on="", role=Role.SERVICE_AGENT)]
+    assert names == ["start", "wait_buyer", "dispute_sku", "resolve", "cancel"]
+    waiting = [a.name for a in machine.available(status=S.WAITING, waiting_on="merchant", role=Role.OPERATOR)]
+    assert waiting == ["wait_buyer", "resume", "resolve", "cancel"]
+    dispute = machine.actions[ActionName.DISPUTE_SKU]
+    assert (dispute.target, dispute.waiting_on, dispute.step, dispute.needs_note) == (
+        S.WAITING,
+        "merchant",
+        "merchant_answer",
+        True,
+    )
+    assert machine.available(status=S.OPEN, waiting_on="", role=Role.MERCHANT) == []
+
+
+def test_an_action_of_another_machine_is_a_transition_not_allowed():
+    state = CaseState(status=S.OPEN)
+    with pytest.raises(CaseActionNotAllowed) as refused:
+        move(DEFAULT, state, action=ActionName.DISPUTE_SKU, role=Role.SERVICE_AGENT, outcome=None, at=T0)
+    assert (refused.value.code, refused.value.data) == (
+        "TRANSITION_NOT_ALLOWED",
+        {"action": "dispute_sku", "source": S.OPEN, "target": ""},
+    )
+    with pytest.raises(CaseActionNotAllowed):
+        move(
+            MACHINES["T3"],
+            state,
+            action=ActionName.WAIT_MERCHANT,
+            role=Role.SERVICE_AGENT,
+            outcome=None,
+            at=T0,
+        )
