@@ -296,7 +296,11 @@ def contacts_advance(*, now: datetime, limit: int = 200, policies: PolicyBook | 
                     for r in told:
                         # the words in the contact's own language, like the template around them
                         with translation.override(r.language):
-                            ask = _("电话和短信都未联系上买家，请通过平台联系买家并回复正确的收货信息。")
+                            ask = (
+                                _("电话和短信都未联系上买家，请通过平台联系买家确认所购商品的规格并回复。")
+                                if case.type == "T3"
+                                else _("电话和短信都未联系上买家，请通过平台联系买家并回复正确的收货信息。")
+                            )
                         messages.append(
                             OutboxIn(
                                 topic=Topic.CASE_MERCHANT,

@@ -242,3 +242,27 @@ def test_an_unanswered_dispute_escalates_and_each_person_reads_the_reminder_in_t
     assert english.body.startswith(f"Case #{case.pk} (Product details error) is due at 11-26 09:20.")
     assert _events(case)[-1][0:2] == ("sla_overdue", "system:sla")
     assert _events(case)[-1][2]["step"] == "merchant_answer"
+
+
+def test_the_ladders_request_to_the_merchant_asks_about_the_product_in_each_contacts_language(shop, agent):
+    """H3, B2: a product case whose buyer cannot be reached asks the merchant about the product
+    (not the address), an English contact in English and a zh-Hans one in zh-Hans."""
+    from orderguard.cases.contacts import contact_record, contacts_advance
+    from orderguard.notifications.models import MerchantContact, NotificationChannel
+
+    mail = NotificationChannel.objects.create(kind="email", name="mail", merchant=shop.merchant, config={})
+    for address, language in (("en@tee.example", "en"), ("zh@tee.example", "zh-hans")):
+        MerchantContact.objects.create(
+            merchant=shop.merchant, topic="case_merchant", channel=mail, address=address, language=language
+        )
+    _order, case = order_for_xl(shop, "TB9")
+    contact_record(case_id=case.pk, actor=agent, channel="call", outcome="not_exist", note="", now=LATER)
+
+    assert contacts_advance(now=LATER).merchant == 1
+
+    sent = dict(OutboxMessage.objects.filter(topic="case_merchant").values_list("recipient", "body"))
+    assert sent == {
+        "en@tee.example": "We could not reach the buyer by phone or SMS: please contact the buyer on the "
+        f"platform to confirm the product variant they want, and reply.\n/cases/{case.pk}/",
+        "zh@tee.example": f"电话和短信都未联系上买家，请通过平台联系买家确认所购商品的规格并回复。\n/cases/{case.pk}/",
+    }
