@@ -611,3 +611,66 @@ def special_alternative(
         reason="alternative_accepted" if accepted == BuyerAnswer.ACCEPTED else "alternative_declined",
     )
     return request
+
+
+# Why feasibility says no (`specials.feasibility.assess`), in words.
+def reason_text(reason: dict[str, Any]) -> str:
+    from orderguard.validation.special import COURIERS
+
+    code = reason.get("code", "")
+    courier = str(reason.get("courier", ""))
+    name = COURIERS[courier][0] if courier in COURIERS else courier
+    texts = {
+        "NO_CONTRACT": lambda: _("仓库没有与%(courier)s的合同") % {"courier": name},
+        "CONTRACT_INACTIVE": lambda: _("与%(courier)s的合同已停用") % {"courier": name},
+        "REGION_NOT_SERVED": lambda: (
+            _("%(courier)s的合同不服务收货地区：%(region)s")
+            % {"courier": name, "region": reason.get("region", "")}
+        ),
+        "NO_CONTRACT_SERVES": lambda: (
+            _("没有服务收货地区的快递合同：%(region)s") % {"region": reason.get("region", "")}
+        ),
+        "CAPACITY_EXHAUSTED": lambda: (
+            _("今天的加急运力已用完（每日 %(capacity)s 单）") % {"capacity": reason.get("capacity", 0)}
+        ),
+    }
+    return str(texts[code]()) if code in texts else str(code)
+
+
+def special_error_message(error: SpecialRefused) -> str:
+    """A refused special-request action in words for people (callers map the code)."""
+    d = error.data
+    messages = {
+        "NOT_SPECIAL": lambda: _("该异常单不是特殊需求"),
+        "FEASIBILITY_REQUIRED": lambda: _("请先评估可行性"),
+        "NOT_FEASIBLE": lambda: (
+            _("该需求不可行，不能报价：%(reasons)s")
+            % {"reasons": "；".join(reason_text(r) for r in d.get("reasons", [])) or "—"}
+        ),
+        "FEE_REQUIRED": lambda: _("请填写费用（免费请填 0）"),
+        "FEE_INVALID": lambda: _("费用必须是不小于 0 的金额，最多两位小数"),
+        "DISPATCH_INVALID": lambda: _("承诺发货时间不能早于现在"),
+        "QUOTE_REQUIRED": lambda: _("请先向买家报价，再记录买家确认"),
+        "ANSWER_INVALID": lambda: _("买家答复应为同意或不同意"),
+        "CHANNEL_INVALID": lambda: _("确认方式应为电话、短信或平台聊天"),
+        "CONFIRMED_AT_INVALID": lambda: _("确认时间不能早于报价，也不能晚于现在"),
+        "CAPACITY_EXHAUSTED": lambda: (
+            _("今天的加急运力已用完（每日 %(capacity)s 单）") % {"capacity": d.get("capacity", 0)}
+        ),
+        "CONFIRMATION_REQUIRED": lambda: _("买家同意后才能指定负责人"),
+        "OWNER_REQUIRED": lambda: _("请先指定负责人"),
+        "NOT_OWNER": lambda: _("只有负责人或仓库主管可以勾选核对清单"),
+        "STEP_INVALID": lambda: _("核对环节应为拣货、打包或发货"),
+        "OUT_OF_ORDER": lambda: (
+            _("请按顺序勾选：下一步是%(expected)s") % {"expected": step_label(d.get("expected", ""))}
+        ),
+        "VERIFIED_REQUIRED": lambda: _("请填写核对内容（最多 %(max)s 字）") % {"max": VERIFIED_MAX_LENGTH},
+        "ALTERNATIVE_REQUIRED": lambda: _("请填写提供给买家的替代方案"),
+    }
+    return str(messages[error.code]()) if error.code in messages else _("操作未执行")
+
+
+def step_label(step: str) -> str:
+    """A checklist step in words."""
+    labels = {"picking": _("拣货"), "packing": _("打包"), "dispatch": _("发货")}
+    return str(labels.get(step, step))
