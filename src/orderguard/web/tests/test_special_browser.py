@@ -73,7 +73,7 @@ def test_an_owner_takes_a_courier_request_from_feasibility_to_dispatch(page, liv
 
     # H5.3: the owner named, then the checklist ticked in order with what was verified
     page.select_option("#owner-select", label="ann")
-    _submit_and_wait(page, "#special-set-owner", "#special-checklist")
+    _submit_and_wait(page, "#special-set-owner", ".special-tick-form")
     assert page.locator("#special-owner").inner_text() == "ann"
     assert page.locator("#case-step").inner_text() == "拣货、打包、发货"
     for step, verified in (
