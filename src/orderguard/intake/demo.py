@@ -144,7 +144,7 @@ SPECIAL_NOTES = [
 ]
 # H5: the demo warehouse's courier contracts, so that its special requests can be worked
 # (courier, regions (empty: nationwide), designated fee, expedited fee, cut-off, expedited a day)
-DEMO_CONTRACTS = (
+DEMO_CONTRACTS: tuple[tuple[str, list[str], str, str, str, int], ...] = (
     ("SF", ["浙江省", "江苏省", "上海市", "广东省", "北京市"], "12.00", "20.00", "16:00", 30),
     ("JD", ["浙江省", "江苏省", "上海市", "北京市"], "10.00", "15.00", "15:00", 20),
     ("EMS", [], "8.00", "18.00", "17:00", 10),
