@@ -115,6 +115,9 @@ class SpecialRequest(models.Model):
     answered_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
     answer_by_label = models.CharField(_("记录人"), max_length=100, blank=True)
     alternative = models.TextField(_("替代方案"), blank=True)
+    # a reopened case works its request again from feasibility: a new round, whose checklist
+    # starts empty (the earlier rounds' ticks stay as they were)
+    round = models.PositiveSmallIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -139,10 +142,11 @@ class SpecialRequest(models.Model):
 
 class ChecklistTick(models.Model):
     """One step of the owner's checklist (H5.3), ticked with what was verified; at most once
-    per step (the database's last guard against a double tick)."""
+    per step of a round (the database's last guard against a double tick)."""
 
     request = models.ForeignKey(SpecialRequest, on_delete=models.PROTECT, related_name="ticks")
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
+    round = models.PositiveSmallIntegerField(default=1)
     step = models.CharField(_("环节"), max_length=20, choices=[(s, s) for s in CHECKLIST_STEPS])
     verified = models.TextField(_("核对内容"))
     ticked_at = models.DateTimeField(_("时间"))
@@ -155,7 +159,9 @@ class ChecklistTick(models.Model):
         verbose_name = _("核对记录")
         verbose_name_plural = _("核对记录")
         ordering = ["ticked_at", "pk"]
-        constraints = [models.UniqueConstraint(fields=["request", "step"], name="checklist_tick_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "round", "step"], name="checklist_tick_unique")
+        ]
         indexes = [models.Index(fields=["merchant", "request"], name="checklist_merchant_idx")]
 
     def __str__(self) -> str:

@@ -38,7 +38,11 @@ def special_for_case(*, actor: Actor, case: ExceptionCase) -> SpecialView | None
     if case.type != "T5" or not kinds:
         return None
     request = SpecialRequest.objects.filter(case=case).first()
-    ticks = list(ChecklistTick.objects.filter(request=request).order_by("pk")) if request else []
+    ticks = (
+        list(ChecklistTick.objects.filter(request=request, round=request.round).order_by("pk"))
+        if request
+        else []
+    )
     done = {t.step for t in ticks}
     status = CaseStatus(case.status)
     actions = SPECIAL.special_actions(step=case.step, status=status, role=actor.role)

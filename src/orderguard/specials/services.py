@@ -361,6 +361,12 @@ def special_feasibility(*, case_id: int, actor: Actor, now: datetime) -> Special
     contracts considered and the alternatives; feasible → step ``quote``, not → step
     ``offer_alternative``. May be checked again until a quote is given."""
     case, request = _open_special(case_id=case_id, actor=actor)
+    if case.step == SpecialStep.ASSESS and request.checked_at is not None:
+        # the case was reopened: the request is worked again from the start
+        request.round += 1
+        request.contract_id, request.fee, request.dispatch_at, request.quoted_at = None, None, None, None
+        request.answer = request.answer_channel = request.answer_by_label = request.alternative = ""
+        request.answered_at = None
     result = feasibility_of(case, request, now=now)
     step = _next_step(
         case, request, SpecialAction.FEASIBILITY, "feasible" if result.feasible else "not_feasible"
@@ -368,10 +374,10 @@ def special_feasibility(*, case_id: int, actor: Actor, now: datetime) -> Special
     request.feasible, request.feasibility, request.checked_at = result.feasible, result.as_data(), now
     request.contract_id = result.contract_id
     request.dispatch_at = result.dispatch_at
-    request.save(
-        update_fields=["feasible", "feasibility", "checked_at", "contract", "dispatch_at", "updated_at"]
-    )
-    log = [_event(case, CaseEventType.FEASIBILITY, actor=actor, now=now, **result.as_data())]
+    request.save()
+    log = [
+        _event(case, CaseEventType.FEASIBILITY, actor=actor, now=now, round=request.round, **result.as_data())
+    ]
     _advance(case, step=step, actor=actor, now=now, log=log)
     return request
 
@@ -526,7 +532,9 @@ def special_tick(*, case_id: int, actor: Actor, now: datetime, step: str, verifi
     target = _next_step(case, request, SpecialAction.CHECKLIST, "dispatched" if last else "ticked")
     if case.assignee_id != actor.user_id and actor.role not in CHECKLIST_OVERRIDE_ROLES:
         raise SpecialRefused("NOT_OWNER", field="owner")
-    done = list(ChecklistTick.objects.filter(request=request).values_list("step", flat=True))
+    done = list(
+        ChecklistTick.objects.filter(request=request, round=request.round).values_list("step", flat=True)
+    )
     expected = next((s for s in CHECKLIST_STEPS if s not in done), None)
     if step != expected:
         raise SpecialRefused("OUT_OF_ORDER", field="step", expected=expected or "")
@@ -536,6 +544,7 @@ def special_tick(*, case_id: int, actor: Actor, now: datetime, step: str, verifi
     text = _clean_note(text, required=True)
     tick = ChecklistTick.objects.create(
         request=request,
+        round=request.round,
         merchant_id=case.merchant_id,
         step=step,
         verified=text,

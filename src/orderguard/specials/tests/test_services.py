@@ -395,3 +395,36 @@ def test_the_deadline_scan_warns_on_a_special_request_step(ann, warehouse):
     case.refresh_from_db()
     assert (dict(result.alerted), case.sla_level) == ({1: 1}, 1)
     assert case.events.order_by("pk").last().data["step"] == "quote"
+
+
+def test_a_reopened_request_is_worked_again_with_a_fresh_checklist(ann, olly, warehouse):
+    from orderguard.cases.services import case_transition
+
+    case = _to_fulfil(ann, olly, warehouse)
+    for step in ("picking", "packing", "dispatch"):
+        special_tick(case_id=case.pk, actor=olly, now=NOW, step=step, verified=f"{step} ok")
+    boss = actor_for(user_with_role("manager", username="boss"))
+    case_transition(
+        case_id=case.pk, action="reopen", actor=boss, now=NOW + timedelta(hours=1), note="包裹退回"
+    )
+
+    request = special_feasibility(case_id=case.pk, actor=ann, now=NOW + timedelta(hours=1))
+    special_quote(case_id=case.pk, actor=ann, now=NOW + timedelta(hours=1), fee="0")
+    special_confirm(
+        case_id=case.pk, actor=ann, now=NOW + timedelta(hours=1), answer="accepted", channel="sms"
+    )
+    special_owner(case_id=case.pk, actor=ann, now=NOW + timedelta(hours=1), owner_id=olly.user_id)
+    tick = special_tick(
+        case_id=case.pk, actor=olly, now=NOW + timedelta(hours=2), step="picking", verified="重新拣货"
+    )
+
+    request.refresh_from_db()
+    assert (request.round, request.fee, request.answer_channel, tick.round) == (2, Decimal("0.00"), "sms", 2)
+    assert list(
+        ChecklistTick.objects.filter(request=request).values_list("round", "step").order_by("pk")
+    ) == [
+        (1, "picking"),
+        (1, "packing"),
+        (1, "dispatch"),
+        (2, "picking"),
+    ]
