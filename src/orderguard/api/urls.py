@@ -5,6 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from orderguard.api import errors
+from orderguard.api import specials as _specials  # noqa: F401  (its operations join the cases router)
 from orderguard.api import stock as _stock  # noqa: F401  (its operations join the stock router)
 from orderguard.api.cases import router as cases_router
 from orderguard.api.catalog import skus_router, stock_router

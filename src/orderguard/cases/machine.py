@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from enum import StrEnum
 
@@ -225,3 +226,96 @@ def move(
     if act.target in CLOSED_STATUSES:
         return CaseState(status=act.target, outcome=outcome or act.outcome or "", closed_at=at)
     return replace(state, status=act.target, waiting_on=act.waiting_on or "", outcome="", closed_at=None)
+
+
+# --- T5 special requests (H5) ---------------------------------------------------------------------
+# A special request's case moves through its own steps besides the statuses above: feasibility
+# (H5.1), the quote and the buyer's answer (H5.2), a named owner and the checklist up to dispatch
+# (H5.3); a request that cannot be met goes to an alternative offered to the buyer. The steps are
+# the case's `step` (the SLA policies' keys, so each step has its deadline); `SPECIAL_MOVES` says
+# which step each result of an action leads to (`SPECIAL_CLOSED_*`: the case closes).
+
+
+class SpecialStep(StrEnum):
+    ASSESS = "assess_feasibility"
+    QUOTE = "quote"
+    CONFIRM = "buyer_confirmation"
+    OWNER = "assign_owner"
+    FULFIL = "fulfil"
+    ALTERNATIVE = "offer_alternative"
+
+
+class SpecialAction(StrEnum):
+    FEASIBILITY = "feasibility"
+    QUOTE = "quote"
+    CONFIRM = "confirm"
+    OWNER = "owner"
+    CHECKLIST = "checklist"
+    ALTERNATIVE = "alternative"
+
+
+# The owner's checklist (H5.3), ticked in this order; the last tick is the dispatch.
+CHECKLIST_STEPS: tuple[str, ...] = ("picking", "packing", "dispatch")
+SPECIAL_CLOSED_SUCCEEDED = "closed:succeeded"
+SPECIAL_CLOSED_FAILED = "closed:failed"
+# Who may tick another person's checklist besides its owner.
+CHECKLIST_OVERRIDE_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+
+SP, SA = SpecialStep, SpecialAction
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialMachine(CaseMachine):
+    """The T5 machine: the statuses and actions of every case (a T5 case may also be a platform
+    anomaly, closed by hand), plus the special request's steps. `sources` lists the steps an
+    action may be taken in; `moves` maps (action, result) to the next step or a closing."""
+
+    sources: Mapping[SpecialAction, frozenset[str]] = dataclass_field(default_factory=dict)
+    moves: Mapping[tuple[SpecialAction, str], str] = dataclass_field(default_factory=dict)
+
+    def special_actions(self, *, step: str, status: CaseStatus, role: Role) -> list[SpecialAction]:
+        """The special-request actions `role` may take now, in the order of the work (the page's
+        forms): none on a closed case or for a merchant user."""
+        if status in CLOSED_STATUSES or role not in STAFF_ROLES:
+            return []
+        return [a for a, steps in self.sources.items() if step in steps]
+
+    def special_next(self, *, step: str, action: SpecialAction, result: str) -> str:
+        """The step after `action` gave `result` in `step`, or CaseActionNotAllowed
+        ``TRANSITION_NOT_ALLOWED`` (`action`, `source` the step) when the action does not belong
+        to this step."""
+        if step not in self.sources[action] or (action, result) not in self.moves:
+            raise CaseActionNotAllowed(
+                code=CaseActionNotAllowed.TRANSITION_NOT_ALLOWED, action=str(action), source=step, target=""
+            )
+        return self.moves[(action, result)]
+
+
+SPECIAL = SpecialMachine(
+    allowed=ALLOWED,
+    actions=DEFAULT.actions,
+    sources={
+        # feasibility may be checked again while nothing was promised (contracts change)
+        SA.FEASIBILITY: frozenset({SP.ASSESS, SP.QUOTE, SP.ALTERNATIVE}),
+        SA.QUOTE: frozenset({SP.QUOTE}),
+        SA.CONFIRM: frozenset({SP.CONFIRM}),
+        # the owner may change until the parcel is dispatched
+        SA.OWNER: frozenset({SP.OWNER, SP.FULFIL}),
+        SA.CHECKLIST: frozenset({SP.FULFIL}),
+        SA.ALTERNATIVE: frozenset({SP.ALTERNATIVE}),
+    },
+    moves={
+        (SA.FEASIBILITY, "feasible"): SP.QUOTE,
+        (SA.FEASIBILITY, "not_feasible"): SP.ALTERNATIVE,
+        (SA.QUOTE, "quoted"): SP.CONFIRM,
+        (SA.CONFIRM, "accepted"): SP.OWNER,
+        (SA.CONFIRM, "declined"): SPECIAL_CLOSED_FAILED,
+        (SA.OWNER, "assigned"): SP.FULFIL,
+        (SA.CHECKLIST, "ticked"): SP.FULFIL,
+        (SA.CHECKLIST, "dispatched"): SPECIAL_CLOSED_SUCCEEDED,
+        (SA.ALTERNATIVE, "accepted"): SPECIAL_CLOSED_SUCCEEDED,
+        (SA.ALTERNATIVE, "declined"): SPECIAL_CLOSED_FAILED,
+    },
+)
+
+MACHINES = {**MACHINES, ExceptionType.SPECIAL_REQUEST.value: SPECIAL}

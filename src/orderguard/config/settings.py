@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "orderguard.sla",
     "orderguard.notifications",
     "orderguard.cases",
+    "orderguard.specials",
     "orderguard.intake",
     "orderguard.monitoring",
     "orderguard.web",

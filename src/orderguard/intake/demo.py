@@ -132,7 +132,24 @@ PREFIXES = [
     "198",
     "166",
 ]
-SPECIAL_NOTES = ["请发顺丰", "加急，明天要用", "只要京东快递", "麻烦发EMS", "今天能发吗？急用", "请用中通"]
+SPECIAL_NOTES = [
+    "请发顺丰",
+    "加急，明天要用",
+    "只要京东快递",
+    "麻烦发EMS",
+    "今天能发吗？急用",
+    "请用中通",
+    "周末送，请用礼盒包装",
+    "送人的，不要价格单",
+]
+# H5: the demo warehouse's courier contracts, so that its special requests can be worked
+# (courier, regions (empty: nationwide), designated fee, expedited fee, cut-off, expedited a day)
+DEMO_CONTRACTS: tuple[tuple[str, list[str], str, str, str, int], ...] = (
+    ("SF", ["浙江省", "江苏省", "上海市", "广东省", "北京市"], "12.00", "20.00", "16:00", 30),
+    ("JD", ["浙江省", "江苏省", "上海市", "北京市"], "10.00", "15.00", "15:00", 20),
+    ("EMS", [], "8.00", "18.00", "17:00", 10),
+    ("ZTO", [], "0.00", "10.00", "17:30", 50),
+)
 SHORT_SKUS = frozenset({"YY-TS-RD-M", "CJ-PAN-28", "PF-CAT-10KG"})
 PLAIN_NOTES = ["", "", "", "", "谢谢", "包装好一点", "不要放驿站", "不要顺丰，发普通快递就行"]
 
@@ -425,6 +442,29 @@ def _demo_stock_arrives(say: Callable[[str], None]) -> None:
     say(f"days-of-cover forecast: {len(opened)} SKUs expected to run out soon")
 
 
+def _demo_courier_contracts(warehouse_code: str = "HZ01") -> int:
+    """The demo warehouse's courier contracts (created once; a person's edits are kept)."""
+    from orderguard.catalog.models import Warehouse
+    from orderguard.specials.models import CourierContract
+
+    warehouse = Warehouse.objects.get(code=warehouse_code)
+    created = 0
+    for courier, regions, designated, expedited, cutoff, capacity in DEMO_CONTRACTS:
+        _row, new = CourierContract.objects.get_or_create(
+            warehouse=warehouse,
+            courier=courier,
+            defaults={
+                "regions": regions,
+                "designated_fee": designated,
+                "expedited_fee": expedited,
+                "cutoff": cutoff,
+                "expedited_capacity": capacity,
+            },
+        )
+        created += new
+    return created
+
+
 def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True) -> dict[str, Any]:
     """Set up the demo warehouse and import a day of orders over its channels; idempotent for
     the same seed and day (a second run finds every order unchanged)."""
@@ -451,6 +491,7 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
                 file=SourceFile(f"demo-stock-{code}.csv", stock_csv(skus, rng=rng, short=short)),
                 merchant=merchant,
             )
+    _demo_courier_contracts()
     # one merchant serves its expedited orders first (T1 allocation policy)
     AllocationPolicy.objects.get_or_create(
         merchant=Merchant.objects.get(code="yoyo"), defaults={"expedited_first": True}

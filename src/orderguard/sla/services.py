@@ -75,6 +75,12 @@ DEFAULT_MINUTES: dict[tuple[str, str], int] = {
     (T.PRODUCT_ERROR, MERCHANT_ANSWER_STEP): 480,
     (T.SYSTEM_FAULT, "triage"): 30,
     (T.SPECIAL_REQUEST, "assess_feasibility"): 120,
+    # H5: the later steps of a special request (seeded by migration 0006)
+    (T.SPECIAL_REQUEST, "quote"): 60,
+    (T.SPECIAL_REQUEST, "buyer_confirmation"): 240,
+    (T.SPECIAL_REQUEST, "assign_owner"): 60,
+    (T.SPECIAL_REQUEST, "fulfil"): 480,
+    (T.SPECIAL_REQUEST, "offer_alternative"): 240,
 }
 # Without a calendar row: the statutory calendar, 09:00 to 18:00 Beijing time.
 DEFAULT_WORKING_TIME = WorkingTime(start=9 * 60, end=18 * 60, statutory=True)

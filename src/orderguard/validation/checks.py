@@ -441,6 +441,34 @@ RULES: Mapping[str, Rule] = dict(
             _("要求加急发货：“%(keyword)s”（来自%(source_name)s）"),
             'Expedited delivery is requested: "%(keyword)s" (from the %(source_name)s)',
         ),
+        _rule(
+            special_checks.SPECIAL_DELIVERY_TIME_REQUESTED,
+            T5,
+            BLOCKING,
+            _("要求指定送货日期或时间：“%(keyword)s”（来自%(source_name)s）"),
+            'A delivery date or time window is requested: "%(keyword)s" (from the %(source_name)s)',
+        ),
+        _rule(
+            special_checks.SPECIAL_GIFT_WRAP_REQUESTED,
+            T5,
+            BLOCKING,
+            _("要求礼品包装：“%(keyword)s”（来自%(source_name)s）"),
+            'Gift packing is requested: "%(keyword)s" (from the %(source_name)s)',
+        ),
+        _rule(
+            special_checks.SPECIAL_NO_PRICE_SLIP_REQUESTED,
+            T5,
+            BLOCKING,
+            _("要求包裹内不放价格单或发票：“%(keyword)s”（来自%(source_name)s）"),
+            'No price slip or invoice in the parcel is requested: "%(keyword)s" (from the %(source_name)s)',
+        ),
+        _rule(
+            special_checks.SPECIAL_OTHER_REQUESTED,
+            T5,
+            BLOCKING,
+            _("其他特殊需求：%(text)s"),
+            "Another special request: %(text)s",
+        ),
         # Flags the platform put on the order (validation.platform)
         _rule(
             platform_checks.ITEMS_INCOMPLETE,

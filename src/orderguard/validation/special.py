@@ -1,8 +1,9 @@
-"""Special requests (T5) read from an order's notes and platform fields.
+"""Special requests (T5, H5) read from an order's notes and platform fields.
 
-Sources, in this order: the platform's courier field (`requested_courier`) and service level,
-then the buyer's note, then the seller's note. One finding per courier named and at most one
-expedited finding per order; the first source that says it wins.
+Sources, in this order: the platform's fields (`requested_courier`, the service level, the
+`extra` keys of `EXTRA_KEYS`), then the buyer's note, then the seller's note. One finding per
+courier named and at most one finding of each other kind per order (expedited, delivery date or
+time window, gift packing, no price slip); the first source that says it wins.
 
 Matching rules:
 
@@ -17,6 +18,13 @@ Matching rules:
   at most `NEGATION_WINDOW` characters before it (``不要发顺丰``, ``不用加急``, ``千万别发邮政``), or
   ``不`` stands right before it (``不加急``). A negation after the word (``加急就不用了``) is not
   understood and still counts as a request: an agent then reads the note, the safe direction.
+- Delivery date or time window (`DELIVERY_WORDS`, and dates such as ``5月20日前送达``), gift
+  packing (`GIFT_WORDS`), no price slip in the parcel (`NO_PRICE_WORDS`; these phrases carry
+  their own 不, a negation before them still counts: ``不用不放发票`` is no request) follow the
+  same negation rule. The no-price-slip phrases are blanked before couriers are looked for, so
+  ``不要价格单顺丰发`` still asks for SF.
+- "Other" (`SPECIAL_OTHER_REQUESTED`) is not read from notes: a customer-service report or a
+  person opens it.
 """
 
 from __future__ import annotations
@@ -31,6 +39,21 @@ from orderguard.orders.schema import OrderIn
 
 SPECIAL_COURIER_REQUESTED = "SPECIAL_COURIER_REQUESTED"
 SPECIAL_EXPRESS_REQUESTED = "SPECIAL_EXPRESS_REQUESTED"
+SPECIAL_DELIVERY_TIME_REQUESTED = "SPECIAL_DELIVERY_TIME_REQUESTED"
+SPECIAL_GIFT_WRAP_REQUESTED = "SPECIAL_GIFT_WRAP_REQUESTED"
+SPECIAL_NO_PRICE_SLIP_REQUESTED = "SPECIAL_NO_PRICE_SLIP_REQUESTED"
+SPECIAL_OTHER_REQUESTED = "SPECIAL_OTHER_REQUESTED"
+# Every finding code of a special request a person works through feasibility to dispatch (H5).
+REQUEST_CODES = frozenset(
+    {
+        SPECIAL_COURIER_REQUESTED,
+        SPECIAL_EXPRESS_REQUESTED,
+        SPECIAL_DELIVERY_TIME_REQUESTED,
+        SPECIAL_GIFT_WRAP_REQUESTED,
+        SPECIAL_NO_PRICE_SLIP_REQUESTED,
+        SPECIAL_OTHER_REQUESTED,
+    }
+)
 
 # Courier code → names and abbreviations buyers and platforms use.
 COURIERS: Mapping[str, tuple[str, ...]] = {
@@ -64,6 +87,51 @@ EXPRESS_WORDS: tuple[str, ...] = (
     "urgent",
     "asap",
 )
+DELIVERY_WORDS: tuple[str, ...] = (
+    "送货时间",
+    "送达时间",
+    "配送时间",
+    "收货时间",
+    "指定时间",
+    "指定日期",
+    "定时达",
+    "预约配送",
+    "周末送",
+    "周六送",
+    "周日送",
+    "工作日送",
+    "上午送",
+    "下午送",
+    "晚上送",
+    "节前送达",
+)
+# "5月20日前送达", "20号之前到", "6月1日送到"
+# (a day alone needs 前: "3日到" says how long delivery takes, not when it is wanted)
+_DELIVERY_DATE_RE = re.compile(
+    r"(?:\d{1,2}月\d{1,2}[日号](?:之前|以前|前)?|\d{1,2}[日号](?:之前|以前|前))(?:送达|送到|到货|收到|到)"
+)
+GIFT_WORDS: tuple[str, ...] = ("礼品包装", "礼物包装", "包装成礼物", "礼盒", "贺卡", "gift wrap")
+NO_PRICE_WORDS: tuple[str, ...] = (
+    "不要价格单",
+    "不放价格单",
+    "不要放价格单",
+    "不要小票",
+    "不放小票",
+    "不放发票",
+    "不要放发票",
+    "隐藏价格",
+    "不显示价格",
+    "不要价签",
+    "去掉价签",
+)
+# Platform fields (`OrderIn.extra`) that carry one of these requests: key → finding code.
+EXTRA_KEYS: Mapping[str, str] = {
+    "delivery_time": SPECIAL_DELIVERY_TIME_REQUESTED,
+    "appointment_time": SPECIAL_DELIVERY_TIME_REQUESTED,
+    "gift_wrap": SPECIAL_GIFT_WRAP_REQUESTED,
+    "gift_message": SPECIAL_GIFT_WRAP_REQUESTED,
+    "hide_price": SPECIAL_NO_PRICE_SLIP_REQUESTED,
+}
 NEGATIONS: tuple[str, ...] = ("不需要", "不要", "不用", "不必", "无需", "不发", "不走", "别", "勿")
 NEGATION_WINDOW = 4
 _CLAUSE_BREAKS = frozenset(" \t\r\n,，.。;；!！?？、")
@@ -84,6 +152,9 @@ _COURIER_BY_WORD = {name.lower(): code for code, names in COURIERS.items() for n
 _COURIER_RE = _pattern([(name, code) for name, code in _COURIER_BY_WORD.items()])
 _EXPRESS_RE = _pattern([(word, word) for word in EXPRESS_WORDS])
 _NOT_A_COURIER_RE = re.compile("|".join(re.escape(w) for w in NOT_A_COURIER))
+_DELIVERY_RE = _pattern([(word, word) for word in DELIVERY_WORDS])
+_GIFT_RE = _pattern([(word, word) for word in GIFT_WORDS])
+_NO_PRICE_RE = _pattern([(word, word) for word in NO_PRICE_WORDS])
 
 
 def _clean(text: str) -> str:
@@ -127,10 +198,28 @@ def _couriers_in(text: str) -> Iterator[tuple[str, bool, int, int]]:
 
 
 def _express_in(text: str) -> str | None:
-    for match in _EXPRESS_RE.finditer(text):
+    return _word_in(_EXPRESS_RE, text)
+
+
+def _word_in(pattern: re.Pattern[str], text: str) -> str | None:
+    """The first match of `pattern` in `text` that no negation takes back."""
+    for match in pattern.finditer(text):
         if not _negated(text, match.start()):
             return match.group(0)
     return None
+
+
+def _extra_requests(extra: Mapping[str, object]) -> dict[str, str]:
+    """Finding code → the platform field that asks for it (a true flag or a non-empty text)."""
+    found: dict[str, str] = {}
+    for key, code in EXTRA_KEYS.items():
+        value = extra.get(key)
+        if code in found or value is None or value is False:
+            continue
+        if isinstance(value, str) and (not value.strip() or value.strip().lower() in ("0", "false", "no")):
+            continue
+        found[code] = key
+    return found
 
 
 def service_level_is_express(value: str) -> bool:
@@ -144,7 +233,8 @@ def _finding(code: str, field_name: str, **data: object) -> Finding:
 
 
 def check_special(order: OrderIn) -> list[Finding]:
-    """Special-request findings (designated courier, expedited delivery) of an order."""
+    """Special-request findings of an order: designated courier, expedited delivery, delivery
+    date or time window, gift packing, no price slip."""
     findings: list[Finding] = []
     couriers: set[str] = set()
     express = False
@@ -168,12 +258,19 @@ def check_special(order: OrderIn) -> list[Finding]:
             )
         )
 
+    others: dict[str, str] = {}  # finding code → where it was found
+    extra = order.extra if isinstance(order.extra, dict) else {}
+    for code, key in _extra_requests(extra).items():
+        others[code] = "platform"
+        findings.append(_finding(code, f"extra.{key}", source="platform", keyword=key))
+
     for field_name, raw in (("buyer_note", order.buyer_note), ("seller_note", order.seller_note)):
         text = _clean(raw)
         if not text:
             continue
+        no_price = [m.span() for m in _NO_PRICE_RE.finditer(text)]
         spans = []
-        for code, negated, start, end in _couriers_in(text):
+        for code, negated, start, end in _couriers_in(_blank(text, no_price) if no_price else text):
             spans.append((start, end))
             if negated or code in couriers:
                 continue
@@ -186,4 +283,19 @@ def check_special(order: OrderIn) -> list[Finding]:
                 findings.append(
                     _finding(SPECIAL_EXPRESS_REQUESTED, field_name, source=field_name, keyword=keyword)
                 )
+        for code, keyword in (
+            (SPECIAL_DELIVERY_TIME_REQUESTED, _delivery_in(text)),
+            (SPECIAL_GIFT_WRAP_REQUESTED, _word_in(_GIFT_RE, text)),
+            (SPECIAL_NO_PRICE_SLIP_REQUESTED, _word_in(_NO_PRICE_RE, text)),
+        ):
+            if keyword is not None and code not in others:
+                others[code] = field_name
+                findings.append(_finding(code, field_name, source=field_name, keyword=keyword[:20]))
     return findings
+
+
+def _delivery_in(text: str) -> str | None:
+    word = _word_in(_DELIVERY_RE, text)
+    if word is not None:
+        return word
+    return _word_in(_DELIVERY_DATE_RE, text)

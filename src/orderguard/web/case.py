@@ -47,11 +47,14 @@ from orderguard.intake.errors import CorrectionRefused, LinesRefused
 from orderguard.intake.services import CORRECTABLE, order_correct, order_lines_change
 from orderguard.inventory.models import MovementKind
 from orderguard.orders.models import Order
+from orderguard.specials.models import BuyerAnswer, ConfirmChannel
+from orderguard.specials.services import SpecialRefused, special_error_message, step_label
 from orderguard.tenancy.access import Actor, staff_users
 from orderguard.tenancy.roles import STAFF_ROLES as STAFF_ROLE_LIST
 from orderguard.validation.checks import explain
 from orderguard.web.common import actor_or_refuse
 from orderguard.web.queue import _due_state
+from orderguard.web.specials import special_context
 
 ACTION_LABELS = {
     ActionName.START: gettext_lazy("开始处理"),
@@ -73,6 +76,11 @@ STEP_LABELS = {
     "merchant_answer": gettext_lazy("等待商家核实商品资料"),
     "triage": gettext_lazy("故障排查"),
     "assess_feasibility": gettext_lazy("评估可行性"),
+    "quote": gettext_lazy("向买家报价"),
+    "buyer_confirmation": gettext_lazy("等待买家确认"),
+    "assign_owner": gettext_lazy("指定负责人"),
+    "fulfil": gettext_lazy("拣货、打包、发货"),
+    "offer_alternative": gettext_lazy("提供替代方案"),
 }
 FIELD_LABELS = {
     "name": gettext_lazy("姓名"),
@@ -137,6 +145,8 @@ def describe(entry: TimelineEntry) -> str:
     if entry.type == "reopened":
         return _("重新打开")
     if entry.type == "assigned":
+        if d.get("role") == "owner":
+            return _("指定负责人：%(assignee)s") % {"assignee": d.get("assignee")}
         if d.get("previous"):
             return _("指派给 %(assignee)s（原处理人 %(previous)s）") % {
                 "assignee": d.get("assignee"),
@@ -167,6 +177,22 @@ def describe(entry: TimelineEntry) -> str:
                 "answer": _label(DisputeAnswer, d.get("answer")),
             }
         return _("请商家核实 SKU %(sku)s 的商品资料") % {"sku": d.get("sku_code")}
+    if entry.type == "feasibility":
+        return _("可行性评估：可行") if d.get("feasible") else _("可行性评估：不可行")
+    if entry.type == "quoted":
+        return _("报价：%(fee)s 元") % {"fee": d.get("fee")}
+    if entry.type == "confirmed":
+        if d.get("alternative"):
+            return _("替代方案：%(alternative)s，买家%(answer)s") % {
+                "alternative": d.get("alternative"),
+                "answer": _label(BuyerAnswer, d.get("answer")),
+            }
+        return _("买家%(answer)s（%(channel)s）") % {
+            "answer": _label(BuyerAnswer, d.get("answer")),
+            "channel": _label(ConfirmChannel, d.get("channel")),
+        }
+    if entry.type == "checklist":
+        return _("核对：%(step)s") % {"step": step_label(d.get("step", ""))}
     if entry.type == "sla_warned":
         return _("临近超时，已提醒 %(who)s") % {"who": "、".join(d.get("recipients", [])) or "—"}
     if entry.type == "sla_overdue":
@@ -237,6 +263,7 @@ def _work_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
                 "note": e.data.get("note")
                 or e.data.get("text")
                 or e.data.get("buyer_says")
+                or e.data.get("verified")
                 or e.data.get("reason")
                 or "",
             }
@@ -244,6 +271,7 @@ def _work_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
         ],
         "note_max": NOTE_MAX_LENGTH,
         **_contact_context(actor, case, is_open=is_open),
+        **special_context(actor, case),
     }
 
 
@@ -415,6 +443,8 @@ def _act(
         ok, message = False, refusal_message(exc)
     except DisputeRefused:
         ok, message = False, _("异常单的问题没有指向可核实的商品行")
+    except SpecialRefused as exc:
+        ok, message = False, special_error_message(exc)
     if request.headers.get("HX-Request") == "true":
         context = _work_context(actor, case_get(actor=actor, case_id=case_id))
         return render(request, "web/_case_work.html", {**context, "message": message, "message_ok": ok})

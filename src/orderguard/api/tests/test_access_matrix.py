@@ -115,6 +115,16 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "/disputes/{dispute_id}/answer",
         {**expect(302, 403, 302, 404, 302), "operator": 403, "tech_oncall": 403},
     ),
+    # special requests (H5): staff work them on the case page (the matrix's case is no special
+    # request: back to the page with the refusal), a merchant user reads only
+    **{
+        f"cases/<int:case_id>/special/{name}": (
+            "POST",
+            f"/cases/{{case_id}}/special/{name}",
+            expect(302, 403, 403, 404, 302),
+        )
+        for name in ("feasibility", "quote", "confirm", "owner", "checklist", "alternative")
+    },
     # stock: the page for every role (scoped); moves and uploads for operators, managers and
     # admins (an empty form: back to the page with a message), refused to everyone else
     "stock/": ("GET", "/stock/", expect(302, 403, 200, 200, 200)),
@@ -231,6 +241,38 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     # "{}" has no channel (422 for anyone signed in); test_contacts_api.py covers each caller
     "POST /api/v1/cases/{case_id}/contacts": (
         "/api/v1/cases/{case_id}/contacts",
+        expect(401, 422, 422, 422, 422),
+    ),
+    # special requests (H5): the matrix's case is a T2 case, no special request (409 for those
+    # who may see it); a merchant user reads its own and acts on none (test_specials_api.py
+    # works a real request per caller); "{}" lacks the required fields of the answer, the
+    # owner, the tick and the alternative (422 for anyone signed in)
+    "GET /api/v1/cases/{case_id}/special": (
+        "/api/v1/cases/{case_id}/special",
+        expect(401, 403, 409, 404, 409),
+    ),
+    "POST /api/v1/cases/{case_id}/special/feasibility": (
+        "/api/v1/cases/{case_id}/special/feasibility",
+        expect(401, 403, 403, 404, 409),
+    ),
+    "POST /api/v1/cases/{case_id}/special/quote": (
+        "/api/v1/cases/{case_id}/special/quote",
+        expect(401, 403, 403, 404, 409),
+    ),
+    "POST /api/v1/cases/{case_id}/special/confirm": (
+        "/api/v1/cases/{case_id}/special/confirm",
+        expect(401, 422, 422, 422, 422),
+    ),
+    "POST /api/v1/cases/{case_id}/special/owner": (
+        "/api/v1/cases/{case_id}/special/owner",
+        expect(401, 422, 422, 422, 422),
+    ),
+    "POST /api/v1/cases/{case_id}/special/checklist/{step}": (
+        "/api/v1/cases/{case_id}/special/checklist/{step}",
+        expect(401, 422, 422, 422, 422),
+    ),
+    "POST /api/v1/cases/{case_id}/special/alternative": (
+        "/api/v1/cases/{case_id}/special/alternative",
         expect(401, 422, 422, 422, 422),
     ),
     # agents, managers and admins only, logged
@@ -377,6 +419,7 @@ def world():  # type: ignore[no-untyped-def]
             "message_id": failed.pk,
             "item_id": item.pk,
             "dispute_id": dispute.pk,
+            "step": "picking",
         },
         "users": users,
     }

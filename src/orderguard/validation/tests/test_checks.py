@@ -212,7 +212,7 @@ def _declared_codes():
 
 def test_every_code_the_checks_declare_has_a_rule_and_nothing_else_does():
     assert set(RULES) == _declared_codes()
-    assert len(RULES) == 52
+    assert len(RULES) == 56
 
 
 def test_rules_agree_with_the_findings_the_checks_produce():
@@ -280,7 +280,7 @@ def test_rules_agree_with_the_findings_the_checks_produce():
                     LineIn(sku_code="TEE", quantity=1, attributes={"尺码": "XL"}),
                     LineIn(sku_code="TEE-RED-S", quantity=1, attributes={"尺码": "XL"}),
                 ],
-                buyer_note="顺丰加急",
+                buyer_note="顺丰加急，周末送，礼盒，不要价格单",
             ),
             catalog=CATALOG,
             now=NOW,
@@ -303,13 +303,32 @@ def test_rules_agree_with_the_findings_the_checks_produce():
     findings += product.resolve_line(LineIn(sku_code="OLD", quantity=1), index=inactive, line_no=1).findings
     findings += product.resolve_line(LineIn(sku_code="SET", quantity=1), index=inactive, line_no=1).findings
 
-    # the stock codes come from allocation (a database test covers them: inventory/tests)
-    assert _declared_codes() - {stock.STOCK_SHORT, stock.STOCK_LOW, stock.STOCK_BACKORDER} <= {
-        f.code for f in findings
-    }
+    # the stock codes come from allocation (a database test covers them: inventory/tests); "other"
+    # special requests from a person or a customer-service report (specials/tests)
+    assert _declared_codes() - {
+        stock.STOCK_SHORT,
+        stock.STOCK_LOW,
+        stock.STOCK_BACKORDER,
+        special.SPECIAL_OTHER_REQUESTED,
+    } <= {f.code for f in findings}
     assert [
         f.code for f in findings if (f.type, f.severity) != (RULES[f.code].type, RULES[f.code].severity)
     ] == []
+
+
+def test_the_new_special_request_kinds_are_explained_in_both_languages():
+    finding = Finding(
+        code="SPECIAL_NO_PRICE_SLIP_REQUESTED",
+        type=ExceptionType.SPECIAL_REQUEST,
+        field="buyer_note",
+        data={"source": "buyer_note", "keyword": "不要价格单"},
+    )
+
+    assert explain(finding) == "要求包裹内不放价格单或发票：“不要价格单”（来自买家留言）"
+    assert (
+        explain(finding, language="en")
+        == 'No price slip or invoice in the parcel is requested: "不要价格单" (from the buyer\'s note)'
+    )
 
 
 def test_explain_speaks_simplified_chinese_by_default():

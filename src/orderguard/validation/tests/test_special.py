@@ -1,3 +1,6 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from orderguard.core.choices import ExceptionType, Severity
 from orderguard.orders.schema import OrderIn
 from orderguard.validation.special import check_special
@@ -166,3 +169,91 @@ def test_findings_are_blocking_special_requests():
     findings = check_special(OrderIn(platform_order_id="1", buyer_note="顺丰加急"))
 
     assert {(f.type, f.severity) for f in findings} == {(ExceptionType.SPECIAL_REQUEST, Severity.BLOCKING)}
+
+
+# H5: delivery date or time window, gift packing, no price slip
+
+
+def codes(note):
+    return [
+        (f.code, f.data["keyword"]) for f in check_special(OrderIn(platform_order_id="1", buyer_note=note))
+    ]
+
+
+def test_delivery_date_or_time_window_words_are_requests():
+    notes = {
+        "请周末送": "周末送",
+        "5月20日前送达": "5月20日前送达",
+        "20号之前到，谢谢": "20号之前到",
+        "6月1日送到": "6月1日送到",
+        "上午送货": "上午送",
+        "送货时间：工作日": "送货时间",
+    }
+
+    assert {note: codes(note) for note in notes} == {
+        note: [("SPECIAL_DELIVERY_TIME_REQUESTED", keyword)] for note, keyword in notes.items()
+    }
+
+
+def test_a_number_of_days_is_not_a_delivery_date():
+    assert codes("一般3日到吗") == []
+
+
+def test_gift_packing_words_are_requests():
+    assert codes("送人的，请用礼盒") == [("SPECIAL_GIFT_WRAP_REQUESTED", "礼盒")]
+    assert codes("帮忙礼品包装，附贺卡") == [("SPECIAL_GIFT_WRAP_REQUESTED", "礼品包装")]
+    assert codes("麻烦包装好一点") == []
+
+
+def test_no_price_slip_phrases_are_requests():
+    assert codes("送礼的，不要价格单") == [("SPECIAL_NO_PRICE_SLIP_REQUESTED", "不要价格单")]
+    assert codes("不放发票") == [("SPECIAL_NO_PRICE_SLIP_REQUESTED", "不放发票")]
+    assert codes("请隐藏价格") == [("SPECIAL_NO_PRICE_SLIP_REQUESTED", "隐藏价格")]
+
+
+def test_negated_new_kinds_are_not_requests():
+    assert codes("不用礼盒") == []
+    assert codes("不需要周末送") == []
+    assert codes("不用不放发票") == []
+
+
+def test_a_no_price_phrase_does_not_negate_a_courier_after_it():
+    assert special(buyer_note="不要价格单顺丰发") == [
+        ("SPECIAL_COURIER_REQUESTED", "buyer_note", {"courier": "SF", "source": "buyer_note"}),
+        ("SPECIAL_NO_PRICE_SLIP_REQUESTED", "buyer_note", {"source": "buyer_note", "keyword": "不要价格单"}),
+    ]
+
+
+def test_platform_fields_ask_for_the_new_kinds_first_and_once():
+    assert special(
+        extra={"gift_wrap": True, "delivery_time": "", "hide_price": "false"}, buyer_note="礼盒，周末送"
+    ) == [
+        ("SPECIAL_GIFT_WRAP_REQUESTED", "extra.gift_wrap", {"source": "platform", "keyword": "gift_wrap"}),
+        ("SPECIAL_DELIVERY_TIME_REQUESTED", "buyer_note", {"source": "buyer_note", "keyword": "周末送"}),
+    ]
+
+
+def test_one_finding_per_kind_the_buyer_note_before_the_seller_note():
+    assert special(buyer_note="礼盒", seller_note="贺卡，周六送") == [
+        ("SPECIAL_GIFT_WRAP_REQUESTED", "buyer_note", {"source": "buyer_note", "keyword": "礼盒"}),
+        ("SPECIAL_DELIVERY_TIME_REQUESTED", "seller_note", {"source": "seller_note", "keyword": "周六送"}),
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    buyer=st.text(
+        alphabet=st.sampled_from(list("不要别用礼盒贺卡价格单小票发票周末送上午月日号前到达顺丰加急，。 12")),
+        max_size=30,
+    ),
+    extra=st.dictionaries(
+        st.sampled_from(["gift_wrap", "delivery_time", "hide_price", "other"]),
+        st.one_of(st.booleans(), st.text(max_size=5), st.none(), st.integers()),
+    ),
+)
+def test_any_note_and_platform_fields_give_at_most_one_finding_per_kind_and_never_crash(buyer, extra):
+    findings = check_special(OrderIn(platform_order_id="1", buyer_note=buyer, extra=extra))
+    kinds = [f.code for f in findings if f.code != "SPECIAL_COURIER_REQUESTED"]
+
+    assert len(kinds) == len(set(kinds))
+    assert {(f.type, f.severity) for f in findings} <= {(ExceptionType.SPECIAL_REQUEST, Severity.BLOCKING)}
