@@ -111,10 +111,13 @@ def short_orders(*, merchant_id: int, sku_id: int, warehouse_id: int | None = No
 def _case_event(
     case_id: int, *, now: datetime, actor: Actor, decision: StockDecision, **data: object
 ) -> CaseEvent:
+    """The merchant's decision on one case (``decided``; `step` ``decided`` when taken,
+    ``applied`` with `short` once the stock was allocated again, ``waiting`` for a restock
+    date, ``in_transit`` for a transfer on its way); the merchant's note is `text`."""
     return bulk.new(
         CaseEvent,
         case_id=case_id,
-        type=CaseEventType.NOTE,
+        type=CaseEventType.DECIDED,
         occurred_at=now,
         actor_id=actor.user_id,
         actor_label=actor.label,

@@ -117,7 +117,7 @@ def test_transfer_moves_stock_and_serves_the_orders_in_payment_order(channel):
         ("transfer_in", 5, f"decision:{result.decision.pk}"),
     ]
     case = ExceptionCase.objects.get(order__platform_order_id="1")
-    notes = list(case.events.filter(type="note").values_list("data", flat=True))
+    notes = list(case.events.filter(type="decided").values_list("data", flat=True))
     assert [(d["kind"], d["step"], d["decision"]) for d in notes] == [
         ("transfer", "decided", result.decision.pk),
         ("transfer", "applied", result.decision.pk),
@@ -161,7 +161,7 @@ def test_transfer_of_less_serves_the_earliest_paid_and_excluded_orders_stay(chan
         fresh.warn_at,
     )
     assert fresh.due_at > LATER
-    assert not CaseEvent.objects.filter(case__order__platform_order_id="1", type="note").exists()
+    assert not CaseEvent.objects.filter(case__order__platform_order_id="1", type="decided").exists()
     assert StockDecision.objects.get().excluded_order_ids == [_pk("1")]
 
 
@@ -261,7 +261,7 @@ def test_wait_keeps_the_cases_open_due_at_the_restock_time(channel):
     ] * 3
     assert result.still_short == sorted(_pk(p) for p in "123")
     assert result.decision.restock_at == restock
-    assert [e.data["step"] for e in cases[0].events.filter(type="note")] == ["decided", "waiting"]
+    assert [e.data["step"] for e in cases[0].events.filter(type="decided")] == ["decided", "waiting"]
 
 
 def test_cancel_cancels_orders_releases_stock_and_cancels_cases(channel):

@@ -80,3 +80,42 @@ def test_another_merchants_user_cannot_decide_and_nothing_changes(channel):
         == 403
     )
     assert _snapshot() == before
+
+
+def test_the_case_page_shows_the_decision_as_decided_events(channel):
+    """H1.3: a merchant's decision is a ``decided`` event on the case's timeline (not a note),
+    in words on the case page."""
+    from datetime import timedelta
+
+    from orderguard.inventory.decisions import stock_decision_apply
+    from orderguard.inventory.tests.test_decisions import LATER, _merchant_actor
+
+    _setup(channel)
+    stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind="wait",
+        restock_at=LATER + timedelta(days=3),
+        note="周五到货",
+        now=LATER,
+    )
+    case = ExceptionCase.objects.get(order__platform_order_id="1")
+    assert list(case.events.filter(type="decided").values_list("data", flat=True)) == [
+        {"text": "周五到货", "decision": StockDecision.objects.get().pk, "kind": "wait", "step": "decided"},
+        {
+            "text": "周五到货",
+            "decision": StockDecision.objects.get().pk,
+            "kind": "wait",
+            "step": "waiting",
+            "restock_at": (LATER + timedelta(days=3)).isoformat(),
+        },
+    ]
+    assert not case.events.filter(type="note").exists()
+
+    page = _client(user_with_role("manager")).get(f"/cases/{case.pk}/").content.decode()
+    assert page.count('data-event="decided"') == 2
+    assert '<span class="what ms-1">商家决定：等待补货</span>' in page
+    # 2026-11-25 11:00 UTC + 3 days, in Shanghai time
+    assert '<span class="what ms-1">等待补货，预计 2026-11-28 19:00</span>' in page
+    assert page.count('<div class="note small ms-3">周五到货</div>') == 2
