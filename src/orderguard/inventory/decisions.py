@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import models, transaction
 from django.db.models import F
@@ -20,18 +20,21 @@ from orderguard.catalog.models import Sku, Warehouse
 from orderguard.core import bulk
 from orderguard.core.choices import ExceptionType
 from orderguard.core.errors import DomainError
-from orderguard.inventory.models import DecisionKind, ShortPolicy, StockDecision, StockLevel
-from orderguard.inventory.selectors import StockSource, stock_sources
+from orderguard.inventory.models import DecisionKind, ShortPolicy, StockDecision, StockLevel, Transfer
+from orderguard.inventory.selectors import StockSource, stock_figures, stock_sources
 from orderguard.inventory.services import (
     QUANTITY_MAX,
     SHORT_POLICY_KEY,
-    MoveIn,
     RecheckResult,
-    StockMoveRefused,
     _whole,
-    stock_moves_apply,
     stock_recheck,
     stock_release,
+)
+from orderguard.inventory.transfers import (
+    IN_TRANSIT_STEP,
+    TransferRefused,
+    transfer_case_event,
+    transfer_ship,
 )
 from orderguard.orders.choices import OrderEventType, OrderStatus
 from orderguard.orders.models import Order, OrderEvent, OrderLine
@@ -44,6 +47,8 @@ DECISION_ROLES = frozenset({Role.MERCHANT, Role.SERVICE_AGENT, Role.MANAGER, Rol
 NOTE_MAX_LENGTH = 500
 # The deadline step of a case waiting for the restock date (its due time is that date).
 RESTOCK_STEP = "restock"
+# A transfer's expected arrival when the decision names none.
+TRANSFER_HOURS = 24
 
 
 class StockDecisionRefused(DomainError):
@@ -60,6 +65,7 @@ class StockDecisionRefused(DomainError):
     - ``SUBSTITUTE_UNKNOWN``: no such SKU of the merchant to substitute, or the same SKU;
     - ``CONSENT_REQUIRED``: a substitute without the buyer's consent recorded;
     - ``RESTOCK_INVALID``: wait without a restock time, or one not after now;
+    - ``EXPECTED_INVALID``: a transfer expected to arrive no later than now;
     - ``ORDER_UNKNOWN``: an order id (to apply to or exclude) is not the merchant's (`order_id`);
     - ``ORDER_SHIPPED``: an order named is already shipped or cancelled (`order_id`, `status`);
     - ``ORDER_NOT_AFFECTED``: an order named has no open stock-out case for the SKU;
@@ -82,6 +88,7 @@ class DecisionResult:
     still_short: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
     cases: list[int] = field(default_factory=list)
+    transfer: Transfer | None = None
 
 
 def _clean(text: str, *, max_length: int = NOTE_MAX_LENGTH) -> str:
@@ -140,6 +147,7 @@ def stock_decision_apply(
     buyer_consent: bool = False,
     consent_note: str = "",
     restock_at: datetime | None = None,
+    expected_at: datetime | None = None,
     note: str = "",
     order_ids: Sequence[int] = (),
     exclude_order_ids: Sequence[int] = (),
@@ -148,9 +156,11 @@ def stock_decision_apply(
     (H1.2, B4): every order with an open stock-out case of the SKU (in `warehouse_code` when
     given; only `order_ids` when given), but `exclude_order_ids`.
 
-    - transfer: `quantity` units (default: what the orders lack beyond what is available) move
-      from `from_warehouse_code` to the orders' warehouse (`stock_moves_apply`), and the orders
-      are allocated again in payment order; those served close their cases;
+    - transfer: `quantity` units (default: what the orders lack beyond what is available) leave
+      `from_warehouse_code` for the orders' warehouse (a `Transfer` in transit, expected at
+      `expected_at`, by default `TRANSFER_HOURS` from now); the orders wait for it (their
+      cases at step ``in_transit``, due then) and are allocated in payment order when it is
+      received (`inventory.transfers.transfer_receive`);
     - substitute: the buyer's consent is required; the orders' lines of the SKU become the
       substitute (their stock of the SKU released), and they are allocated again;
     - partial: the orders ship what there is (a back-order for the rest), their cases close;
@@ -216,6 +226,7 @@ def stock_decision_apply(
     source = None
     qty = 0
     substitute = None
+    expected = None
     if kind == DecisionKind.TRANSFER:
         source = Warehouse.objects.filter(code=from_warehouse_code).first()
         if source is None:
@@ -233,6 +244,9 @@ def stock_decision_apply(
         available = level.available if level else 0
         if available < qty:
             raise StockDecisionRefused("INSUFFICIENT_STOCK", available=available, warehouse=source.code)
+        expected = expected_at or now + timedelta(hours=TRANSFER_HOURS)
+        if expected <= now:
+            raise StockDecisionRefused("EXPECTED_INVALID", value=expected.isoformat())
         decision.from_warehouse, decision.quantity = source, qty
     elif kind == DecisionKind.SUBSTITUTE:
         substitute = Sku.objects.filter(merchant_id=merchant_id, code=substitute_sku_code).first()
@@ -262,29 +276,28 @@ def stock_decision_apply(
     label = actor.label
     recheck: RecheckResult | None = None
     if kind == DecisionKind.TRANSFER:
-        assert source is not None
+        assert source is not None and expected is not None
         try:
-            stock_moves_apply(
+            transfer = transfer_ship(
                 merchant_id=merchant_id,
-                moves=[
-                    MoveIn(
-                        "transfer",
-                        source.code,
-                        sku.code,
-                        qty,
-                        to_warehouse=warehouse.code,
-                        reason=f"decision:{decision.pk}",
-                    )
-                ],
+                sku=sku,
+                source=source,
+                target=warehouse,
+                quantity=qty,
                 now=now,
-                actor_label=label,
-                recheck=False,
+                expected_at=expected,
+                actor=actor,
+                decision=decision,
             )
-        except StockMoveRefused as exc:  # the stock changed since it was read
-            raise StockDecisionRefused("INSUFFICIENT_STOCK", warehouse=source.code, **exc.data) from exc
-        recheck = stock_recheck(
-            pairs={pair}, now=now, actor_label=label, order_ids=chosen, reason="merchant_transfer"
-        )
+        except TransferRefused as exc:  # the stock changed since it was read
+            raise StockDecisionRefused("INSUFFICIENT_STOCK", **exc.data) from exc
+        # the orders wait for the transfer: their cases at step in_transit, due when it is
+        _cases_wait(cases, step=IN_TRANSIT_STEP, until=expected)
+        events += [
+            transfer_case_event(c.pk, transfer, movement="transfer_out", now=now, actor=actor) for c in cases
+        ]
+        result.still_short = sorted(chosen)
+        result.transfer = transfer
     elif kind == DecisionKind.SUBSTITUTE:
         assert substitute is not None
         orders = list(Order.objects.filter(pk__in=chosen).order_by("pk"))
@@ -332,22 +345,7 @@ def stock_decision_apply(
         )
     elif kind == DecisionKind.WAIT:
         assert restock_at is not None
-        for c in cases:
-            c.step, c.due_at, c.warn_at = RESTOCK_STEP, restock_at, restock_at
-            c.sla_level, c.sla_next_at = 0, restock_at
-            c.sla_paused_at = c.sla_remaining_seconds = None
-        bulk.update(
-            cases,
-            [
-                "step",
-                "due_at",
-                "warn_at",
-                "sla_level",
-                "sla_next_at",
-                "sla_paused_at",
-                "sla_remaining_seconds",
-            ],
-        )
+        _cases_wait(cases, step=RESTOCK_STEP, until=restock_at)
         events += [
             _case_event(
                 c.pk,
@@ -447,8 +445,23 @@ def stock_decision_apply(
         "cancelled": result.cancelled,
         "cases": result.cases,
     }
+    if result.transfer is not None:
+        decision.effect["transfer"] = result.transfer.pk
     StockDecision.objects.filter(pk=decision.pk).update(effect=decision.effect)
     return result
+
+
+def _cases_wait(cases: Sequence[ExceptionCase], *, step: str, until: datetime) -> None:
+    """The cases wait for stock due at `until` (a restock date, a transfer's arrival): their
+    step's deadline and next alert are then, from alert level 0."""
+    for c in cases:
+        c.step, c.due_at, c.warn_at = step, until, until
+        c.sla_level, c.sla_next_at = 0, until
+        c.sla_paused_at = c.sla_remaining_seconds = None
+    bulk.update(
+        list(cases),
+        ["step", "due_at", "warn_at", "sla_level", "sla_next_at", "sla_paused_at", "sla_remaining_seconds"],
+    )
 
 
 def _decision_clock_restart(cases: Sequence[ExceptionCase], *, warehouse_id: int, now: datetime) -> None:
@@ -490,6 +503,7 @@ def decision_error_message(error: StockDecisionRefused) -> str:
         "SUBSTITUTE_UNKNOWN": lambda: _("替换商品不存在或与原商品相同"),
         "CONSENT_REQUIRED": lambda: _("换货须先取得买家同意"),
         "RESTOCK_INVALID": lambda: _("请填写晚于现在的预计补货时间"),
+        "EXPECTED_INVALID": lambda: _("预计到货时间须晚于现在"),
         "ORDER_UNKNOWN": lambda: _("找不到该对象"),
         "ORDER_SHIPPED": lambda: _("订单 %(order_id)s 已发货或已取消") % {"order_id": d.get("order_id")},
         "ORDER_NOT_AFFECTED": lambda: (
@@ -566,9 +580,11 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
             sku_id__in={k[2] for k, _v in top}, warehouse_id__in={k[4] for k, _v in top}
         )
     }
+    figures = stock_figures(levels=list(levels.values()), now=now)
     out = []
     for (m, mcode, sku, code, wh, whcode), orders in top:
         lv = levels.get((wh, sku))
+        f = figures[lv.pk] if lv else None
         out.append(
             ShortSku(
                 merchant_id=m,
@@ -577,8 +593,8 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
                 warehouse_code=whcode,
                 order_ids=sorted(orders),
                 available=lv.available if lv else 0,
-                inbound_quantity=lv.inbound_quantity if lv else 0,
-                inbound_eta=lv.inbound_eta if lv else None,
+                inbound_quantity=f.inbound_quantity if f else 0,
+                inbound_eta=f.inbound_eta if f else None,
                 sources=[
                     s
                     for s in stock_sources(merchant_id=m, sku_code=code, now=now)

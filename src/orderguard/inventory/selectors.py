@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import models
-from django.db.models import F, Q, Sum
+from django.db.models import F, Min, Q, Sum
 
 from orderguard.catalog.models import BundleItem
 from orderguard.inventory.models import (
@@ -18,6 +18,8 @@ from orderguard.inventory.models import (
     StockAlert,
     StockLevel,
     StockMovement,
+    Transfer,
+    TransferStatus,
 )
 from orderguard.orders.choices import OrderStatus
 from orderguard.orders.models import Channel, Order, OrderLine
@@ -110,7 +112,8 @@ class StockFigures:
     """The numbers of a stock alert (D1) and the forecast of a stock row.
 
     `open_demand`: units that orders to ship still lack (held or back-ordered); `daily_demand`:
-    units allocated per day over the last `DEMAND_WINDOW_DAYS`; `days_of_cover`: what is left
+    units allocated per day over the last `DEMAND_WINDOW_DAYS`; `inbound_quantity` and
+    `inbound_eta`: the row's inbound stock and the transfers in transit to it (the earliest ETA); `days_of_cover`: what is left
     after the open demand, divided by the daily demand (None: no recent demand); `stockout_at`:
     when that runs out; `cover_warning`: it runs out within `COVER_WARN_DAYS` and before the
     inbound stock arrives (or none is expected)."""
@@ -131,8 +134,8 @@ class StockFigures:
 
 
 def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, StockFigures]:
-    """Stock row pk -> its `StockFigures`, for many rows in two queries (open demand of the
-    orders at each row's warehouse; allocations of the demand window)."""
+    """Stock row pk -> its `StockFigures`, for many rows in three queries (open demand of the
+    orders at each row's warehouse; allocations of the demand window; transfers in transit)."""
     if not levels:
         return {}
     warehouses = {lv.warehouse_id for lv in levels}
@@ -158,9 +161,23 @@ def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, S
         .annotate(units=Sum("quantity"))
     )
     allocated = {(w, s): units for w, s, units in taken}
+    # transfers on their way count as inbound stock, with their expected arrival as its ETA
+    transit = {
+        (w, s): (units, eta)
+        for w, s, units, eta in Transfer.objects.filter(
+            status=TransferStatus.IN_TRANSIT, to_warehouse_id__in=warehouses, sku_id__in=skus
+        )
+        .values_list("to_warehouse_id", "sku_id")
+        .annotate(units=Sum("quantity"), eta=Min("expected_at"))
+    }
     out = {}
     for lv in levels:
         key = (lv.warehouse_id, lv.sku_id)
+        inbound, eta = lv.inbound_quantity, lv.inbound_eta
+        if key in transit:
+            units, transit_eta = transit[key]
+            inbound += units
+            eta = transit_eta if eta is None or lv.inbound_quantity <= 0 else min(eta, transit_eta)
         demand = open_demand.get(key, 0)
         daily = allocated.get(key, 0) / DEMAND_WINDOW_DAYS
         left = max(0, lv.on_hand - lv.allocated - demand)
@@ -170,14 +187,14 @@ def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, S
             cover is not None
             and stockout is not None
             and cover < COVER_WARN_DAYS
-            and (lv.inbound_eta is None or lv.inbound_quantity <= 0 or lv.inbound_eta > stockout)
+            and (eta is None or inbound <= 0 or eta > stockout)
         )
         out[lv.pk] = StockFigures(
             available=lv.on_hand - lv.allocated,
             safety_stock=lv.safety_stock,
             open_demand=demand,
-            inbound_quantity=lv.inbound_quantity,
-            inbound_eta=lv.inbound_eta,
+            inbound_quantity=inbound,
+            inbound_eta=eta,
             daily_demand=round(daily, 2),
             days_of_cover=cover,
             stockout_at=stockout,
@@ -251,8 +268,8 @@ def stock_sources(*, merchant_id: int, sku_code: str, now: datetime) -> list[Sto
             available=f.available,
             open_demand=f.open_demand,
             spare=max(0, f.available - f.open_demand),
-            inbound_quantity=lv.inbound_quantity,
-            inbound_eta=lv.inbound_eta,
+            inbound_quantity=f.inbound_quantity,
+            inbound_eta=f.inbound_eta,
         )
         for lv in levels
         for f in [figures[lv.pk]]

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from orderguard.cases.models import ExceptionCase
-from orderguard.inventory.models import StockDecision
+from orderguard.inventory.models import StockDecision, Transfer
 from orderguard.inventory.tests.test_decisions import _setup, _snapshot
 from orderguard.orders.models import Order
 from orderguard.orders.tests.factories import ChannelFactory
@@ -55,8 +55,24 @@ def test_a_merchant_decides_a_transfer_and_its_orders_are_served(channel):
     )
 
     assert response.status_code == 302
+    statuses = dict(ExceptionCase.objects.values_list("order__platform_order_id", "step"))
+    assert statuses == {"1": "in_transit", "2": "in_transit", "3": "merchant_decision"}
+    transfer = Transfer.objects.get()
+    assert (transfer.status, transfer.quantity) == ("in_transit", 3)
+
+    # only warehouse stock staff receive it: a merchant user is refused, nothing changes
+    before = _snapshot()
+    assert client.post(f"/stock/transfers/{transfer.pk}/receive").status_code == 403
+    assert _snapshot() == before
+    operator = _client(user_with_role("operator"))
+    assert operator.post(f"/stock/transfers/{transfer.pk}/receive").status_code == 302
     statuses = dict(ExceptionCase.objects.values_list("order__platform_order_id", "status"))
     assert statuses == {"1": "resolved", "2": "resolved", "3": "open"}
+    # a second time: a message, nothing changed
+    before = _snapshot()
+    response = operator.post(f"/stock/transfers/{transfer.pk}/receive", follow=True)
+    assert f"调拨 {transfer.pk} 已到货，不能重复接收" in response.content.decode()
+    assert _snapshot() == before
     decision = StockDecision.objects.get()
     assert (decision.kind, decision.quantity, decision.excluded_order_ids) == ("transfer", 3, [keep])
     page = client.get(PAGE).content.decode()
