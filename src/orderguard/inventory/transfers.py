@@ -282,6 +282,10 @@ def transfer_receive(*, actor: Actor, transfer_id: int, now: datetime) -> Transf
     transfer.save(update_fields=["status", "arrived_at", "closed_by_label", "updated_at"])
     stock_alerts_refresh(levels=[level], now=now)
     _alerts_inbound_refresh(target_id=transfer.to_warehouse_id, sku_id=transfer.sku_id, now=now)
+    # the arrival on each waiting case's timeline, before what it leads to
+    bulk.insert(
+        [transfer_case_event(c.pk, transfer, movement="transfer_in", now=now, actor=actor) for c in cases]
+    )
     result = TransferResult(transfer=transfer)
     recheck = RecheckResult()
     if cases:
@@ -303,9 +307,6 @@ def transfer_receive(*, actor: Actor, transfer_id: int, now: datetime) -> Transf
     result.served = sorted(c.order_id for c in cases if c.pk not in open_now)
     result.still_short = sorted(c.order_id for c in cases if c.pk in open_now)
     _next_decision([c for c in cases if c.pk in open_now], warehouse_id=transfer.to_warehouse_id, now=now)
-    bulk.insert(
-        [transfer_case_event(c.pk, transfer, movement="transfer_in", now=now, actor=actor) for c in cases]
-    )
     return result
 
 
