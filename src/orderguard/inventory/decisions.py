@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from orderguard.cases.choices import OPEN_STATUSES, CaseEventType, CaseOutcome, CaseStatus
 from orderguard.cases.models import CaseEvent, ExceptionCase
-from orderguard.catalog.models import Sku, Warehouse
+from orderguard.catalog.models import BundleItem, Sku, Warehouse
 from orderguard.core import bulk
 from orderguard.core.choices import ExceptionType
 from orderguard.core.errors import DomainError
@@ -98,12 +98,23 @@ def _clean(text: str, *, max_length: int = NOTE_MAX_LENGTH) -> str:
     return value
 
 
-def short_orders(*, merchant_id: int, sku_id: int, warehouse_id: int | None = None) -> dict[int, int]:
-    """Order id -> warehouse id of the merchant's orders to ship that lack stock of this SKU
-    (a line of it not fully allocated) and have an open stock-out case (T1)."""
+def bundles_holding(sku_ids: set[int]) -> dict[int, dict[int, int]]:
+    """Bundle SKU id -> {component SKU id: units per bundle} of the bundles holding any of
+    `sku_ids` (their other components left out)."""
+    out: dict[int, dict[int, int]] = {}
+    for bundle, component, per in BundleItem.objects.filter(component_id__in=sku_ids).values_list(
+        "bundle_id", "component_id", "quantity"
+    ):
+        out.setdefault(bundle, {})[component] = per
+    return out
+
+
+def _short_lines(*, merchant_id: int, sku_id: int, warehouse_id: int | None) -> models.QuerySet[OrderLine]:
+    """Lines of the merchant's orders to ship that lack stock of the SKU, itself or through a
+    bundle holding it, whose order has an open stock-out case (T1)."""
     lines = OrderLine.objects.filter(
         order__merchant_id=merchant_id,
-        sku_id=sku_id,
+        sku_id__in={sku_id, *bundles_holding({sku_id})},
         allocated_quantity__lt=F("quantity"),
         order__status__in=[OrderStatus.ON_HOLD, OrderStatus.READY],
         order__platform_state=PlatformState.READY,
@@ -112,6 +123,14 @@ def short_orders(*, merchant_id: int, sku_id: int, warehouse_id: int | None = No
     )
     if warehouse_id is not None:
         lines = lines.filter(order__channel__warehouse_id=warehouse_id)
+    return lines
+
+
+def short_orders(*, merchant_id: int, sku_id: int, warehouse_id: int | None = None) -> dict[int, int]:
+    """Order id -> warehouse id of the merchant's orders to ship that lack stock of this SKU
+    (a line of it, or of a bundle holding it, not fully allocated) and have an open stock-out
+    case (T1)."""
+    lines = _short_lines(merchant_id=merchant_id, sku_id=sku_id, warehouse_id=warehouse_id)
     return dict(lines.values_list("order_id", "order__channel__warehouse_id").distinct())
 
 
@@ -186,9 +205,30 @@ def stock_decision_apply(
         warehouse = Warehouse.objects.filter(code=warehouse_code).first()
         if warehouse is None:
             raise StockDecisionRefused("WAREHOUSE_UNKNOWN", field="warehouse", value=warehouse_code)
-    affected = short_orders(
-        merchant_id=merchant_id, sku_id=sku.pk, warehouse_id=warehouse.pk if warehouse else None
-    )
+    # The rows a concurrent re-check would change are locked before the affected orders are
+    # read (in the re-check's order: the SKU's stock rows, then the cases), so that no order is
+    # served between the read and the decision.
+    list(StockLevel.objects.select_for_update().filter(merchant_id=merchant_id, sku=sku).order_by("pk"))
+    locked = {
+        c.order_id: c
+        for c in ExceptionCase.objects.select_for_update(of=("self",))
+        .filter(
+            merchant_id=merchant_id,
+            type=ExceptionType.OUT_OF_STOCK,
+            status__in=list(OPEN_STATUSES),
+            order_id__in=_short_lines(
+                merchant_id=merchant_id, sku_id=sku.pk, warehouse_id=warehouse.pk if warehouse else None
+            ).values("order_id"),
+        )
+        .order_by("pk")
+    }
+    affected = {
+        pk: wh
+        for pk, wh in short_orders(
+            merchant_id=merchant_id, sku_id=sku.pk, warehouse_id=warehouse.pk if warehouse else None
+        ).items()
+        if pk in locked
+    }
     named = set(order_ids) | set(exclude_order_ids)
     if named:
         found = dict(Order.objects.filter(merchant_id=merchant_id, pk__in=named).values_list("pk", "status"))
@@ -265,11 +305,7 @@ def stock_decision_apply(
         decision.restock_at = restock_at
     decision.save()
 
-    cases = list(
-        ExceptionCase.objects.select_for_update(of=("self",))
-        .filter(order_id__in=chosen, type=ExceptionType.OUT_OF_STOCK, status__in=list(OPEN_STATUSES))
-        .order_by("pk")
-    )
+    cases = sorted((locked[pk] for pk in chosen), key=lambda c: c.pk)
     result = DecisionResult(decision=decision, order_ids=sorted(chosen), cases=[c.pk for c in cases])
     events = [_case_event(c.pk, now=now, actor=actor, decision=decision, step="decided") for c in cases]
     pair = (warehouse.pk, sku.pk)
@@ -474,13 +510,15 @@ def _decision_clock_restart(cases: Sequence[ExceptionCase], *, warehouse_id: int
 
 
 def _shortfall(*, sku_id: int, warehouse_id: int, order_ids: set[int]) -> int:
-    """Units of the SKU these orders still lack beyond what the warehouse has available (1 at
-    least, so that a transfer always moves something)."""
+    """Units of the SKU these orders still lack (their lines of it, and of bundles holding it:
+    bundles times units per bundle) beyond what the warehouse has available (1 at least, so
+    that a transfer always moves something)."""
+    bundles = bundles_holding({sku_id})
     wanted = sum(
-        q - a
-        for q, a in OrderLine.objects.filter(order_id__in=order_ids, sku_id=sku_id).values_list(
-            "quantity", "allocated_quantity"
-        )
+        (q - a) * (bundles[line_sku][sku_id] if line_sku in bundles else 1)
+        for line_sku, q, a in OrderLine.objects.filter(
+            order_id__in=order_ids, sku_id__in={sku_id, *bundles}
+        ).values_list("sku_id", "quantity", "allocated_quantity")
     )
     level = StockLevel.objects.filter(warehouse_id=warehouse_id, sku_id=sku_id).first()
     return max(1, wanted - (level.available if level else 0))
@@ -549,7 +587,8 @@ SHORT_SKUS_SHOWN = 50
 
 def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) -> list[ShortSku]:
     """The SKUs whose orders have open stock-out cases (T1) and lack their stock, per merchant
-    and warehouse, those with the most orders first; a merchant user sees its own."""
+    and warehouse, those with the most orders first; a merchant user sees its own. An order
+    short of a bundle counts for each component the warehouse cannot give its line."""
     rows = visible(
         OrderLine.objects.filter(
             sku_id__isnull=False,
@@ -569,10 +608,31 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
         "order__channel__warehouse_id",
         "order__channel__warehouse__code",
         "order_id",
+        "quantity",
+        "allocated_quantity",
     )
+    found = list(rows)
+    # a bundle's line is short of those of its components the warehouse cannot give it
+    parts: dict[int, list[tuple[int, str, int]]] = {}
+    for bundle, component, ccode, per in BundleItem.objects.filter(
+        bundle_id__in={r[2] for r in found}
+    ).values_list("bundle_id", "component_id", "component__code", "quantity"):
+        parts.setdefault(bundle, []).append((component, ccode, per))
+    free = {
+        (w, sku): on_hand - allocated
+        for w, sku, on_hand, allocated in StockLevel.objects.filter(
+            sku_id__in={c for p in parts.values() for c, _cc, _per in p},
+            warehouse_id__in={r[4] for r in found if r[2] in parts},
+        ).values_list("warehouse_id", "sku_id", "on_hand", "allocated")
+    }
     groups: dict[tuple[int, str, int, str, int, str], set[int]] = {}
-    for m, mcode, sku, code, wh, whcode, order in rows.distinct():
-        groups.setdefault((m, mcode, sku, code, wh, whcode), set()).add(order)
+    for m, mcode, sku, code, wh, whcode, order, quantity, allocated in found:
+        if sku in parts:
+            for component, ccode, per in parts[sku]:
+                if free.get((wh, component), 0) < per * (quantity - allocated):
+                    groups.setdefault((m, mcode, component, ccode, wh, whcode), set()).add(order)
+        else:
+            groups.setdefault((m, mcode, sku, code, wh, whcode), set()).add(order)
     top = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0][1], kv[0][3], kv[0][5]))[:limit]
     levels = {
         (lv.warehouse_id, lv.sku_id): lv

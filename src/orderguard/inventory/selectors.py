@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -111,7 +112,8 @@ COVER_WARN_DAYS = 3.0
 class StockFigures:
     """The numbers of a stock alert (D1) and the forecast of a stock row.
 
-    `open_demand`: units that orders to ship still lack (held or back-ordered); `daily_demand`:
+    `open_demand`: units that orders to ship still lack (held or back-ordered), a bundle's line
+    counting its units of the SKU; `daily_demand`:
     units allocated per day over the last `DEMAND_WINDOW_DAYS`; `inbound_quantity` and
     `inbound_eta`: the row's inbound stock and the transfers in transit to it (the earliest ETA); `days_of_cover`: what is left
     after the open demand, divided by the daily demand (None: no recent demand); `stockout_at`:
@@ -134,15 +136,22 @@ class StockFigures:
 
 
 def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, StockFigures]:
-    """Stock row pk -> its `StockFigures`, for many rows in three queries (open demand of the
-    orders at each row's warehouse; allocations of the demand window; transfers in transit)."""
+    """Stock row pk -> its `StockFigures`, for many rows in four queries (the bundles holding
+    the SKUs; open demand of the orders at each row's warehouse, through bundles too;
+    allocations of the demand window; transfers in transit)."""
     if not levels:
         return {}
     warehouses = {lv.warehouse_id for lv in levels}
     skus = {lv.sku_id for lv in levels}
+    # orders need a SKU itself or through a bundle holding it (units per bundle)
+    bundles: dict[int, list[tuple[int, int]]] = {}
+    for bundle, component, per in BundleItem.objects.filter(component_id__in=skus).values_list(
+        "bundle_id", "component_id", "quantity"
+    ):
+        bundles.setdefault(bundle, []).append((component, per))
     waiting = (
         OrderLine.objects.filter(
-            sku_id__in=skus,
+            sku_id__in=skus | set(bundles),
             allocated_quantity__lt=F("quantity"),
             order__status__in=[OrderStatus.ON_HOLD, OrderStatus.READY],
             order__platform_state=PlatformState.READY,
@@ -151,7 +160,12 @@ def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, S
         .values_list("order__channel__warehouse_id", "sku_id")
         .annotate(units=Sum(F("quantity") - F("allocated_quantity")))
     )
-    open_demand = {(w, s): units for w, s, units in waiting}
+    open_demand: dict[tuple[int, int], int] = defaultdict(int)
+    for w, line_sku, units in waiting:
+        if line_sku in skus:
+            open_demand[(w, line_sku)] += units
+        for component, per in bundles.get(line_sku, ()):
+            open_demand[(w, component)] += units * per
     since = now - timedelta(days=DEMAND_WINDOW_DAYS)
     taken = (
         StockMovement.objects.filter(

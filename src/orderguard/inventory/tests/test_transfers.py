@@ -237,3 +237,92 @@ def test_the_transfer_list_shows_a_merchant_its_own(channel):
     )
     assert mine.get("/api/v1/stock/transfers?status=arrived").json()["total"] == 0
     assert theirs.get("/api/v1/stock/transfers").json() == {"total": 0, "items": []}
+
+
+# --- bundles (D1, B4) --------------------------------------------------------------------------
+
+
+def _setup_bundle(channel):  # type: ignore[no-untyped-def]
+    """Order 1 wants A x2, order 4 a gift box (2 x A + 1 x B) x1, paid later: both short of A
+    at the channel's warehouse (none there), "far" holds 10 of A."""
+    from orderguard.catalog.models import Sku
+    from orderguard.catalog.tests.factories import BundleItemFactory
+    from orderguard.intake.services import orders_import
+    from orderguard.intake.tests.taobao_builder import TbItem, TbOrder, taobao_export
+    from orderguard.inventory.tests.test_decisions import NOW
+
+    _setup(channel, far_a=10)
+    box = Sku.objects.create(merchant=channel.merchant, code="BOX", is_bundle=True)
+    ids = dict(channel.merchant.skus.values_list("code", "pk"))
+    BundleItemFactory(bundle=box, component_id=ids["A"], quantity=2)
+    BundleItemFactory(bundle=box, component_id=ids["B"], quantity=1)
+    orders_import(
+        files=taobao_export([TbOrder("4", [TbItem("BOX", 1)], paid="2026-11-25 09:40:00")]),
+        channel=channel,
+        now=NOW,
+    )
+    assert _state("4") == ("on_hold", ["open"])
+
+
+def test_open_demand_counts_the_units_orders_need_through_a_bundle(channel):
+    _setup_bundle(channel)
+    level = StockLevel.objects.get(sku__code="A", warehouse=channel.warehouse)
+    b = StockLevel.objects.get(sku__code="B", warehouse=channel.warehouse)
+
+    figures = stock_figures(levels=[level, b], now=LATER)
+
+    # orders 1 (2), 2 (1), 3 (2) and the box of order 4 (2 x A, 1 x B)
+    assert (figures[level.pk].open_demand, figures[b.pk].open_demand) == (2 + 1 + 2 + 2, 1 + 1)
+
+
+def test_a_decision_counts_the_orders_short_through_a_bundle(channel):
+    from orderguard.inventory.decisions import short_skus
+
+    _setup_bundle(channel)
+    staff = Actor(user_id=None, role=Role.MANAGER, merchant_id=None, label="user:boss")  # type: ignore[arg-type]
+    [short] = [s for s in short_skus(actor=staff, now=LATER) if s.sku_code == "A"]
+    assert short.order_ids == sorted(_pk(p) for p in "1234")
+
+    result = stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind="transfer",
+        from_warehouse_code="far",
+        now=LATER,
+    )
+
+    assert result.order_ids == sorted(_pk(p) for p in "1234")
+    # what they lack: 2 + 1 + 2 for the plain lines, 2 for the box
+    assert result.decision.quantity == 7
+    received = transfer_receive(actor=_operator(), transfer_id=Transfer.objects.get().pk, now=LATER)
+    assert received.served == sorted(_pk(p) for p in "1234")
+    assert _state("4") == ("ready", ["resolved"])
+    assert _level(channel, "A") == (7, 7)
+    assert stock_ledger_mismatches() == []
+
+
+def test_a_decision_locks_the_cases_before_it_reads_the_affected_orders(channel):
+    """A re-check serving an order between the read of the affected orders and the decision
+    would be decided on twice: the cases are locked (FOR UPDATE on PostgreSQL) first."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _setup(channel, far_a=10)
+    with CaptureQueriesContext(connection) as queries:
+        stock_decision_apply(
+            actor=_merchant_actor(channel),
+            merchant_id=channel.merchant_id,
+            sku_code="A",
+            kind="wait",
+            restock_at=LATER + timedelta(days=1),
+            now=LATER,
+        )
+    sqls = [q["sql"] for q in queries.captured_queries]
+    lock = next(i for i, q in enumerate(sqls) if q.startswith('SELECT "cases_exceptioncase"'))
+    read = next(
+        i for i, q in enumerate(sqls) if q.startswith('SELECT DISTINCT "orders_orderline"."order_id"')
+    )
+    assert lock < read
+    if connection.vendor == "postgresql":
+        assert sqls[lock].endswith('FOR UPDATE OF "cases_exceptioncase"')
