@@ -59,6 +59,17 @@ def test_a_merchant_decides_a_transfer_and_its_orders_are_served(channel):
     assert statuses == {"1": "in_transit", "2": "in_transit", "3": "merchant_decision"}
     transfer = Transfer.objects.get()
     assert (transfer.status, transfer.quantity) == ("in_transit", 3)
+    # the case says the stock is on its way and when it is expected
+    from django.utils import timezone
+
+    case = ExceptionCase.objects.get(order__platform_order_id="1")
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    expected = timezone.localtime(transfer.expected_at).strftime("%Y-%m-%d %H:%M")
+    assert (
+        f'<span class="what ms-1">调拨在途：A 3 件（far → {channel.warehouse.code}），预计 {expected} 到货</span>'
+        in page
+    )
+    assert '<span class="what ms-1">商家决定：从其他仓调拨</span>' in page
 
     # only warehouse stock staff receive it: a merchant user is refused, nothing changes
     before = _snapshot()
