@@ -463,6 +463,7 @@ def _demo_stockout_story(*, seed: int, day: datetime, say: Callable[[str], None]
     warehouse; the warehouse receives it (the orders allocated in payment order, their cases
     closed as ``transfer_arrived``); the platform reports them shipped (the stock dispatched)."""
     from django.contrib.auth import get_user_model
+    from django.utils.timezone import localtime
 
     from orderguard.cases.models import ExceptionCase
     from orderguard.core import clock
@@ -520,7 +521,7 @@ def _demo_stockout_story(*, seed: int, day: datetime, say: Callable[[str], None]
     assert transfer is not None
     say(
         f"story: {merchant.code} decided a transfer of {transfer.quantity} x {STORY_SKU.code} "
-        f"{STORY_SOURCE} -> {channel.warehouse.code}, expected {transfer.expected_at:%Y-%m-%d %H:%M}"
+        f"{STORY_SOURCE} -> {channel.warehouse.code}, expected {localtime(transfer.expected_at):%Y-%m-%d %H:%M}"
     )
 
     # 3. the warehouse receives it: the orders are allocated in payment order, cases closed
