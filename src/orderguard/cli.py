@@ -209,6 +209,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for key, value in summary["cases_by_type"].items():
             print(f"{key}: {value}")
         print(f"orders: {summary['orders']}  cases: {summary['cases']}")
+        story = summary.get("stockout_story")
+        if story:
+            print(
+                f"stock-out story: {story['sku']} short for {story['orders']} orders of {story['merchant']}, "
+                f"{story['notices']} message, transfer {story['transfer']['status']}, "
+                f"{story['allocated']} allocated, {story['shipped']} shipped, "
+                f"cases resolved {story['cases_resolved']}"
+            )
     return 0
 
 

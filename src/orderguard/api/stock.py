@@ -22,7 +22,7 @@ from orderguard.inventory.decisions import (
     stock_decision_apply,
     stock_decisions,
 )
-from orderguard.inventory.models import StockDecision, StockMovement
+from orderguard.inventory.models import StockDecision, StockMovement, Transfer
 from orderguard.inventory.selectors import stock_movements, stock_sources
 from orderguard.inventory.services import (
     MOVES_MAX,
@@ -31,6 +31,13 @@ from orderguard.inventory.services import (
     StockMoveRefused,
     move_error_message,
     stock_moves_apply,
+)
+from orderguard.inventory.transfers import (
+    TransferRefused,
+    transfer_cancel,
+    transfer_error_message,
+    transfer_receive,
+    transfers_visible,
 )
 from orderguard.tenancy.models import Merchant
 
@@ -255,6 +262,9 @@ class DecisionIn(Schema):
         "", max_length=500, pattern=NO_NUL, description="substitute: how the buyer agreed"
     )
     restock_at: datetime | None = Field(None, description="wait: when the stock is expected")
+    expected_at: datetime | None = Field(
+        None, description="transfer: when it is expected to arrive (default: in 24 hours)"
+    )
     note: str = Field("", max_length=500, pattern=NO_NUL)
     order_ids: list[int] = Field(default_factory=list, max_length=5000, description="Only these orders")
     exclude_order_ids: list[int] = Field(default_factory=list, max_length=5000, description="Orders left out")
@@ -276,7 +286,9 @@ class DecisionOut(Schema):
     decided_at: datetime
     order_ids: list[int]
     excluded_order_ids: list[int]
-    effect: dict[str, Any] = Field(description="served, still_short, cancelled (order ids), cases (case ids)")
+    effect: dict[str, Any] = Field(
+        description="served, still_short, cancelled (order ids), cases (case ids), transfer (its id)"
+    )
 
 
 class DecisionPageOut(Schema):
@@ -344,6 +356,7 @@ def post_decision(request: HttpRequest, body: DecisionIn) -> dict[str, Any]:
             buyer_consent=body.buyer_consent,
             consent_note=body.consent_note,
             restock_at=body.restock_at,
+            expected_at=body.expected_at,
             note=body.note,
             order_ids=body.order_ids,
             exclude_order_ids=body.exclude_order_ids,
@@ -378,11 +391,123 @@ def list_decisions(request: HttpRequest, filters: Query[DecisionFilters]) -> dic
     return {"total": qs.count(), "items": [_decision(d) for d in page]}
 
 
+# --- transfers in transit (H1.2, B4) ------------------------------------------------------------
+
+
+class TransferOut(Schema):
+    id: int
+    merchant: str
+    sku: str
+    from_warehouse: str
+    to_warehouse: str
+    quantity: int
+    status: str = Field(description="in_transit, arrived, cancelled")
+    created_by: str
+    shipped_at: datetime
+    expected_at: datetime
+    arrived_at: datetime | None
+    cancelled_at: datetime | None
+    decision: int | None = Field(description="The stock-out decision it serves")
+
+
+class TransferPageOut(Schema):
+    total: int
+    items: list[TransferOut]
+
+
+class TransferActionOut(Schema):
+    transfer: TransferOut
+    served_orders: list[int] = Field(description="Orders of its decision now holding all their stock")
+    still_short: list[int] = Field(description="Orders of its decision still short")
+    closed_cases: list[int] = Field(description="T1 cases closed (transfer_arrived, stock_arrived)")
+
+
+class TransferFilters(Schema):
+    status: Literal["", "in_transit", "arrived", "cancelled"] = ""
+    sku: str = Field("", max_length=100, pattern=NO_NUL, description="A SKU code (exact)")
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+def _transfer(t: Transfer) -> dict[str, Any]:
+    return {
+        "id": t.pk,
+        "merchant": t.merchant.code,
+        "sku": t.sku.code,
+        "from_warehouse": t.from_warehouse.code,
+        "to_warehouse": t.to_warehouse.code,
+        "quantity": t.quantity,
+        "status": t.status,
+        "created_by": t.created_by_label,
+        "shipped_at": t.shipped_at,
+        "expected_at": t.expected_at,
+        "arrived_at": t.arrived_at,
+        "cancelled_at": t.cancelled_at,
+        "decision": t.decision_id,
+    }
+
+
+@stock_router.get(
+    "/transfers",
+    response=with_errors({200: TransferPageOut}, *AUTHENTICATED),
+    summary="Transfers between warehouses (in transit, arrived, cancelled)",
+)
+def list_transfers(request: HttpRequest, filters: Query[TransferFilters]) -> dict[str, Any]:
+    """Newest first; a merchant user sees its own merchant's."""
+    reject_unknown_query(request, TransferFilters)
+    qs = transfers_visible(actor=actor(request), status=filters.status, sku=filters.sku)
+    page = list(qs[filters.offset : filters.offset + filters.limit])
+    return {"total": qs.count(), "items": [_transfer(t) for t in page]}
+
+
+def _transfer_action(request: HttpRequest, transfer_id: int, action: Any) -> dict[str, Any]:
+    who = actor(request)
+    try:
+        result = action(actor=who, transfer_id=transfer_id, now=clock.now())
+    except TransferRefused as exc:
+        status = 404 if exc.code == "TRANSFER_UNKNOWN" else 403 if exc.code == "ROLE" else 409
+        raise ApiError(status, exc.code, transfer_error_message(exc), "transfer_id") from None
+    transfer = transfers_visible(actor=who).get(pk=result.transfer.pk)
+    return {
+        "transfer": _transfer(transfer),
+        "served_orders": result.served,
+        "still_short": result.still_short,
+        "closed_cases": result.cases_closed,
+    }
+
+
+@stock_router.post(
+    "/transfers/{transfer_id}/receive",
+    response=with_errors({200: TransferActionOut}, *AUTHENTICATED, 404, 409),
+    summary="Receive a transfer: its stock arrives and serves the orders waiting for it",
+)
+def post_transfer_receive(request: HttpRequest, transfer_id: int) -> dict[str, Any]:
+    """Warehouse operators, managers and admins (others 403 ``ROLE``; another merchant's
+    transfer 404). A ``transfer_in`` at the destination, then the orders of its decision are
+    allocated in payment order and their cases close (``transfer_arrived``). 409
+    ``ALREADY_RECEIVED``, ``TRANSFER_CANCELLED``; nothing changes when refused."""
+    return _transfer_action(request, transfer_id, transfer_receive)
+
+
+@stock_router.post(
+    "/transfers/{transfer_id}/cancel",
+    response=with_errors({200: TransferActionOut}, *AUTHENTICATED, 404, 409),
+    summary="Cancel a transfer in transit: its stock goes back to the source",
+)
+def post_transfer_cancel(request: HttpRequest, transfer_id: int) -> dict[str, Any]:
+    """Warehouse operators, managers and admins; the orders of its decision wait for the
+    merchant's next decision. 409 ``ALREADY_RECEIVED``, ``TRANSFER_CANCELLED``."""
+    return _transfer_action(request, transfer_id, transfer_cancel)
+
+
 __all__ = [
     "STOCK_ROLES",
     "list_decisions",
     "list_movements",
     "list_sources",
+    "list_transfers",
     "post_decision",
     "post_movements",
+    "post_transfer_cancel",
+    "post_transfer_receive",
 ]

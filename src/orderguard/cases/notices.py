@@ -1,5 +1,5 @@
 """H1.1: the merchant is told of its stock-outs: one message per merchant contact listing each
-short SKU, how many orders it holds up, on-hand against safety stock, and the expected restock
+short SKU, how many orders it holds up (and their order numbers), on-hand against safety stock, and the expected restock
 (rendered from the `stockout_notice` template when sent)."""
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ from orderguard.core.choices import ExceptionType
 from orderguard.inventory.models import StockLevel
 from orderguard.notifications.endpoints import recipients_for
 from orderguard.notifications.services import OutboxIn, outbox_enqueue
+from orderguard.orders.models import Order
 from orderguard.tenancy.models import Merchant
 
 TOPIC = "stockout_notice"
+# A notice names at most this many orders per SKU (the count says how many there are).
+ORDERS_LISTED = 20
 
 
 def stockout_notices_enqueue(
@@ -36,6 +39,9 @@ def stockout_notices_enqueue(
             if f["code"] == "STOCK_SHORT":
                 orders_per_sku[case.merchant_id][f["data"]["sku"]].add(case.order_id)
     merchants = {m.pk: m for m in Merchant.objects.filter(pk__in=orders_per_sku)}
+    platform_ids = dict(
+        Order.objects.filter(pk__in={c.order_id for c in t1}).values_list("pk", "platform_order_id")
+    )
     levels = {
         (lv.merchant_id, lv.sku.code): lv
         for lv in StockLevel.objects.filter(warehouse_id=warehouse_id, merchant_id__in=orders_per_sku)
@@ -53,6 +59,8 @@ def stockout_notices_enqueue(
                 {
                     "sku": sku,
                     "orders": len(order_ids),
+                    # the platform's order numbers, the first `ORDERS_LISTED` of them
+                    "order_ids": sorted(platform_ids[pk] for pk in order_ids)[:ORDERS_LISTED],
                     "available": (lv.on_hand - lv.allocated) if lv else 0,
                     "on_hand": lv.on_hand if lv else 0,
                     "safety_stock": lv.safety_stock if lv else 0,

@@ -204,7 +204,10 @@ def demo_catalog() -> dict[str, list[DemoSku]]:
 
 
 MASTERDATA = {
-    "warehouses": [{"code": "HZ01", "name": "杭州一号仓", "alert_email": "hz01-alerts@warehouse.example"}],
+    "warehouses": [
+        {"code": "HZ01", "name": "杭州一号仓", "alert_email": "hz01-alerts@warehouse.example"},
+        {"code": "NB02", "name": "宁波二号仓", "alert_email": "nb02-alerts@warehouse.example"},
+    ],
     "merchants": [
         {"code": "yoyo", "name": "悠悠服饰", "contact_email": "ops@yoyo.example"},
         {"code": "chuju", "name": "厨具工坊", "contact_email": "service@chuju.example"},
@@ -465,6 +468,148 @@ def _demo_courier_contracts(warehouse_code: str = "HZ01") -> int:
     return created
 
 
+# The stock-out story (T1, D1, H1, B4): a SKU of one merchant with nothing at the warehouse its
+# channels ship from and enough at the second warehouse; its orders go short, the merchant is
+# told once, decides a transfer, the transfer arrives, the orders are allocated and ship.
+STORY_MERCHANT = "yoyo"
+STORY_CHANNEL = "yoyo-tmall"
+STORY_SKU = DemoSku("YY-CAP-BK", "", "渔夫帽 黑色", "黑色", "", "")
+STORY_ORDERS = 6
+STORY_SOURCE = "NB02"
+STORY_SOURCE_STOCK = 40
+
+
+def _story_orders_csv(*, seed: int, day: datetime, shipped: bool = False) -> bytes:
+    """The story's orders (generic layout, clean: only the stock is missing); `shipped`: the
+    same orders as the platform reports them once they left."""
+    data = orders_csv(
+        skus=[STORY_SKU], n=STORY_ORDERS, rng=random.Random(seed), day=day, prefix="S", clean=True
+    )
+    if not shipped:
+        return data
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    status = GENERIC_HEADER.index("status")
+    for row in rows[1:]:
+        row[status] = "shipped"
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _demo_stockout_story(*, seed: int, day: datetime, say: Callable[[str], None]) -> dict[str, Any]:
+    """Tell the stock-out story end to end through the real services, and say what happened at
+    each step: the SKU goes short (its orders held, T1 cases opened, one stock-out notice to the
+    merchant listing the SKU and its orders); the merchant decides a transfer from the second
+    warehouse; the warehouse receives it (the orders allocated in payment order, their cases
+    closed as ``transfer_arrived``); the platform reports them shipped (the stock dispatched)."""
+    from django.contrib.auth import get_user_model
+    from django.utils.timezone import localtime
+
+    from orderguard.cases.models import ExceptionCase
+    from orderguard.core import clock
+    from orderguard.intake.masterdata import catalog_import, stock_import
+    from orderguard.intake.services import orders_import
+    from orderguard.inventory.decisions import stock_decision_apply
+    from orderguard.inventory.models import StockMovement
+    from orderguard.inventory.transfers import transfer_receive
+    from orderguard.notifications.models import OutboxMessage
+    from orderguard.orders.choices import OrderStatus
+    from orderguard.orders.models import Channel, Order
+    from orderguard.tenancy.access import actor_for
+
+    channel = Channel.objects.select_related("merchant", "warehouse").get(code=STORY_CHANNEL)
+    merchant = channel.merchant
+    catalog_import(file=SourceFile("demo-story-catalog.csv", catalog_csv([STORY_SKU])), merchant=merchant)
+    stock = io.StringIO()
+    writer = csv.writer(stock)
+    writer.writerow(["warehouse", "sku", "on_hand", "safety_stock", "inbound_quantity", "inbound_eta"])
+    writer.writerow([channel.warehouse.code, STORY_SKU.code, 0, 10, 0, ""])
+    writer.writerow([STORY_SOURCE, STORY_SKU.code, STORY_SOURCE_STOCK, 0, 0, ""])
+    stock_import(file=SourceFile("demo-story-stock.csv", stock.getvalue().encode("utf-8")), merchant=merchant)
+
+    # 1. the orders come in and go short
+    orders_import(
+        files=[SourceFile("demo-story-orders.csv", _story_orders_csv(seed=seed, day=day))], channel=channel
+    )
+    orders = Order.objects.filter(channel=channel, lines__sku__code=STORY_SKU.code).distinct()
+    order_ids = sorted(orders.values_list("pk", flat=True))
+    cases = ExceptionCase.objects.filter(order_id__in=order_ids, type="T1")
+    notices = [
+        m
+        for m in OutboxMessage.objects.filter(merchant=merchant, topic="stockout_notice").order_by("pk")
+        if any(s.get("sku") == STORY_SKU.code for s in (m.context or {}).get("skus", []))
+    ]
+    say(
+        f"story: {STORY_SKU.code} short at {channel.warehouse.code}: {len(order_ids)} orders held, "
+        f"{cases.count()} stock-out cases, {len(notices)} message to {merchant.code} "
+        f"({notices[0].recipient if notices else '-'})"
+    )
+
+    # 2. the merchant decides: a transfer from the second warehouse
+    users = get_user_model().objects
+    shop = actor_for(users.get(username="demo-yoyo"))
+    decided = stock_decision_apply(
+        actor=shop,
+        merchant_id=merchant.pk,
+        sku_code=STORY_SKU.code,
+        kind="transfer",
+        from_warehouse_code=STORY_SOURCE,
+        note="从宁波仓调货",
+        now=clock.now(),
+    )
+    transfer = decided.transfer
+    assert transfer is not None
+    say(
+        f"story: {merchant.code} decided a transfer of {transfer.quantity} x {STORY_SKU.code} "
+        f"{STORY_SOURCE} -> {channel.warehouse.code}, expected {localtime(transfer.expected_at):%Y-%m-%d %H:%M}"
+    )
+
+    # 3. the warehouse receives it: the orders are allocated in payment order, cases closed
+    received = transfer_receive(
+        actor=actor_for(users.get(username="demo-manager")), transfer_id=transfer.pk, now=clock.now()
+    )
+    transfer.refresh_from_db()
+    say(
+        f"story: transfer {transfer.pk} {transfer.status}: {len(received.served)} orders allocated, "
+        f"{len(received.cases_closed)} cases closed"
+    )
+
+    # 4. the platform reports them shipped: the held stock leaves the warehouse
+    orders_import(
+        files=[SourceFile("demo-story-shipped.csv", _story_orders_csv(seed=seed, day=day, shipped=True))],
+        channel=channel,
+    )
+    shipped = orders.filter(status=OrderStatus.SHIPPED).count()
+    dispatched = -sum(
+        StockMovement.objects.filter(type="dispatch", order_id__in=order_ids).values_list(
+            "quantity", flat=True
+        )
+    )
+    resolved = dict(
+        cases.filter(status="resolved").values_list("resolution").annotate(n=Count("pk")).order_by()
+    )
+    say(f"story: {shipped} orders shipped ({dispatched} units dispatched); cases resolved {resolved}")
+    return {
+        "merchant": merchant.code,
+        "sku": STORY_SKU.code,
+        "warehouse": channel.warehouse.code,
+        "orders": len(order_ids),
+        "cases": cases.count(),
+        "notices": len(notices),
+        "decision": decided.decision.pk,
+        "transfer": {
+            "id": transfer.pk,
+            "from": STORY_SOURCE,
+            "quantity": transfer.quantity,
+            "status": transfer.status,
+        },
+        "allocated": len(received.served),
+        "shipped": shipped,
+        "dispatched_units": dispatched,
+        "cases_resolved": resolved,
+    }
+
+
 def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True) -> dict[str, Any]:
     """Set up the demo warehouse and import a day of orders over its channels; idempotent for
     the same seed and day (a second run finds every order unchanged)."""
@@ -519,6 +664,7 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
     if channels:
         _demo_stock_arrives(say)
     passwords = _demo_users()
+    story = _demo_stockout_story(seed=seed, day=day, say=say) if channels else None
     for username, password in passwords.items():
         say(f"demo user {username}: password {password}")
     counts = dict(
@@ -533,4 +679,6 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
         "cases_by_type": {t: counts.get(t, 0) for t in ("T1", "T2", "T3", "T4", "T5")},
         # set on the first run only: username -> password of each demo user
         "passwords": passwords,
+        # the stock-out story, told on the first run only
+        "stockout_story": story,
     }

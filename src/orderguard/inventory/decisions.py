@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import models, transaction
 from django.db.models import F
@@ -16,22 +16,25 @@ from django.utils.translation import gettext as _
 
 from orderguard.cases.choices import OPEN_STATUSES, CaseEventType, CaseOutcome, CaseStatus
 from orderguard.cases.models import CaseEvent, ExceptionCase
-from orderguard.catalog.models import Sku, Warehouse
+from orderguard.catalog.models import BundleItem, Sku, Warehouse
 from orderguard.core import bulk
 from orderguard.core.choices import ExceptionType
 from orderguard.core.errors import DomainError
-from orderguard.inventory.models import DecisionKind, ShortPolicy, StockDecision, StockLevel
-from orderguard.inventory.selectors import StockSource, stock_sources
+from orderguard.inventory.models import DecisionKind, ShortPolicy, StockDecision, StockLevel, Transfer
+from orderguard.inventory.selectors import StockSource, stock_figures, stock_sources
 from orderguard.inventory.services import (
     QUANTITY_MAX,
     SHORT_POLICY_KEY,
-    MoveIn,
     RecheckResult,
-    StockMoveRefused,
     _whole,
-    stock_moves_apply,
     stock_recheck,
     stock_release,
+)
+from orderguard.inventory.transfers import (
+    IN_TRANSIT_STEP,
+    TransferRefused,
+    transfer_case_event,
+    transfer_ship,
 )
 from orderguard.orders.choices import OrderEventType, OrderStatus
 from orderguard.orders.models import Order, OrderEvent, OrderLine
@@ -44,6 +47,8 @@ DECISION_ROLES = frozenset({Role.MERCHANT, Role.SERVICE_AGENT, Role.MANAGER, Rol
 NOTE_MAX_LENGTH = 500
 # The deadline step of a case waiting for the restock date (its due time is that date).
 RESTOCK_STEP = "restock"
+# A transfer's expected arrival when the decision names none.
+TRANSFER_HOURS = 24
 
 
 class StockDecisionRefused(DomainError):
@@ -60,6 +65,7 @@ class StockDecisionRefused(DomainError):
     - ``SUBSTITUTE_UNKNOWN``: no such SKU of the merchant to substitute, or the same SKU;
     - ``CONSENT_REQUIRED``: a substitute without the buyer's consent recorded;
     - ``RESTOCK_INVALID``: wait without a restock time, or one not after now;
+    - ``EXPECTED_INVALID``: a transfer expected to arrive no later than now;
     - ``ORDER_UNKNOWN``: an order id (to apply to or exclude) is not the merchant's (`order_id`);
     - ``ORDER_SHIPPED``: an order named is already shipped or cancelled (`order_id`, `status`);
     - ``ORDER_NOT_AFFECTED``: an order named has no open stock-out case for the SKU;
@@ -82,6 +88,7 @@ class DecisionResult:
     still_short: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
     cases: list[int] = field(default_factory=list)
+    transfer: Transfer | None = None
 
 
 def _clean(text: str, *, max_length: int = NOTE_MAX_LENGTH) -> str:
@@ -91,12 +98,23 @@ def _clean(text: str, *, max_length: int = NOTE_MAX_LENGTH) -> str:
     return value
 
 
-def short_orders(*, merchant_id: int, sku_id: int, warehouse_id: int | None = None) -> dict[int, int]:
-    """Order id -> warehouse id of the merchant's orders to ship that lack stock of this SKU
-    (a line of it not fully allocated) and have an open stock-out case (T1)."""
+def bundles_holding(sku_ids: set[int]) -> dict[int, dict[int, int]]:
+    """Bundle SKU id -> {component SKU id: units per bundle} of the bundles holding any of
+    `sku_ids` (their other components left out)."""
+    out: dict[int, dict[int, int]] = {}
+    for bundle, component, per in BundleItem.objects.filter(component_id__in=sku_ids).values_list(
+        "bundle_id", "component_id", "quantity"
+    ):
+        out.setdefault(bundle, {})[component] = per
+    return out
+
+
+def _short_lines(*, merchant_id: int, sku_id: int, warehouse_id: int | None) -> models.QuerySet[OrderLine]:
+    """Lines of the merchant's orders to ship that lack stock of the SKU, itself or through a
+    bundle holding it, whose order has an open stock-out case (T1)."""
     lines = OrderLine.objects.filter(
         order__merchant_id=merchant_id,
-        sku_id=sku_id,
+        sku_id__in={sku_id, *bundles_holding({sku_id})},
         allocated_quantity__lt=F("quantity"),
         order__status__in=[OrderStatus.ON_HOLD, OrderStatus.READY],
         order__platform_state=PlatformState.READY,
@@ -105,16 +123,27 @@ def short_orders(*, merchant_id: int, sku_id: int, warehouse_id: int | None = No
     )
     if warehouse_id is not None:
         lines = lines.filter(order__channel__warehouse_id=warehouse_id)
+    return lines
+
+
+def short_orders(*, merchant_id: int, sku_id: int, warehouse_id: int | None = None) -> dict[int, int]:
+    """Order id -> warehouse id of the merchant's orders to ship that lack stock of this SKU
+    (a line of it, or of a bundle holding it, not fully allocated) and have an open stock-out
+    case (T1)."""
+    lines = _short_lines(merchant_id=merchant_id, sku_id=sku_id, warehouse_id=warehouse_id)
     return dict(lines.values_list("order_id", "order__channel__warehouse_id").distinct())
 
 
 def _case_event(
     case_id: int, *, now: datetime, actor: Actor, decision: StockDecision, **data: object
 ) -> CaseEvent:
+    """The merchant's decision on one case (``decided``; `step` ``decided`` when taken,
+    ``applied`` with `short` once the stock was allocated again, ``waiting`` for a restock
+    date, ``in_transit`` for a transfer on its way); the merchant's note is `text`."""
     return bulk.new(
         CaseEvent,
         case_id=case_id,
-        type=CaseEventType.NOTE,
+        type=CaseEventType.DECIDED,
         occurred_at=now,
         actor_id=actor.user_id,
         actor_label=actor.label,
@@ -137,6 +166,7 @@ def stock_decision_apply(
     buyer_consent: bool = False,
     consent_note: str = "",
     restock_at: datetime | None = None,
+    expected_at: datetime | None = None,
     note: str = "",
     order_ids: Sequence[int] = (),
     exclude_order_ids: Sequence[int] = (),
@@ -145,9 +175,11 @@ def stock_decision_apply(
     (H1.2, B4): every order with an open stock-out case of the SKU (in `warehouse_code` when
     given; only `order_ids` when given), but `exclude_order_ids`.
 
-    - transfer: `quantity` units (default: what the orders lack beyond what is available) move
-      from `from_warehouse_code` to the orders' warehouse (`stock_moves_apply`), and the orders
-      are allocated again in payment order; those served close their cases;
+    - transfer: `quantity` units (default: what the orders lack beyond what is available) leave
+      `from_warehouse_code` for the orders' warehouse (a `Transfer` in transit, expected at
+      `expected_at`, by default `TRANSFER_HOURS` from now); the orders wait for it (their
+      cases at step ``in_transit``, due then) and are allocated in payment order when it is
+      received (`inventory.transfers.transfer_receive`);
     - substitute: the buyer's consent is required; the orders' lines of the SKU become the
       substitute (their stock of the SKU released), and they are allocated again;
     - partial: the orders ship what there is (a back-order for the rest), their cases close;
@@ -173,9 +205,30 @@ def stock_decision_apply(
         warehouse = Warehouse.objects.filter(code=warehouse_code).first()
         if warehouse is None:
             raise StockDecisionRefused("WAREHOUSE_UNKNOWN", field="warehouse", value=warehouse_code)
-    affected = short_orders(
-        merchant_id=merchant_id, sku_id=sku.pk, warehouse_id=warehouse.pk if warehouse else None
-    )
+    # The rows a concurrent re-check would change are locked before the affected orders are
+    # read (in the re-check's order: the SKU's stock rows, then the cases), so that no order is
+    # served between the read and the decision.
+    list(StockLevel.objects.select_for_update().filter(merchant_id=merchant_id, sku=sku).order_by("pk"))
+    locked = {
+        c.order_id: c
+        for c in ExceptionCase.objects.select_for_update(of=("self",))
+        .filter(
+            merchant_id=merchant_id,
+            type=ExceptionType.OUT_OF_STOCK,
+            status__in=list(OPEN_STATUSES),
+            order_id__in=_short_lines(
+                merchant_id=merchant_id, sku_id=sku.pk, warehouse_id=warehouse.pk if warehouse else None
+            ).values("order_id"),
+        )
+        .order_by("pk")
+    }
+    affected = {
+        pk: wh
+        for pk, wh in short_orders(
+            merchant_id=merchant_id, sku_id=sku.pk, warehouse_id=warehouse.pk if warehouse else None
+        ).items()
+        if pk in locked
+    }
     named = set(order_ids) | set(exclude_order_ids)
     if named:
         found = dict(Order.objects.filter(merchant_id=merchant_id, pk__in=named).values_list("pk", "status"))
@@ -213,6 +266,7 @@ def stock_decision_apply(
     source = None
     qty = 0
     substitute = None
+    expected = None
     if kind == DecisionKind.TRANSFER:
         source = Warehouse.objects.filter(code=from_warehouse_code).first()
         if source is None:
@@ -230,6 +284,9 @@ def stock_decision_apply(
         available = level.available if level else 0
         if available < qty:
             raise StockDecisionRefused("INSUFFICIENT_STOCK", available=available, warehouse=source.code)
+        expected = expected_at or now + timedelta(hours=TRANSFER_HOURS)
+        if expected <= now:
+            raise StockDecisionRefused("EXPECTED_INVALID", value=expected.isoformat())
         decision.from_warehouse, decision.quantity = source, qty
     elif kind == DecisionKind.SUBSTITUTE:
         substitute = Sku.objects.filter(merchant_id=merchant_id, code=substitute_sku_code).first()
@@ -248,40 +305,35 @@ def stock_decision_apply(
         decision.restock_at = restock_at
     decision.save()
 
-    cases = list(
-        ExceptionCase.objects.select_for_update(of=("self",))
-        .filter(order_id__in=chosen, type=ExceptionType.OUT_OF_STOCK, status__in=list(OPEN_STATUSES))
-        .order_by("pk")
-    )
+    cases = sorted((locked[pk] for pk in chosen), key=lambda c: c.pk)
     result = DecisionResult(decision=decision, order_ids=sorted(chosen), cases=[c.pk for c in cases])
     events = [_case_event(c.pk, now=now, actor=actor, decision=decision, step="decided") for c in cases]
     pair = (warehouse.pk, sku.pk)
     label = actor.label
     recheck: RecheckResult | None = None
     if kind == DecisionKind.TRANSFER:
-        assert source is not None
+        assert source is not None and expected is not None
         try:
-            stock_moves_apply(
+            transfer = transfer_ship(
                 merchant_id=merchant_id,
-                moves=[
-                    MoveIn(
-                        "transfer",
-                        source.code,
-                        sku.code,
-                        qty,
-                        to_warehouse=warehouse.code,
-                        reason=f"decision:{decision.pk}",
-                    )
-                ],
+                sku=sku,
+                source=source,
+                target=warehouse,
+                quantity=qty,
                 now=now,
-                actor_label=label,
-                recheck=False,
+                expected_at=expected,
+                actor=actor,
+                decision=decision,
             )
-        except StockMoveRefused as exc:  # the stock changed since it was read
-            raise StockDecisionRefused("INSUFFICIENT_STOCK", warehouse=source.code, **exc.data) from exc
-        recheck = stock_recheck(
-            pairs={pair}, now=now, actor_label=label, order_ids=chosen, reason="merchant_transfer"
-        )
+        except TransferRefused as exc:  # the stock changed since it was read
+            raise StockDecisionRefused("INSUFFICIENT_STOCK", **exc.data) from exc
+        # the orders wait for the transfer: their cases at step in_transit, due when it is
+        _cases_wait(cases, step=IN_TRANSIT_STEP, until=expected)
+        events += [
+            transfer_case_event(c.pk, transfer, movement="transfer_out", now=now, actor=actor) for c in cases
+        ]
+        result.still_short = sorted(chosen)
+        result.transfer = transfer
     elif kind == DecisionKind.SUBSTITUTE:
         assert substitute is not None
         orders = list(Order.objects.filter(pk__in=chosen).order_by("pk"))
@@ -329,22 +381,7 @@ def stock_decision_apply(
         )
     elif kind == DecisionKind.WAIT:
         assert restock_at is not None
-        for c in cases:
-            c.step, c.due_at, c.warn_at = RESTOCK_STEP, restock_at, restock_at
-            c.sla_level, c.sla_next_at = 0, restock_at
-            c.sla_paused_at = c.sla_remaining_seconds = None
-        bulk.update(
-            cases,
-            [
-                "step",
-                "due_at",
-                "warn_at",
-                "sla_level",
-                "sla_next_at",
-                "sla_paused_at",
-                "sla_remaining_seconds",
-            ],
-        )
+        _cases_wait(cases, step=RESTOCK_STEP, until=restock_at)
         events += [
             _case_event(
                 c.pk,
@@ -444,8 +481,23 @@ def stock_decision_apply(
         "cancelled": result.cancelled,
         "cases": result.cases,
     }
+    if result.transfer is not None:
+        decision.effect["transfer"] = result.transfer.pk
     StockDecision.objects.filter(pk=decision.pk).update(effect=decision.effect)
     return result
+
+
+def _cases_wait(cases: Sequence[ExceptionCase], *, step: str, until: datetime) -> None:
+    """The cases wait for stock due at `until` (a restock date, a transfer's arrival): their
+    step's deadline and next alert are then, from alert level 0."""
+    for c in cases:
+        c.step, c.due_at, c.warn_at = step, until, until
+        c.sla_level, c.sla_next_at = 0, until
+        c.sla_paused_at = c.sla_remaining_seconds = None
+    bulk.update(
+        list(cases),
+        ["step", "due_at", "warn_at", "sla_level", "sla_next_at", "sla_paused_at", "sla_remaining_seconds"],
+    )
 
 
 def _decision_clock_restart(cases: Sequence[ExceptionCase], *, warehouse_id: int, now: datetime) -> None:
@@ -458,13 +510,15 @@ def _decision_clock_restart(cases: Sequence[ExceptionCase], *, warehouse_id: int
 
 
 def _shortfall(*, sku_id: int, warehouse_id: int, order_ids: set[int]) -> int:
-    """Units of the SKU these orders still lack beyond what the warehouse has available (1 at
-    least, so that a transfer always moves something)."""
+    """Units of the SKU these orders still lack (their lines of it, and of bundles holding it:
+    bundles times units per bundle) beyond what the warehouse has available (1 at least, so
+    that a transfer always moves something)."""
+    bundles = bundles_holding({sku_id})
     wanted = sum(
-        q - a
-        for q, a in OrderLine.objects.filter(order_id__in=order_ids, sku_id=sku_id).values_list(
-            "quantity", "allocated_quantity"
-        )
+        (q - a) * (bundles[line_sku][sku_id] if line_sku in bundles else 1)
+        for line_sku, q, a in OrderLine.objects.filter(
+            order_id__in=order_ids, sku_id__in={sku_id, *bundles}
+        ).values_list("sku_id", "quantity", "allocated_quantity")
     )
     level = StockLevel.objects.filter(warehouse_id=warehouse_id, sku_id=sku_id).first()
     return max(1, wanted - (level.available if level else 0))
@@ -487,6 +541,7 @@ def decision_error_message(error: StockDecisionRefused) -> str:
         "SUBSTITUTE_UNKNOWN": lambda: _("替换商品不存在或与原商品相同"),
         "CONSENT_REQUIRED": lambda: _("换货须先取得买家同意"),
         "RESTOCK_INVALID": lambda: _("请填写晚于现在的预计补货时间"),
+        "EXPECTED_INVALID": lambda: _("预计到货时间须晚于现在"),
         "ORDER_UNKNOWN": lambda: _("找不到该对象"),
         "ORDER_SHIPPED": lambda: _("订单 %(order_id)s 已发货或已取消") % {"order_id": d.get("order_id")},
         "ORDER_NOT_AFFECTED": lambda: (
@@ -532,7 +587,8 @@ SHORT_SKUS_SHOWN = 50
 
 def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) -> list[ShortSku]:
     """The SKUs whose orders have open stock-out cases (T1) and lack their stock, per merchant
-    and warehouse, those with the most orders first; a merchant user sees its own."""
+    and warehouse, those with the most orders first; a merchant user sees its own. An order
+    short of a bundle counts for each component the warehouse cannot give its line."""
     rows = visible(
         OrderLine.objects.filter(
             sku_id__isnull=False,
@@ -552,10 +608,31 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
         "order__channel__warehouse_id",
         "order__channel__warehouse__code",
         "order_id",
+        "quantity",
+        "allocated_quantity",
     )
+    found = list(rows)
+    # a bundle's line is short of those of its components the warehouse cannot give it
+    parts: dict[int, list[tuple[int, str, int]]] = {}
+    for bundle, component, ccode, per in BundleItem.objects.filter(
+        bundle_id__in={r[2] for r in found}
+    ).values_list("bundle_id", "component_id", "component__code", "quantity"):
+        parts.setdefault(bundle, []).append((component, ccode, per))
+    free = {
+        (w, sku): on_hand - allocated
+        for w, sku, on_hand, allocated in StockLevel.objects.filter(
+            sku_id__in={c for p in parts.values() for c, _cc, _per in p},
+            warehouse_id__in={r[4] for r in found if r[2] in parts},
+        ).values_list("warehouse_id", "sku_id", "on_hand", "allocated")
+    }
     groups: dict[tuple[int, str, int, str, int, str], set[int]] = {}
-    for m, mcode, sku, code, wh, whcode, order in rows.distinct():
-        groups.setdefault((m, mcode, sku, code, wh, whcode), set()).add(order)
+    for m, mcode, sku, code, wh, whcode, order, quantity, allocated in found:
+        if sku in parts:
+            for component, ccode, per in parts[sku]:
+                if free.get((wh, component), 0) < per * (quantity - allocated):
+                    groups.setdefault((m, mcode, component, ccode, wh, whcode), set()).add(order)
+        else:
+            groups.setdefault((m, mcode, sku, code, wh, whcode), set()).add(order)
     top = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0][1], kv[0][3], kv[0][5]))[:limit]
     levels = {
         (lv.warehouse_id, lv.sku_id): lv
@@ -563,9 +640,11 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
             sku_id__in={k[2] for k, _v in top}, warehouse_id__in={k[4] for k, _v in top}
         )
     }
+    figures = stock_figures(levels=list(levels.values()), now=now)
     out = []
     for (m, mcode, sku, code, wh, whcode), orders in top:
         lv = levels.get((wh, sku))
+        f = figures[lv.pk] if lv else None
         out.append(
             ShortSku(
                 merchant_id=m,
@@ -574,8 +653,8 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
                 warehouse_code=whcode,
                 order_ids=sorted(orders),
                 available=lv.available if lv else 0,
-                inbound_quantity=lv.inbound_quantity if lv else 0,
-                inbound_eta=lv.inbound_eta if lv else None,
+                inbound_quantity=f.inbound_quantity if f else 0,
+                inbound_eta=f.inbound_eta if f else None,
                 sources=[
                     s
                     for s in stock_sources(merchant_id=m, sku_code=code, now=now)

@@ -219,3 +219,56 @@ class StockDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku_id}:{self.kind}"
+
+
+class TransferStatus(models.TextChoices):
+    IN_TRANSIT = "in_transit", _("在途")
+    ARRIVED = "arrived", _("已到货")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class Transfer(TimeStampedModel):
+    """Stock on its way from one warehouse to another (H1.2): shipping it writes the
+    ``transfer_out`` at the source (the goods left), receiving it the ``transfer_in`` at the
+    destination, which allocates the orders waiting there (`inventory.transfers`). Cancelled on
+    the way, the goods go back to the source (a ``transfer_in`` there). While in transit it
+    counts as inbound stock of the destination, with `expected_at` as its ETA (D1).
+    `decision`: the merchant's stock-out decision it serves, whose orders wait for it."""
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    from_warehouse = models.ForeignKey("catalog.Warehouse", on_delete=models.PROTECT, related_name="+")
+    to_warehouse = models.ForeignKey("catalog.Warehouse", on_delete=models.PROTECT, related_name="+")
+    quantity = models.IntegerField(_("数量"))
+    status = models.CharField(
+        _("状态"), max_length=20, choices=TransferStatus.choices, default=TransferStatus.IN_TRANSIT
+    )
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=100)
+    shipped_at = models.DateTimeField(_("发出时间"))
+    expected_at = models.DateTimeField(_("预计到货"))
+    arrived_at = models.DateTimeField(_("到货时间"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    closed_by_label = models.CharField(max_length=100, blank=True)
+    decision = models.ForeignKey(
+        StockDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers"
+    )
+
+    class Meta:
+        verbose_name = _("调拨")
+        verbose_name_plural = _("调拨")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="transfer_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=~models.Q(from_warehouse=models.F("to_warehouse")), name="transfer_two_warehouses"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["to_warehouse", "sku", "status"], name="transfer_inbound_idx"),
+            models.Index(fields=["merchant", "shipped_at"], name="transfer_merchant_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id}:{self.from_warehouse_id}->{self.to_warehouse_id}"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import models
-from django.db.models import F, Q, Sum
+from django.db.models import F, Min, Q, Sum
 
 from orderguard.catalog.models import BundleItem
 from orderguard.inventory.models import (
@@ -18,6 +19,8 @@ from orderguard.inventory.models import (
     StockAlert,
     StockLevel,
     StockMovement,
+    Transfer,
+    TransferStatus,
 )
 from orderguard.orders.choices import OrderStatus
 from orderguard.orders.models import Channel, Order, OrderLine
@@ -109,8 +112,10 @@ COVER_WARN_DAYS = 3.0
 class StockFigures:
     """The numbers of a stock alert (D1) and the forecast of a stock row.
 
-    `open_demand`: units that orders to ship still lack (held or back-ordered); `daily_demand`:
-    units allocated per day over the last `DEMAND_WINDOW_DAYS`; `days_of_cover`: what is left
+    `open_demand`: units that orders to ship still lack (held or back-ordered), a bundle's line
+    counting its units of the SKU; `daily_demand`:
+    units allocated per day over the last `DEMAND_WINDOW_DAYS`; `inbound_quantity` and
+    `inbound_eta`: the row's inbound stock and the transfers in transit to it (the earliest ETA); `days_of_cover`: what is left
     after the open demand, divided by the daily demand (None: no recent demand); `stockout_at`:
     when that runs out; `cover_warning`: it runs out within `COVER_WARN_DAYS` and before the
     inbound stock arrives (or none is expected)."""
@@ -131,15 +136,22 @@ class StockFigures:
 
 
 def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, StockFigures]:
-    """Stock row pk -> its `StockFigures`, for many rows in two queries (open demand of the
-    orders at each row's warehouse; allocations of the demand window)."""
+    """Stock row pk -> its `StockFigures`, for many rows in four queries (the bundles holding
+    the SKUs; open demand of the orders at each row's warehouse, through bundles too;
+    allocations of the demand window; transfers in transit)."""
     if not levels:
         return {}
     warehouses = {lv.warehouse_id for lv in levels}
     skus = {lv.sku_id for lv in levels}
+    # orders need a SKU itself or through a bundle holding it (units per bundle)
+    bundles: dict[int, list[tuple[int, int]]] = {}
+    for bundle, component, per in BundleItem.objects.filter(component_id__in=skus).values_list(
+        "bundle_id", "component_id", "quantity"
+    ):
+        bundles.setdefault(bundle, []).append((component, per))
     waiting = (
         OrderLine.objects.filter(
-            sku_id__in=skus,
+            sku_id__in=skus | set(bundles),
             allocated_quantity__lt=F("quantity"),
             order__status__in=[OrderStatus.ON_HOLD, OrderStatus.READY],
             order__platform_state=PlatformState.READY,
@@ -148,7 +160,12 @@ def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, S
         .values_list("order__channel__warehouse_id", "sku_id")
         .annotate(units=Sum(F("quantity") - F("allocated_quantity")))
     )
-    open_demand = {(w, s): units for w, s, units in waiting}
+    open_demand: dict[tuple[int, int], int] = defaultdict(int)
+    for w, line_sku, units in waiting:
+        if line_sku in skus:
+            open_demand[(w, line_sku)] += units
+        for component, per in bundles.get(line_sku, ()):
+            open_demand[(w, component)] += units * per
     since = now - timedelta(days=DEMAND_WINDOW_DAYS)
     taken = (
         StockMovement.objects.filter(
@@ -158,9 +175,23 @@ def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, S
         .annotate(units=Sum("quantity"))
     )
     allocated = {(w, s): units for w, s, units in taken}
+    # transfers on their way count as inbound stock, with their expected arrival as its ETA
+    transit = {
+        (w, s): (units, eta)
+        for w, s, units, eta in Transfer.objects.filter(
+            status=TransferStatus.IN_TRANSIT, to_warehouse_id__in=warehouses, sku_id__in=skus
+        )
+        .values_list("to_warehouse_id", "sku_id")
+        .annotate(units=Sum("quantity"), eta=Min("expected_at"))
+    }
     out = {}
     for lv in levels:
         key = (lv.warehouse_id, lv.sku_id)
+        inbound, eta = lv.inbound_quantity, lv.inbound_eta
+        if key in transit:
+            units, transit_eta = transit[key]
+            inbound += units
+            eta = transit_eta if eta is None or lv.inbound_quantity <= 0 else min(eta, transit_eta)
         demand = open_demand.get(key, 0)
         daily = allocated.get(key, 0) / DEMAND_WINDOW_DAYS
         left = max(0, lv.on_hand - lv.allocated - demand)
@@ -170,14 +201,14 @@ def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, S
             cover is not None
             and stockout is not None
             and cover < COVER_WARN_DAYS
-            and (lv.inbound_eta is None or lv.inbound_quantity <= 0 or lv.inbound_eta > stockout)
+            and (eta is None or inbound <= 0 or eta > stockout)
         )
         out[lv.pk] = StockFigures(
             available=lv.on_hand - lv.allocated,
             safety_stock=lv.safety_stock,
             open_demand=demand,
-            inbound_quantity=lv.inbound_quantity,
-            inbound_eta=lv.inbound_eta,
+            inbound_quantity=inbound,
+            inbound_eta=eta,
             daily_demand=round(daily, 2),
             days_of_cover=cover,
             stockout_at=stockout,
@@ -251,8 +282,8 @@ def stock_sources(*, merchant_id: int, sku_code: str, now: datetime) -> list[Sto
             available=f.available,
             open_demand=f.open_demand,
             spare=max(0, f.available - f.open_demand),
-            inbound_quantity=lv.inbound_quantity,
-            inbound_eta=lv.inbound_eta,
+            inbound_quantity=f.inbound_quantity,
+            inbound_eta=f.inbound_eta,
         )
         for lv in levels
         for f in [figures[lv.pk]]

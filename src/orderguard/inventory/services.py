@@ -543,8 +543,8 @@ def _enqueue_alert_notices(alerts: list[StockAlert], *, now: datetime) -> None:
             "name": sku.name,
             "available": a.available,
             "safety_stock": a.safety_stock,
-            "inbound": lv.inbound_quantity,
-            "eta": timezone.localtime(lv.inbound_eta).strftime("%Y-%m-%d") if lv.inbound_eta else None,
+            "inbound": a.inbound_quantity,
+            "eta": timezone.localtime(a.inbound_eta).strftime("%Y-%m-%d") if a.inbound_eta else None,
         }
         per_merchant[a.merchant_id].append(line)
         if wh.pk not in warehouse_recipients:

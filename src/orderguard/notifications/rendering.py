@@ -54,6 +54,7 @@ _STOCKOUT_ZH = Words(
     body=(
         "{% for s in skus %}{{ s.sku }}：{{ s.orders }} 个订单缺货，可用 {{ s.available }}，"
         "在库 {{ s.on_hand }}，安全库存 {{ s.safety_stock }}，预计补货 {{ s.eta|default:'未知' }}\n"
+        "{% if s.order_ids %}  订单：{{ s.order_ids|join:'、' }}\n{% endif %}"
         "{% endfor %}"
     ),
 )
@@ -62,6 +63,7 @@ _STOCKOUT_EN = Words(
     body=(
         "{% for s in skus %}{{ s.sku }}: {{ s.orders }} order(s) short, available {{ s.available }}, "
         "on hand {{ s.on_hand }}, safety stock {{ s.safety_stock }}, restock {{ s.eta|default:'unknown' }}\n"
+        "{% if s.order_ids %}  orders: {{ s.order_ids|join:', ' }}\n{% endif %}"
         "{% endfor %}"
     ),
 )

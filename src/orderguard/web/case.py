@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -45,7 +46,7 @@ from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name
 from orderguard.intake.errors import CorrectionRefused, LinesRefused
 from orderguard.intake.services import CORRECTABLE, order_correct, order_lines_change
-from orderguard.inventory.models import MovementKind
+from orderguard.inventory.models import DecisionKind, MovementKind
 from orderguard.orders.models import Order
 from orderguard.specials.models import BuyerAnswer, ConfirmChannel
 from orderguard.specials.services import SpecialRefused, special_error_message, step_label
@@ -71,6 +72,7 @@ STEP_LABELS = {
     "notify_merchant": gettext_lazy("通知商家"),
     "merchant_decision": gettext_lazy("等待商家决定"),
     "restock": gettext_lazy("等待补货"),
+    "in_transit": gettext_lazy("调拨在途"),
     "contact_buyer": gettext_lazy("联系买家"),
     "confirm_with_buyer": gettext_lazy("与买家确认"),
     "merchant_answer": gettext_lazy("等待商家核实商品资料"),
@@ -137,6 +139,10 @@ def describe(entry: TimelineEntry) -> str:
             return _("库存已到，订单已分配，自动解决")
         if reason == "lines_changed":
             return _("已修改商品，复核通过，自动解决")
+        if reason == "transfer_arrived":
+            return _("调拨已到货，订单已分配，自动解决")
+        if reason in ("merchant_transfer", "merchant_substitute", "merchant_partial"):
+            return _("按商家决定分配到库存，自动解决")
         if d.get("outcome") == "cancelled":
             return _("取消异常单")
         if d.get("outcome") == "failed":
@@ -155,6 +161,10 @@ def describe(entry: TimelineEntry) -> str:
         return _("指派给 %(assignee)s") % {"assignee": d.get("assignee")}
     if entry.type == "note":
         return _("备注")
+    if entry.type == "decided":
+        return _decided(d)
+    if entry.type == "stock_moved":
+        return _stock_moved(d)
     if entry.type == "notified":
         return _("已通知商家")
     if entry.type == "revealed":
@@ -207,6 +217,44 @@ def _lines_text(lines: Any) -> str:
     if not isinstance(lines, list):
         return "—"
     return "、".join(f"{code} × {quantity}" for code, quantity in lines) or "—"
+
+
+def _when(value: Any) -> str:
+    """An ISO time from event data, in the warehouse's time zone, to the minute."""
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return "—"
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(at) else "—"
+
+
+def _decided(d: dict[str, Any]) -> str:
+    """A merchant's stock-out decision on the case (H1.2): taken, applied, or waiting."""
+    kind = _label(DecisionKind, d.get("kind"))
+    step = d.get("step")
+    if step == "applied":
+        if d.get("short"):
+            return _("商家决定（%(kind)s）已执行：仍缺货") % {"kind": kind}
+        return _("商家决定（%(kind)s）已执行：已分配到库存") % {"kind": kind}
+    if step == "waiting":
+        return _("等待补货，预计 %(at)s") % {"at": _when(d.get("restock_at"))}
+    return _("商家决定：%(kind)s") % {"kind": kind}
+
+
+def _stock_moved(d: dict[str, Any]) -> str:
+    """A stock move serving the case's order: a transfer on its way, arrived, or cancelled."""
+    values = {
+        "sku": d.get("sku"),
+        "quantity": d.get("quantity"),
+        "source": d.get("from"),
+        "target": d.get("to"),
+        "at": _when(d.get("expected_at")),
+    }
+    if d.get("movement") == "transfer_in":
+        return _("调拨已到货：%(sku)s %(quantity)s 件（%(source)s → %(target)s）") % values
+    if d.get("movement") == "transfer_cancelled":
+        return _("调拨已取消：%(sku)s %(quantity)s 件退回 %(source)s") % values
+    return _("调拨在途：%(sku)s %(quantity)s 件（%(source)s → %(target)s），预计 %(at)s 到货") % values
 
 
 def _label(choices: Any, value: Any) -> str:

@@ -4,10 +4,12 @@ transfer) and the upload of a file of moves, both all or none (`inventory.servic
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,6 +20,7 @@ from orderguard.core import clock
 from orderguard.intake.adapters.base import SourceFile
 from orderguard.intake.masterdata import stock_moves_import
 from orderguard.intake.uploads import upload_max_bytes
+from orderguard.inventory.models import TransferStatus
 from orderguard.inventory.selectors import stock_figures, stock_levels, stock_movements
 from orderguard.inventory.services import (
     STOCK_ROLES,
@@ -27,11 +30,19 @@ from orderguard.inventory.services import (
     move_error_message,
     stock_moves_apply,
 )
+from orderguard.inventory.transfers import (
+    TransferRefused,
+    transfer_cancel,
+    transfer_error_message,
+    transfer_receive,
+    transfers_visible,
+)
 from orderguard.tenancy.access import Actor
 from orderguard.tenancy.models import Merchant
 from orderguard.web.common import actor_or_refuse
 
 LEVELS_SHOWN = 200
+TRANSFERS_SHOWN = 100
 MOVEMENTS_SHOWN = 50
 ERRORS_SHOWN = 50
 KIND_LABELS = {
@@ -78,6 +89,9 @@ def stock_page(request: HttpRequest) -> HttpResponse:
         "may_move": _may_move(actor),
         "merchants": Merchant.objects.filter(active=True).order_by("code") if _may_move(actor) else [],
         "kinds": list(KIND_LABELS.items()),
+        "transfers": list(
+            transfers_visible(actor=actor, status=TransferStatus.IN_TRANSIT, sku=sku)[:TRANSFERS_SHOWN]
+        ),
     }
     return render(request, "web/stock.html", context)
 
@@ -168,3 +182,39 @@ def stock_upload(request: HttpRequest) -> HttpResponse:
         % {"count": len(result.movements), "served": served},
     )
     return redirect("web:stock")
+
+
+def _transfer_action(request: HttpRequest, transfer_id: int, action: Any, done: str) -> HttpResponse:
+    actor = actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    try:
+        result = action(actor=actor, transfer_id=transfer_id, now=clock.now())
+    except TransferRefused as exc:
+        if exc.code == "TRANSFER_UNKNOWN":
+            raise Http404 from None
+        if exc.code == "ROLE":
+            return render(request, "web/refused.html", {"message": transfer_error_message(exc)}, status=403)
+        messages.error(request, transfer_error_message(exc))
+        return redirect("web:stock")
+    messages.success(request, done % {"id": result.transfer.pk, "served": len(result.served)})
+    return redirect("web:stock")
+
+
+@never_cache
+@login_required
+@require_POST
+def stock_transfer_receive(request: HttpRequest, transfer_id: int) -> HttpResponse:
+    """Warehouse staff confirm a transfer arrived: its stock serves the orders waiting for it
+    (`inventory.transfers.transfer_receive`); a refusal is a message and changes nothing."""
+    return _transfer_action(
+        request, transfer_id, transfer_receive, _("调拨 %(id)s 已到货；%(served)d 个等待中的订单已分配到库存")
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def stock_transfer_cancel(request: HttpRequest, transfer_id: int) -> HttpResponse:
+    """Warehouse staff cancel a transfer in transit: its stock goes back to the source."""
+    return _transfer_action(request, transfer_id, transfer_cancel, _("调拨 %(id)s 已取消，库存退回调出仓库"))

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -43,6 +44,7 @@ class DecisionForm(forms.Form):
     buyer_consent = forms.BooleanField(required=False)
     consent_note = forms.CharField(max_length=500, required=False)
     restock_at = forms.DateTimeField(required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
+    expected_at = forms.DateTimeField(required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
     note = forms.CharField(max_length=500, required=False)
     exclude = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=())
 
@@ -116,11 +118,23 @@ def decision_post(request: HttpRequest) -> HttpResponse:
             buyer_consent=d["buyer_consent"],
             consent_note=d["consent_note"],
             restock_at=d["restock_at"],
+            expected_at=d["expected_at"],
             note=d["note"],
             exclude_order_ids=d["exclude"],
         )
     except StockDecisionRefused as exc:
         messages.error(request, decision_error_message(exc))
+        return redirect("web:stock_decisions")
+    if result.transfer is not None:
+        messages.success(
+            request,
+            _("已处理 %(orders)d 个订单：调拨 %(quantity)d 件已发出，预计 %(at)s 到货")
+            % {
+                "orders": len(result.order_ids),
+                "quantity": result.transfer.quantity,
+                "at": timezone.localtime(result.transfer.expected_at).strftime("%Y-%m-%d %H:%M"),
+            },
+        )
         return redirect("web:stock_decisions")
     messages.success(
         request,

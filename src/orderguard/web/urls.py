@@ -60,6 +60,14 @@ urlpatterns = [
     path("stock/", stock.stock_page, name="stock"),
     path("stock/move", stock.stock_move, name="stock_move"),
     path("stock/upload", stock.stock_upload, name="stock_upload"),
+    path(
+        "stock/transfers/<int:transfer_id>/receive",
+        stock.stock_transfer_receive,
+        name="stock_transfer_receive",
+    ),
+    path(
+        "stock/transfers/<int:transfer_id>/cancel", stock.stock_transfer_cancel, name="stock_transfer_cancel"
+    ),
     path("stock/decisions/", stock_decisions.decisions_page, name="stock_decisions"),
     path("stock/decisions/decide", stock_decisions.decision_post, name="stock_decision_post"),
     path("imports/", imports.imports, name="imports"),

@@ -17,9 +17,9 @@ from django.urls import URLResolver, get_resolver
 from orderguard.api.urls import api
 from orderguard.cases.models import ExceptionCase
 from orderguard.catalog.models import SkuDispute
-from orderguard.catalog.tests.factories import SkuFactory
+from orderguard.catalog.tests.factories import SkuFactory, WarehouseFactory
 from orderguard.intake.models import ImportBatch, ImportRowError
-from orderguard.inventory.models import StockDecision, StockLevel
+from orderguard.inventory.models import StockDecision, StockLevel, Transfer
 from orderguard.notifications.models import InboxItem, MerchantContact, NotificationChannel, OutboxMessage
 from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
 from orderguard.tenancy.tests.factories import UserFactory, user_with_role
@@ -138,6 +138,18 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "/stock/upload",
         {**expect(302, 403, 403, 403, 302), "cs_agent": 403, "tech_oncall": 403},
     ),
+    # a transfer in transit is received or cancelled by operators, managers and admins; a
+    # merchant user is refused its own and told "not found" of another merchant's
+    "stock/transfers/<int:transfer_id>/receive": (
+        "POST",
+        "/stock/transfers/{transfer_id}/receive",
+        {**expect(302, 403, 403, 404, 302), "cs_agent": 403, "tech_oncall": 403},
+    ),
+    "stock/transfers/<int:transfer_id>/cancel": (
+        "POST",
+        "/stock/transfers/{transfer_id}/cancel",
+        {**expect(302, 403, 403, 404, 302), "cs_agent": 403, "tech_oncall": 403},
+    ),
     # stock-out decisions: the page for every role (scoped); deciding for merchant users,
     # customer service, managers and admins (an empty form: back to the page with a message)
     "stock/decisions/": ("GET", "/stock/decisions/", expect(302, 403, 200, 200, 200)),
@@ -231,6 +243,17 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     "POST /api/v1/stock/decisions": ("/api/v1/stock/decisions", expect(401, 422, 422, 422, 422)),
     "GET /api/v1/skus/{sku_id}": ("/api/v1/skus/{sku_id}", expect(401, 403, 200, 404, 200)),
     "GET /api/v1/stock": ("/api/v1/stock", expect(401, 403, 200, 200, 200)),
+    # transfers: listed for every role (scoped); received or cancelled by stock staff
+    "GET /api/v1/stock/transfers": ("/api/v1/stock/transfers", expect(401, 403, 200, 200, 200)),
+    "POST /api/v1/stock/transfers/{transfer_id}/receive": (
+        "/api/v1/stock/transfers/{transfer_id}/receive",
+        {**expect(401, 403, 403, 404, 200), "cs_agent": 403, "tech_oncall": 403},
+    ),
+    # (cancel comes after receive here: the transfer has arrived, a 409 ALREADY_RECEIVED)
+    "POST /api/v1/stock/transfers/{transfer_id}/cancel": (
+        "/api/v1/stock/transfers/{transfer_id}/cancel",
+        {**expect(401, 403, 403, 404, 409), "cs_agent": 403, "tech_oncall": 403},
+    ),
     # "{}" has no action (422 for anyone signed in); test_case_actions_api.py covers each caller
     "POST /api/v1/cases/{case_id}/actions": (
         "/api/v1/cases/{case_id}/actions",
@@ -324,6 +347,7 @@ LISTS = {
     "GET /api/v1/stock": "/api/v1/stock",
     "GET /api/v1/stock/decisions": "/api/v1/stock/decisions",
     "GET /api/v1/catalog/disputes": "/api/v1/catalog/disputes",
+    "GET /api/v1/stock/transfers": "/api/v1/stock/transfers",
     "GET /api/v1/imports/{batch_id}/errors": "/api/v1/imports/{batch_id}/errors",
     "GET /api/v1/notifications/channels": "/api/v1/notifications/channels",
     "GET /api/v1/notifications/contacts": "/api/v1/notifications/contacts",
@@ -391,6 +415,17 @@ def world():  # type: ignore[no-untyped-def]
         merchant=mine.merchant, sku_code="MUG-9", buyer_says="x", opened_by_label="user:a", opened_at=NOW
     )
     dispute.cases.add(case)
+    far = WarehouseFactory(code="far")
+    transfer = Transfer.objects.create(
+        merchant=mine.merchant,
+        sku=sku,
+        from_warehouse=far,
+        to_warehouse=mine.warehouse,
+        quantity=1,
+        created_by_label="user:m",
+        shipped_at=NOW,
+        expected_at=NOW + timedelta(days=1),
+    )
     endpoint = NotificationChannel.objects.create(kind="inbox", name="inbox", merchant=mine.merchant)
     MerchantContact.objects.create(
         merchant=mine.merchant, topic="stockout_notice", channel=endpoint, address="1"
@@ -420,6 +455,7 @@ def world():  # type: ignore[no-untyped-def]
             "item_id": item.pk,
             "dispute_id": dispute.pk,
             "step": "picking",
+            "transfer_id": transfer.pk,
         },
         "users": users,
     }

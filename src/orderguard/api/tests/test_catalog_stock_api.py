@@ -204,12 +204,13 @@ def test_parameters_outside_their_range_or_unknown_are_refused(world, merchant, 
     assert (response.status_code, response.json()["error"]["field"]) == (422, field)
 
 
-@pytest.mark.parametrize(("url", "queries"), [("/api/v1/skus", 5), ("/api/v1/stock", 7)])
+@pytest.mark.parametrize(("url", "queries"), [("/api/v1/skus", 5), ("/api/v1/stock", 9)])
 def test_lists_take_the_same_number_of_queries_for_one_row_or_many(
     world, staff, url, queries, django_assert_num_queries
 ):
     staff.get(url)  # session and role lookups warmed the same way for both
-    # the stock list: two more for the figures (open demand, recent demand)
+    # the stock list: four more for the figures (bundles holding the SKUs, open demand, recent
+    # demand, transfers in transit)
     with django_assert_num_queries(queries) as few:
         staff.get(url + "?limit=1")
     with django_assert_num_queries(len(few.captured_queries)):

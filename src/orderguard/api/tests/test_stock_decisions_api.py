@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from orderguard.cases.models import ExceptionCase
-from orderguard.inventory.models import StockDecision, StockLevel
+from orderguard.inventory.models import StockDecision, StockLevel, Transfer
 from orderguard.inventory.tests.test_decisions import _setup, _snapshot
 from orderguard.orders.models import Order
 from orderguard.orders.tests.factories import ChannelFactory
@@ -58,8 +58,15 @@ def test_each_role_decides_a_transfer_or_is_refused_with_nothing_changed(channel
     assert got == status, body
     if status == 200:
         assert (body["kind"], body["from_warehouse"], body["quantity"]) == ("transfer", "far", 5)
-        assert body["effect"]["served"] == sorted(Order.objects.values_list("pk", flat=True))
-        assert set(ExceptionCase.objects.values_list("status", flat=True)) == {"resolved"}
+        orders = sorted(Order.objects.values_list("pk", flat=True))
+        assert body["effect"] == {
+            "served": [],
+            "still_short": orders,
+            "cancelled": [],
+            "cases": sorted(ExceptionCase.objects.values_list("pk", flat=True)),
+            "transfer": Transfer.objects.get().pk,
+        }
+        assert set(ExceptionCase.objects.values_list("status", "step")) == {("open", "in_transit")}
         assert StockLevel.objects.get(sku__code="A", warehouse__code="far").on_hand == 5
     else:
         assert body["error"]["code"] == code

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.django_db
 def test_the_demo_makes_orders_with_each_kind_of_problem_and_its_users_once():
     first = demo_run(orders=600, seed=7, progress=False)
 
-    assert first["orders"] == 600 == Order.objects.count()
+    # the day's 600 orders and the stock-out story's 6
+    assert first["orders"] == 606 == Order.objects.count()
     assert {t: n > 0 for t, n in first["cases_by_type"].items()} == {
         "T1": True,
         "T2": True,
@@ -56,5 +57,81 @@ def test_the_demo_makes_orders_with_each_kind_of_problem_and_its_users_once():
 
     again = demo_run(orders=600, seed=7, progress=False)
 
-    assert (again["orders"], again["cases"], again["passwords"]) == (600, first["cases"], {})
+    assert (again["orders"], again["cases"], again["passwords"]) == (606, first["cases"], {})
+    assert again["stockout_story"] is None
     assert NotificationChannel.objects.filter(kind="inbox").count() == 1
+
+
+def test_the_demo_tells_the_stock_out_story_from_short_to_shipped():
+    """T1, D1, H1, B4 end to end: a SKU goes short for a demo merchant, the merchant gets one
+    message listing it and its orders, decides a transfer, the transfer arrives, the orders are
+    allocated in payment order and ship, their cases close with the reason."""
+    from orderguard.cases.models import ExceptionCase
+    from orderguard.intake.demo import STORY_ORDERS, STORY_SKU
+    from orderguard.inventory.models import StockDecision, StockLevel, Transfer
+    from orderguard.notifications.models import OutboxMessage
+
+    summary = demo_run(orders=40, seed=11, progress=False)
+
+    story = summary["stockout_story"]
+    orders = Order.objects.filter(lines__sku__code=STORY_SKU.code).distinct().order_by("paid_at", "pk")
+    assert orders.count() == STORY_ORDERS == story["orders"] == 6
+    # one message to the merchant naming the SKU and every one of its orders
+    [notice] = [
+        m
+        for m in OutboxMessage.objects.filter(topic="stockout_notice", merchant__code="yoyo")
+        if any(s["sku"] == STORY_SKU.code for s in m.context["skus"])
+    ]
+    assert notice.recipient == "ops@yoyo.example"
+    assert notice.context["skus"] == [
+        {
+            "sku": "YY-CAP-BK",
+            "orders": 6,
+            "order_ids": sorted(o.platform_order_id for o in orders),
+            "available": 0,
+            "on_hand": 0,
+            "safety_stock": 10,
+            "eta": None,
+        }
+    ]
+    assert story["notices"] == 1
+    # the merchant's decision: a transfer of what the orders lack, from NB02
+    decision = StockDecision.objects.get(sku__code=STORY_SKU.code)
+    wanted = sum(line.quantity for o in orders for line in o.lines.all())
+    assert (decision.kind, decision.from_warehouse.code, decision.quantity, decision.decided_by_label) == (
+        "transfer",
+        "NB02",
+        wanted,
+        "user:demo-yoyo",
+    )
+    transfer = Transfer.objects.get(decision=decision)
+    assert (transfer.status, transfer.quantity, transfer.closed_by_label) == (
+        "arrived",
+        wanted,
+        "user:demo-manager",
+    )
+    assert story["transfer"] == {"id": transfer.pk, "from": "NB02", "quantity": wanted, "status": "arrived"}
+    # allocated in payment order when it arrived, then shipped: the stock left the warehouse
+    allocations = StockMovement.objects.filter(type="allocation", sku__code=STORY_SKU.code).order_by("pk")
+    assert [m.order_id for m in allocations] == [o.pk for o in orders]
+    assert {o.status for o in orders} == {"shipped"}
+    assert (story["allocated"], story["shipped"], story["dispatched_units"]) == (6, 6, wanted)
+    assert [
+        (lv.warehouse.code, lv.on_hand, lv.allocated)
+        for lv in StockLevel.objects.filter(sku__code=STORY_SKU.code).order_by("warehouse__code")
+    ] == [("HZ01", 0, 0), ("NB02", 40 - wanted, 0)]
+    # every case closed with its reason, and its timeline tells the story
+    cases = ExceptionCase.objects.filter(order__in=orders, type="T1")
+    assert list(cases.values_list("status", "resolution").distinct()) == [("resolved", "transfer_arrived")]
+    assert cases.count() == 6
+    assert story["cases_resolved"] == {"transfer_arrived": 6}
+    first = cases.get(order=orders[0])
+    assert [e.type for e in first.events.order_by("pk")] == [
+        "opened",
+        "notified",
+        "decided",
+        "stock_moved",
+        "stock_moved",
+        "resolved",
+    ]
+    assert stock_ledger_mismatches() == []

@@ -14,9 +14,10 @@ from orderguard.catalog.tests.factories import WarehouseFactory
 from orderguard.intake.services import orders_import
 from orderguard.intake.tests.taobao_builder import TbItem, TbOrder, taobao_export
 from orderguard.inventory.decisions import StockDecisionRefused, stock_decision_apply
-from orderguard.inventory.models import StockDecision, StockLevel, StockMovement
+from orderguard.inventory.models import StockDecision, StockLevel, StockMovement, Transfer
 from orderguard.inventory.selectors import stock_ledger_mismatches
 from orderguard.inventory.services import MoveIn, StockIn, stock_levels_set, stock_moves_apply
+from orderguard.inventory.transfers import transfer_receive
 from orderguard.orders.models import Order, OrderLine
 from orderguard.tenancy.access import Actor
 from orderguard.tenancy.models import Merchant, Role
@@ -28,6 +29,10 @@ LATER = NOW + timedelta(hours=1)
 
 def _merchant_actor(channel) -> Actor:  # type: ignore[no-untyped-def]
     return Actor(user_id=None, role=Role.MERCHANT, merchant_id=channel.merchant_id, label="user:shop")  # type: ignore[arg-type]
+
+
+def _operator() -> Actor:
+    return Actor(user_id=None, role=Role.OPERATOR, merchant_id=None, label="user:op")
 
 
 def _setup(channel, *, on_hand_a: int = 0, far_a: int = 0):  # type: ignore[no-untyped-def]
@@ -86,10 +91,11 @@ def _snapshot():  # type: ignore[no-untyped-def]
         StockMovement.objects.count(),
         list(StockLevel.objects.order_by("pk").values_list("pk", "on_hand", "allocated")),
         StockDecision.objects.count(),
+        list(Transfer.objects.order_by("pk").values_list("pk", "status", "arrived_at", "cancelled_at")),
     )
 
 
-def test_transfer_moves_stock_and_serves_the_orders_in_payment_order(channel):
+def test_transfer_ships_at_once_and_serves_the_orders_in_payment_order_when_received(channel):
     _setup(channel, far_a=10)
     assert [_state(p) for p in "123"] == [("on_hold", ["open"])] * 3
 
@@ -103,26 +109,84 @@ def test_transfer_moves_stock_and_serves_the_orders_in_payment_order(channel):
         note="从远仓调货",
     )
 
-    # default quantity: what the three orders lack (2 + 1 + 2)
+    # default quantity: what the three orders lack (2 + 1 + 2); it left the source at once
     assert result.decision.quantity == 5
+    transfer = Transfer.objects.get()
+    assert (
+        transfer.status,
+        transfer.quantity,
+        transfer.from_warehouse.code,
+        transfer.to_warehouse_id,
+        transfer.decision_id,
+        transfer.created_by_label,
+        transfer.shipped_at,
+        transfer.expected_at,
+        transfer.arrived_at,
+    ) == (
+        "in_transit",
+        5,
+        "far",
+        channel.warehouse_id,
+        result.decision.pk,
+        "user:shop",
+        LATER,
+        LATER + timedelta(hours=24),
+        None,
+    )
+    assert result.decision.effect["transfer"] == transfer.pk
+    assert _level(
+        channel, "A", StockLevel.objects.get(sku__code="A", warehouse__code="far").warehouse_id
+    ) == (5, 0)
+    assert _level(channel, "A") == (0, 0)
+    # the orders wait for the transfer: still held, their cases due at its expected arrival
+    assert [_state(p) for p in "123"] == [("on_hold", ["open"])] * 3
+    assert result.served == [] and result.still_short == sorted(_pk(p) for p in "123")
+    assert [
+        (c.step, c.due_at, c.sla_next_at)
+        for c in ExceptionCase.objects.filter(type="T1").order_by("order__platform_order_id")
+    ] == [("in_transit", LATER + timedelta(hours=24), LATER + timedelta(hours=24))] * 3
+    case = ExceptionCase.objects.get(order__platform_order_id="1")
+    assert [(e.type, e.data.get("step") or e.data.get("movement")) for e in case.events.order_by("pk")][
+        -2:
+    ] == [
+        ("decided", "decided"),
+        ("stock_moved", "transfer_out"),
+    ]
+    assert case.events.get(type="stock_moved").data == {
+        "movement": "transfer_out",
+        "transfer": transfer.pk,
+        "decision": result.decision.pk,
+        "sku": "A",
+        "quantity": 5,
+        "from": "far",
+        "to": channel.warehouse.code,
+        "expected_at": (LATER + timedelta(hours=24)).isoformat(),
+    }
+
+    received = transfer_receive(actor=_operator(), transfer_id=transfer.pk, now=LATER + timedelta(hours=2))
+
     assert [_state(p) for p in "123"] == [("ready", ["resolved"])] * 3
-    assert result.served == sorted(_pk(p) for p in "123")
-    assert result.still_short == []
+    assert received.served == sorted(_pk(p) for p in "123") and received.still_short == []
+    transfer.refresh_from_db()
+    assert (transfer.status, transfer.arrived_at, transfer.closed_by_label) == (
+        "arrived",
+        LATER + timedelta(hours=2),
+        "user:op",
+    )
     assert _level(channel, "A") == (5, 5)
-    far = StockLevel.objects.get(sku__code="A", warehouse__code="far")
-    assert (far.on_hand, far.allocated) == (5, 0)
     moves = StockMovement.objects.filter(type__in=["transfer_out", "transfer_in"]).order_by("pk")
     assert [(m.type, m.quantity, m.reason) for m in moves] == [
         ("transfer_out", -5, f"decision:{result.decision.pk}"),
-        ("transfer_in", 5, f"decision:{result.decision.pk}"),
+        ("transfer_in", 5, f"transfer:{transfer.pk}"),
     ]
-    case = ExceptionCase.objects.get(order__platform_order_id="1")
-    notes = list(case.events.filter(type="note").values_list("data", flat=True))
-    assert [(d["kind"], d["step"], d["decision"]) for d in notes] == [
-        ("transfer", "decided", result.decision.pk),
-        ("transfer", "applied", result.decision.pk),
+    # allocated in payment order: order 1 first
+    allocations = StockMovement.objects.filter(type="allocation", sku__code="A").order_by("pk")
+    assert [m.order.platform_order_id for m in allocations] == ["1", "2", "3"]
+    assert [e.data["movement"] for e in case.events.filter(type="stock_moved").order_by("pk")] == [
+        "transfer_out",
+        "transfer_in",
     ]
-    assert case.events.filter(type="resolved").get().data["reason"] == "merchant_transfer"
+    assert case.events.filter(type="resolved").get().data["reason"] == "transfer_arrived"
     assert stock_ledger_mismatches() == []
 
 
@@ -139,13 +203,14 @@ def test_transfer_of_less_serves_the_earliest_paid_and_excluded_orders_stay(chan
         exclude_order_ids=[_pk("1")],
         now=LATER,
     )
+    received = transfer_receive(actor=_operator(), transfer_id=Transfer.objects.get().pk, now=LATER)
 
     # order 1 is excluded: order 2 (paid next) takes 1, order 3 cannot be served whole
     assert result.order_ids == sorted([_pk("2"), _pk("3")])
     assert _state("1") == ("on_hold", ["open"])
     assert _state("2") == ("ready", ["resolved"])
     assert _state("3") == ("on_hold", ["open"])
-    assert result.served == [_pk("2")] and result.still_short == [_pk("3")]
+    assert received.served == [_pk("2")] and received.still_short == [_pk("3")]
     assert _level(channel, "A") == (2, 1)
     # the merchant answered: the next decision for order 3 is due afresh from now, not escalated
     from orderguard.sla.services import PolicyBook
@@ -161,7 +226,7 @@ def test_transfer_of_less_serves_the_earliest_paid_and_excluded_orders_stay(chan
         fresh.warn_at,
     )
     assert fresh.due_at > LATER
-    assert not CaseEvent.objects.filter(case__order__platform_order_id="1", type="note").exists()
+    assert not CaseEvent.objects.filter(case__order__platform_order_id="1", type="decided").exists()
     assert StockDecision.objects.get().excluded_order_ids == [_pk("1")]
 
 
@@ -261,7 +326,7 @@ def test_wait_keeps_the_cases_open_due_at_the_restock_time(channel):
     ] * 3
     assert result.still_short == sorted(_pk(p) for p in "123")
     assert result.decision.restock_at == restock
-    assert [e.data["step"] for e in cases[0].events.filter(type="note")] == ["decided", "waiting"]
+    assert [e.data["step"] for e in cases[0].events.filter(type="decided")] == ["decided", "waiting"]
 
 
 def test_cancel_cancels_orders_releases_stock_and_cancels_cases(channel):
@@ -420,7 +485,8 @@ def test_staff_decide_on_the_merchants_behalf(channel):
     )
 
     assert result.decision.decided_by_label == "user:cs"
-    assert [_state(p) for p in "123"] == [("ready", ["resolved"])] * 3
+    assert Transfer.objects.get().created_by_label == "user:cs"
+    assert [_state(p) for p in "123"] == [("on_hold", ["open"])] * 3
 
 
 def test_a_merchant_who_does_not_decide_in_time_is_escalated(channel):

@@ -41,4 +41,6 @@ def test_a_stockout_reaches_the_merchants_contact_for_the_topic_in_its_language(
     assert result.sent >= 1
     [sent] = [m for m in recording.sent if m.key == notice.idempotency_key]
     assert sent.subject == "Stock-out: 1 SKU(s), 1 order(s)"
-    assert sent.text == "PAN-20: 1 order(s) short, available 2, on hand 2, safety stock 5, restock 2026-12-01"
+    assert sent.text == (
+        "PAN-20: 1 order(s) short, available 2, on hand 2, safety stock 5, restock 2026-12-01\n  orders: 1007"
+    )
