@@ -4,6 +4,7 @@ from django.urls import path
 from orderguard.web import (
     case,
     imports,
+    incidents,
     language,
     notifications,
     orders,
@@ -47,6 +48,20 @@ urlpatterns = [
     path("imports/<int:batch_id>/", imports.import_batch, name="import_batch"),
     path("imports/<int:batch_id>/errors.xlsx", imports.import_errors_xlsx, name="import_errors_xlsx"),
     path("imports/<int:batch_id>/errors.csv", imports.import_errors_csv, name="import_errors_csv"),
+    path("incidents/", incidents.incidents_page, name="incidents"),
+    path("incidents/<int:incident_id>/", incidents.incident_page, name="incident"),
+    path("incidents/<int:incident_id>/acknowledge", incidents.incident_acknowledge_view, name="incident_ack"),
+    path("incidents/<int:incident_id>/assign", incidents.incident_assign_view, name="incident_assign"),
+    path("incidents/<int:incident_id>/update", incidents.incident_update_view, name="incident_update"),
+    path("incidents/<int:incident_id>/contact", incidents.incident_contact_view, name="incident_contact"),
+    path("incidents/<int:incident_id>/resolve", incidents.incident_resolve_view, name="incident_resolve"),
+    path("incidents/<int:incident_id>/manual", incidents.manual_entry, name="incident_manual"),
+    path("health/", incidents.health_page, name="health"),
+    path("reconciliation/", incidents.reconciliation_page, name="reconciliation"),
+    path("reconciliation.xlsx", incidents.reconciliation_xlsx, name="reconciliation_xlsx"),
+    path(
+        "reconciliation/<int:manual_id>/settle", incidents.reconciliation_settle, name="reconciliation_settle"
+    ),
     path("inbox/", notifications.inbox, name="inbox"),
     path("inbox/bell", notifications.inbox_bell, name="inbox_bell"),
     path("inbox/<int:item_id>/read", notifications.inbox_read, name="inbox_read"),
