@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -71,15 +72,18 @@ def _channel_signals(report: ChannelReport, now: datetime) -> list[Signal]:
             }
             started = now - timedelta(minutes=settings.MONITOR_FLOW_WINDOW_MINUTES)
         else:
-            failed, total = report.imports if kind == IncidentKind.IMPORT_ERRORS else report.webhooks
-            what = _("导入") if kind == IncidentKind.IMPORT_ERRORS else _("推送")
-            title = _("渠道 %(channel)s %(what)s错误率过高") % {"channel": report.channel_code, "what": what}
-            detail = _("最近 %(minutes)d 分钟 %(total)d 次%(what)s中 %(failed)d 次失败") % {
+            numbers: dict[str, Any] = {
+                "channel": report.channel_code,
                 "minutes": settings.MONITOR_ERROR_WINDOW_MINUTES,
-                "total": total,
-                "failed": failed,
-                "what": what,
             }
+            if kind == IncidentKind.IMPORT_ERRORS:
+                numbers.update(failed=report.imports[0], total=report.imports[1])
+                title = _("渠道 %(channel)s 导入错误率过高") % numbers
+                detail = _("最近 %(minutes)d 分钟 %(total)d 次导入中 %(failed)d 次失败") % numbers
+            else:
+                numbers.update(failed=report.webhooks[0], total=report.webhooks[1])
+                title = _("渠道 %(channel)s 推送错误率过高") % numbers
+                detail = _("最近 %(minutes)d 分钟 %(total)d 次推送中 %(failed)d 次失败") % numbers
             started = error_start
         out.append(
             Signal(kind=kind, title=title, detail=detail, channel_id=report.channel_id, started_at=started)
