@@ -422,7 +422,7 @@ def manual_settle(*, actor: Actor, manual_id: int, choice: str, now: datetime) -
         raise IncidentRefused("ROLE", _("只有仓库员工可以处理对账冲突"))
     with transaction.atomic():
         manual = (
-            visible(ManualOrder.objects.select_for_update(), actor)
+            visible(ManualOrder.objects.select_for_update(of=("self",)), actor)
             .select_related("order", "incident")
             .filter(pk=manual_id)
             .first()
@@ -460,3 +460,105 @@ def manual_orders(actor: Actor, *, status: str = "") -> QuerySet[ManualOrder]:
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-entered_at", "-pk")
+
+
+# The columns of the manual-entry spreadsheet: the generic layout (docs/formats/generic.md), so
+# the file goes through the same import as any generic file.
+TEMPLATE_COLUMNS = (
+    "order_id",
+    "paid_at",
+    "recipient_name",
+    "recipient_phone",
+    "province",
+    "city",
+    "district",
+    "address",
+    "buyer_note",
+    "sku",
+    "quantity",
+)
+
+
+def manual_template_xlsx() -> bytes:
+    """An empty spreadsheet with the generic layout's columns, to fill in while offline."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "orders"
+    sheet.append(list(TEMPLATE_COLUMNS))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@dataclass
+class ManualUpload:
+    batch_id: int
+    entered: list[int]  # order ids flagged manual
+    existing: list[int]  # orders the channel had already (left as they are)
+    refused: int  # rows refused by the import (the batch's row errors name them)
+
+
+def manual_orders_upload(
+    *, actor: Actor, channel: Channel, name: str, data: bytes, now: datetime
+) -> ManualUpload:
+    """A filled manual-entry spreadsheet (or any generic file) imported as manual orders while
+    the channel has an active incident: the import's own rules and row errors apply; the orders
+    it created are flagged manual and reconciled later like one entered in the form. Orders the
+    channel already had are left as they are (never flagged)."""
+    if actor.role not in MANUAL_ROLES:
+        raise IncidentRefused("ROLE", _("只有仓库员工可以手工录单"))
+    incident = active_incident_for(channel.pk)
+    if incident is None:
+        raise IncidentRefused(
+            "NO_INCIDENT", _("该渠道没有进行中的故障，订单请按平台正常导入"), field="channel"
+        )
+    from orderguard.intake.adapters.base import SourceFile
+    from orderguard.intake.services import MANUAL_ACTOR_PREFIX, Outcomes, orders_import
+
+    outcomes: Outcomes = {}
+    with transaction.atomic():
+        batch = orders_import(
+            files=[SourceFile(name=name, data=data)],
+            channel=channel,
+            format="generic",
+            actor_label=f"{MANUAL_ACTOR_PREFIX}{actor.label}",
+            now=now,
+            outcomes=outcomes,
+        )
+        created = sorted({pk for outcome, pk in outcomes.values() if outcome == "created"})
+        existing = sorted({pk for outcome, pk in outcomes.values() if outcome != "created"})
+        Order.objects.filter(pk__in=created).update(is_manual=True)
+        orders = list(Order.objects.filter(pk__in=created).order_by("pk"))
+        ManualOrder.objects.bulk_create(
+            [
+                ManualOrder(
+                    order=o,
+                    incident=incident,
+                    channel=channel,
+                    merchant_id=channel.merchant_id,
+                    entered_id=o.platform_order_id,
+                    entered_at=now,
+                )
+                for o in orders
+            ]
+        )
+        incident.orders.add(*orders)
+        bulk.insert(
+            [
+                _event(
+                    incident,
+                    IncidentEventType.MANUAL_ORDER,
+                    now,
+                    actor.label,
+                    actor.user_id,
+                    order=o.pk,
+                    platform_order_id=o.platform_order_id,
+                )
+                for o in orders
+            ]
+        )
+    return ManualUpload(batch_id=batch.pk, entered=created, existing=existing, refused=batch.rows_failed)

@@ -33,7 +33,9 @@ from orderguard.incidents.reconcile import (
     ManualLine,
     manual_order_enter,
     manual_orders,
+    manual_orders_upload,
     manual_settle,
+    manual_template_xlsx,
 )
 from orderguard.incidents.services import (
     INCIDENT_ROLES,
@@ -337,6 +339,66 @@ def manual_entry(request: HttpRequest, incident_id: int) -> HttpResponse:
         "manual": list(incident.manual_orders.select_related("order").order_by("-pk")[:50]),
     }
     return render(request, "web/manual_order.html", context, status=422 if error_field else 200)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+
+
+@never_cache
+@login_required
+@require_GET
+def manual_template(request: HttpRequest) -> HttpResponse:
+    """The manual-entry spreadsheet (the generic layout's columns), to fill in offline."""
+    actor = actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    response = HttpResponse(manual_template_xlsx(), content_type=XLSX)
+    response["Content-Disposition"] = 'attachment; filename="manual-orders.xlsx"'
+    return response
+
+
+@never_cache
+@login_required
+@require_POST
+def manual_upload(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """A filled spreadsheet of urgent orders, imported as manual orders (H4.2)."""
+    actor = actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    incident = visible_incidents(actor).select_related("channel").filter(pk=incident_id).first()
+    if incident is None:
+        raise Http404
+    if actor.role not in MANUAL_ROLES:
+        return _refused(request, _("只有仓库员工可以手工录单"))
+    upload = request.FILES.get("file")
+    if incident.channel is None or upload is None or (upload.size or 0) > UPLOAD_MAX_BYTES:
+        messages.error(request, _("请选择不超过 5 MiB 的订单表格"))
+        return redirect("web:incident_manual", incident_id=incident_id)
+    try:
+        result = manual_orders_upload(
+            actor=actor,
+            channel=incident.channel,
+            name=upload.name or "upload.xlsx",
+            data=upload.read(),
+            now=clock.now(),
+        )
+    except IncidentRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("web:incident_manual", incident_id=incident_id)
+    messages.success(
+        request,
+        _(
+            "已录入 %(entered)d 个手工订单；%(existing)d 个订单渠道已有，未改为手工订单；%(refused)d 行被拒绝（见导入批次 %(batch)d）"
+        )
+        % {
+            "entered": len(result.entered),
+            "existing": len(result.existing),
+            "refused": result.refused,
+            "batch": result.batch_id,
+        },
+    )
+    return redirect("web:incident_manual", incident_id=incident_id)
 
 
 _FORM_FIELDS = (

@@ -157,6 +157,14 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "/incidents/{incident_id}/manual",
         expect(302, 403, 403, 404, 200),
     ),
+    # a spreadsheet of manual orders: staff (an empty form: back to the entry page); the empty
+    # template is for anyone signed in
+    "incidents/<int:incident_id>/manual/upload": (
+        "POST",
+        "/incidents/{incident_id}/manual/upload",
+        expect(302, 403, 403, 404, 302),
+    ),
+    "incidents/manual-orders.xlsx": ("GET", "/incidents/manual-orders.xlsx", expect(302, 403, 200, 200, 200)),
     # the health panel and the reconciliation report: every role (scoped); settling is staff's
     # (an empty form: back to the report with a message)
     "health/": ("GET", "/health/", expect(302, 403, 200, 200, 200)),

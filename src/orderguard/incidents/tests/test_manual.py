@@ -335,3 +335,50 @@ def test_resolving_the_incident_reconciles_the_channel(world):
         incident_id=world["incident"].pk, actor=oncall, text="恢复", now=BUSY + timedelta(hours=3)
     )
     assert [o.pk for o in live_orders(world["channel"])] == [order.pk]
+
+
+def _sheet(rows):  # type: ignore[no-untyped-def]
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from orderguard.incidents.reconcile import manual_template_xlsx
+
+    book = load_workbook(BytesIO(manual_template_xlsx()))
+    for row in rows:
+        book.active.append(row)
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_filled_template_is_imported_as_manual_orders_and_bad_rows_are_named(world):
+    client = Client()
+    client.force_login(world["user"])
+    template = client.get("/incidents/manual-orders.xlsx")
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    header = next(load_workbook(BytesIO(template.content)).active.iter_rows(values_only=True))
+    assert header[:4] == ("order_id", "paid_at", "recipient_name", "recipient_phone")
+    data = _sheet(
+        [
+            ["M-1", "", "张三", PHONE, "浙江省", "杭州市", "西湖区", "文三路90号", "", "MUG-1", 1],
+            ["M-2", "", "李四", "13800001111", "浙江省", "杭州市", "西湖区", "文三路91号", "", "MUG-1", "x"],
+        ]
+    )
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    answer = client.post(
+        f"/incidents/{world['incident'].pk}/manual/upload",
+        {"file": SimpleUploadedFile("urgent.xlsx", data)},
+        follow=True,
+    )
+
+    assert "已录入 1 个手工订单；0 个订单渠道已有，未改为手工订单；1 行被拒绝" in answer.content.decode()
+    m = ManualOrder.objects.get()
+    assert (m.entered_id, m.order.is_manual, m.status) == ("M-1", True, "pending")
+    batch = ImportBatch.objects.get()
+    assert list(batch.errors.values_list("row", "field")) == [(3, "quantity")]
+    assert Order.objects.count() == 1
