@@ -273,32 +273,6 @@ def incident_signal(
         return incident, True
 
 
-def incident_report(
-    *, actor: Actor, title: str, detail: str, channel_id: int | None, now: datetime
-) -> Incident:
-    """A fault a person reports (H4.1: the platform told us, a merchant called)."""
-    _require(actor)
-    title = _clean(title, field="title", required=True, max_length=300)
-    if channel_id is not None and not Channel.objects.filter(pk=channel_id).exists():
-        raise IncidentRefused("FIELD_INVALID", _("没有这个渠道"), field="channel")
-    stamp = int(now.timestamp())
-    incident, _opened = incident_signal(
-        signal=Signal(
-            kind=IncidentKind.MANUAL,
-            title=title,
-            detail=_clean(detail, field="detail", required=False, max_length=NOTE_MAX),
-            channel_id=channel_id,
-        ),
-        now=now,
-    )
-    if incident.fingerprint == (f"{IncidentKind.MANUAL}:{channel_id}" if channel_id else IncidentKind.MANUAL):
-        # a person's report is its own incident, not folded into another person's
-        Incident.objects.filter(pk=incident.pk, opened_at=now).update(
-            fingerprint=f"{incident.fingerprint}:{stamp}:{actor.user_id}"
-        )
-    return incident
-
-
 def incidents_clear(*, seen: set[str], now: datetime) -> int:
     """Mark active monitoring incidents whose fault was not seen now as cleared (once each, on
     the timeline). A person still resolves them; a fault seen again folds back in."""
