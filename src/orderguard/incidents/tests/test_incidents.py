@@ -275,3 +275,24 @@ def test_the_api_acknowledges_updates_records_a_contact_and_resolves(world):
     )
     got = client.get(f"/api/v1/incidents/{pk}").json()
     assert (got["merchants"], got["resolution"]) == ([world["channel"].merchant.code], "恢复")
+
+
+def test_assign_to_staff_and_a_merchant_user_is_refused_without_change(world):
+    client = Client()
+    client.force_login(world["oncall"])
+    pk = world["incident"].pk
+
+    refused = client.post(
+        f"/api/v1/incidents/{pk}/assign", {"assignee": "shop"}, content_type="application/json"
+    )
+    assert (refused.status_code, refused.json()["error"]["code"], refused.json()["error"]["field"]) == (
+        422,
+        "ASSIGNEE_NOT_ELIGIBLE",
+        "assignee",
+    )
+    assert Incident.objects.get(pk=pk).assignee_id is None
+
+    done = client.post(f"/api/v1/incidents/{pk}/assign", {"assignee": "op"}, content_type="application/json")
+    assert (done.status_code, done.json()["assignee"]) == (200, "op")
+    event = IncidentEvent.objects.get(incident_id=pk, type="assigned")
+    assert event.data == {"assignee": "op", "previous": ""}
