@@ -302,7 +302,7 @@ def reconciliation(request: HttpRequest) -> dict[str, Any]:
 
 @router.post(
     "/reconciliation/{manual_id}/settle",
-    response=with_errors({200: ManualOrderOut}, *AUTHENTICATED, 404, 409),
+    response=with_errors({200: ManualOrderOut}, *AUTHENTICATED, 400, 404, 409),
     summary="Settle a reconciliation conflict",
 )
 def settle(
@@ -318,7 +318,7 @@ def settle(
 
 @router.post(
     "/manual-orders",
-    response=with_errors({201: ManualOrderOut}, *AUTHENTICATED, 404, 409),
+    response=with_errors({201: ManualOrderOut}, *AUTHENTICATED, 400, 404, 409),
     summary="Enter an urgent order by hand during an outage",
 )
 def manual_order(request: HttpRequest, body: ManualOrderIn) -> tuple[int, dict[str, Any]]:
@@ -372,7 +372,7 @@ def _write(request: HttpRequest, incident_id: int, do: Any) -> dict[str, Any]:
     return _detail(_get(act, incident_id), act)
 
 
-WRITE = with_errors({200: IncidentOut}, *AUTHENTICATED, 404, 409)
+WRITE = with_errors({200: IncidentOut}, *AUTHENTICATED, 400, 404, 409)
 
 
 @router.post("/{incident_id}/acknowledge", response=WRITE, summary="Acknowledge an incident")
