@@ -264,3 +264,44 @@ def test_an_acknowledged_incident_does_not_escalate(shop, oncall):
 
     assert incidents_escalate(now=BUSY + timedelta(hours=3)) == 0
     assert IncidentEvent.objects.filter(incident=incident, type="escalated").count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_open_one_incident_and_escalate_each_level_once(oncall):
+    import threading
+
+    from django.db import connections
+
+    shop = ChannelFactory(code="tb-yoyo")
+    busy_history(shop)
+    orders_paid(shop, BUSY - timedelta(hours=1), BUSY, timedelta(minutes=1), "T-")
+    WorkerHeartbeat.objects.create(worker="w:1", beat_at=BUSY + timedelta(minutes=6))
+    failures: list[BaseException] = []
+
+    def twice(job):  # type: ignore[no-untyped-def]
+        start = threading.Barrier(2)
+
+        def run() -> None:
+            try:
+                start.wait()
+                job()
+            except BaseException as exc:
+                failures.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+
+    twice(lambda: monitoring_run(now=BUSY + timedelta(minutes=6), disk_free_bytes=PLENTY))
+    twice(lambda: incidents_escalate(now=BUSY + timedelta(minutes=40)))
+
+    assert failures == []
+    incident = Incident.objects.get()
+    assert (incident.kind, incident.escalation_level) == (IncidentKind.CHANNEL_SILENT, 1)
+    assert OutboxMessage.objects.filter(idempotency_key__endswith=f":opened:u{oncall.pk}").count() == 1
+    assert OutboxMessage.objects.filter(idempotency_key__contains=":escalated:1:").count() == 1
+    assert IncidentEvent.objects.filter(incident=incident, type="escalated").count() == 1
