@@ -1,7 +1,7 @@
 """`orderguard demo --outage`: a channel outage from detection to reconciliation (D3, T4, H4, B3).
 
-On top of the demo warehouse (`intake.demo.demo_run`), one channel gets four weeks of steady
-orders around this hour of the week (its history, so that monitoring knows what is normal), and
+On top of the demo warehouse (`intake.demo.demo_run`), staged two hours ago: one channel gets
+four weeks of steady orders around that hour of the week (its history, so that monitoring knows what is normal), and
 today's orders up to ten minutes ago; then it goes quiet. The monitoring job notices at once,
 opens the incident and alarms the on-call user (`demo-oncall`); the on-call acknowledges it,
 records the contact with the platform and posts an update to the merchant; customer service
@@ -24,6 +24,7 @@ HISTORY_PREFIX = "HIST-"
 QUIET_FOR = timedelta(minutes=10)
 EVERY = timedelta(minutes=2)
 PHONES = ("13905710001", "13905710002", "13905710003")
+STAGED_AGO = timedelta(hours=2)
 
 
 def _history(channel: Any, now: datetime) -> int:
@@ -79,7 +80,9 @@ def demo_outage(*, now: datetime | None = None, progress: bool = True) -> dict[s
     from orderguard.tenancy.services import user_create
 
     say: Callable[[str], None] = print if progress else (lambda _m: None)
-    moment = now or clock.now()
+    # staged two hours ago: the channel's history is busy around then, so the live monitoring
+    # job that runs afterwards finds this hour quiet and opens no second incident
+    moment = now or clock.now() - STAGED_AGO
     channel = (
         Channel.objects.select_related("merchant").filter(merchant__code="yoyo").order_by("code").first()
     )
