@@ -203,6 +203,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from orderguard.intake.demo import demo_run
 
     summary = demo_run(orders=args.orders, seed=args.seed, progress=not args.json)
+    if args.outage:
+        from orderguard.incidents.demo import demo_outage
+
+        summary["outage"] = demo_outage(progress=not args.json)
     if args.json:
         _print_json(summary)
     else:
@@ -484,6 +488,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="create demo master data, catalog, stock and a day of orders")
     s.add_argument("--orders", type=int, default=3000)
     s.add_argument("--seed", type=int, default=20261126)
+    s.add_argument(
+        "--outage",
+        action="store_true",
+        help="then stage a channel outage: detection, incident, manual orders, reconciliation",
+    )
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_demo)
 

@@ -12,6 +12,7 @@ from orderguard.api.catalog import skus_router, stock_router
 from orderguard.api.disputes import router as disputes_router
 from orderguard.api.health import router as health_router
 from orderguard.api.imports import router as imports_router
+from orderguard.api.incidents import router as incidents_router
 from orderguard.api.notifications import inbox_router
 from orderguard.api.notifications import router as notifications_router
 from orderguard.api.orders import router as orders_router
@@ -31,3 +32,4 @@ api.add_router("/rules", rules_router)
 api.add_router("/webhooks", webhooks_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/inbox", inbox_router)
+api.add_router("/incidents", incidents_router)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "orderguard.specials",
     "orderguard.intake",
     "orderguard.monitoring",
+    "orderguard.incidents",
     "orderguard.web",
     "orderguard.api",
 ]
@@ -259,6 +260,31 @@ OUTBOX_UNHEALTHY_AFTER = max(1, int(os.environ.get("OG_OUTBOX_UNHEALTHY_AFTER", 
 OUTBOX_DIGEST_WINDOW_SECONDS = int(os.environ.get("OG_OUTBOX_DIGEST_WINDOW_SECONDS", "600"))
 # No SMS to buyers in these local hours (HH:MM-HH:MM, TIME_ZONE): one due then waits for the end.
 OUTBOX_SMS_QUIET_HOURS = os.environ.get("OG_SMS_QUIET_HOURS", "21:00-08:00")
+
+# Monitoring (D3): each active channel's order flow against its own history per hour of the
+# week, its import and webhook error rates, and OrderGuard's own health. A channel is silent when
+# no order arrived for at least MONITOR_SILENCE_MIN_MINUTES while its history expects at least
+# MONITOR_SILENCE_EXPECTED orders in that gap; slow when the last MONITOR_FLOW_WINDOW_MINUTES
+# brought less than MONITOR_SLOW_RATIO of the expected orders and at least three standard
+# deviations fewer. A channel is judged only with MONITOR_BASELINE_MIN_WEEKS weeks of history
+# (out of MONITOR_BASELINE_WEEKS) and only where that history expects
+# MONITOR_FLOW_MIN_EXPECTED orders in the window (quiet hours are not faults).
+MONITOR_BASELINE_WEEKS = int(os.environ.get("OG_MONITOR_BASELINE_WEEKS", "4"))
+MONITOR_BASELINE_MIN_WEEKS = int(os.environ.get("OG_MONITOR_BASELINE_MIN_WEEKS", "2"))
+MONITOR_SILENCE_MIN_MINUTES = int(os.environ.get("OG_MONITOR_SILENCE_MIN_MINUTES", "5"))
+MONITOR_SILENCE_EXPECTED = float(os.environ.get("OG_MONITOR_SILENCE_EXPECTED", "5"))
+MONITOR_FLOW_WINDOW_MINUTES = int(os.environ.get("OG_MONITOR_FLOW_WINDOW_MINUTES", "60"))
+MONITOR_FLOW_MIN_EXPECTED = float(os.environ.get("OG_MONITOR_FLOW_MIN_EXPECTED", "8"))
+MONITOR_SLOW_RATIO = float(os.environ.get("OG_MONITOR_SLOW_RATIO", "0.3"))
+# import batches and webhook deliveries of the last window: the share with errors that is a fault
+MONITOR_ERROR_WINDOW_MINUTES = int(os.environ.get("OG_MONITOR_ERROR_WINDOW_MINUTES", "30"))
+MONITOR_ERROR_RATE = float(os.environ.get("OG_MONITOR_ERROR_RATE", "0.5"))
+MONITOR_ERROR_MIN_COUNT = int(os.environ.get("OG_MONITOR_ERROR_MIN_COUNT", "3"))
+# OrderGuard itself: the oldest message due in the outbox, and free disk space under OG_VAR_DIR
+MONITOR_OUTBOX_MAX_AGE_SECONDS = int(os.environ.get("OG_MONITOR_OUTBOX_MAX_AGE_SECONDS", "900"))
+MONITOR_DISK_MIN_FREE_MB = int(os.environ.get("OG_MONITOR_DISK_MIN_FREE_MB", "1024"))
+# Manual orders (H4.2, B3) match the platform's copy by phone and lines within this many hours
+MANUAL_MATCH_WINDOW_HOURS = int(os.environ.get("OG_MANUAL_MATCH_WINDOW_HOURS", "72"))
 
 # /metrics answers only with this bearer token when it is set (Prometheus' `authorization`).
 METRICS_TOKEN = os.environ.get("OG_METRICS_TOKEN", "")

@@ -55,6 +55,8 @@ from orderguard.validation.rules import rule_overrides_for, stored_order_in
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[ImportBatch], None]
+# The actor label of orders entered by hand (H4.2): their own import does not reconcile them.
+MANUAL_ACTOR_PREFIX = "manual:"
 # What happened to each order read, by where it was read: (file, row) -> (outcome, order id).
 Outcomes = dict[tuple[str, int], tuple[str, int]]
 
@@ -209,6 +211,12 @@ def orders_import(
         _save_errors(batch, counts)
         batch.finished_at = clock.now() if now is None else moment
         batch.save()
+    if batch.status == ImportStatus.DONE and not actor_label.startswith(MANUAL_ACTOR_PREFIX):
+        # B3: a platform's copy of an order entered by hand during an outage is merged with it
+        # now, before anything ships twice (a no-op for a channel without manual orders)
+        from orderguard.incidents.reconcile import manual_reconcile
+
+        manual_reconcile(channel_id=channel.pk, now=moment)
     return batch
 
 

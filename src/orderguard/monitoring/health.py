@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -82,7 +82,7 @@ def _check_queue() -> Component:
     return Component("queue", True, f"{type(HUEY).__name__}, {pending} pending")
 
 
-def _check_worker(wait_for_worker: float) -> Component:
+def _check_worker(wait_for_worker: float, now: datetime | None = None) -> Component:
     """A live worker answers a ping task within `wait_for_worker` seconds; with 0, only the
     last heartbeat is read (cheap enough for a health endpoint)."""
     if wait_for_worker > 0:
@@ -98,7 +98,7 @@ def _check_worker(wait_for_worker: float) -> Component:
     last = WorkerHeartbeat.objects.order_by("-beat_at").first()
     if last is None:
         return Component("worker", False, "no heartbeat yet")
-    age = clock.now() - last.beat_at
+    age = (now or clock.now()) - last.beat_at
     if age > HEARTBEAT_STALE_AFTER:
         return Component(
             "worker", False, f"last heartbeat {int(age.total_seconds())}s ago from {last.worker}"
@@ -106,8 +106,35 @@ def _check_worker(wait_for_worker: float) -> Component:
     return Component("worker", True, f"heartbeat {int(age.total_seconds())}s ago from {last.worker}")
 
 
-def system_health(*, wait_for_worker: float = 0) -> HealthReport:
+def system_health(*, wait_for_worker: float = 0, now: datetime | None = None) -> HealthReport:
     report = HealthReport([_check_database(), _check_queue()])
     if not getattr(settings, "HUEY", {}).get("immediate", False):
-        report.components.append(_check_worker(wait_for_worker))
+        report.components.append(_check_worker(wait_for_worker, now))
     return report
+
+
+def check_outbox_backlog(*, now: datetime | None = None) -> Component:
+    """The oldest message due in the outbox: older than MONITOR_OUTBOX_MAX_AGE_SECONDS means
+    notifications are not leaving (a stopped worker, an endpoint down)."""
+    from django.db.models import Min
+
+    from orderguard.notifications.models import OutboxMessage, OutboxStatus
+
+    moment = now or clock.now()
+    oldest = OutboxMessage.objects.filter(
+        status__in=(OutboxStatus.PENDING, OutboxStatus.SENDING), next_attempt_at__lte=moment
+    ).aggregate(oldest=Min("next_attempt_at"))["oldest"]
+    age = 0 if oldest is None else int((moment - oldest).total_seconds())
+    limit = settings.MONITOR_OUTBOX_MAX_AGE_SECONDS
+    return Component("outbox", age <= limit, f"oldest due message {age}s old (limit {limit}s)")
+
+
+def check_disk(*, free_bytes: int | None = None) -> Component:
+    """Free space where OrderGuard writes (OG_VAR_DIR: the embedded database, the queue, mail,
+    uploads) against MONITOR_DISK_MIN_FREE_MB."""
+    import shutil
+
+    free = free_bytes if free_bytes is not None else shutil.disk_usage(settings.VAR_DIR).free
+    limit = settings.MONITOR_DISK_MIN_FREE_MB
+    free_mb = free // (1024 * 1024)
+    return Component("disk", free_mb >= limit, f"{free_mb} MiB free (minimum {limit} MiB)")

@@ -128,6 +128,17 @@ BUILTIN: Mapping[str, Mapping[str, Words]] = {
         "zh-hans": Words("请协助处理订单 {{ order }}", "{{ text }}\n{{ link }}"),
         "en": Words("Please help with order {{ order }}", "{{ text }}\n{{ link }}"),
     },
+    # the on-call alarm of an incident (incidents.services.TOPIC_ONCALL; staff, not merchants)
+    "oncall_alarm": {
+        "zh-hans": Words(
+            "【{{ state }}·{{ severity }}】{{ title }}",
+            "{{ title }}\n{{ detail }}\n发现于 {{ opened }}，响应截止 {{ due }}。\n{{ link }}",
+        ),
+        "en": Words(
+            "[{{ state }} · {{ severity }}] {{ title }}",
+            "{{ title }}\n{{ detail }}\nDetected {{ opened }}, respond by {{ due }}.\n{{ link }}",
+        ),
+    },
 }
 DIGEST: Mapping[str, Words] = {
     "zh-hans": Words(
@@ -187,6 +198,15 @@ SAMPLES: Mapping[str, Mapping[str, Any]] = {
         "link": "/cases/1024/",
     },
     Topic.BUYER_SMS: {"order": "TB20261120001", "text": "收货地址需要确认，请回复本短信"},
+    "oncall_alarm": {
+        "title": "渠道 tb-yoyo 停止来单",
+        "detail": "已 6 分钟没有新订单，按历史此时段应有约 12 单",
+        "state": "新故障",
+        "severity": "严重",
+        "opened": "11-20 14:06",
+        "due": "11-20 14:36",
+        "link": "/incidents/1/",
+    },
     Topic.CASE_MERCHANT: {
         "order": "TB20261120001",
         "text": "电话和短信都未联系上买家，请通过平台联系买家并回复正确的收货信息。",

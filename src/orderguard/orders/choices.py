@@ -32,3 +32,5 @@ class OrderEventType(models.TextChoices):
     RELEASED = "released", _("释放库存")
     STATUS_CHANGED = "status_changed", _("状态变更")
     ANONYMISED = "anonymised", _("清除个人信息")
+    # B3: an order entered by hand and the platform's copy of it became one order
+    MERGED = "merged", _("手工单合并")

@@ -137,6 +137,8 @@ class Order(TimeStampedModel):
             models.Index(fields=["merchant", "phone_tail"], name="order_merchant_phone_tail_idx"),
             models.Index(fields=["merchant", "recipient_name"], name="order_merchant_recipient_idx"),
             models.Index(fields=["status", "paid_at"], name="order_status_paid_idx"),
+            # D3: a channel's order flow by payment time (monitoring's per-channel counts)
+            models.Index(fields=["channel", "paid_at"], name="order_channel_paid_idx"),
         ]
 
     def __str__(self) -> str:

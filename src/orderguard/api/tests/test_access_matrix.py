@@ -18,6 +18,7 @@ from orderguard.api.urls import api
 from orderguard.cases.models import ExceptionCase
 from orderguard.catalog.models import SkuDispute
 from orderguard.catalog.tests.factories import SkuFactory, WarehouseFactory
+from orderguard.incidents.models import Incident, ManualOrder
 from orderguard.intake.models import ImportBatch, ImportRowError
 from orderguard.inventory.models import StockDecision, StockLevel, Transfer
 from orderguard.notifications.models import InboxItem, MerchantContact, NotificationChannel, OutboxMessage
@@ -170,6 +171,43 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "GET",
         "/imports/{batch_id}/errors.csv",
         expect(302, 403, 200, 404, 200),
+    ),
+    # incidents (T4, D3, H4): every role reads those it may see (a merchant user those touching
+    # its channels; another merchant's is "not found"); the technical on-call team, managers
+    # and admins act (an empty form: back to the page with a message; acknowledging needs none)
+    "incidents/": ("GET", "/incidents/", expect(302, 403, 200, 200, 200)),
+    "incidents/<int:incident_id>/": ("GET", "/incidents/{incident_id}/", expect(302, 403, 200, 404, 200)),
+    **{
+        f"incidents/<int:incident_id>/{action}": (
+            "POST",
+            f"/incidents/{{incident_id}}/{action}",
+            {**expect(302, 403, 403, 404, 302), "operator": 403, "cs_agent": 403},
+        )
+        for action in ("acknowledge", "assign", "update", "contact", "resolve")
+    },
+    # manual entry during an outage (H4.2): warehouse staff only
+    "incidents/<int:incident_id>/manual": (
+        "GET",
+        "/incidents/{incident_id}/manual",
+        expect(302, 403, 403, 404, 200),
+    ),
+    # a spreadsheet of manual orders: staff (an empty form: back to the entry page); the empty
+    # template is for anyone signed in
+    "incidents/<int:incident_id>/manual/upload": (
+        "POST",
+        "/incidents/{incident_id}/manual/upload",
+        expect(302, 403, 403, 404, 302),
+    ),
+    "incidents/manual-orders.xlsx": ("GET", "/incidents/manual-orders.xlsx", expect(302, 403, 200, 200, 200)),
+    # the health panel and the reconciliation report: every role (scoped); settling is staff's
+    # (an empty form: back to the report with a message)
+    "health/": ("GET", "/health/", expect(302, 403, 200, 200, 200)),
+    "reconciliation/": ("GET", "/reconciliation/", expect(302, 403, 200, 200, 200)),
+    "reconciliation.xlsx": ("GET", "/reconciliation.xlsx", expect(302, 403, 200, 200, 200)),
+    "reconciliation/<int:manual_id>/settle": (
+        "POST",
+        "/reconciliation/{manual_id}/settle",
+        expect(302, 403, 403, 403, 302),
     ),
     # the inbox is the caller's own: another user's item is "not found", staff included
     "inbox/": ("GET", "/inbox/", expect(302, 403, 200, 200, 200)),
@@ -333,6 +371,37 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     "GET /api/v1/inbox": ("/api/v1/inbox", expect(401, 403, 200, 200, 200)),
     "POST /api/v1/inbox/{item_id}/read": ("/api/v1/inbox/{item_id}/read", expect(401, 403, 200, 404, 404)),
     "POST /api/v1/inbox/read-all": ("/api/v1/inbox/read-all", expect(401, 403, 200, 200, 200)),
+    # incidents: every role reads (scoped); acknowledging is for the on-call team, managers and
+    # admins; the other writes post "{}", a 422 for anyone signed in (test_incidents_api.py
+    # posts valid bodies per caller)
+    "GET /api/v1/incidents": ("/api/v1/incidents", expect(401, 403, 200, 200, 200)),
+    "GET /api/v1/incidents/{incident_id}": (
+        "/api/v1/incidents/{incident_id}",
+        expect(401, 403, 200, 404, 200),
+    ),
+    "POST /api/v1/incidents/{incident_id}/acknowledge": (
+        "/api/v1/incidents/{incident_id}/acknowledge",
+        {**expect(401, 403, 403, 404, 200), "operator": 403, "cs_agent": 403},
+    ),
+    **{
+        f"POST /api/v1/incidents/{{incident_id}}/{action}": (
+            f"/api/v1/incidents/{{incident_id}}/{action}",
+            expect(401, 422, 422, 422, 422),
+        )
+        for action in ("assign", "updates", "contacts", "resolve")
+    },
+    "POST /api/v1/incidents/manual-orders": (
+        "/api/v1/incidents/manual-orders",
+        expect(401, 422, 422, 422, 422),
+    ),
+    "GET /api/v1/incidents/reconciliation": (
+        "/api/v1/incidents/reconciliation",
+        expect(401, 403, 200, 200, 200),
+    ),
+    "POST /api/v1/incidents/reconciliation/{manual_id}/settle": (
+        "/api/v1/incidents/reconciliation/{manual_id}/settle",
+        expect(401, 422, 422, 422, 422),
+    ),
     # signed by the channel's secret, whoever calls: unsigned is refused for everyone
     "POST /api/v1/webhooks/{channel_code}/orders": (
         "/api/v1/webhooks/{channel_code}/orders",
@@ -353,6 +422,7 @@ LISTS = {
     "GET /api/v1/notifications/contacts": "/api/v1/notifications/contacts",
     "GET /api/v1/notifications/failed": "/api/v1/notifications/failed",
     "GET /api/v1/inbox": "/api/v1/inbox",
+    "GET /api/v1/incidents": "/api/v1/incidents",
 }
 
 
@@ -443,6 +513,26 @@ def world():  # type: ignore[no-untyped-def]
     item = InboxItem.objects.create(
         user=users["merchant"], merchant=mine.merchant, key="k1", title="t", created_at=NOW
     )
+    incident = Incident.objects.create(
+        fingerprint="channel_silent:mine",
+        kind="channel_silent",
+        severity="critical",
+        title="mine silent",
+        channel=mine,
+        started_at=NOW,
+        opened_at=NOW,
+        last_signal_at=NOW,
+        due_at=NOW + timedelta(minutes=30),
+    )
+    incident.merchants.add(mine.merchant)
+    manual = ManualOrder.objects.create(
+        order=order,
+        incident=incident,
+        channel=mine,
+        merchant=mine.merchant,
+        entered_id="MANUAL-1",
+        entered_at=NOW,
+    )
     return {
         "ids": {
             "order_id": order.pk,
@@ -456,6 +546,8 @@ def world():  # type: ignore[no-untyped-def]
             "dispute_id": dispute.pk,
             "step": "picking",
             "transfer_id": transfer.pk,
+            "incident_id": incident.pk,
+            "manual_id": manual.pk,
         },
         "users": users,
     }
