@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "orderguard.cases",
     "orderguard.intake",
     "orderguard.monitoring",
+    "orderguard.analysis",
     "orderguard.web",
     "orderguard.api",
 ]

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from orderguard.analysis.choices import Dim
+from orderguard.core.choices import ExceptionType
+
+
+class DailyStat(models.Model):
+    """One day's figures of one merchant's cases of one type, broken down by one dimension
+    (`dim`, `key`), for the weekly and monthly analysis (S3). Derived data: rebuilt from the
+    cases and their events by `analysis.rollup` (never edited by hand, never the source of
+    anything else).
+
+    The day is the warehouse's local date (TIME_ZONE) of the fact counted: `opened` by the
+    case's opening, `closed`/`succeeded`/`failed`/`cancelled` and the handling times by its
+    ``resolved`` event (a case closed, reopened and closed again counts two closings),
+    `reopened` by its ``reopened`` event, `overdue`/`escalated` by the deadline scan's events.
+    `steps_closed`/`steps_late` count, at each closing, the steps the case went through and
+    those finished after their deadline (`key` is the step). The `total` rows hold the
+    handling-time histograms (`analysis.histogram`, bucket index -> closings).
+    """
+
+    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    case_type = models.CharField(max_length=2, choices=ExceptionType.choices)
+    dim = models.CharField(max_length=10, choices=Dim.choices)
+    key = models.CharField(max_length=100, blank=True)
+    opened = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    reopened = models.PositiveIntegerField(default=0)
+    handling_seconds = models.BigIntegerField(default=0)
+    working_seconds = models.BigIntegerField(default=0)
+    handling_hist = models.JSONField(default=dict, blank=True)
+    working_hist = models.JSONField(default=dict, blank=True)
+    steps_closed = models.PositiveIntegerField(default=0)
+    steps_late = models.PositiveIntegerField(default=0)
+    overdue = models.PositiveIntegerField(default=0)
+    escalated = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("日统计")
+        verbose_name_plural = _("日统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "day", "case_type", "dim", "key"], name="dailystat_unique"
+            )
+        ]
+        indexes = [
+            # the warehouse-wide report reads one dimension over a range of days
+            models.Index(fields=["dim", "day"], name="dailystat_dim_day_idx"),
+            models.Index(fields=["merchant", "dim", "day"], name="dailystat_merchant_dim_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.merchant_id} {self.case_type} {self.dim}={self.key}"
+
+
+class RollupState(models.Model):
+    """The rollup's watermark: the last CaseEvent id it has counted, and when it ran (one row)."""
+
+    last_event_id = models.BigIntegerField(default=0)
+    ran_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("统计进度")
+        verbose_name_plural = _("统计进度")
+
+    def __str__(self) -> str:
+        return f"rollup at event {self.last_event_id}"
