@@ -88,11 +88,24 @@ def period_parse(*, date_from: str | None, date_to: str | None, today: date, pre
     last = _parse(date_to, "to") if date_to else today
     if first is None:
         first = last
-    if first > last:
-        raise PeriodInvalid(reason=PeriodInvalid.RANGE_INVERTED, field="from", first=first, last=last)
     if first > today:
         raise PeriodInvalid(reason=PeriodInvalid.IN_FUTURE, field="from", first=first, today=today)
+    if first > last:
+        raise PeriodInvalid(reason=PeriodInvalid.RANGE_INVERTED, field="from", first=first, last=last)
     last = min(last, today)
     if (last - first).days + 1 > MAX_DAYS:
         raise PeriodInvalid(reason=PeriodInvalid.TOO_LONG, field="to", max_days=MAX_DAYS)
     return Period(first=first, last=last)
+
+
+def period_message(exc: PeriodInvalid) -> str:
+    """What to tell a person about a refused period."""
+    from django.utils.translation import gettext as _
+
+    if exc.reason == PeriodInvalid.BAD_DATE:
+        return _("日期无效，格式应为 YYYY-MM-DD（%(field)s）") % {"field": exc.field}
+    if exc.reason == PeriodInvalid.RANGE_INVERTED:
+        return _("开始日期晚于结束日期")
+    if exc.reason == PeriodInvalid.IN_FUTURE:
+        return _("所选时段尚未开始：开始日期晚于今天")
+    return _("时段最长 %(max)d 天，请缩短范围") % {"max": MAX_DAYS}

@@ -8,6 +8,7 @@ from orderguard.web import (
     notifications,
     orders,
     queue,
+    reports,
     stock,
     stock_decisions,
     views,
@@ -51,6 +52,9 @@ urlpatterns = [
     path("inbox/bell", notifications.inbox_bell, name="inbox_bell"),
     path("inbox/<int:item_id>/read", notifications.inbox_read, name="inbox_read"),
     path("inbox/read-all", notifications.inbox_read_all, name="inbox_read_all"),
+    path("reports/", reports.reports_page, name="reports"),
+    path("reports/export.csv", reports.reports_export, {"fmt": "csv"}, name="reports_csv"),
+    path("reports/export.xlsx", reports.reports_export, {"fmt": "xlsx"}, name="reports_xlsx"),
     path("outbox/failed/", notifications.failed_messages, name="outbox_failed"),
     path("outbox/<int:message_id>/retry", notifications.failed_message_retry, name="outbox_retry"),
 ]

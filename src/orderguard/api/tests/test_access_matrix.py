@@ -142,6 +142,19 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
     "inbox/bell": ("GET", "/inbox/bell", expect(302, 403, 200, 200, 200)),
     "inbox/<int:item_id>/read": ("POST", "/inbox/{item_id}/read", expect(302, 403, 302, 404, 404)),
     "inbox/read-all": ("POST", "/inbox/read-all", expect(302, 403, 302, 302, 302)),
+    # the analysis (S3): every role reads it, a merchant user its own merchant's only (another
+    # merchant's code is a refusal page, 403); the downloads are the same report
+    "reports/": ("GET", "/reports/?merchant={merchant_code}", expect(302, 403, 200, 403, 200)),
+    "reports/export.csv": (
+        "GET",
+        "/reports/export.csv?merchant={merchant_code}",
+        expect(302, 403, 200, 403, 200),
+    ),
+    "reports/export.xlsx": (
+        "GET",
+        "/reports/export.xlsx?merchant={merchant_code}",
+        expect(302, 403, 200, 403, 200),
+    ),
     # failed notifications and the endpoints' health: staff; on-call, managers, admins resend
     "outbox/failed/": ("GET", "/outbox/failed/", expect(302, 403, 403, 403, 200)),
     "outbox/<int:message_id>/retry": (
@@ -240,6 +253,8 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
         "/api/v1/notifications/messages/{message_id}/retry",
         {**expect(401, 403, 403, 403, 200), "operator": 403, "cs_agent": 403},
     ),
+    # the analysis (S3): a merchant user its own merchant's report; another's is 403
+    "GET /api/v1/reports": ("/api/v1/reports?merchant={merchant_code}", expect(401, 403, 200, 403, 200)),
     # the caller's own inbox
     "GET /api/v1/inbox": ("/api/v1/inbox", expect(401, 403, 200, 200, 200)),
     "POST /api/v1/inbox/{item_id}/read": ("/api/v1/inbox/{item_id}/read", expect(401, 403, 200, 404, 404)),
@@ -286,7 +301,8 @@ def _operations() -> set[str]:
 
 def test_every_route_is_in_the_matrix():
     api_routes = {
-        template.lstrip("/").replace("{", "<").replace("}", ">") for template, _e in OPERATIONS.values()
+        template.split("?")[0].lstrip("/").replace("{", "<").replace("}", ">")
+        for template, _e in OPERATIONS.values()
     }
     assert _routes() - set(PAGES) - api_routes == set()
     assert _operations() == set(OPERATIONS)
@@ -342,6 +358,7 @@ def world():  # type: ignore[no-untyped-def]
             "order_id": order.pk,
             "case_id": case.pk,
             "channel_code": mine.code,
+            "merchant_code": mine.merchant.code,
             "batch_id": batch.pk,
             "sku_id": sku.pk,
             "channel_id": endpoint.pk,
