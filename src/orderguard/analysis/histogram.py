@@ -48,9 +48,14 @@ def add(into: dict[str, int], seconds: float, count: int = 1) -> None:
 def merge(hists: Iterable[Mapping[str, int]]) -> dict[str, int]:
     out: dict[str, int] = {}
     for h in hists:
-        for k, n in h.items():
-            out[k] = out.get(k, 0) + int(n)
+        merge_into(out, h)
     return out
+
+
+def merge_into(into: dict[str, int], hist: Mapping[str, int]) -> None:
+    """Add `hist`'s counts to `into`, in place."""
+    for k, n in hist.items():
+        into[k] = into.get(k, 0) + int(n)
 
 
 def quantile(hist: Mapping[str, int], q: float) -> int | None:

@@ -22,7 +22,9 @@ class DailyStat(models.Model):
     handling-time histograms (`analysis.histogram`, bucket index -> closings).
     """
 
-    merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="+")
+    # None: the whole warehouse (every merchant's rows added up, so that the warehouse's report
+    # reads a sixth of the rows at six merchants); merchants never read these rows
+    merchant = models.ForeignKey("tenancy.Merchant", null=True, on_delete=models.PROTECT, related_name="+")
     day = models.DateField()
     case_type = models.CharField(max_length=2, choices=ExceptionType.choices)
     dim = models.CharField(max_length=10, choices=Dim.choices)

@@ -106,7 +106,21 @@ class _Acc:
     escalated: int = 0
 
 
-Key = tuple[int, date, str, str, str]
+Key = tuple[int | None, date, str, str, str]
+NUMBERS = (
+    "opened",
+    "closed",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "reopened",
+    "handling_seconds",
+    "working_seconds",
+    "steps_closed",
+    "steps_late",
+    "overdue",
+    "escalated",
+)
 
 
 def _skus(findings: list[dict[str, Any]]) -> list[str]:
@@ -224,7 +238,19 @@ def _compute(start: datetime, end: datetime, times: WorkingTimes) -> dict[Key, _
                 a = acc[(*base, Dim.STEP, s)]
                 a.steps_closed += 1
                 a.steps_late += s in late
-    return acc
+    return _with_warehouse(acc)
+
+
+def _with_warehouse(acc: dict[Key, _Acc]) -> dict[Key, _Acc]:
+    """`acc` and, under merchant None, each row added up over the merchants."""
+    whole: dict[Key, _Acc] = defaultdict(_Acc)
+    for (_merchant, day, case_type, dim, key), a in acc.items():
+        w = whole[(None, day, case_type, dim, key)]
+        for name in NUMBERS:
+            setattr(w, name, getattr(w, name) + getattr(a, name))
+        histogram.merge_into(w.handling_hist, a.handling_hist)
+        histogram.merge_into(w.working_hist, a.working_hist)
+    return {**acc, **whole}
 
 
 def rollup_days(*, first: date, last: date) -> int:

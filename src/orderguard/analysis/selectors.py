@@ -89,10 +89,11 @@ def _mean(total: int, count: int) -> int | None:
 
 
 def _rows(scope: Scope, period: Period) -> QuerySet[DailyStat]:
+    """The scope's rows of the period: one merchant's, or the warehouse's sums (merchant None)."""
     qs = DailyStat.objects.filter(day__gte=period.first, day__lte=period.last)
     if scope.merchant is not None:
-        qs = qs.filter(merchant_id=scope.merchant.pk)
-    return qs
+        return qs.filter(merchant_id=scope.merchant.pk)
+    return qs.filter(merchant__isnull=True)
 
 
 def _figures(sums: dict[str, int]) -> dict[str, Any]:
@@ -158,9 +159,8 @@ def report_build(*, scope: Scope, period: Period, actor: Actor) -> dict[str, Any
     types: dict[str, dict[str, Any]] = {
         t: {"sums": defaultdict(int), "hist": {}, "whist": {}} for t in ExceptionType.values
     }
-    by_merchant: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     trend: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for merchant_id, day, t, opened, closed, ok, failed, cancelled, reopened, hs, ws, hh, wh in totals:
+    for _merchant_id, day, t, opened, closed, ok, failed, cancelled, reopened, hs, ws, hh, wh in totals:
         s = types[t]["sums"]
         for name, v in (
             ("opened", opened),
@@ -173,9 +173,8 @@ def report_build(*, scope: Scope, period: Period, actor: Actor) -> dict[str, Any
             ("working_seconds", ws),
         ):
             s[name] += v
-            by_merchant[merchant_id][name] += v
-        types[t]["hist"] = histogram.merge([types[t]["hist"], hh])
-        types[t]["whist"] = histogram.merge([types[t]["whist"], wh])
+        histogram.merge_into(types[t]["hist"], hh)
+        histogram.merge_into(types[t]["whist"], wh)
         trend[t][day] += opened
     opened_total = sum(v["sums"]["opened"] for v in types.values())
     before_total = sum(before_by_type.values())
@@ -249,12 +248,20 @@ def report_build(*, scope: Scope, period: Period, actor: Actor) -> dict[str, Any
 
     merchants_rows: list[dict[str, Any]] = []
     if scope.merchant is None:
-        names = {m.pk: m for m in Merchant.objects.filter(pk__in=list(by_merchant))}
+        by_merchant = list(
+            DailyStat.objects.filter(
+                day__gte=period.first, day__lte=period.last, dim=Dim.TOTAL, merchant__isnull=False
+            )
+            .values("merchant_id")
+            .annotate(**{f: Sum(f) for f in SUMS})
+            .order_by("merchant_id")
+        )
+        names = {m.pk: m for m in Merchant.objects.filter(pk__in=[r["merchant_id"] for r in by_merchant])}
         merchants_rows = _ranked(
             [
-                {"key": names[pk].code, "name": names[pk].name, **_figures(s)}
-                for pk, s in by_merchant.items()
-                if pk in names
+                {"key": names[r["merchant_id"]].code, "name": names[r["merchant_id"]].name, **_figures(r)}
+                for r in by_merchant
+                if r["merchant_id"] in names
             ]
         )
 

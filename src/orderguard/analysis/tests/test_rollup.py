@@ -91,6 +91,13 @@ def _straight() -> dict[tuple[Any, ...], dict[str, Any]]:
         h, w = hists[(c.merchant_id, day, c.type, "total", "")]
         h[str(histogram.bucket(seconds))] += 1
         w[str(histogram.bucket(working))] += 1
+    # the warehouse's rows: each merchant's added up
+    for key, counts in list(out.items()):
+        out[(None, *key[1:])].update(counts)
+    for key, (h, w) in list(hists.items()):
+        hists.setdefault((None, *key[1:]), (Counter(), Counter()))
+        hists[(None, *key[1:])][0].update(h)
+        hists[(None, *key[1:])][1].update(w)
     result = {}
     for key, counts in out.items():
         values = {f: counts.get(f, 0) for f in FIELDS}
@@ -141,7 +148,9 @@ def test_steps_closed_late_are_the_flagged_steps_and_the_last_step_closed_after_
         ).exists()
         closed[(c.merchant_id, day)] += 1
         late[(c.merchant_id, day)] += flagged or e.occurred_at > c.due_at
-    rows = DailyStat.objects.filter(case_type="T2", dim="step", key="contact_buyer", steps_closed__gt=0)
+    rows = DailyStat.objects.filter(
+        case_type="T2", dim="step", key="contact_buyer", steps_closed__gt=0, merchant__isnull=False
+    )
     assert {(r.merchant_id, r.day): (r.steps_closed, r.steps_late) for r in rows} == {
         k: (closed[k], late[k]) for k in closed
     }

@@ -251,9 +251,10 @@ def test_the_report_reads_a_fixed_number_of_queries(django_assert_num_queries):
     boss = actor_for(user_with_role("manager", username="counter"))
     scope = report_scope(actor=boss)
 
-    # the totals, the previous period by type and by day, sources now and before, steps,
-    # the merchants', channels' and users' names, channels, provinces, SKUs, people, the state
-    with django_assert_num_queries(14):
+    # the totals, the previous period by type and by day, sources now and before, steps, the
+    # merchants' sums and names, channels and their names, provinces, SKUs, people and their
+    # names, the rollup's state
+    with django_assert_num_queries(15):
         report_build(
             scope=scope, period=Period(first=date(2026, 11, 16), last=date(2026, 11, 22)), actor=boss
         )
