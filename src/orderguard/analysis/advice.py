@@ -68,20 +68,23 @@ def _rows(scope: Scope, period: Period) -> QuerySet[DailyStat]:
     return qs.filter(merchant__isnull=False)
 
 
-def _daily_demand(merchant_id: int, sku: str, period: Period) -> list[int]:
-    """Ordered quantity of the SKU per local day of the period (by payment time)."""
-    by_day: dict[Any, int] = defaultdict(int)
-    lines = OrderLine.objects.filter(
-        sku_code=sku,
-        order__merchant_id=merchant_id,
-        order__paid_at__gte=day_start(period.first),
-        order__paid_at__lt=day_start(period.last + timedelta(days=1)),
-    ).values_list("order__paid_at", "quantity")
-    tz = day_start(period.first).tzinfo
-    for paid_at, quantity in lines:
-        if paid_at is not None:
-            by_day[paid_at.astimezone(tz).date()] += quantity
-    return [by_day.get(d, 0) for d in period.each_day()]
+def _daily_demand(pairs: list[tuple[int, str]], period: Period) -> dict[tuple[int, str], list[int]]:
+    """Ordered quantity per local day of the period (by payment time) of each (merchant, SKU
+    code), in one query."""
+    by_day: dict[tuple[int, str], dict[Any, int]] = defaultdict(lambda: defaultdict(int))
+    if pairs:
+        tz = day_start(period.first).tzinfo
+        wanted = set(pairs)
+        lines = OrderLine.objects.filter(
+            sku_code__in={sku for _m, sku in pairs},
+            order__merchant_id__in={m for m, _sku in pairs},
+            order__paid_at__gte=day_start(period.first),
+            order__paid_at__lt=day_start(period.last + timedelta(days=1)),
+        ).values_list("order__merchant_id", "sku_code", "order__paid_at", "quantity")
+        for merchant_id, sku, paid_at, quantity in lines:
+            if paid_at is not None and (merchant_id, sku) in wanted:
+                by_day[(merchant_id, sku)][paid_at.astimezone(tz).date()] += quantity
+    return {pair: [by_day[pair].get(d, 0) for d in period.each_day()] for pair in pairs}
 
 
 def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
@@ -113,10 +116,9 @@ def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
             "merchant_id", "code"
         )
     )
+    demand = _daily_demand([(r["merchant_id"], r["key"]) for r in skus], period)
     for r in skus:
-        advice = safety_stock(
-            daily=_daily_demand(r["merchant_id"], r["key"], period), lead_days=lead, service_level=level
-        )
+        advice = safety_stock(daily=demand[(r["merchant_id"], r["key"])], lead_days=lead, service_level=level)
         findings.append(
             {
                 "kind": "sku_stockouts",

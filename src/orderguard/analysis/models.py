@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from orderguard.analysis.choices import Dim
+from orderguard.analysis.choices import ActionStatus, Dim, FindingKind
 from orderguard.core.choices import ExceptionType
 
 
@@ -74,3 +74,39 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"rollup at event {self.last_event_id}"
+
+
+class ImprovementAction(models.Model):
+    """S4: a finding of the analysis turned into a tracked action: who does what by when, and
+    what it should change (`expected_effect`, e.g. "raise the safety stock of SKU X to 22";
+    `target_value` the number, when there is one). Its effect is measured from `started_on`:
+    the subject's cases in the days before against as many days after (`analysis.actions`).
+    `merchant` is the merchant the subject belongs to (None for a province across merchants)."""
+
+    merchant = models.ForeignKey(
+        "tenancy.Merchant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("类别"), max_length=30, choices=FindingKind.choices)
+    subject = models.CharField(_("对象"), max_length=100)
+    expected_effect = models.CharField(_("预期效果"), max_length=300)
+    target_value = models.PositiveIntegerField(_("目标值"), null=True, blank=True)
+    owner = models.ForeignKey(
+        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("负责人")
+    )
+    owner_label = models.CharField(max_length=150)
+    due_on = models.DateField(_("截止日期"))
+    started_on = models.DateField(_("开始日期"))
+    status = models.CharField(
+        _("状态"), max_length=20, choices=ActionStatus.choices, default=ActionStatus.PLANNED
+    )
+    created_by_label = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("改进措施")
+        verbose_name_plural = _("改进措施")
+        indexes = [models.Index(fields=["merchant", "status"], name="action_merchant_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.subject}"

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from orderguard.analysis.actions import actions_with_effect
+from orderguard.analysis.advice import findings_build
 from orderguard.analysis.periods import PeriodInvalid, period_message, period_parse
 from orderguard.analysis.selectors import ReportRefused, report_build, report_scope
 from orderguard.api.auth import AUTH, actor
@@ -138,6 +140,15 @@ class ReportOut(Schema):
     steps: list[StepOut]
     trend: TrendOut
     breakdowns: BreakdownsOut
+    findings: list[dict[str, Any]] = Field(
+        description="patterns and advice (S3), the most orders affected first: kind (sku_stockouts with "
+        "`advice` {suggested, z, service_level, demand_mean, demand_std, lead_days, days}, channel_faults "
+        "with `outage_minutes`, area_address_errors, merchant_address_errors), subject, merchant, affected"
+    )
+    actions: list[dict[str, Any]] = Field(
+        description="improvement actions (S4) with `effect` {days, before, after, change}: the subject's "
+        "cases in as many days before the start as after it"
+    )
 
 
 @router.get(
@@ -164,4 +175,7 @@ def report(request: HttpRequest, query: Query[ReportQuery]) -> dict[str, Any]:
         raise ApiError(400, exc.code, period_message(exc), exc.field) from None
     except ReportRefused as exc:
         raise ApiError(403, exc.code, _("你只能查看本商家的报表"), "merchant") from None
-    return report_build(scope=scope, period=period, actor=act)
+    body = report_build(scope=scope, period=period, actor=act)
+    body["findings"] = findings_build(scope=scope, period=period)
+    body["actions"] = actions_with_effect(actor=act, today=today)
+    return body

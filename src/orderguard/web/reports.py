@@ -8,17 +8,30 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from orderguard.analysis.actions import (
+    EDITOR_ROLES,
+    ActionRefused,
+    action_create,
+    action_owners,
+    action_set_status,
+    actions_with_effect,
+)
+from orderguard.analysis.advice import findings_build
+from orderguard.analysis.choices import ActionStatus
 from orderguard.analysis.periods import MAX_DAYS, PRESETS, PeriodInvalid, period_message, period_parse
 from orderguard.analysis.selectors import (
     TOP,
@@ -85,7 +98,10 @@ def _request_report(request: HttpRequest, actor: Actor) -> tuple[dict[str, Any],
         ) from None
     except NotFound:
         raise _Refused(_page(request, actor, error=_("没有这个商家"), status=404)) from None
-    return report_build(scope=scope, period=period, actor=actor), scope
+    report = report_build(scope=scope, period=period, actor=actor)
+    report["findings"] = findings_build(scope=scope, period=period)
+    report["actions"] = actions_with_effect(actor=actor, today=today)
+    return report, scope
 
 
 def _queue_link(**filters: str) -> str:
@@ -113,6 +129,10 @@ def _page(
         "error": error,
         "max_days": MAX_DAYS,
         "report": report,
+        "can_edit": actor.role in EDITOR_ROLES,
+        "owners": action_owners() if actor.role in EDITOR_ROLES else [],
+        "statuses": ActionStatus.choices,
+        "here": request.get_full_path(),
     }
     if report is not None:
         merchant = report["merchant"]["code"] if report["merchant"] else ""
@@ -370,3 +390,76 @@ def reports_export(request: HttpRequest, fmt: str) -> HttpResponse:
         )
     response["Content-Disposition"] = _download_name(report, fmt)
     return response
+
+
+def _back(request: HttpRequest) -> HttpResponseRedirect:
+    """Back to the report page the form was posted from, never elsewhere."""
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    return HttpResponseRedirect(target if safe and target.startswith("/reports/") else "/reports/")
+
+
+def _action_refusal(exc: ActionRefused) -> str:
+    if exc.reason == ActionRefused.ROLE:
+        return _("只有仓库主管和管理员可以管理改进措施")
+    if exc.reason == ActionRefused.NOT_FOUND:
+        return _("找不到该改进措施")
+    return _("改进措施的内容无效：%(field)s") % {"field": exc.field}
+
+
+@never_cache
+@login_required
+@require_POST
+def action_create_view(request: HttpRequest) -> HttpResponse:
+    """A finding of the page becomes an improvement action (S4)."""
+    actor = actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    p = request.POST
+    try:
+        due = date.fromisoformat(p.get("due_on", "")) if p.get("due_on") else None
+    except ValueError:
+        due = None
+    target = p.get("target_value", "")
+    owner = p.get("owner", "")
+    try:
+        action_create(
+            actor=actor,
+            kind=p.get("kind", ""),
+            subject=p.get("subject", ""),
+            merchant_code=p.get("merchant", ""),
+            owner_id=int(owner) if owner.isdigit() and len(owner) < 18 else None,
+            due_on=due,
+            expected_effect=p.get("expected_effect", ""),
+            target_value=int(target) if target.isdigit() and len(target) < 9 else None,
+            now=clock.now(),
+        )
+    except ActionRefused as exc:
+        if exc.reason == ActionRefused.ROLE:
+            return render(request, "web/refused.html", {"message": _action_refusal(exc)}, status=403)
+        messages.error(request, _action_refusal(exc))
+        return _back(request)
+    messages.success(request, _("已创建改进措施"))
+    return _back(request)
+
+
+@never_cache
+@login_required
+@require_POST
+def action_status_view(request: HttpRequest, action_id: int) -> HttpResponse:
+    """Change an improvement action's status."""
+    actor = actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    try:
+        action_set_status(
+            actor=actor, action_id=action_id, status=request.POST.get("status", ""), now=clock.now()
+        )
+    except ActionRefused as exc:
+        if exc.reason in (ActionRefused.ROLE, ActionRefused.NOT_FOUND):
+            status = 403 if exc.reason == ActionRefused.ROLE else 404
+            return render(request, "web/refused.html", {"message": _action_refusal(exc)}, status=status)
+        messages.error(request, _action_refusal(exc))
+        return _back(request)
+    messages.success(request, _("已更新改进措施"))
+    return _back(request)

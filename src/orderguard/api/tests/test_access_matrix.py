@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
+from orderguard.analysis.models import ImprovementAction
 from orderguard.api.urls import api
 from orderguard.cases.models import ExceptionCase
 from orderguard.catalog.tests.factories import SkuFactory
@@ -154,6 +155,18 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "GET",
         "/reports/export.xlsx?merchant={merchant_code}",
         expect(302, 403, 200, 403, 200),
+    ),
+    # improvement actions (S4): managers and admins create them and change their status (an
+    # empty form: back to the report with a message); everyone else is refused
+    "reports/actions": (
+        "POST",
+        "/reports/actions",
+        {**expect(302, 403, 403, 403, 403), "manager": 302, "admin": 302},
+    ),
+    "reports/actions/<int:action_id>/status": (
+        "POST",
+        "/reports/actions/{action_id}/status",
+        {**expect(302, 403, 403, 403, 403), "manager": 302, "admin": 302},
     ),
     # failed notifications and the endpoints' health: staff; on-call, managers, admins resend
     "outbox/failed/": ("GET", "/outbox/failed/", expect(302, 403, 403, 403, 200)),
@@ -353,8 +366,22 @@ def world():  # type: ignore[no-untyped-def]
     item = InboxItem.objects.create(
         user=users["merchant"], merchant=mine.merchant, key="k1", title="t", created_at=NOW
     )
+    action = ImprovementAction.objects.create(
+        merchant=mine.merchant,
+        kind="sku_stockouts",
+        subject="MUG-1",
+        expected_effect="x",
+        owner=users["operator"],
+        owner_label="operator",
+        due_on=NOW.date(),
+        started_on=NOW.date(),
+        created_by_label="user:m",
+        created_at=NOW,
+        updated_at=NOW,
+    )
     return {
         "ids": {
+            "action_id": action.pk,
             "order_id": order.pk,
             "case_id": case.pk,
             "channel_code": mine.code,
