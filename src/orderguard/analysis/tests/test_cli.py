@@ -33,7 +33,7 @@ def test_rebuild_of_a_range_and_of_everything(capsys):
     assert set(DailyStat.objects.values_list("day", flat=True)) == {date(2026, 11, 17)}
     assert not RollupState.objects.exists()
     code, everything = run(capsys, "analysis", "rebuild", "--json")
-    assert (code, everything["from"], everything["to"]) == (0, "2026-11-09", "2026-11-17")
+    assert (code, everything["from"], everything["to"]) == (0, "2026-11-09", "2026-11-18")
     assert RollupState.objects.get().last_event_id > 0
 
 
