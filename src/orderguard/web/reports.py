@@ -105,6 +105,8 @@ def _request_report(request: HttpRequest, actor: Actor) -> tuple[dict[str, Any],
 
 
 def _queue_link(**filters: str) -> str:
+    """The work queue filtered to the cases behind a number: the filters given, and the period
+    as the opening dates (the queue lists the open ones among them)."""
     return "/queue/?" + urlencode({k: v for k, v in filters.items() if v})
 
 
@@ -136,16 +138,17 @@ def _page(
     }
     if report is not None:
         merchant = report["merchant"]["code"] if report["merchant"] else ""
+        opened = {"opened_from": report["period"]["from"], "opened_to": report["period"]["to"]}
         for row in report["types"]:
             row["handling_text"] = {k: duration_text(v) for k, v in row["handling"].items()}
             row["working_text"] = {k: duration_text(v) for k, v in row["working"].items()}
-            row["queue"] = _queue_link(type=row["type"], merchant=merchant)
+            row["queue"] = _queue_link(type=row["type"], merchant=merchant, **opened)
         for row in report["sources"]:
-            row["queue"] = _queue_link(source=row["source"], merchant=merchant)
+            row["queue"] = _queue_link(source=row["source"], merchant=merchant, **opened)
         links = {
-            "merchant": lambda r: _queue_link(merchant=r["key"]),
-            "channel": lambda r: _queue_link(channel=r["key"]),
-            "person": lambda r: _queue_link(assignee=r["key"] or "none", merchant=merchant),
+            "merchant": lambda r: _queue_link(merchant=r["key"], **opened),
+            "channel": lambda r: _queue_link(channel=r["key"], **opened),
+            "person": lambda r: _queue_link(assignee=r["key"] or "none", merchant=merchant, **opened),
         }
         for name, rows in report["breakdowns"].items():
             for row in rows:

@@ -104,8 +104,10 @@ def test_the_page_shows_the_weeks_figures_charts_and_links_to_the_queue(boss):
         ["乙商家", "2", "1", "0", "0.0%", "30 分钟"],
     ]
     assert _cells(html, "report-person")[1] == ["未指派", "2", "1", "0", "0.0%", "30 分钟"]
-    assert 'href="/queue/?type=T2"' in html and 'href="/queue/?channel=a-tmall"' in html
-    assert 'href="/queue/?assignee=none"' in html
+    week = "opened_from=2026-11-16&amp;opened_to=2026-11-22"
+    assert f'href="/queue/?type=T2&amp;{week}"' in html
+    assert f'href="/queue/?channel=a-tmall&amp;{week}"' in html
+    assert f'href="/queue/?assignee=none&amp;{week}"' in html
     chart = json.loads(
         html.split('id="report-chart-data" type="application/json">', 1)[1].split("</script>")[0]
     )
@@ -258,3 +260,16 @@ def test_the_report_reads_a_fixed_number_of_queries(django_assert_num_queries):
         report_build(
             scope=scope, period=Period(first=date(2026, 11, 16), last=date(2026, 11, 22)), actor=boss
         )
+
+
+def test_the_queue_lists_the_open_cases_opened_in_the_linked_period(boss):
+    cases = make_history()
+
+    week = boss.get("/queue/?type=T2&opened_from=2026-11-16&opened_to=2026-11-22").content.decode()
+    before = boss.get("/queue/?type=T2&opened_to=2026-11-15").content.decode()
+
+    # c5 is the week's one open T2 case; p1 and p2 were opened the week before
+    assert f'data-case="{cases["c5"].pk}"' in week
+    assert f'data-case="{cases["p1"].pk}"' not in week and f'data-case="{cases["p2"].pk}"' not in week
+    assert f'data-case="{cases["p1"].pk}"' in before and f'data-case="{cases["p2"].pk}"' in before
+    assert f'data-case="{cases["c5"].pk}"' not in before
