@@ -189,3 +189,18 @@ def _straight_without_step_closings() -> dict[tuple[Any, ...], dict[str, Any]]:
     return {k: v for k, v in expected.items() if k[3] != "step"} | {
         k: v for k, v in stored.items() if k[3] == "step"
     }
+
+
+def test_the_periodic_task_catches_up_and_records_when_it_ran(settings):
+    from orderguard.analysis.tasks import rollup_periodic
+
+    history = generate_history(orders=12, days=1)
+    assert DailyStat.objects.count() == 0
+
+    rollup_periodic.call_local()
+
+    state = RollupState.objects.get()
+    assert state.last_event_id == CaseEvent.objects.latest("pk").pk
+    assert state.ran_at is not None
+    opened = DailyStat.objects.filter(merchant__isnull=True, dim="total").values_list("opened", flat=True)
+    assert sum(opened) == len(history.cases)
