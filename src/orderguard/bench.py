@@ -1,4 +1,4 @@
-"""`make bench`, four parts, each on SQLite and on PostgreSQL:
+"""`make bench`, five parts, each on SQLite and on PostgreSQL:
 
 - imports: 100k generated orders through the real path, beside the raw insert rate of the same
   rows measured in the same run (`executemany` on SQLite, `COPY` on PostgreSQL);
@@ -10,13 +10,17 @@
   that covers them all: the time of that receipt (`stock_moves_apply`), which allocates every
   waiting order in payment order and closes every case;
 - outbox: 10k messages queued, then drained by the delivery job's own loop in one process to a
-  local HTTP receiver (another process): messages/s, against a 1,000/s target.
+  local HTTP receiver (another process): messages/s, against a 1,000/s target;
+- report: the monthly analysis (S3) over 5M cases, against a 500 ms target. The report reads
+  only the daily rollups, so the rollups that 5M cases over two months leave are written
+  directly (`generate_rollups`) instead of the cases.
 
 Each database and part runs in its own process on a fresh database (Django's settings are per
 process); this module orchestrates and prints the tables.
 
     python -m orderguard.bench [--orders 100000] [--cases 1000000] [--reps 30]
-                               [--outbox 10000] [--recheck 100000] [--only sqlite|postgres]
+                               [--outbox 10000] [--recheck 100000] [--report-cases 5000000]
+                               [--only sqlite|postgres]
 
 `--orders 0`, `--cases 0` or `--recheck 0` skips that part; a smaller `--cases` is for trying things out
 (the full run takes several minutes per database on two cores).
@@ -583,6 +587,230 @@ def _recheck_child(waiting: int) -> dict[str, Any]:
     }
 
 
+# --- the monthly report over N cases (S3) -----------------------------------------------------
+
+
+def generate_rollups(cases: int, *, days: int = 61, skus: int = 60) -> int:
+    """The daily rollups (`analysis.DailyStat`) that `cases` cases opened and closed over the
+    last `days` days leave behind, written directly: the report reads only the rollups, so the
+    cases themselves are not generated (at 5M a day's rows hold about 80,000 cases each). The
+    merchants, channels and staff users of `generate_cases`; 31 provinces, `skus` short SKUs
+    per merchant and day; handling times spread log-normally. Returns the rows written."""
+    import math
+    import random
+    from datetime import timedelta
+
+    from django.contrib.auth.models import User
+    from django.db import transaction
+    from django.utils import timezone
+
+    from orderguard.analysis import histogram
+    from orderguard.analysis.models import DailyStat
+    from orderguard.analysis.rollup import NUMBERS
+    from orderguard.catalog.models import Warehouse
+    from orderguard.core import bulk
+    from orderguard.orders.models import Channel
+    from orderguard.tenancy.models import Membership, Merchant
+
+    rng = random.Random(17)
+    warehouse = Warehouse.objects.create(code="bench-wh", name="Bench warehouse")
+    merchants = [Merchant.objects.create(code=code, name=code.upper()) for code, _w in MERCHANTS]
+    channels = {
+        m.pk: [
+            Channel.objects.create(
+                merchant=m, platform=p, code=f"{m.code}-{p}", name=f"{m.code} {p}", warehouse=warehouse
+            ).pk
+            for p in PLATFORMS[: 2 + m.pk % 3]
+        ]
+        for m in merchants
+    }
+    staff = []
+    for i in range(STAFF_USERS):
+        user = User.objects.create_user(f"bench-staff-{i}", password=None)
+        Membership.objects.create(user=user, role="operator")
+        staff.append(str(user.pk))
+    manager = User.objects.create_user("bench-manager", password=None)
+    Membership.objects.create(user=manager, role="manager")
+    provinces = [f"省{i:02d}" for i in range(31)]
+    today = timezone.localdate()
+    # `cases` in each month: the month reported and the one before it
+    per_day = cases / 30
+    rows: list[DailyStat] = []
+    written = 0
+
+    def split(n: int, parts: int) -> list[int]:
+        cuts = sorted(rng.randint(0, n) for _ in range(parts - 1))
+        return [b - a for a, b in zip([0, *cuts], [*cuts, n], strict=True)]
+
+    for d in range(days):
+        day = today - timedelta(days=d)
+        day_start = len(rows)
+        for (code, mw), m in zip(MERCHANTS, merchants, strict=True):
+            for t, tw in TYPES:
+                opened = int(per_day * mw * tw)
+                closed = int(opened * 0.95)
+                ok, failed = int(closed * 0.8), int(closed * 0.1)
+                cancelled = closed - ok - failed
+                hist: dict[str, int] = {}
+                whist: dict[str, int] = {}
+                seconds = working = 0
+                for _ in range(min(closed, 400)):  # a sample shapes the histograms
+                    h = math.exp(rng.gauss(math.log(4 * 3600), 1.0))
+                    histogram.add(hist, h, max(1, closed // 400))
+                    histogram.add(whist, h * 0.4, max(1, closed // 400))
+                    seconds += int(h)
+                    working += int(h * 0.4)
+                scale = closed / max(1, min(closed, 400))
+                base = {"merchant_id": m.pk, "day": day, "case_type": t}
+                figures = {
+                    "opened": opened,
+                    "closed": closed,
+                    "succeeded": ok,
+                    "failed": failed,
+                    "cancelled": cancelled,
+                    "handling_seconds": int(seconds * scale),
+                    "working_seconds": int(working * scale),
+                }
+                rows.append(
+                    bulk.new(
+                        DailyStat,
+                        **base,
+                        dim="total",
+                        key="",
+                        **figures,
+                        handling_hist=hist,
+                        working_hist=whist,
+                    )
+                )
+                rows.append(bulk.new(DailyStat, **base, dim="source", key="D2", **figures))
+                for dim, keys in (
+                    ("channel", [str(c) for c in channels[m.pk]]),
+                    ("province", provinces),
+                    ("assignee", ["", *staff]),
+                ):
+                    for key, n in zip(keys, split(opened, len(keys)), strict=True):
+                        part = n / max(1, opened)
+                        rows.append(
+                            bulk.new(
+                                DailyStat,
+                                **base,
+                                dim=dim,
+                                key=key,
+                                **{k: int(v * part) for k, v in figures.items()},
+                            )
+                        )
+                if t == "T1":
+                    for i, n in enumerate(split(opened, skus)):
+                        rows.append(
+                            bulk.new(
+                                DailyStat, **base, dim="sku", key=f"{code}-SKU-{i:03d}", opened=n, closed=n
+                            )
+                        )
+                rows.append(
+                    bulk.new(
+                        DailyStat,
+                        **base,
+                        dim="step",
+                        key="first",
+                        steps_closed=closed,
+                        steps_late=closed // 12,
+                        overdue=closed // 12,
+                    )
+                )
+        # the warehouse's rows (merchant None): the day's rows added up over the merchants
+        whole: dict[tuple[str, str, str], DailyStat] = {}
+        for r in rows[day_start:]:
+            w = whole.get((r.case_type, r.dim, r.key))
+            if w is None:
+                w = whole[(r.case_type, r.dim, r.key)] = bulk.new(
+                    DailyStat, merchant_id=None, day=day, case_type=r.case_type, dim=r.dim, key=r.key
+                )
+                w.handling_hist, w.working_hist = {}, {}
+            for f in NUMBERS:
+                setattr(w, f, getattr(w, f) + getattr(r, f))
+            histogram.merge_into(w.handling_hist, r.handling_hist)
+            histogram.merge_into(w.working_hist, r.working_hist)
+        rows.extend(whole.values())
+        if len(rows) > 20_000:
+            with transaction.atomic():
+                for obj, pk in zip(rows, bulk.reserve_ids(DailyStat, len(rows)), strict=True):
+                    obj.pk = pk
+                bulk.insert(rows)
+            written += len(rows)
+            rows = []
+    if rows:
+        with transaction.atomic():
+            for obj, pk in zip(rows, bulk.reserve_ids(DailyStat, len(rows)), strict=True):
+                obj.pk = pk
+            bulk.insert(rows)
+        written += len(rows)
+    return written
+
+
+def _report_child(cases: int, reps: int) -> dict[str, Any]:
+    """Runs inside a process whose settings point at an empty database: the rollups of `cases`
+    cases over two months, then the monthly report (this month and the one before it as the
+    comparison) for the whole warehouse and for the largest merchant, and the page."""
+    import statistics
+    from datetime import timedelta
+
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from orderguard.analysis.periods import Period
+    from orderguard.analysis.selectors import report_build, report_scope
+    from orderguard.tenancy.access import actor_for
+
+    started = time.perf_counter()
+    rows = generate_rollups(cases)
+    generate_seconds = time.perf_counter() - started
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    boss = User.objects.get(username="bench-manager")
+    actor = actor_for(boss)
+    today = timezone.localdate()
+    month = Period(first=today - timedelta(days=29), last=today)
+    figures = []
+    for label, code in (
+        ("monthly report, whole warehouse", ""),
+        ("monthly report, one merchant", MERCHANTS[0][0]),
+    ):
+        scope = report_scope(actor=actor, merchant_code=code)
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            report = report_build(scope=scope, period=month, actor=actor)
+            times.append((time.perf_counter() - t0) * 1000)
+        figures.append(
+            {
+                "what": label,
+                "median_ms": round(statistics.median(times), 1),
+                "p95_ms": round(sorted(times)[max(0, int(len(times) * 0.95) - 1)], 1),
+                "cases_opened": report["totals"]["opened"],
+            }
+        )
+    client = Client()
+    client.force_login(boss)
+    median, p95, _size = _time_get(client, "/reports/?period=this_month", reps)
+    figures.append(
+        {"what": "page /reports/ (this month)", "median_ms": median, "p95_ms": p95, "cases_opened": None}
+    )
+    return {
+        "database": connection.vendor,
+        "cases": cases,
+        "rows": rows,
+        "generate_seconds": round(generate_seconds, 1),
+        "figures": figures,
+    }
+
+
 def _run_child(db: str, args: list[str]) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["DJANGO_SETTINGS_MODULE"] = "orderguard.config.settings"
@@ -623,8 +851,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--recheck", type=int, default=100_000, help="orders waiting for stock (0: skip the re-check)"
     )
+    p.add_argument(
+        "--report-cases",
+        type=int,
+        default=5_000_000,
+        help="cases behind the monthly report's rollups (0: skip the report)",
+    )
     p.add_argument("--only", choices=["sqlite", "postgres"])
-    p.add_argument("--child", choices=["import", "reads", "outbox", "recheck"], help=argparse.SUPPRESS)
+    p.add_argument(
+        "--child", choices=["import", "reads", "outbox", "recheck", "report"], help=argparse.SUPPRESS
+    )
     args = p.parse_args(argv)
     if args.child == "import":
         print(json.dumps(_child(args.orders)))
@@ -637,6 +873,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.child == "recheck":
         print(json.dumps(_recheck_child(args.recheck)))
+        return 0
+    if args.child == "report":
+        print(json.dumps(_report_child(args.report_cases, args.reps)))
         return 0
     databases = [db for db in ("sqlite", "postgres") if args.only in (None, db)]
     results: list[dict[str, Any]] = []
@@ -684,7 +923,24 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['database']:<11}{r['recheck_seconds']:>9}{r['orders_per_s']:>10}{r['served']:>9}"
                 f"{r['cases_closed']:>9}{r['open_cases_left']:>11}"
             )
-    print(json.dumps({"imports": results, "reads": reads, "outbox": outbox, "recheck": rechecks}))
+    reports: list[dict[str, Any]] = []
+    if args.report_cases > 0:
+        reports = [
+            _run_child(
+                db, ["--child", "report", "--report-cases", str(args.report_cases), "--reps", str(args.reps)]
+            )
+            for db in databases
+        ]
+        print(f"\nmonthly report over {args.report_cases:,} cases (rollups written directly; target 500 ms)")
+        print(f"{'database':<11}{'what':<36}{'median ms':>10}{'p95 ms':>9}{'rows':>9}")
+        for r in reports:
+            for f in r["figures"]:
+                print(f"{r['database']:<11}{f['what']:<36}{f['median_ms']:>10}{f['p95_ms']:>9}{r['rows']:>9}")
+    print(
+        json.dumps(
+            {"imports": results, "reads": reads, "outbox": outbox, "recheck": rechecks, "reports": reports}
+        )
+    )
     return 0
 
 

@@ -16,6 +16,7 @@ from orderguard.api.incidents import router as incidents_router
 from orderguard.api.notifications import inbox_router
 from orderguard.api.notifications import router as notifications_router
 from orderguard.api.orders import router as orders_router
+from orderguard.api.reports import router as reports_router
 from orderguard.api.rules import router as rules_router
 from orderguard.api.webhooks import router as webhooks_router
 
@@ -33,3 +34,4 @@ api.add_router("/webhooks", webhooks_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/inbox", inbox_router)
 api.add_router("/incidents", incidents_router)
+api.add_router("/reports", reports_router)

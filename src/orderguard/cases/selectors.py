@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
@@ -174,6 +176,9 @@ class QueueFilters:
     channel_code: str = ""
     assignee: str = ""
     source: str = ""
+    # opened on these local days (TIME_ZONE), both included: the analysis links here (S3)
+    opened_from: date | None = None
+    opened_to: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +213,15 @@ def _queue_filtered(actor: Actor, filters: QueueFilters) -> QuerySet[ExceptionCa
         qs = qs.filter(assignee__isnull=True)
     elif filters.assignee:
         qs = qs.filter(assignee_id=Subquery(User.objects.filter(username=filters.assignee).values("pk")[:1]))
+    if filters.opened_from is not None:
+        qs = qs.filter(opened_at__gte=_local_midnight(filters.opened_from))
+    if filters.opened_to is not None:
+        qs = qs.filter(opened_at__lt=_local_midnight(filters.opened_to + timedelta(days=1)))
     return qs
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 QUEUE_ORDER = (F("due_at").asc(nulls_last=True), "pk")

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "orderguard.intake",
     "orderguard.monitoring",
     "orderguard.incidents",
+    "orderguard.analysis",
     "orderguard.web",
     "orderguard.api",
 ]
@@ -220,6 +221,10 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 # How often the dashboard's panels fetch fresh figures (htmx polling), in seconds.
 OG_DASHBOARD_REFRESH_SECONDS = max(1, int(os.environ.get("OG_DASHBOARD_REFRESH_SECONDS", "15")))
+# The analysis' safety-stock advice (S3, B5): the replenishment lead time in days, and the
+# service level whose z the formula uses (a share of days without a stock-out: 0.90 to 0.99).
+OG_REPLENISH_LEAD_DAYS = max(1, int(os.environ.get("OG_REPLENISH_LEAD_DAYS", "7")))
+OG_SERVICE_LEVEL = min(0.999, max(0.5, float(os.environ.get("OG_SERVICE_LEVEL", "0.95"))))
 # Browser assets installed from the npm registry (package-lock.json) by `make setup`, copied
 # here so that only the files the pages use are served (whitenoise, no CDN).
 ASSETS_DIR = Path(os.environ.get("OG_ASSETS_DIR", BASE_DIR.parent.parent / "static_build")).resolve()

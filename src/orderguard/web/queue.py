@@ -60,6 +60,12 @@ class QueueFilterForm(forms.Form):
     source = forms.ChoiceField(
         label=gettext_lazy("发现方式"), required=False, choices=with_any(DetectionSource.choices)
     )
+    opened_from = forms.DateField(
+        label=gettext_lazy("创建日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    opened_to = forms.DateField(
+        label=gettext_lazy("创建日期至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     after = forms.RegexField(regex=r"^(n|\d{1,20})-\d{1,19}$", required=False, widget=forms.HiddenInput)
 
     def __init__(
@@ -113,6 +119,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         # a merchant user knows no staff usernames: it may ask for unassigned cases only
         assignee=data.get("assignee", "") if actor.is_staff_role or data.get("assignee") == "none" else "",
         source=data.get("source", ""),
+        opened_from=data.get("opened_from"),
+        opened_to=data.get("opened_to"),
     )
     after = _cursor(data.get("after", ""))
     cases, next_cursor = cases_for_queue(actor=actor, filters=filters, after=after, limit=PAGE_SIZE)

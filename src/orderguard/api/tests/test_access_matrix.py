@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
+from orderguard.analysis.models import ImprovementAction
 from orderguard.api.urls import api
 from orderguard.cases.models import ExceptionCase
 from orderguard.catalog.models import SkuDispute
@@ -214,6 +215,31 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
     "inbox/bell": ("GET", "/inbox/bell", expect(302, 403, 200, 200, 200)),
     "inbox/<int:item_id>/read": ("POST", "/inbox/{item_id}/read", expect(302, 403, 302, 404, 404)),
     "inbox/read-all": ("POST", "/inbox/read-all", expect(302, 403, 302, 302, 302)),
+    # the analysis (S3): every role reads it, a merchant user its own merchant's only (another
+    # merchant's code is a refusal page, 403); the downloads are the same report
+    "reports/": ("GET", "/reports/?merchant={merchant_code}", expect(302, 403, 200, 403, 200)),
+    "reports/export.csv": (
+        "GET",
+        "/reports/export.csv?merchant={merchant_code}",
+        expect(302, 403, 200, 403, 200),
+    ),
+    "reports/export.xlsx": (
+        "GET",
+        "/reports/export.xlsx?merchant={merchant_code}",
+        expect(302, 403, 200, 403, 200),
+    ),
+    # improvement actions (S4): managers and admins create them and change their status (an
+    # empty form: back to the report with a message); everyone else is refused
+    "reports/actions": (
+        "POST",
+        "/reports/actions",
+        {**expect(302, 403, 403, 403, 403), "manager": 302, "admin": 302},
+    ),
+    "reports/actions/<int:action_id>/status": (
+        "POST",
+        "/reports/actions/{action_id}/status",
+        {**expect(302, 403, 403, 403, 403), "manager": 302, "admin": 302},
+    ),
     # failed notifications and the endpoints' health: staff; on-call, managers, admins resend
     "outbox/failed/": ("GET", "/outbox/failed/", expect(302, 403, 403, 403, 200)),
     "outbox/<int:message_id>/retry": (
@@ -367,6 +393,8 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
         "/api/v1/notifications/messages/{message_id}/retry",
         {**expect(401, 403, 403, 403, 200), "operator": 403, "cs_agent": 403},
     ),
+    # the analysis (S3): a merchant user its own merchant's report; another's is 403
+    "GET /api/v1/reports": ("/api/v1/reports?merchant={merchant_code}", expect(401, 403, 200, 403, 200)),
     # the caller's own inbox
     "GET /api/v1/inbox": ("/api/v1/inbox", expect(401, 403, 200, 200, 200)),
     "POST /api/v1/inbox/{item_id}/read": ("/api/v1/inbox/{item_id}/read", expect(401, 403, 200, 404, 404)),
@@ -447,7 +475,8 @@ def _operations() -> set[str]:
 
 def test_every_route_is_in_the_matrix():
     api_routes = {
-        template.lstrip("/").replace("{", "<").replace("}", ">") for template, _e in OPERATIONS.values()
+        template.split("?")[0].lstrip("/").replace("{", "<").replace("}", ">")
+        for template, _e in OPERATIONS.values()
     }
     assert _routes() - set(PAGES) - api_routes == set()
     assert _operations() == set(OPERATIONS)
@@ -533,11 +562,26 @@ def world():  # type: ignore[no-untyped-def]
         entered_id="MANUAL-1",
         entered_at=NOW,
     )
+    action = ImprovementAction.objects.create(
+        merchant=mine.merchant,
+        kind="sku_stockouts",
+        subject="MUG-1",
+        expected_effect="x",
+        owner=users["operator"],
+        owner_label="operator",
+        due_on=NOW.date(),
+        started_on=NOW.date(),
+        created_by_label="user:m",
+        created_at=NOW,
+        updated_at=NOW,
+    )
     return {
         "ids": {
+            "action_id": action.pk,
             "order_id": order.pk,
             "case_id": case.pk,
             "channel_code": mine.code,
+            "merchant_code": mine.merchant.code,
             "batch_id": batch.pk,
             "sku_id": sku.pk,
             "channel_id": endpoint.pk,

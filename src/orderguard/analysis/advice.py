@@ -1,0 +1,204 @@
+"""Patterns and advice of the analysis (S3, B5): what recurs, and what to do about it.
+
+- SKUs out of stock again and again (T1 cases opened on at least `RECUR_DAYS` days of the
+  period), each with a suggested safety stock ``z * sigma_d * sqrt(L) + d_mean * L``: `d` the
+  SKU's ordered quantity per day over the period (days without orders count as 0; mean and
+  population standard deviation), `L` the replenishment lead time in days
+  (`OG_REPLENISH_LEAD_DAYS`: the warehouse keeps no history of inbound ETAs against arrivals
+  to derive it from), `z` the standard normal quantile of the service level
+  (`OG_SERVICE_LEVEL`, default 0.95 -> z = 1.645); the answer rounded up;
+- channels whose faults recur (T4 cases on at least `RECUR_DAYS` days), with the minutes the
+  faults stayed open (from the alarm to the resolution of each T4 case closed in the period);
+- provinces and merchants with many recipient-information errors (T2, at least
+  `MIN_ADDRESS_ERRORS` cases).
+
+Findings are ranked by impact: the orders affected (cases opened) in the period.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import timedelta
+from statistics import NormalDist, mean, pstdev
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+
+from orderguard.analysis.choices import Dim
+from orderguard.analysis.models import DailyStat
+from orderguard.analysis.periods import Period
+from orderguard.analysis.rollup import day_start
+from orderguard.analysis.selectors import Scope
+from orderguard.catalog.models import Sku
+from orderguard.core.choices import ExceptionType
+from orderguard.inventory.models import StockLevel
+from orderguard.orders.models import Channel, OrderLine
+from orderguard.tenancy.models import Merchant
+
+RECUR_DAYS = 2
+MIN_ADDRESS_ERRORS = 3
+# How many findings of each kind are listed.
+TOP = 10
+
+
+def safety_stock(*, daily: list[int], lead_days: int, service_level: float) -> dict[str, Any]:
+    """The suggested safety stock and its inputs: ``z * sigma_d * sqrt(L) + d_mean * L``."""
+    z = NormalDist().inv_cdf(service_level)
+    d_mean = mean(daily) if daily else 0.0
+    sigma = pstdev(daily) if len(daily) > 1 else 0.0
+    value = z * sigma * math.sqrt(lead_days) + d_mean * lead_days
+    return {
+        "z": round(z, 3),
+        "service_level": service_level,
+        "demand_mean": round(d_mean, 2),
+        "demand_std": round(sigma, 2),
+        "lead_days": lead_days,
+        "days": len(daily),
+        "suggested": math.ceil(value - 1e-9),
+    }
+
+
+def _rows(scope: Scope, period: Period) -> QuerySet[DailyStat]:
+    """Each merchant's rows (a finding names its merchant), or one merchant's."""
+    qs = DailyStat.objects.filter(day__gte=period.first, day__lte=period.last)
+    if scope.merchant is not None:
+        return qs.filter(merchant_id=scope.merchant.pk)
+    return qs.filter(merchant__isnull=False)
+
+
+def _daily_demand(pairs: list[tuple[int, str]], period: Period) -> dict[tuple[int, str], list[int]]:
+    """Ordered quantity per local day of the period (by payment time) of each (merchant, SKU
+    code), in one query."""
+    by_day: dict[tuple[int, str], dict[Any, int]] = defaultdict(lambda: defaultdict(int))
+    if pairs:
+        tz = day_start(period.first).tzinfo
+        wanted = set(pairs)
+        lines = OrderLine.objects.filter(
+            sku_code__in={sku for _m, sku in pairs},
+            order__merchant_id__in={m for m, _sku in pairs},
+            order__paid_at__gte=day_start(period.first),
+            order__paid_at__lt=day_start(period.last + timedelta(days=1)),
+        ).values_list("order__merchant_id", "sku_code", "order__paid_at", "quantity")
+        for merchant_id, sku, paid_at, quantity in lines:
+            if paid_at is not None and (merchant_id, sku) in wanted:
+                by_day[(merchant_id, sku)][paid_at.astimezone(tz).date()] += quantity
+    return {pair: [by_day[pair].get(d, 0) for d in period.each_day()] for pair in pairs}
+
+
+def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
+    """The findings of the period, the most orders affected first (see the module)."""
+    rows = _rows(scope, period)
+    lead = settings.OG_REPLENISH_LEAD_DAYS
+    level = settings.OG_SERVICE_LEVEL
+    findings: list[dict[str, Any]] = []
+
+    skus = list(
+        rows.filter(dim=Dim.SKU, case_type=ExceptionType.OUT_OF_STOCK)
+        .values("merchant_id", "key")
+        .annotate(affected=Sum("opened"), days=Count("day", filter=Q(opened__gt=0)))
+        .filter(days__gte=RECUR_DAYS)
+        .order_by("-affected", "key")[:TOP]
+    )
+    merchants = {m.pk: m for m in Merchant.objects.filter(pk__in={r["merchant_id"] for r in skus})}
+    current = {
+        (merchant_id, code): total
+        for merchant_id, code, total in StockLevel.objects.filter(
+            merchant_id__in=list(merchants), sku__code__in=[r["key"] for r in skus]
+        )
+        .values("merchant_id", "sku__code")
+        .annotate(total=Sum("safety_stock"))
+        .values_list("merchant_id", "sku__code", "total")
+    }
+    known = set(
+        Sku.objects.filter(merchant_id__in=list(merchants), code__in=[r["key"] for r in skus]).values_list(
+            "merchant_id", "code"
+        )
+    )
+    demand = _daily_demand([(r["merchant_id"], r["key"]) for r in skus], period)
+    for r in skus:
+        advice = safety_stock(daily=demand[(r["merchant_id"], r["key"])], lead_days=lead, service_level=level)
+        findings.append(
+            {
+                "kind": "sku_stockouts",
+                "subject": r["key"],
+                "merchant": merchants[r["merchant_id"]].code,
+                "affected": r["affected"],
+                "days": r["days"],
+                "known_sku": (r["merchant_id"], r["key"]) in known,
+                "current_safety_stock": current.get((r["merchant_id"], r["key"])),
+                "advice": advice,
+            }
+        )
+
+    faults = list(
+        rows.filter(dim=Dim.CHANNEL, case_type=ExceptionType.SYSTEM_FAULT)
+        .values("key")
+        .annotate(
+            affected=Sum("opened"),
+            days=Count("day", filter=Q(opened__gt=0)),
+            open_seconds=Sum("handling_seconds"),
+        )
+        .filter(days__gte=RECUR_DAYS)
+        .order_by("-affected", "key")[:TOP]
+    )
+    channels = {
+        str(c.pk): c
+        for c in Channel.objects.filter(pk__in=[int(r["key"]) for r in faults]).select_related("merchant")
+    }
+    for r in faults:
+        c = channels.get(r["key"])
+        if c is None:
+            continue
+        findings.append(
+            {
+                "kind": "channel_faults",
+                "subject": c.code,
+                "merchant": c.merchant.code,
+                "platform": c.platform,
+                "affected": r["affected"],
+                "days": r["days"],
+                "outage_minutes": round((r["open_seconds"] or 0) / 60),
+            }
+        )
+
+    for r in (
+        DailyStat.objects.filter(
+            day__gte=period.first,
+            day__lte=period.last,
+            dim=Dim.PROVINCE,
+            case_type=ExceptionType.RECIPIENT_ERROR,
+            **({"merchant_id": scope.merchant.pk} if scope.merchant else {"merchant__isnull": True}),
+        )
+        .values("key")
+        .annotate(affected=Sum("opened"))
+        .filter(affected__gte=MIN_ADDRESS_ERRORS)
+        .order_by("-affected", "key")[:TOP]
+    ):
+        findings.append(
+            {"kind": "area_address_errors", "subject": r["key"], "merchant": None, "affected": r["affected"]}
+        )
+    if scope.merchant is None:
+        by_merchant = list(
+            rows.filter(dim=Dim.TOTAL, case_type=ExceptionType.RECIPIENT_ERROR)
+            .values("merchant_id")
+            .annotate(affected=Sum("opened"))
+            .filter(affected__gte=MIN_ADDRESS_ERRORS)
+            .order_by("-affected", "merchant_id")[:TOP]
+        )
+        names = {
+            m.pk: m.code for m in Merchant.objects.filter(pk__in=[r["merchant_id"] for r in by_merchant])
+        }
+        for r in by_merchant:
+            code = names[r["merchant_id"]]
+            findings.append(
+                {
+                    "kind": "merchant_address_errors",
+                    "subject": code,
+                    "merchant": code,
+                    "affected": r["affected"],
+                }
+            )
+    findings.sort(key=lambda f: (-f["affected"], f["kind"], str(f["subject"])))
+    return findings

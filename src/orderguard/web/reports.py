@@ -1,0 +1,468 @@
+"""The analysis page /reports/ (S3): a period picker, charts, tables with links to the queue,
+and the same report as CSV and XLSX. Thin: `analysis.periods` checks the period,
+`analysis.selectors` builds the report; a merchant user asking for another merchant's report
+gets a refusal page (403), a bad period the page with the reason (400)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from orderguard.analysis.actions import (
+    EDITOR_ROLES,
+    ActionRefused,
+    action_create,
+    action_owners,
+    action_set_status,
+    actions_with_effect,
+)
+from orderguard.analysis.advice import findings_build
+from orderguard.analysis.choices import ActionStatus
+from orderguard.analysis.periods import MAX_DAYS, PRESETS, PeriodInvalid, period_message, period_parse
+from orderguard.analysis.selectors import (
+    TOP,
+    ReportRefused,
+    Scope,
+    report_build,
+    report_is_empty,
+    report_scope,
+)
+from orderguard.core import clock
+from orderguard.core.errors import NotFound
+from orderguard.tenancy.access import Actor
+from orderguard.tenancy.models import Merchant
+from orderguard.web.common import actor_or_refuse
+from orderguard.web.imports import neutralise
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def duration_text(seconds: int | None) -> str:
+    """A handling time for people: "45 分钟", "3.5 小时", "2.1 天"; "—" for none."""
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return _("%(n)d 分钟") % {"n": round(seconds / 60)}
+    if seconds < 2 * 86400:
+        return _("%(n)s 小时") % {"n": f"{seconds / 3600:.1f}"}
+    return _("%(n)s 天") % {"n": f"{seconds / 86400:.1f}"}
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+def _presets() -> list[tuple[str, str]]:
+    labels = {
+        "this_week": _("本周"),
+        "last_week": _("上周"),
+        "this_month": _("本月"),
+        "last_month": _("上月"),
+    }
+    return [(p, labels[p]) for p in PRESETS]
+
+
+class _Refused(Exception):
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
+def _request_report(request: HttpRequest, actor: Actor) -> tuple[dict[str, Any], Scope]:
+    """The report the query asks for, or `_Refused` carrying the answer to give instead."""
+    today = timezone.localdate(clock.now())
+    q = request.GET
+    try:
+        period = period_parse(
+            date_from=q.get("from", ""), date_to=q.get("to", ""), today=today, preset=q.get("period", "")
+        )
+        scope = report_scope(actor=actor, merchant_code=q.get("merchant", ""))
+    except PeriodInvalid as exc:
+        raise _Refused(_page(request, actor, error=period_message(exc), status=400)) from None
+    except ReportRefused:
+        raise _Refused(
+            render(request, "web/refused.html", {"message": _("你只能查看本商家的报表")}, status=403)
+        ) from None
+    except NotFound:
+        raise _Refused(_page(request, actor, error=_("没有这个商家"), status=404)) from None
+    report = report_build(scope=scope, period=period, actor=actor)
+    report["findings"] = findings_build(scope=scope, period=period)
+    report["actions"] = actions_with_effect(actor=actor, today=today)
+    return report, scope
+
+
+def _queue_link(**filters: str) -> str:
+    """The work queue filtered to the cases behind a number: the filters given, and the period
+    as the opening dates (the queue lists the open ones among them)."""
+    return "/queue/?" + urlencode({k: v for k, v in filters.items() if v})
+
+
+def _page(
+    request: HttpRequest,
+    actor: Actor,
+    *,
+    report: dict[str, Any] | None = None,
+    scope: Scope | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    q = request.GET
+    context: dict[str, Any] = {
+        "presets": _presets(),
+        "picked": q.get("period", "") if not (q.get("from") or q.get("to")) else "",
+        "date_from": q.get("from", ""),
+        "date_to": q.get("to", ""),
+        "merchant_code": q.get("merchant", ""),
+        "merchants": list(Merchant.objects.order_by("code")) if actor.is_staff_role else [],
+        "is_staff": actor.is_staff_role,
+        "error": error,
+        "max_days": MAX_DAYS,
+        "report": report,
+        "can_edit": actor.role in EDITOR_ROLES,
+        "owners": action_owners() if actor.role in EDITOR_ROLES else [],
+        "statuses": ActionStatus.choices,
+        "here": request.get_full_path(),
+    }
+    if report is not None:
+        merchant = report["merchant"]["code"] if report["merchant"] else ""
+        opened = {"opened_from": report["period"]["from"], "opened_to": report["period"]["to"]}
+        for row in report["types"]:
+            row["handling_text"] = {k: duration_text(v) for k, v in row["handling"].items()}
+            row["working_text"] = {k: duration_text(v) for k, v in row["working"].items()}
+            row["queue"] = _queue_link(type=row["type"], merchant=merchant, **opened)
+        for row in report["sources"]:
+            row["queue"] = _queue_link(source=row["source"], merchant=merchant, **opened)
+        links = {
+            "merchant": lambda r: _queue_link(merchant=r["key"], **opened),
+            "channel": lambda r: _queue_link(channel=r["key"], **opened),
+            "person": lambda r: _queue_link(assignee=r["key"] or "none", merchant=merchant, **opened),
+        }
+        for name, rows in report["breakdowns"].items():
+            for row in rows:
+                row["mean_text"] = duration_text(row["handling_mean"])
+                row["queue"] = links[name](row) if name in links else ""
+        query = {k: v for k, v in q.items() if k in ("period", "from", "to", "merchant") and v}
+        context.update(
+            {
+                "empty": report_is_empty(report),
+                "totals_rate": _percent(report["totals"]["success_rate"]),
+                "chart": {
+                    "types": [r["label"] for r in report["types"]],
+                    "opened": [r["opened"] for r in report["types"]],
+                    "days": report["trend"]["days"],
+                    "series": [
+                        {"name": r["label"], "data": report["trend"]["series"][r["type"]]}
+                        for r in report["types"]
+                    ],
+                    "previous": report["trend"]["previous_total"],
+                    "median_h": [_hours(r["handling"]["median"]) for r in report["types"]],
+                    "p90_h": [_hours(r["handling"]["p90"]) for r in report["types"]],
+                    "working_median_h": [_hours(r["working"]["median"]) for r in report["types"]],
+                    "working_p90_h": [_hours(r["working"]["p90"]) for r in report["types"]],
+                },
+                "chart_labels": {
+                    "previous": _("上一时段合计"),
+                    "median": _("中位数（小时）"),
+                    "p90": _("90% 分位（小时）"),
+                    "working_median": _("工作时间中位数（小时）"),
+                    "working_p90": _("工作时间 90% 分位（小时）"),
+                },
+                "export_query": urlencode(query),
+                "top": TOP,
+                "breakdowns": [
+                    (name, title, report["breakdowns"][name][:TOP])
+                    for name, title in _breakdown_titles().items()
+                    if name != "merchant" or report["merchant"] is None
+                    if name != "person" or actor.is_staff_role
+                ],
+                "scope_name": scope.merchant.name if scope and scope.merchant else _("全仓"),
+            }
+        )
+    return render(request, "web/reports.html", context, status=status)
+
+
+def _breakdown_titles() -> dict[str, str]:
+    return {
+        "merchant": _("按商家"),
+        "platform": _("按平台"),
+        "channel": _("按店铺"),
+        "sku": _("按商品（缺货）"),
+        "province": _("按收货省份"),
+        "person": _("按处理人"),
+    }
+
+
+def _hours(seconds: int | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
+@never_cache
+@login_required
+@require_GET
+def reports_page(request: HttpRequest) -> HttpResponse:
+    """The report of the period and merchant the query names (default: this month, the whole
+    warehouse for staff, the user's merchant for a merchant user)."""
+    actor = actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    try:
+        report, scope = _request_report(request, actor)
+    except _Refused as refused:
+        return refused.response
+    return _page(request, actor, report=report, scope=scope)
+
+
+def export_tables(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """The report as tables (title, header, rows) for the downloads; every text a spreadsheet
+    could take for a formula is neutralised."""
+    n = neutralise
+    head = [_("开始日期"), _("结束日期"), _("商家")]
+    scope = [
+        [
+            report["period"]["from"],
+            report["period"]["to"],
+            n(report["merchant"]["name"]) if report["merchant"] else _("全仓"),
+        ]
+    ]
+    types = [
+        [
+            r["type"],
+            n(r["label"]),
+            r["opened"],
+            r["share"],
+            r["previous_opened"],
+            r["change"],
+            r["closed"],
+            r["succeeded"],
+            r["failed"],
+            r["cancelled"],
+            r["success_rate"],
+            r["handling"]["mean"],
+            r["handling"]["median"],
+            r["handling"]["p90"],
+            r["working"]["mean"],
+            r["working"]["median"],
+            r["working"]["p90"],
+        ]
+        for r in report["types"]
+    ]
+    type_head = [
+        _("类型"),
+        _("名称"),
+        _("新增"),
+        _("占比%"),
+        _("上一时段新增"),
+        _("变化%"),
+        _("关闭"),
+        _("成功"),
+        _("失败"),
+        _("取消"),
+        _("成功率%"),
+        _("平均用时(秒)"),
+        _("用时中位数(秒)"),
+        _("用时90%分位(秒)"),
+        _("平均工作用时(秒)"),
+        _("工作用时中位数(秒)"),
+        _("工作用时90%分位(秒)"),
+    ]
+    sources = [
+        [r["source"], n(r["label"]), r["opened"], r["share"], r["previous_opened"], r["change"]]
+        for r in report["sources"]
+    ]
+    steps = [
+        [
+            r["type"],
+            n(r["step"]),
+            r["closed"],
+            r["on_time"],
+            r["late"],
+            r["on_time_share"],
+            r["overdue_alerts"],
+        ]
+        for r in report["steps"]
+    ]
+    tables: list[tuple[str, list[str], list[list[Any]]]] = [
+        (_("时段"), head, scope),
+        (_("按类型"), type_head, types),
+        (
+            _("按发现方式"),
+            [_("发现方式"), _("名称"), _("新增"), _("占比%"), _("上一时段新增"), _("变化%")],
+            sources,
+        ),
+        (
+            _("时效达成"),
+            [_("类型"), _("环节"), _("完成环节"), _("按时"), _("超时"), _("按时率%"), _("超时提醒")],
+            steps,
+        ),
+    ]
+    titles = _breakdown_titles()
+    breakdown_head = [
+        _("编码"),
+        _("名称"),
+        _("新增"),
+        _("关闭"),
+        _("成功"),
+        _("失败"),
+        _("取消"),
+        _("成功率%"),
+        _("平均用时(秒)"),
+    ]
+    for name, rows in report["breakdowns"].items():
+        if rows:
+            tables.append(
+                (
+                    titles[name],
+                    breakdown_head,
+                    [
+                        [
+                            n(str(r["key"])),
+                            n(str(r["name"])),
+                            r["opened"],
+                            r["closed"],
+                            r["succeeded"],
+                            r["failed"],
+                            r["cancelled"],
+                            r["success_rate"],
+                            r["handling_mean"],
+                        ]
+                        for r in rows
+                    ],
+                )
+            )
+    return tables
+
+
+def _download_name(report: dict[str, Any], ext: str) -> str:
+    who = report["merchant"]["code"] if report["merchant"] else "all"
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in who)
+    return f'attachment; filename="report-{safe}-{report["period"]["from"]}-{report["period"]["to"]}.{ext}"'
+
+
+def _csv_rows(tables: list[tuple[str, list[str], list[list[Any]]]]) -> Iterator[list[Any]]:
+    for title, header, rows in tables:
+        yield [title]
+        yield header
+        yield from ([("" if v is None else v) for v in row] for row in rows)
+        yield []
+
+
+@never_cache
+@login_required
+@require_GET
+def reports_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The report of the page's query as CSV (UTF-8 with a BOM, one section per table) or
+    XLSX (a sheet per table)."""
+    actor = actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    try:
+        report, _scope = _request_report(request, actor)
+    except _Refused as refused:
+        return refused.response
+    tables = export_tables(report)
+    if fmt == "csv":
+        out = io.StringIO()
+        csv.writer(out).writerows(_csv_rows(tables))
+        response = HttpResponse(("\ufeff" + out.getvalue()).encode(), content_type="text/csv; charset=utf-8")
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        for title, header, rows in tables:
+            sheet = book.create_sheet(title[:31])
+            sheet.append(header)
+            for row in rows:
+                sheet.append(row)
+        data = io.BytesIO()
+        book.save(data)
+        response = HttpResponse(
+            data.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    response["Content-Disposition"] = _download_name(report, fmt)
+    return response
+
+
+def _back(request: HttpRequest) -> HttpResponseRedirect:
+    """Back to the report page the form was posted from, never elsewhere."""
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    return HttpResponseRedirect(target if safe and target.startswith("/reports/") else "/reports/")
+
+
+def _action_refusal(exc: ActionRefused) -> str:
+    if exc.reason == ActionRefused.ROLE:
+        return _("只有仓库主管和管理员可以管理改进措施")
+    if exc.reason == ActionRefused.NOT_FOUND:
+        return _("找不到该改进措施")
+    return _("改进措施的内容无效：%(field)s") % {"field": exc.field}
+
+
+@never_cache
+@login_required
+@require_POST
+def action_create_view(request: HttpRequest) -> HttpResponse:
+    """A finding of the page becomes an improvement action (S4)."""
+    actor = actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    p = request.POST
+    try:
+        due = date.fromisoformat(p.get("due_on", "")) if p.get("due_on") else None
+    except ValueError:
+        due = None
+    target = p.get("target_value", "")
+    owner = p.get("owner", "")
+    try:
+        action_create(
+            actor=actor,
+            kind=p.get("kind", ""),
+            subject=p.get("subject", ""),
+            merchant_code=p.get("merchant", ""),
+            owner_id=int(owner) if owner.isdigit() and len(owner) < 18 else None,
+            due_on=due,
+            expected_effect=p.get("expected_effect", ""),
+            target_value=int(target) if target.isdigit() and len(target) < 9 else None,
+            now=clock.now(),
+        )
+    except ActionRefused as exc:
+        if exc.reason == ActionRefused.ROLE:
+            return render(request, "web/refused.html", {"message": _action_refusal(exc)}, status=403)
+        messages.error(request, _action_refusal(exc))
+        return _back(request)
+    messages.success(request, _("已创建改进措施"))
+    return _back(request)
+
+
+@never_cache
+@login_required
+@require_POST
+def action_status_view(request: HttpRequest, action_id: int) -> HttpResponse:
+    """Change an improvement action's status."""
+    actor = actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    try:
+        action_set_status(
+            actor=actor, action_id=action_id, status=request.POST.get("status", ""), now=clock.now()
+        )
+    except ActionRefused as exc:
+        if exc.reason in (ActionRefused.ROLE, ActionRefused.NOT_FOUND):
+            status = 403 if exc.reason == ActionRefused.ROLE else 404
+            return render(request, "web/refused.html", {"message": _action_refusal(exc)}, status=status)
+        messages.error(request, _action_refusal(exc))
+        return _back(request)
+    messages.success(request, _("已更新改进措施"))
+    return _back(request)

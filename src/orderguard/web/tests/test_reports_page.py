@@ -1,0 +1,275 @@
+"""The analysis page, its downloads and the API (S3): the hand-made history's figures as the
+page, the CSV, the XLSX and the JSON show them; empty periods, refused periods and another
+merchant's report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+
+import pytest
+from django.test import Client
+from openpyxl import load_workbook
+
+from orderguard.analysis.periods import Period
+from orderguard.analysis.selectors import report_build, report_scope
+from orderguard.analysis.tests.handmade import make_history
+from orderguard.tenancy.access import actor_for
+from orderguard.tenancy.models import Merchant
+from orderguard.tenancy.tests.factories import user_with_role
+
+pytestmark = pytest.mark.django_db
+WEEK = "from=2026-11-16&to=2026-11-22"
+
+
+@pytest.fixture
+def boss() -> Client:
+    client = Client()
+    client.force_login(user_with_role("manager", username="boss"))
+    return client
+
+
+@pytest.fixture
+def shop_b() -> Client:
+    make_history()
+    client = Client()
+    client.force_login(
+        user_with_role("merchant", merchant=Merchant.objects.get(code="hand-b"), username="shop-b")
+    )
+    return client
+
+
+def _cells(html: str, table_id: str) -> list[list[str]]:
+    """The text of each body row's cells of one table of the page."""
+    import re
+
+    body = html.split(f'id="{table_id}"', 1)[1].split("</tbody>", 1)[0].split("<tbody>", 1)[1]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S)
+    return [
+        [
+            re.sub(r"<[^>]+>|\s+", " ", cell).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
+        ]
+        for row in rows
+    ]
+
+
+def test_the_page_shows_the_weeks_figures_charts_and_links_to_the_queue(boss):
+    make_history()
+
+    response = boss.get(f"/reports/?{WEEK}")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _cells(html, "report-types")[:2] == [
+        [
+            "缺货",
+            "2",
+            "40.0%",
+            "0",
+            "—",
+            "2",
+            "50.0%",
+            "12.2 小时",
+            "29 分钟",
+            "22.1 小时",
+            "4.8 小时",
+            "29 分钟",
+            "9.3 小时",
+        ],
+        [
+            "收货信息错误",
+            "3",
+            "60.0%",
+            "2",
+            "50.0%",
+            "2",
+            "50.0%",
+            "1.8 小时",
+            "59 分钟",
+            "2.3 小时",
+            "1.8 小时",
+            "59 分钟",
+            "2.3 小时",
+        ],
+    ]
+    assert _cells(html, "report-steps") == [
+        ["T1", "notify_merchant", "2", "1", "1", "50.0%", "0", "0"],
+        ["T2", "contact_buyer", "2", "1", "1", "50.0%", "1", "0"],
+    ]
+    assert _cells(html, "report-merchant") == [
+        ["甲商家", "3", "3", "2", "66.7%", "9.2 小时"],
+        ["乙商家", "2", "1", "0", "0.0%", "30 分钟"],
+    ]
+    assert _cells(html, "report-person")[1] == ["未指派", "2", "1", "0", "0.0%", "30 分钟"]
+    week = "opened_from=2026-11-16&amp;opened_to=2026-11-22"
+    assert f'href="/queue/?type=T2&amp;{week}"' in html
+    assert f'href="/queue/?channel=a-tmall&amp;{week}"' in html
+    assert f'href="/queue/?assignee=none&amp;{week}"' in html
+    chart = json.loads(
+        html.split('id="report-chart-data" type="application/json">', 1)[1].split("</script>")[0]
+    )
+    assert chart["opened"] == [2, 3, 0, 0, 0]
+    assert chart["series"][1] == {"name": "收货信息错误", "data": [2, 0, 1, 0, 0, 0, 0]}
+    assert "vendor/echarts/echarts.min.js" in html
+
+
+def test_a_period_without_cases_says_so_and_draws_no_chart(boss):
+    make_history()
+
+    response = boss.get("/reports/?from=2026-10-01&to=2026-10-31")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="report-empty"' in html and "该时段没有新增或关闭的异常单。" in html
+    assert "report-chart-data" not in html
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=2099-01-01&to=2099-01-31", "所选时段尚未开始：开始日期晚于今天"),
+        ("from=2026-11-20&to=2026-11-10", "开始日期晚于结束日期"),
+        ("from=2024-01-01&to=2026-01-01", "时段最长 366 天，请缩短范围"),
+        ("from=2026-11-99", "日期无效，格式应为 YYYY-MM-DD（from）"),
+    ],
+)
+def test_a_refused_period_is_a_clear_message_on_the_page(boss, query, message):
+    response = boss.get(f"/reports/?{query}")
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f'<p class="error" role="alert" id="report-error">{message}</p>' in html
+    assert 'id="report-form"' in html
+
+
+def test_a_merchant_user_sees_its_own_report_and_is_refused_another_merchants(shop_b):
+    own = shop_b.get(f"/reports/?{WEEK}")
+    other = shop_b.get(f"/reports/?{WEEK}&merchant=hand-a")
+
+    assert own.status_code == 200
+    html = own.content.decode()
+    assert 'id="report-merchant"' not in html and 'id="report-person"' not in html
+    assert _cells(html, "report-types")[0][:2] == ["缺货", "1"]
+    assert other.status_code == 403
+    assert "你只能查看本商家的报表" in other.content.decode()
+    assert shop_b.get(f"/reports/export.csv?{WEEK}&merchant=hand-a").status_code == 403
+    assert (
+        shop_b.get(f"/api/v1/reports?{WEEK}&merchant=hand-a").json()["error"]["code"]
+        == "REPORT_OTHER_MERCHANT"
+    )
+
+
+def test_the_csv_download_holds_every_table_with_formulas_neutralised(boss):
+    make_history()
+    Merchant.objects.filter(code="hand-b").update(name='=HYPERLINK("http://x")')
+
+    response = boss.get(f"/reports/export.csv?{WEEK}")
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="report-all-2026-11-16-2026-11-22.csv"'
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text[1:])))
+    assert rows[:3] == [["时段"], ["开始日期", "结束日期", "商家"], ["2026-11-16", "2026-11-22", "全仓"]]
+    t1 = next(r for r in rows if r[:2] == ["T1", "缺货"])
+    assert t1 == [
+        "T1",
+        "缺货",
+        "2",
+        "40.0",
+        "0",
+        "",
+        "2",
+        "1",
+        "0",
+        "1",
+        "50.0",
+        "44100",
+        "1761",
+        "79678",
+        "17100",
+        "1761",
+        "33500",
+    ]
+    merchants = rows[rows.index(["按商家"]) + 2 : rows.index(["按商家"]) + 4]
+    assert merchants[1][:3] == ["hand-b", '\'=HYPERLINK("http://x")', "2"]
+
+
+def test_the_xlsx_download_has_a_sheet_per_table(boss):
+    make_history()
+    Merchant.objects.filter(code="hand-a").update(name="@SUM(1)")
+
+    response = boss.get(f"/reports/export.xlsx?{WEEK}")
+
+    book = load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == [
+        "时段",
+        "按类型",
+        "按发现方式",
+        "时效达成",
+        "按商家",
+        "按平台",
+        "按店铺",
+        "按商品（缺货）",
+        "按收货省份",
+        "按处理人",
+    ]
+    assert [c.value for c in book["按类型"][3]][:4] == ["T2", "收货信息错误", 3, 60]
+    assert [c.value for c in book["按商家"][2]][:3] == ["hand-a", "'@SUM(1)", 3]
+
+
+def test_the_api_answers_the_report_and_refuses_bad_periods_naming_the_field(boss):
+    make_history()
+
+    ok = boss.get(f"/api/v1/reports?{WEEK}&merchant=hand-a")
+    future = boss.get("/api/v1/reports?from=2099-01-01")
+    unknown = boss.get(f"/api/v1/reports?{WEEK}&merchant=nobody")
+    misspelt = boss.get(f"/api/v1/reports?{WEEK}&merchnat=hand-a")
+
+    body = ok.json()
+    assert body["period"] == {"from": "2026-11-16", "to": "2026-11-22", "days": 7}
+    assert body["merchant"] == {"code": "hand-a", "name": "甲商家"}
+    assert (body["totals"]["opened"], body["totals"]["closed"], body["totals"]["success_rate"]) == (
+        3,
+        3,
+        66.7,
+    )
+    assert [t["opened"] for t in body["types"]] == [1, 2, 0, 0, 0]
+    assert future.status_code == 400
+    assert future.json()["error"] == {
+        "code": "PERIOD_INVALID",
+        "message": "所选时段尚未开始：开始日期晚于今天",
+        "field": "from",
+    }
+    assert unknown.status_code == 404
+    assert (misspelt.status_code, misspelt.json()["error"]["field"]) == (422, "merchnat")
+
+
+def test_the_report_reads_a_fixed_number_of_queries(django_assert_num_queries):
+    make_history()
+    boss = actor_for(user_with_role("manager", username="counter"))
+    scope = report_scope(actor=boss)
+
+    # the totals, the previous period by type and by day, sources now and before, steps, the
+    # merchants' sums and names, channels and their names, provinces, SKUs, people and their
+    # names, the rollup's state
+    with django_assert_num_queries(15):
+        report_build(
+            scope=scope, period=Period(first=date(2026, 11, 16), last=date(2026, 11, 22)), actor=boss
+        )
+
+
+def test_the_queue_lists_the_open_cases_opened_in_the_linked_period(boss):
+    cases = make_history()
+
+    week = boss.get("/queue/?type=T2&opened_from=2026-11-16&opened_to=2026-11-22").content.decode()
+    before = boss.get("/queue/?type=T2&opened_to=2026-11-15").content.decode()
+
+    # c5 is the week's one open T2 case; p1 and p2 were opened the week before
+    assert f'data-case="{cases["c5"].pk}"' in week
+    assert f'data-case="{cases["p1"].pk}"' not in week and f'data-case="{cases["p2"].pk}"' not in week
+    assert f'data-case="{cases["p1"].pk}"' in before and f'data-case="{cases["p2"].pk}"' in before
+    assert f'data-case="{cases["c5"].pk}"' not in before
