@@ -63,6 +63,7 @@ EXPECTED = {
         "orders.Channel": "vacd",
         "sla.SlaPolicy": "vacd",
         "sla.WorkingCalendar": "vacd",
+        "specials.CourierContract": "vacd",
         "tenancy.ApiToken": "vcd",
         "tenancy.Membership": "vacd",
         "tenancy.Merchant": "vacd",
@@ -81,6 +82,7 @@ EXPECTED = {
         "orders.Channel": "vc",
         "sla.SlaPolicy": "vc",
         "sla.WorkingCalendar": "vac",
+        "specials.CourierContract": "vac",
         "tenancy.Membership": "v",
         "tenancy.Merchant": "vc",
         "validation.RuleOverride": "vacd",
@@ -99,6 +101,7 @@ EXPECTED = {
         "orders.Channel": "v",
         "sla.SlaPolicy": "v",
         "sla.WorkingCalendar": "v",
+        "specials.CourierContract": "v",
         "tenancy.Merchant": "v",
     },
     Role.TECH_ONCALL: {
