@@ -3,16 +3,30 @@ anomaly on an order; the report opens a case or joins the order's open case of t
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class VarMediaStorage(FileSystemStorage):
+    """Attachments live under OG_VAR_DIR/media (read when used, so a test's own directory
+    counts), never served as static files: only the attachment view, which checks who may
+    see the order, reads them."""
+
+    @property
+    def base_location(self) -> str:
+        return str(settings.VAR_DIR / "media")
+
+    @property
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+
 def media_storage() -> FileSystemStorage:
-    """Attachments live under OG_VAR_DIR/media, never served as static files: only the
-    attachment view, which checks who may see the order, reads them."""
-    return FileSystemStorage(location=settings.VAR_DIR / "media", base_url=None)
+    return VarMediaStorage()
 
 
 class ReportKind(models.TextChoices):
