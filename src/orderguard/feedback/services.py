@@ -127,9 +127,20 @@ def order_for_report(**lookup: Any) -> Order:
 
 @dataclass(frozen=True, slots=True)
 class Upload:
+    """A file as sent. `size` is its size when known before reading it: a file over the limit
+    is refused without reading it (`data` left empty)."""
+
     name: str
     declared_type: str
     data: bytes
+    size: int | None = None
+
+    @classmethod
+    def from_file(cls, f: Any) -> Upload:
+        """From an uploaded file (Django's or Ninja's), read only when within the limit."""
+        size = int(f.size or 0)
+        data = f.read() if size <= settings.REPORT_ATTACHMENT_MAX_BYTES else b""
+        return cls(name=f.name or "file", declared_type=f.content_type or "", data=data, size=size)
 
 
 def sniff(data: bytes) -> str | None:
@@ -147,7 +158,7 @@ def _checked_uploads(uploads: Sequence[Upload]) -> list[tuple[Upload, str]]:
         raise ReportRefused(code="TOO_MANY_ATTACHMENTS", field="attachments")
     out = []
     for i, up in enumerate(uploads):
-        if len(up.data) > settings.REPORT_ATTACHMENT_MAX_BYTES:
+        if max(up.size or 0, len(up.data)) > settings.REPORT_ATTACHMENT_MAX_BYTES:
             raise ReportRefused(code="ATTACHMENT_TOO_LARGE", field=f"attachments[{i}]", name=up.name)
         kind = sniff(up.data)
         declared = up.declared_type.split(";")[0].strip().lower()
