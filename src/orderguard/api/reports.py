@@ -184,7 +184,7 @@ def create_report(
             special_kind=form.special_kind.value if form.special_kind else "",
             text=form.text,
             now=clock.now(),
-            attachments=[Upload.from_file(f) for f in attachments or []],
+            attachments=[Upload.from_file(f) for f in request.FILES.getlist("attachments")],
         )
     except ReportRefused as exc:
         raise _refused(exc) from None
