@@ -97,7 +97,8 @@ def report_new(request: HttpRequest) -> HttpResponse:
         context["error"] = report_error_message(exc)
         context["error_field"] = exc.field
         context["candidates"] = exc.candidates
-        return render(request, "web/report_new.html", context, status=422)
+        status = 404 if exc.code == "ORDER_NOT_FOUND" else 422
+        return render(request, "web/report_new.html", context, status=status)
     return redirect("web:report", report_id=result.report.pk)
 
 
