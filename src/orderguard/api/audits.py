@@ -196,7 +196,7 @@ def _detail(audit: DailyAudit) -> dict[str, Any]:
 
 @router.post(
     "/draw",
-    response=with_errors({200: AuditDetailOut, 201: AuditDetailOut}, *AUTHENTICATED, 404),
+    response=with_errors({200: AuditDetailOut, 201: AuditDetailOut}, *AUTHENTICATED, 400, 404),
     summary="Draw a warehouse's sample of a day now (managers, admins)",
 )
 def draw_audit(request: HttpRequest, body: DrawIn) -> Status[dict[str, Any]]:
@@ -233,7 +233,7 @@ def get_audit(request: HttpRequest, audit_id: int = object_id("The audit's id"))
 
 @router.post(
     "/lines/{line_id}/confirm",
-    response=with_errors({200: ConfirmOut}, *AUTHENTICATED, 404, 409),
+    response=with_errors({200: ConfirmOut}, *AUTHENTICATED, 400, 404, 409),
     summary="Confirm a drawn order's checklist",
 )
 def confirm_line(

@@ -126,7 +126,7 @@ def _report(r: ServiceReport) -> dict[str, Any]:
 
 @router.post(
     "/lookup",
-    response=with_errors({200: LookupOut}, *AUTHENTICATED, 404),
+    response=with_errors({200: LookupOut}, *AUTHENTICATED, 400, 404),
     summary="Find the orders a report may be about",
 )
 def lookup(request: HttpRequest, body: LookupIn) -> dict[str, Any]:
@@ -164,7 +164,7 @@ def lookup(request: HttpRequest, body: LookupIn) -> dict[str, Any]:
 
 @router.post(
     "",
-    response=with_errors({201: ReportOut}, *AUTHENTICATED, 404, 413),
+    response=with_errors({201: ReportOut}, *AUTHENTICATED, 400, 404, 409, 413),
     summary="File a customer-service report on an order",
 )
 def create_report(
