@@ -105,7 +105,8 @@ class LineStatus(models.TextChoices):
 class AuditLine(models.Model):
     """One drawn order. `rank` is its place in the draw (1 = highest key); `weight` its risk
     weight and `reasons` why (factor → value); `inclusion` the approximate probability that it
-    was drawn (n·w/Σw, at most 1), whose inverse weighs it in the day's estimate. `proposal`
+    was drawn (`sampling.inclusion_probabilities`: n·w/Σw, capped at 1), whose inverse weighs
+    it in the day's estimate. `proposal`
     is what the checks found per checklist item when drawn; `items` what the person decided
     (item → {"result", "note", "proposed"}). `cases` are the cases a failed item opened or
     joined."""

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orderguard.audits.sampling import draw, estimate, sample_size, wilson
+from orderguard.audits.sampling import draw, estimate, inclusion_probabilities, sample_size, wilson
 
 
 def test_sample_size_is_the_share_within_minimum_maximum_and_population():
@@ -66,3 +66,12 @@ def test_the_estimate_of_a_weighted_sample_is_corrected_for_the_weights():
     assert corrected.effective_n == pytest.approx(82**2 / (2 + 800))
     assert corrected.low is not None and corrected.low < corrected.share < corrected.high
     assert estimate([], weighted=True).share is None
+
+
+def test_inclusion_probabilities_cap_certain_orders_and_share_the_rest():
+    # n = 2 of weights 8, 1, 1: the heavy one is certain, the other two share the second place
+    assert inclusion_probabilities([(1, 8.0), (2, 1.0), (3, 1.0)], n=2) == {1: 1.0, 2: 0.5, 3: 0.5}
+    # equal weights: n / N each
+    assert inclusion_probabilities([(i, 1.0) for i in range(1, 5)], n=1) == dict.fromkeys(range(1, 5), 0.25)
+    # everything drawn: certain
+    assert inclusion_probabilities([(1, 3.4), (2, 1.4)], n=2) == {1: 1.0, 2: 1.0}
