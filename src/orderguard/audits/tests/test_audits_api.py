@@ -125,3 +125,50 @@ def test_merchant_users_see_nothing_of_the_audits(fixed_now):
         (404, "NOT_FOUND"),
     ]
     assert AuditLine.objects.get().status == "pending"
+
+
+def test_the_audit_list_reads_a_fixed_number_of_queries_whatever_the_audits_and_lines():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orderguard.audits.models import DailyAudit
+
+    def make(channel, days):  # type: ignore[no-untyped-def]
+        for d in days:
+            audit = DailyAudit.objects.create(
+                warehouse=channel.warehouse,
+                day=datetime(2026, 11, d, tzinfo=UTC).date(),
+                seed=d,
+                weighted=True,
+                population=2,
+                planned=2,
+                drawn=2,
+                drawn_at=NOW,
+                drawn_by_label="system:audit",
+            )
+            for rank in (1, 2):
+                order = audit_order(channel, paid_at=PAID - timedelta(days=30 - d, minutes=rank))
+                AuditLine.objects.create(
+                    audit=audit,
+                    order=order,
+                    merchant=channel.merchant,
+                    rank=rank,
+                    weight=1.0,
+                    inclusion=0.5,
+                    status="failed" if rank == 1 else "pending",
+                )
+
+    manager = _client("manager")
+    make(ChannelFactory(), [1])
+    with CaptureQueriesContext(connection) as one:
+        assert len(manager.get("/api/v1/audits").json()["items"]) == 1
+    make(ChannelFactory(), [2, 3, 4])
+    with CaptureQueriesContext(connection) as four:
+        items = manager.get("/api/v1/audits").json()["items"]
+    assert [(i["day"], i["pending"], i["estimate"]["failed"]) for i in items] == [
+        ("2026-11-04", 1, 1),
+        ("2026-11-03", 1, 1),
+        ("2026-11-02", 1, 1),
+        ("2026-11-01", 1, 1),
+    ]
+    assert len(four.captured_queries) == len(one.captured_queries)
