@@ -26,7 +26,7 @@ from orderguard.core.errors import NotFound
 router = Router(tags=["audits"], auth=AUTH)
 
 
-class EstimateOut(Schema):
+class AuditEstimateOut(Schema):
     checked: int = Field(description="Lines confirmed so far")
     failed: int
     raw_share: float | None = Field(description="failed / checked: the sample's own share")
@@ -53,7 +53,7 @@ class AuditOut(Schema):
     drawn_at: datetime
     drawn_by: str
     plan: dict[str, Any]
-    estimate: EstimateOut
+    estimate: AuditEstimateOut
     note: str = Field(description="no_orders when the day had no order")
 
 
@@ -62,13 +62,13 @@ class AuditPageOut(Schema):
     items: list[AuditOut]
 
 
-class ItemOut(Schema):
+class AuditItemOut(Schema):
     result: str
     note: str
     proposed: str
 
 
-class LineOut(Schema):
+class AuditLineOut(Schema):
     id: int
     rank: int
     order_id: int
@@ -79,7 +79,7 @@ class LineOut(Schema):
     reasons: dict[str, float]
     proposal: dict[str, Any] = Field(description="Per item: the checks' result (pass/fail) and finding codes")
     status: str = Field(description="pending, passed, failed")
-    items: dict[str, ItemOut]
+    items: dict[str, AuditItemOut]
     note: str
     confirmed_at: datetime | None
     confirmed_by: str
@@ -87,7 +87,7 @@ class LineOut(Schema):
 
 
 class AuditDetailOut(AuditOut):
-    lines: list[LineOut]
+    lines: list[AuditLineOut]
 
 
 class AuditFilters(Schema):
@@ -95,25 +95,25 @@ class AuditFilters(Schema):
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
-class DrawIn(Schema):
+class AuditDrawIn(Schema):
     warehouse: str = Field(min_length=1, max_length=50, pattern=r"^[-a-zA-Z0-9_]+$")
     day: date | None = Field(None, description="The local day (default today)")
 
 
-class ItemIn(Schema):
+class AuditItemIn(Schema):
     result: Literal["pass", "fail"]
     note: str = Field("", max_length=2000)
 
 
-class ConfirmIn(Schema):
-    items: dict[str, ItemIn] = Field(
+class AuditConfirmIn(Schema):
+    items: dict[str, AuditItemIn] = Field(
         description="address, recipient, items: each pass or fail (a note when it overrides the proposal)"
     )
     note: str = Field("", max_length=2000)
 
 
-class ConfirmOut(Schema):
-    line: LineOut
+class AuditConfirmOut(Schema):
+    line: AuditLineOut
     cases: list[dict[str, Any]] = Field(
         description="[{id, type, opened}]: the cases the failed items opened or joined"
     )
@@ -199,7 +199,7 @@ def _detail(audit: DailyAudit) -> dict[str, Any]:
     response=with_errors({200: AuditDetailOut, 201: AuditDetailOut}, *AUTHENTICATED, 400, 404),
     summary="Draw a warehouse's sample of a day now (managers, admins)",
 )
-def draw_audit(request: HttpRequest, body: DrawIn) -> Status[dict[str, Any]]:
+def draw_audit(request: HttpRequest, body: AuditDrawIn) -> Status[dict[str, Any]]:
     """201 with the new audit; 200 with the existing one when the day was drawn already
     (never twice). A day without orders is recorded with 0 drawn (`note`: no_orders)."""
     reject_unknown_query(request, NoQuery)
@@ -233,11 +233,11 @@ def get_audit(request: HttpRequest, audit_id: int = object_id("The audit's id"))
 
 @router.post(
     "/lines/{line_id}/confirm",
-    response=with_errors({200: ConfirmOut}, *AUTHENTICATED, 400, 404, 409),
+    response=with_errors({200: AuditConfirmOut}, *AUTHENTICATED, 400, 404, 409),
     summary="Confirm a drawn order's checklist",
 )
 def confirm_line(
-    request: HttpRequest, body: ConfirmIn, line_id: int = object_id("The line's id")
+    request: HttpRequest, body: AuditConfirmIn, line_id: int = object_id("The line's id")
 ) -> dict[str, Any]:
     """Each of address, recipient and items: pass or fail, with a note when the result is
     not the proposal. Failed items open a case of their type (source D4) or join the order's

@@ -36,7 +36,7 @@ router = Router(tags=["reports"], auth=AUTH)
 SLUG = r"^[-a-zA-Z0-9_]*$"
 
 
-class LookupIn(Schema):
+class ReportLookupIn(Schema):
     platform_order_id: str = Field("", max_length=64)
     phone_tail: str = Field(
         "", max_length=4, description="The phone's last 4 digits (with merchant or channel)"
@@ -45,7 +45,7 @@ class LookupIn(Schema):
     channel: str = Field("", max_length=50, pattern=SLUG, description="A channel's code")
 
 
-class OrderHitOut(Schema):
+class ReportOrderOut(Schema):
     id: int
     platform_order_id: str
     merchant: str
@@ -54,8 +54,8 @@ class OrderHitOut(Schema):
     paid_at: datetime | None
 
 
-class LookupOut(Schema):
-    items: list[OrderHitOut]
+class ReportLookupOut(Schema):
+    items: list[ReportOrderOut]
 
 
 class ReportForm(Schema):
@@ -126,10 +126,10 @@ def _report(r: ServiceReport) -> dict[str, Any]:
 
 @router.post(
     "/lookup",
-    response=with_errors({200: LookupOut}, *AUTHENTICATED, 400, 404),
+    response=with_errors({200: ReportLookupOut}, *AUTHENTICATED, 400, 404),
     summary="Find the orders a report may be about",
 )
-def lookup(request: HttpRequest, body: LookupIn) -> dict[str, Any]:
+def lookup(request: HttpRequest, body: ReportLookupIn) -> dict[str, Any]:
     """By platform order id, or by phone tail within a merchant or channel (the phone tail
     travels in the body, never in a URL). Several orders are all listed (at most 20); none is
     an empty list. A merchant or channel code the caller may not see is 404."""
