@@ -9,12 +9,12 @@ from orderguard.api import stock as _stock  # noqa: F401  (its operations join t
 from orderguard.api.audits import router as audits_router
 from orderguard.api.cases import router as cases_router
 from orderguard.api.catalog import skus_router, stock_router
+from orderguard.api.feedback import router as feedback_router
 from orderguard.api.health import router as health_router
 from orderguard.api.imports import router as imports_router
 from orderguard.api.notifications import inbox_router
 from orderguard.api.notifications import router as notifications_router
 from orderguard.api.orders import router as orders_router
-from orderguard.api.reports import router as reports_router
 from orderguard.api.rules import router as rules_router
 from orderguard.api.webhooks import router as webhooks_router
 
@@ -31,4 +31,4 @@ api.add_router("/webhooks", webhooks_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/inbox", inbox_router)
 api.add_router("/audits", audits_router)
-api.add_router("/reports", reports_router)
+api.add_router("/feedback", feedback_router)

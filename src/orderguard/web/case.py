@@ -155,7 +155,7 @@ def describe(entry: TimelineEntry) -> str:
         items = "、".join(str(ITEM_LABELS.get(i, i)) for i in d.get("items", {}))
         return _("%(day)s 的抽检未通过：%(items)s") % {"day": d.get("day", ""), "items": items}
     if entry.type == "reported":
-        from orderguard.web.reports import kind_text
+        from orderguard.web.feedback import kind_text
 
         return _("客服反馈（第 %(report)s 号）：%(kind)s") % {
             "report": d.get("report", ""),

@@ -163,11 +163,11 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
     # customer-service reports (D5): every role files (a merchant user on its own orders; an
     # empty form is 422 with the message); a report and its attachments are the order's
     # merchant's and the staff's
-    "reports/new/": ("GET", "/reports/new/", expect(302, 403, 200, 200, 200)),
-    "reports/<int:report_id>/": ("GET", "/reports/{report_id}/", expect(302, 403, 200, 404, 200)),
-    "reports/attachments/<int:attachment_id>": (
+    "feedback/new/": ("GET", "/feedback/new/", expect(302, 403, 200, 200, 200)),
+    "feedback/<int:report_id>/": ("GET", "/feedback/{report_id}/", expect(302, 403, 200, 404, 200)),
+    "feedback/attachments/<int:attachment_id>": (
         "GET",
-        "/reports/attachments/{attachment_id}",
+        "/feedback/attachments/{attachment_id}",
         expect(302, 403, 200, 404, 200),
     ),
     # the inbox is the caller's own: another user's item is "not found", staff included
@@ -288,9 +288,9 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
         expect(401, 422, 422, 422, 422),
     ),
     # reports: "{}" looks nothing up (422 for every role); a report is the order's merchant's
-    "POST /api/v1/reports/lookup": ("/api/v1/reports/lookup", expect(401, 403, 422, 422, 422)),
-    "POST /api/v1/reports": ("/api/v1/reports", expect(401, 422, 422, 422, 422)),
-    "GET /api/v1/reports/{report_id}": ("/api/v1/reports/{report_id}", expect(401, 403, 200, 404, 200)),
+    "POST /api/v1/feedback/lookup": ("/api/v1/feedback/lookup", expect(401, 403, 422, 422, 422)),
+    "POST /api/v1/feedback": ("/api/v1/feedback", expect(401, 422, 422, 422, 422)),
+    "GET /api/v1/feedback/{report_id}": ("/api/v1/feedback/{report_id}", expect(401, 403, 200, 404, 200)),
     # signed by the channel's secret, whoever calls: unsigned is refused for everyone
     "POST /api/v1/webhooks/{channel_code}/orders": (
         "/api/v1/webhooks/{channel_code}/orders",

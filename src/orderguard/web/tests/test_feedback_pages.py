@@ -28,21 +28,21 @@ def world(settings, tmp_path):  # type: ignore[no-untyped-def]
 
 def test_an_ambiguous_phone_tail_lists_the_orders_and_the_chosen_one_gets_the_report(world):
     form = {"phone_tail": "5678", "channel": str(world["mine"].pk), "kind": "product", "text": "尺码发错"}
-    listed = world["agent"].post("/reports/new/", form)
+    listed = world["agent"].post("/feedback/new/", form)
 
     assert listed.status_code == 422
     assert "找到多个订单，请选择要反馈的订单" in listed.content.decode()
     assert [o.platform_order_id for o in listed.context["candidates"]] == ["TB2", "TB1"]
     assert ServiceReport.objects.count() == 0
 
-    chosen = world["agent"].post("/reports/new/", {**form, "order": str(world["b"].pk)})
+    chosen = world["agent"].post("/feedback/new/", {**form, "order": str(world["b"].pk)})
     report = ServiceReport.objects.get()
-    assert chosen.status_code == 302 and chosen["Location"] == f"/reports/{report.pk}/"
+    assert chosen.status_code == 302 and chosen["Location"] == f"/feedback/{report.pk}/"
     page = world["agent"].get(chosen["Location"]).content.decode()
     assert f"已创建异常单 #{report.case_id}" in page
     assert (report.order_id, report.case.type, report.case.source) == (world["b"].pk, "T3", "D5")
 
-    again = world["agent"].post("/reports/new/", {**form, "order": str(world["b"].pk), "text": "买家又来电"})
+    again = world["agent"].post("/feedback/new/", {**form, "order": str(world["b"].pk), "text": "买家又来电"})
     second = ServiceReport.objects.exclude(pk=report.pk).get()
     assert f"已加入异常单 #{report.case_id}" in world["agent"].get(again["Location"]).content.decode()
     assert (second.case_id, second.case_created, ExceptionCase.objects.count()) == (report.case_id, False, 1)
@@ -50,10 +50,10 @@ def test_an_ambiguous_phone_tail_lists_the_orders_and_the_chosen_one_gets_the_re
 
 def test_an_unknown_order_or_a_refused_file_creates_nothing(world):
     unknown = world["agent"].post(
-        "/reports/new/", {"platform_order_id": "NOPE", "kind": "other", "text": "x"}
+        "/feedback/new/", {"platform_order_id": "NOPE", "kind": "other", "text": "x"}
     )
     bad_file = world["agent"].post(
-        "/reports/new/",
+        "/feedback/new/",
         {
             "platform_order_id": "TB1",
             "kind": "other",
@@ -76,8 +76,8 @@ def test_a_merchant_user_reporting_on_another_merchants_order_is_told_it_is_not_
     shop = Client()
     shop.force_login(user_with_role("merchant", merchant=world["a"].merchant))
 
-    by_id = shop.post("/reports/new/", {"platform_order_id": "JD9", "kind": "other", "text": "x"})
-    forged = shop.post("/reports/new/", {"order": str(other.pk), "kind": "other", "text": "x"})
+    by_id = shop.post("/feedback/new/", {"platform_order_id": "JD9", "kind": "other", "text": "x"})
+    forged = shop.post("/feedback/new/", {"order": str(other.pk), "kind": "other", "text": "x"})
 
     assert (by_id.status_code, forged.status_code) == (404, 404)
     assert forged.context["error"] == "找不到该订单，没有提交任何内容"

@@ -32,7 +32,7 @@ from orderguard.orders.models import Channel, Order
 from orderguard.tenancy.access import visible
 from orderguard.tenancy.models import Merchant
 
-router = Router(tags=["reports"], auth=AUTH)
+router = Router(tags=["feedback"], auth=AUTH)
 SLUG = r"^[-a-zA-Z0-9_]*$"
 
 
@@ -117,7 +117,7 @@ def _report(r: ServiceReport) -> dict[str, Any]:
                 "name": a.name,
                 "content_type": a.content_type,
                 "size": a.size,
-                "url": f"/reports/attachments/{a.pk}",
+                "url": f"/feedback/attachments/{a.pk}",
             }
             for a in report_attachments(r)
         ],

@@ -35,12 +35,12 @@ def world(settings, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
 def test_a_phone_tail_lists_every_matching_order_of_the_channel(world):
     response = world["agent"].post(
-        "/api/v1/reports/lookup",
+        "/api/v1/feedback/lookup",
         data=json.dumps({"phone_tail": "5678", "channel": "mine"}),
         content_type="application/json",
     )
     unscoped = world["agent"].post(
-        "/api/v1/reports/lookup", data=json.dumps({"phone_tail": "5678"}), content_type="application/json"
+        "/api/v1/feedback/lookup", data=json.dumps({"phone_tail": "5678"}), content_type="application/json"
     )
     assert response.status_code == 200
     assert sorted(i["platform_order_id"] for i in response.json()["items"]) == ["TB1", "TB2"]
@@ -50,7 +50,7 @@ def test_a_phone_tail_lists_every_matching_order_of_the_channel(world):
 
 def test_filing_a_special_request_with_a_picture_opens_a_t5_case(world):
     response = world["agent"].post(
-        "/api/v1/reports",
+        "/api/v1/feedback",
         data={
             "order_id": world["a"].pk,
             "kind": "special",
@@ -76,7 +76,7 @@ def test_filing_a_special_request_with_a_picture_opens_a_t5_case(world):
     other = Client()
     other.force_login(user_with_role("merchant", merchant=world["c"].merchant))
     assert other.get(body["attachments"][0]["url"]).status_code == 404
-    assert other.get(f"/api/v1/reports/{body['id']}").status_code == 404
+    assert other.get(f"/api/v1/feedback/{body['id']}").status_code == 404
 
 
 def test_bad_reports_are_refused_with_the_field_and_nothing_is_created(world, settings):
@@ -84,10 +84,10 @@ def test_bad_reports_are_refused_with_the_field_and_nothing_is_created(world, se
     shop = Client()
     shop.force_login(user_with_role("merchant", merchant=world["a"].merchant))
     answers = [
-        world["agent"].post("/api/v1/reports", data={"order_id": 999999, "kind": "other", "text": "x"}),
-        shop.post("/api/v1/reports", data={"order_id": world["c"].pk, "kind": "other", "text": "x"}),
+        world["agent"].post("/api/v1/feedback", data={"order_id": 999999, "kind": "other", "text": "x"}),
+        shop.post("/api/v1/feedback", data={"order_id": world["c"].pk, "kind": "other", "text": "x"}),
         world["agent"].post(
-            "/api/v1/reports",
+            "/api/v1/feedback",
             data={
                 "order_id": world["a"].pk,
                 "kind": "other",
@@ -96,7 +96,7 @@ def test_bad_reports_are_refused_with_the_field_and_nothing_is_created(world, se
             },
         ),
         world["agent"].post(
-            "/api/v1/reports",
+            "/api/v1/feedback",
             data={
                 "order_id": world["a"].pk,
                 "kind": "other",
@@ -105,7 +105,7 @@ def test_bad_reports_are_refused_with_the_field_and_nothing_is_created(world, se
             },
         ),
         world["agent"].post(
-            "/api/v1/reports", data={"order_id": world["a"].pk, "kind": "special", "text": "x"}
+            "/api/v1/feedback", data={"order_id": world["a"].pk, "kind": "special", "text": "x"}
         ),
     ]
     assert [(r.status_code, r.json()["error"]["code"], r.json()["error"]["field"]) for r in answers] == [

@@ -66,7 +66,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
         return actor
     context: dict[str, Any] = {**_choices(actor), "values": request.POST if request.method == "POST" else {}}
     if request.method == "GET":
-        return render(request, "web/report_new.html", context)
+        return render(request, "web/feedback_new.html", context)
     post = request.POST
     try:
         chosen = post.get("order", "")
@@ -92,14 +92,14 @@ def report_new(request: HttpRequest) -> HttpResponse:
         )
     except NotFound:
         context["error"] = report_error_message(ReportRefused(code="ORDER_NOT_FOUND"))
-        return render(request, "web/report_new.html", context, status=404)
+        return render(request, "web/feedback_new.html", context, status=404)
     except ReportRefused as exc:
         context["error"] = report_error_message(exc)
         context["error_field"] = exc.field
         context["candidates"] = exc.candidates
         status = 404 if exc.code == "ORDER_NOT_FOUND" else 422
-        return render(request, "web/report_new.html", context, status=status)
-    return redirect("web:report", report_id=result.report.pk)
+        return render(request, "web/feedback_new.html", context, status=status)
+    return redirect("web:feedback", report_id=result.report.pk)
 
 
 @never_cache
@@ -115,7 +115,7 @@ def report_page(request: HttpRequest, report_id: int) -> HttpResponse:
         raise Http404 from None
     return render(
         request,
-        "web/report.html",
+        "web/feedback.html",
         {
             "report": report,
             "kind": kind_text(report.kind, report.special_kind),

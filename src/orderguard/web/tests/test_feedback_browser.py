@@ -35,7 +35,7 @@ def test_an_agent_reports_a_special_request_and_hears_when_it_is_resolved(
     user_with_role("cs_agent", username="xiaomei")
 
     sign_in(page, live_server, "xiaomei")
-    page.click("a[href='/reports/new/']")
+    page.click("a[href='/feedback/new/']")
     page.fill("input[name=platform_order_id]", "TB778")
     page.fill("textarea[name=text]", "买家要礼品包装")
     with page.expect_navigation():
@@ -56,7 +56,7 @@ def test_an_agent_reports_a_special_request_and_hears_when_it_is_resolved(
     assert (case.type, case.source, case.order_id) == ("T5", "D5", order.pk)
     assert page.locator("#report-outcome").inner_text() == f"已创建异常单 #{case.pk} · 查看异常单"
     assert page.locator("#report-kind").inner_text() == "特殊需求：礼品包装"
-    href = page.locator("a[href^='/reports/attachments/']").get_attribute("href")
+    href = page.locator("a[href^='/feedback/attachments/']").get_attribute("href")
     picture = page.request.get(f"{live_server.url}{href}")
     assert (picture.status, picture.headers["content-type"], picture.body()) == (200, "image/png", PNG)
 
