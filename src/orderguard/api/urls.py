@@ -7,9 +7,11 @@ from ninja import NinjaAPI
 from orderguard.api import errors
 from orderguard.api import specials as _specials  # noqa: F401  (its operations join the cases router)
 from orderguard.api import stock as _stock  # noqa: F401  (its operations join the stock router)
+from orderguard.api.audits import router as audits_router
 from orderguard.api.cases import router as cases_router
 from orderguard.api.catalog import skus_router, stock_router
 from orderguard.api.disputes import router as disputes_router
+from orderguard.api.feedback import router as feedback_router
 from orderguard.api.health import router as health_router
 from orderguard.api.imports import router as imports_router
 from orderguard.api.incidents import router as incidents_router
@@ -35,3 +37,5 @@ api.add_router("/notifications", notifications_router)
 api.add_router("/inbox", inbox_router)
 api.add_router("/incidents", incidents_router)
 api.add_router("/reports", reports_router)
+api.add_router("/audits", audits_router)
+api.add_router("/feedback", feedback_router)

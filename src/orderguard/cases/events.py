@@ -224,3 +224,19 @@ def lines_changed(
         after=after,
         reason=reason,
     )
+
+
+def audited(
+    case: ExceptionCase, *, at: datetime, actor_label: str, actor_id: int | None, **data: Any
+) -> CaseEvent:
+    """D4: a daily sample audit failed the order on checklist items (`data`: the audit, its
+    line, the items and their notes)."""
+    return _event(case, CaseEventType.AUDITED, at, actor_label, actor_id, **data)
+
+
+def reported(
+    case: ExceptionCase, *, at: datetime, actor_label: str, actor_id: int | None, **data: Any
+) -> CaseEvent:
+    """D5: a customer-service report on the case's order (`data`: the report, its kind, text
+    and attachments)."""
+    return _event(case, CaseEventType.REPORTED, at, actor_label, actor_id, **data)

@@ -582,3 +582,79 @@ def case_recipient_reveal(
         phone=order.recipient_phone if "phone" in wanted else None,
         address=order.address_detail if "address" in wanted else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CaseJoin:
+    """What `case_open_or_join` did: `created` True when it opened the case."""
+
+    case: ExceptionCase
+    created: bool
+
+
+def case_open_or_join(
+    *,
+    order: Order,
+    case_type: str,
+    findings: Sequence[Finding],
+    now: datetime,
+    actor_label: str,
+    actor_id: int | None = None,
+    policies: PolicyBook | None = None,
+) -> CaseJoin:
+    """Open a case of `case_type` on `order` with `findings` (a person's finding: sample
+    audit D4, customer-service report D5), or add them to the order's open case of that type:
+    never a second open case. Runs in the caller's transaction.
+
+    The open case is locked; findings already on it (same code, field and data) are not added
+    twice. A new case is due by the type's first-step policy and credited to the findings'
+    source, with an ``opened`` event; a joined case keeps its deadline and gets a
+    ``findings_changed`` event when something was added. The caller writes its own event
+    (``audited``, ``reported``). A case opened at the same moment by someone else (the
+    partial unique index refuses ours) is joined instead.
+    """
+    fresh = [f.as_dict() for f in findings]
+    for _attempt in range(2):
+        case = (
+            ExceptionCase.objects.select_for_update(of=("self",))
+            .filter(order_id=order.pk, type=case_type, status__in=OPEN_STATUSES)
+            .order_by("pk")
+            .first()
+        )
+        if case is not None:
+            added = [f for f in fresh if f not in case.findings]
+            if added:
+                before = [f["code"] for f in case.findings]
+                case.findings = [*case.findings, *added]
+                case.save(update_fields=["findings", "updated_at"])
+                bulk.insert([events.findings_changed(case, at=now, actor_label=actor_label, before=before)])
+            return CaseJoin(case=case, created=False)
+        book = policies or PolicyBook()
+        deadline = book.first_deadline(
+            case_type=case_type, start=now, warehouse_id=book.warehouse_of_channel(order.channel_id)
+        )
+        case = ExceptionCase(
+            merchant_id=order.merchant_id,
+            order=order,
+            type=case_type,
+            status=CaseStatus.OPEN,
+            source=_source_of(list(findings)),
+            findings=fresh,
+            step=deadline.step,
+            due_at=deadline.due_at,
+            warn_at=deadline.warn_at,
+            sla_next_at=deadline.next_at,
+            contact_next=ContactChannel.CALL if case_type in LADDER_TYPES else "",
+            contact_next_at=now if case_type in LADDER_TYPES else None,
+            opened_at=now,
+        )
+        try:
+            with transaction.atomic():
+                case.save(force_insert=True)
+        except IntegrityError:
+            continue
+        event = events.opened(case, at=now, actor_label=actor_label)
+        event.actor_id = actor_id
+        bulk.insert([event])
+        return CaseJoin(case=case, created=True)
+    raise RuntimeError("an open case appeared and went away again")  # pragma: no cover

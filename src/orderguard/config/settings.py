@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "orderguard.monitoring",
     "orderguard.incidents",
     "orderguard.analysis",
+    "orderguard.audits",
+    "orderguard.feedback",
     "orderguard.web",
     "orderguard.api",
 ]
@@ -365,3 +367,7 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# D5 customer-service reports: the largest attachment accepted, and how many per report.
+REPORT_ATTACHMENT_MAX_BYTES = int(os.environ.get("OG_REPORT_ATTACHMENT_MAX_BYTES", str(5 * 1024 * 1024)))
+REPORT_ATTACHMENTS_MAX = int(os.environ.get("OG_REPORT_ATTACHMENTS_MAX", "5"))

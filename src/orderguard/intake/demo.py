@@ -10,7 +10,7 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -150,6 +150,8 @@ DEMO_CONTRACTS: tuple[tuple[str, list[str], str, str, str, int], ...] = (
     ("EMS", [], "8.00", "18.00", "17:00", 10),
     ("ZTO", [], "0.00", "10.00", "17:30", 50),
 )
+# How many lines of the demo day's audit the manager checks.
+DEMO_AUDIT_CHECKED = 12
 SHORT_SKUS = frozenset({"YY-TS-RD-M", "CJ-PAN-28", "PF-CAT-10KG"})
 PLAIN_NOTES = ["", "", "", "", "谢谢", "包装好一点", "不要放驿站", "不要顺丰，发普通快递就行"]
 
@@ -610,6 +612,59 @@ def _demo_stockout_story(*, seed: int, day: datetime, say: Callable[[str], None]
     }
 
 
+def _demo_audit_and_report(day: date, *, seed: int, say: Callable[[str], None]) -> dict[str, int]:
+    """D4: the demo day's sample of each warehouse, weighted by risk, its first lines checked by
+    the manager as the checks propose (the failed ones open or join their cases); D5: the agent
+    reports a buyer's special request on one order. Once: a second run finds both made."""
+    from django.contrib.auth import get_user_model
+
+    from orderguard.audits.models import AuditLine, LineStatus
+    from orderguard.audits.services import ITEMS, audit_draw, audit_line_confirm
+    from orderguard.core import clock
+    from orderguard.feedback.models import ServiceReport
+    from orderguard.feedback.services import report_file
+    from orderguard.orders.models import Channel, Order
+    from orderguard.tenancy.access import actor_for
+
+    users = get_user_model()
+    manager = actor_for(users.objects.get(username="demo-manager"))
+    agent = actor_for(users.objects.get(username="demo-agent"))
+    now = clock.now()
+    for warehouse_id in sorted(set(Channel.objects.values_list("warehouse_id", flat=True))):
+        result = audit_draw(warehouse_id=warehouse_id, day=day, now=now, actor_label="system:demo", seed=seed)
+        if not result.created:
+            continue
+        for line in AuditLine.objects.filter(audit=result.audit).order_by("rank")[:DEMO_AUDIT_CHECKED]:
+            items = {
+                item: {
+                    "result": line.proposal[item]["result"],
+                    "note": "演示：按系统建议" if line.proposal[item]["result"] == "fail" else "",
+                }
+                for item in ITEMS
+            }
+            audit_line_confirm(line_id=line.pk, actor=manager, items=items, now=now)
+        say(f"audit of {day}: {result.audit.drawn} of {result.audit.population} orders drawn")
+    if not ServiceReport.objects.exists():
+        order = Order.objects.order_by("pk").first()
+        if order is not None:
+            filed = report_file(
+                actor=agent,
+                order_id=order.pk,
+                kind="special",
+                special_kind="gift_packing",
+                text="买家来电：这是送人的礼物，请用礼品包装，不要放价格单",
+                now=now,
+            )
+            say(f"service report on {order.platform_order_id}: case #{filed.case.pk}")
+    lines = AuditLine.objects.filter(audit__day=day)
+    return {
+        "drawn": lines.count(),
+        "checked": lines.exclude(status=LineStatus.PENDING).count(),
+        "failed": lines.filter(status=LineStatus.FAILED).count(),
+        "reports": ServiceReport.objects.count(),
+    }
+
+
 def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True) -> dict[str, Any]:
     """Set up the demo warehouse and import a day of orders over its channels; idempotent for
     the same seed and day (a second run finds every order unchanged)."""
@@ -667,6 +722,7 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
     story = _demo_stockout_story(seed=seed, day=day, say=say) if channels else None
     for username, password in passwords.items():
         say(f"demo user {username}: password {password}")
+    audit = _demo_audit_and_report(day.date(), seed=seed, say=say)
     counts = dict(
         ExceptionCase.objects.filter(status__in=OPEN_STATUSES)
         .values_list("type")
@@ -681,4 +737,6 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
         "passwords": passwords,
         # the stock-out story, told on the first run only
         "stockout_story": story,
+        # D4 lines of the demo day's audits (drawn, checked, failed) and D5 reports
+        "audit": audit,
     }

@@ -516,6 +516,81 @@ RULES: Mapping[str, Rule] = dict(
     ]
 )
 
+# Findings that people make, not the checks (D4 sample audits, D5 customer-service reports):
+# explained like the rules, but not rules (no merchant setting, never produced by
+# `check_order`). `data["reason"]` is the audit's checklist item or the report's kind.
+PERSON_FINDINGS: Mapping[str, Rule] = dict(
+    [
+        _rule(
+            "AUDIT_FAILED",
+            T2,
+            BLOCKING,
+            _("抽检未通过（%(day)s 的抽检）"),
+            "Failed the sample audit (audit of %(day)s)",
+            {
+                "address": (
+                    _("抽检未通过：地址不详细（%(day)s 的抽检）"),
+                    "Sample audit: address not detailed (audit of %(day)s)",
+                ),
+                "recipient": (
+                    _("抽检未通过：收件人信息不完整（%(day)s 的抽检）"),
+                    "Sample audit: recipient incomplete (audit of %(day)s)",
+                ),
+                "items": (
+                    _("抽检未通过：商品与库存或平台不符（%(day)s 的抽检）"),
+                    "Sample audit: items do not match stock or the platform (audit of %(day)s)",
+                ),
+            },
+        ),
+        _rule(
+            "SERVICE_REPORT",
+            T5,
+            BLOCKING,
+            _("客服反馈（第 %(report)s 号）"),
+            "Customer-service report no. %(report)s",
+            {
+                "special_courier": (
+                    _("客服反馈特殊需求：指定快递（第 %(report)s 号）"),
+                    "Special request reported by customer service: designated courier (report no. %(report)s)",
+                ),
+                "special_expedited": (
+                    _("客服反馈特殊需求：加急发货（第 %(report)s 号）"),
+                    "Special request reported by customer service: expedited delivery (report no. %(report)s)",
+                ),
+                "special_delivery_time": (
+                    _("客服反馈特殊需求：指定送达时间（第 %(report)s 号）"),
+                    "Special request reported by customer service: delivery time (report no. %(report)s)",
+                ),
+                "special_gift_packing": (
+                    _("客服反馈特殊需求：礼品包装（第 %(report)s 号）"),
+                    "Special request reported by customer service: gift packing (report no. %(report)s)",
+                ),
+                "special_no_price_slip": (
+                    _("客服反馈特殊需求：不放价格单（第 %(report)s 号）"),
+                    "Special request reported by customer service: no price slip (report no. %(report)s)",
+                ),
+                "special_other": (
+                    _("客服反馈特殊需求：其他要求（第 %(report)s 号）"),
+                    "Special request reported by customer service: other request (report no. %(report)s)",
+                ),
+                "address": (
+                    _("客服反馈地址问题（第 %(report)s 号）"),
+                    "Address problem reported by customer service (report no. %(report)s)",
+                ),
+                "product": (
+                    _("客服反馈商品问题（第 %(report)s 号）"),
+                    "Product problem reported by customer service (report no. %(report)s)",
+                ),
+                "other": (
+                    _("客服反馈其他异常（第 %(report)s 号）"),
+                    "Other anomaly reported by customer service (report no. %(report)s)",
+                ),
+            },
+        ),
+    ]
+)
+
+
 _SOURCE_NAMES: Mapping[str, tuple[Promise, str]] = {
     "buyer_note": (_("买家留言"), "buyer's note"),
     "seller_note": (_("卖家备注"), "seller's note"),
@@ -550,7 +625,7 @@ def _show(value: Any, english: bool, key: str = "") -> str:
 def explain(finding: Finding, *, language: str | None = None) -> str:
     """The finding in plain words, in `language` or the active one (English for ``en*``,
     otherwise the gettext catalogue of the language, Simplified Chinese by default)."""
-    rule = RULES.get(finding.code)
+    rule = RULES.get(finding.code) or PERSON_FINDINGS.get(finding.code)
     if rule is None:
         return finding.code
     english = (language or translation.get_language() or "zh-hans").lower().startswith("en")

@@ -203,6 +203,18 @@ def describe(entry: TimelineEntry) -> str:
         }
     if entry.type == "checklist":
         return _("核对：%(step)s") % {"step": step_label(d.get("step", ""))}
+    if entry.type == "audited":
+        from orderguard.web.audits import ITEM_LABELS
+
+        items = "、".join(str(ITEM_LABELS.get(i, i)) for i in d.get("items", {}))
+        return _("%(day)s 的抽检未通过：%(items)s") % {"day": d.get("day", ""), "items": items}
+    if entry.type == "reported":
+        from orderguard.web.feedback import kind_text
+
+        return _("客服反馈（第 %(report)s 号）：%(kind)s") % {
+            "report": d.get("report", ""),
+            "kind": kind_text(str(d.get("kind", "")), str(d.get("special_kind", ""))),
+        }
     if entry.type == "sla_warned":
         return _("临近超时，已提醒 %(who)s") % {"who": "、".join(d.get("recipients", [])) or "—"}
     if entry.type == "sla_overdue":

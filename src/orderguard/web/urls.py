@@ -2,8 +2,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from orderguard.web import (
+    audits,
     case,
     disputes,
+    feedback,
     imports,
     incidents,
     language,
@@ -92,6 +94,14 @@ urlpatterns = [
     path(
         "reconciliation/<int:manual_id>/settle", incidents.reconciliation_settle, name="reconciliation_settle"
     ),
+    path("audits/", audits.audits_page, name="audits"),
+    path("audits/draw", audits.audit_draw_now, name="audit_draw"),
+    path("audits/plan", audits.audit_plan_post, name="audit_plan"),
+    path("audits/<int:audit_id>/", audits.audit_page, name="audit"),
+    path("audits/lines/<int:line_id>/confirm", audits.audit_line_confirm_post, name="audit_line_confirm"),
+    path("feedback/new/", feedback.report_new, name="feedback_new"),
+    path("feedback/<int:report_id>/", feedback.report_page, name="feedback"),
+    path("feedback/attachments/<int:attachment_id>", feedback.report_attachment, name="feedback_attachment"),
     path("inbox/", notifications.inbox, name="inbox"),
     path("inbox/bell", notifications.inbox_bell, name="inbox_bell"),
     path("inbox/<int:item_id>/read", notifications.inbox_read, name="inbox_read"),

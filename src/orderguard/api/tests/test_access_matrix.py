@@ -16,14 +16,17 @@ from django.urls import URLResolver, get_resolver
 
 from orderguard.analysis.models import ImprovementAction
 from orderguard.api.urls import api
+from orderguard.audits.models import AuditLine, DailyAudit
 from orderguard.cases.models import ExceptionCase
 from orderguard.catalog.models import SkuDispute
 from orderguard.catalog.tests.factories import SkuFactory, WarehouseFactory
+from orderguard.feedback.services import Upload, report_file
 from orderguard.incidents.models import Incident, ManualOrder
 from orderguard.intake.models import ImportBatch, ImportRowError
 from orderguard.inventory.models import StockDecision, StockLevel, Transfer
 from orderguard.notifications.models import InboxItem, MerchantContact, NotificationChannel, OutboxMessage
 from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
+from orderguard.tenancy.access import actor_for
 from orderguard.tenancy.tests.factories import UserFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -209,6 +212,36 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "POST",
         "/reconciliation/{manual_id}/settle",
         expect(302, 403, 403, 403, 302),
+    ),
+    # daily sample audits (D4) are the warehouse's: a merchant user is refused the list and
+    # told "not found" for an audit or a line; managers and admins draw and plan (an empty
+    # form: back to the page with a message); tech on-call reads but does not confirm
+    "audits/": ("GET", "/audits/", expect(302, 403, 403, 403, 200)),
+    "audits/draw": (
+        "POST",
+        "/audits/draw",
+        {**expect(302, 403, 403, 403, 403), "manager": 302, "admin": 302},
+    ),
+    "audits/plan": (
+        "POST",
+        "/audits/plan",
+        {**expect(302, 403, 403, 403, 403), "manager": 302, "admin": 302},
+    ),
+    "audits/<int:audit_id>/": ("GET", "/audits/{audit_id}/", expect(302, 403, 404, 404, 200)),
+    "audits/lines/<int:line_id>/confirm": (
+        "POST",
+        "/audits/lines/{line_id}/confirm",
+        {**expect(302, 403, 404, 404, 302), "tech_oncall": 403},
+    ),
+    # customer-service reports (D5): every role files (a merchant user on its own orders; an
+    # empty form is 422 with the message); a report and its attachments are the order's
+    # merchant's and the staff's
+    "feedback/new/": ("GET", "/feedback/new/", expect(302, 403, 200, 200, 200)),
+    "feedback/<int:report_id>/": ("GET", "/feedback/{report_id}/", expect(302, 403, 200, 404, 200)),
+    "feedback/attachments/<int:attachment_id>": (
+        "GET",
+        "/feedback/attachments/{attachment_id}",
+        expect(302, 403, 200, 404, 200),
     ),
     # the inbox is the caller's own: another user's item is "not found", staff included
     "inbox/": ("GET", "/inbox/", expect(302, 403, 200, 200, 200)),
@@ -430,6 +463,20 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
         "/api/v1/incidents/reconciliation/{manual_id}/settle",
         expect(401, 422, 422, 422, 422),
     ),
+    # audits: staff only (a merchant user 403 on the list, 404 on an audit); "{}" draws no
+    # warehouse and confirms no item: 422 for anyone signed in (audits/tests/test_audits_api.py
+    # covers each caller)
+    "GET /api/v1/audits": ("/api/v1/audits", expect(401, 403, 403, 403, 200)),
+    "GET /api/v1/audits/{audit_id}": ("/api/v1/audits/{audit_id}", expect(401, 403, 404, 404, 200)),
+    "POST /api/v1/audits/draw": ("/api/v1/audits/draw", expect(401, 422, 422, 422, 422)),
+    "POST /api/v1/audits/lines/{line_id}/confirm": (
+        "/api/v1/audits/lines/{line_id}/confirm",
+        expect(401, 422, 422, 422, 422),
+    ),
+    # reports: "{}" looks nothing up (422 for every role); a report is the order's merchant's
+    "POST /api/v1/feedback/lookup": ("/api/v1/feedback/lookup", expect(401, 403, 422, 422, 422)),
+    "POST /api/v1/feedback": ("/api/v1/feedback", expect(401, 422, 422, 422, 422)),
+    "GET /api/v1/feedback/{report_id}": ("/api/v1/feedback/{report_id}", expect(401, 403, 200, 404, 200)),
     # signed by the channel's secret, whoever calls: unsigned is refused for everyone
     "POST /api/v1/webhooks/{channel_code}/orders": (
         "/api/v1/webhooks/{channel_code}/orders",
@@ -483,7 +530,8 @@ def test_every_route_is_in_the_matrix():
 
 
 @pytest.fixture
-def world():  # type: ignore[no-untyped-def]
+def world(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.VAR_DIR = tmp_path
     mine = ChannelFactory(code="mine", signing_secret="s" * 32)
     theirs = ChannelFactory(code="theirs")
     order = OrderFactory(channel=mine)
@@ -575,9 +623,35 @@ def world():  # type: ignore[no-untyped-def]
         created_at=NOW,
         updated_at=NOW,
     )
+    audit = DailyAudit.objects.create(
+        warehouse=mine.warehouse,
+        day=NOW.date(),
+        seed=1,
+        weighted=False,
+        population=1,
+        planned=1,
+        drawn=1,
+        drawn_at=NOW,
+        drawn_by_label="system:audit",
+    )
+    line = AuditLine.objects.create(
+        audit=audit, order=order, merchant=mine.merchant, rank=1, weight=1.0, inclusion=1.0
+    )
+    report = report_file(
+        actor=actor_for(users["cs_agent"]),
+        order_id=order.pk,
+        kind="address",
+        text="买家说门牌号是12号",
+        now=NOW,
+        attachments=[Upload("photo.png", "image/png", b"\x89PNG\r\n\x1a\n0000")],
+    )
     return {
         "ids": {
             "action_id": action.pk,
+            "audit_id": audit.pk,
+            "line_id": line.pk,
+            "report_id": report.report.pk,
+            "attachment_id": report.report.attachments.get().pk,
             "order_id": order.pk,
             "case_id": case.pk,
             "channel_code": mine.code,

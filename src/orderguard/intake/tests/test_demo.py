@@ -55,10 +55,41 @@ def test_the_demo_makes_orders_with_each_kind_of_problem_and_its_users_once():
     assert served == 1
     assert stock_ledger_mismatches() == []
 
+    # D4: the demo day's sample, its first 12 lines checked, some failed and linked to cases
+    from orderguard.audits.models import AuditLine, DailyAudit
+    from orderguard.audits.services import day_bounds
+    from orderguard.feedback.models import ServiceReport
+
+    [audit] = DailyAudit.objects.all()
+    start, end = day_bounds(audit.day)
+    paid_that_day = Order.objects.filter(paid_at__gte=start, paid_at__lt=end).count()
+    assert (audit.population, audit.weighted, audit.drawn_by_label) == (paid_that_day, True, "system:demo")
+    assert paid_that_day > 500
+    assert first["audit"]["drawn"] == audit.drawn == -(-paid_that_day * 5 // 100)  # 5 %, rounded up
+    assert first["audit"]["checked"] == 12
+    assert first["audit"]["failed"] > 0
+    failed = AuditLine.objects.filter(status="failed")
+    assert all(line.cases.exists() for line in failed)
+    assert set(CaseEvent.objects.filter(type="audited").values_list("case__source", flat=True)) <= {
+        "D2",
+        "D4",
+    }
+    # D5: the agent's report on a special request opened or joined a T5 case
+    [report] = ServiceReport.objects.all()
+    assert (report.kind, report.special_kind, report.case.type, report.reporter_label) == (
+        "special",
+        "gift_packing",
+        "T5",
+        "user:demo-agent",
+    )
+    assert CaseEvent.objects.filter(case=report.case, type="reported").count() == 1
+
     again = demo_run(orders=600, seed=7, progress=False)
 
     assert (again["orders"], again["cases"], again["passwords"]) == (606, first["cases"], {})
     assert again["stockout_story"] is None
+    assert again["audit"] == first["audit"]
+    assert (DailyAudit.objects.count(), ServiceReport.objects.count()) == (1, 1)
     assert NotificationChannel.objects.filter(kind="inbox").count() == 1
 
 
