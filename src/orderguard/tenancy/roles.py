@@ -44,6 +44,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[str]] = {
         catalog__bundleitem=ALL_ACTIONS,
         catalog__courier=VIEW_ADD_CHANGE,
         specials__couriercontract=VIEW_ADD_CHANGE,
+        audits__auditplan=VIEW_ADD_CHANGE,
         inventory__stocklevel=VIEW_CHANGE,
         sla__slapolicy=VIEW_CHANGE,
         sla__workingcalendar=VIEW_ADD_CHANGE,

@@ -47,6 +47,7 @@ def admin_models(client, user: User) -> dict[str, str]:  # type: ignore[no-untyp
 
 EXPECTED = {
     Role.ADMIN: {
+        "audits.AuditPlan": "vacd",
         "auth.Group": "vacd",
         "auth.User": "vacd",
         "axes.AccessAttempt": "vcd",
@@ -70,6 +71,7 @@ EXPECTED = {
         "validation.RuleOverride": "vacd",
     },
     Role.MANAGER: {
+        "audits.AuditPlan": "vac",
         "auth.User": "v",
         "catalog.Courier": "vac",
         "catalog.Sku": "vac",
