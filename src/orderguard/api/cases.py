@@ -64,7 +64,7 @@ class CaseEventOut(Schema):
     data: dict[str, Any]
 
 
-class ContactOut(Schema):
+class CaseContactOut(Schema):
     occurred_at: datetime
     channel: str = Field(description="call, sms or merchant")
     outcome: str
@@ -92,7 +92,7 @@ class CaseOut(CaseSummaryOut):
     handling_seconds: int | None = Field(description="From opening to closing, for a closed case")
     actions: list[str] = Field(description="The actions the caller may take on the case now")
     events: list[CaseEventOut]
-    contacts: list[ContactOut] = Field(description="Contact attempts, oldest first (H2, B2)")
+    contacts: list[CaseContactOut] = Field(description="Contact attempts, oldest first (H2, B2)")
     next_contact: NextContactOut | None = Field(
         description="The contact ladder's next rung (call, sms, merchant) and when; null when it has ended"
     )
@@ -116,7 +116,7 @@ class ActionIn(Schema):
     )
 
 
-class ContactIn(Schema):
+class CaseContactIn(Schema):
     # a key the operation does not take is refused, never ignored (no mass assignment)
     model_config = {"extra": "forbid"}
 
@@ -153,7 +153,7 @@ Username = Annotated[str, Field(min_length=1, max_length=150, pattern=r"^[\w.@+-
 MAX_BULK = 500
 
 
-class AssignIn(Schema):
+class CaseAssignIn(Schema):
     # a key the operation does not take is refused, never ignored (no mass assignment)
     model_config = {"extra": "forbid"}
 
@@ -298,7 +298,7 @@ def get_case(request: HttpRequest, case_id: int = object_id("The case's id")) ->
     summary="Assign a case to a warehouse staff user",
 )
 def assign_case(
-    request: HttpRequest, body: AssignIn, case_id: int = object_id("The case's id")
+    request: HttpRequest, body: CaseAssignIn, case_id: int = object_id("The case's id")
 ) -> dict[str, Any]:
     reject_unknown_query(request, NoQuery)
     act = actor(request)
@@ -362,7 +362,7 @@ def add_case_note(
     summary="Record a contact attempt (call, SMS, merchant)",
 )
 def record_contact(
-    request: HttpRequest, body: ContactIn, case_id: int = object_id("The case's id")
+    request: HttpRequest, body: CaseContactIn, case_id: int = object_id("The case's id")
 ) -> dict[str, Any]:
     """H2, B2: what came of a call (or an SMS answered, the merchant answering). The contact
     ladder then plans the next rung (`next_contact`); the SMS and the request to the merchant

@@ -36,7 +36,7 @@ router = Router(tags=["feedback"], auth=AUTH)
 SLUG = r"^[-a-zA-Z0-9_]*$"
 
 
-class ReportLookupIn(Schema):
+class FeedbackLookupIn(Schema):
     platform_order_id: str = Field("", max_length=64)
     phone_tail: str = Field(
         "", max_length=4, description="The phone's last 4 digits (with merchant or channel)"
@@ -45,7 +45,7 @@ class ReportLookupIn(Schema):
     channel: str = Field("", max_length=50, pattern=SLUG, description="A channel's code")
 
 
-class ReportOrderOut(Schema):
+class FeedbackOrderOut(Schema):
     id: int
     platform_order_id: str
     merchant: str
@@ -54,18 +54,18 @@ class ReportOrderOut(Schema):
     paid_at: datetime | None
 
 
-class ReportLookupOut(Schema):
-    items: list[ReportOrderOut]
+class FeedbackLookupOut(Schema):
+    items: list[FeedbackOrderOut]
 
 
-class ReportForm(Schema):
+class FeedbackForm(Schema):
     order_id: int = Field(ge=1, le=2**62)
     kind: ReportKind
     special_kind: SpecialKind | None = Field(None, description="Required for kind=special")
     text: str = Field(min_length=1, max_length=2000)
 
 
-class ReportOut(Schema):
+class FeedbackOut(Schema):
     id: int
     order_id: int
     platform_order_id: str
@@ -126,10 +126,10 @@ def _report(r: ServiceReport) -> dict[str, Any]:
 
 @router.post(
     "/lookup",
-    response=with_errors({200: ReportLookupOut}, *AUTHENTICATED, 400, 404),
+    response=with_errors({200: FeedbackLookupOut}, *AUTHENTICATED, 400, 404),
     summary="Find the orders a report may be about",
 )
-def lookup(request: HttpRequest, body: ReportLookupIn) -> dict[str, Any]:
+def lookup(request: HttpRequest, body: FeedbackLookupIn) -> dict[str, Any]:
     """By platform order id, or by phone tail within a merchant or channel (the phone tail
     travels in the body, never in a URL). Several orders are all listed (at most 20); none is
     an empty list. A merchant or channel code the caller may not see is 404."""
@@ -164,11 +164,11 @@ def lookup(request: HttpRequest, body: ReportLookupIn) -> dict[str, Any]:
 
 @router.post(
     "",
-    response=with_errors({201: ReportOut}, *AUTHENTICATED, 400, 404, 409, 413),
+    response=with_errors({201: FeedbackOut}, *AUTHENTICATED, 400, 404, 409, 413),
     summary="File a customer-service report on an order",
 )
 def create_report(
-    request: HttpRequest, form: Form[ReportForm], attachments: File[list[UploadedFile]] | None = None
+    request: HttpRequest, form: Form[FeedbackForm], attachments: File[list[UploadedFile]] | None = None
 ) -> Status[dict[str, Any]]:
     """Multipart: `order_id`, `kind` (special, address, product, other), `special_kind` for a
     special request (courier, expedited, delivery_time, gift_packing, no_price_slip, other),
@@ -192,7 +192,7 @@ def create_report(
 
 
 @router.get(
-    "/{report_id}", response=with_errors({200: ReportOut}, *AUTHENTICATED, 404), summary="Get a report"
+    "/{report_id}", response=with_errors({200: FeedbackOut}, *AUTHENTICATED, 404), summary="Get a report"
 )
 def get_report(request: HttpRequest, report_id: int = object_id("The report's id")) -> dict[str, Any]:
     reject_unknown_query(request, NoQuery)

@@ -113,12 +113,12 @@ class ResolveIn(Schema):
     resolution: Text = Field(min_length=1)
 
 
-class AssignIn(Schema):
+class IncidentAssignIn(Schema):
     model_config = {"extra": "forbid"}
     assignee: str = Field(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")
 
 
-class ContactIn(Schema):
+class IncidentContactIn(Schema):
     model_config = {"extra": "forbid"}
     contact: str = Field(min_length=1, max_length=200, pattern=NO_NUL, description="Whom at the platform")
     via: str = Field(min_length=1, max_length=100, pattern=NO_NUL, description="Phone, ticket system, chat…")
@@ -389,7 +389,7 @@ def acknowledge(
 
 @router.post("/{incident_id}/assign", response=WRITE, summary="Assign an incident")
 def assign(
-    request: HttpRequest, incident_id: Annotated[int, object_id("The incident's id")], body: AssignIn
+    request: HttpRequest, incident_id: Annotated[int, object_id("The incident's id")], body: IncidentAssignIn
 ) -> dict[str, Any]:
     def do(act: Actor) -> None:
         user_id = user_id_for(body.assignee)
@@ -414,7 +414,7 @@ def update(
 
 @router.post("/{incident_id}/contacts", response=WRITE, summary="Record a platform-support contact")
 def contact(
-    request: HttpRequest, incident_id: Annotated[int, object_id("The incident's id")], body: ContactIn
+    request: HttpRequest, incident_id: Annotated[int, object_id("The incident's id")], body: IncidentContactIn
 ) -> dict[str, Any]:
     return _write(
         request,

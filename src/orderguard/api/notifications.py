@@ -91,7 +91,7 @@ class ChannelChangeIn(Schema):
     rate_per_minute: int | None = Field(None, ge=1, le=100_000)
 
 
-class ContactOut(Schema):
+class MerchantContactOut(Schema):
     id: int
     merchant: str
     topic: str
@@ -103,10 +103,10 @@ class ContactOut(Schema):
 
 class ContactPageOut(Schema):
     total: int
-    items: list[ContactOut]
+    items: list[MerchantContactOut]
 
 
-class ContactIn(Schema):
+class MerchantContactIn(Schema):
     merchant: Code | None = None
     topic: TopicName
     channel: int
@@ -292,9 +292,11 @@ def list_contacts(request: HttpRequest, page: Query[Page]) -> dict[str, Any]:
 
 
 @router.post(
-    "/contacts", response=with_errors({201: ContactOut}, *BODY_ERRORS), summary="Add a merchant contact"
+    "/contacts",
+    response=with_errors({201: MerchantContactOut}, *BODY_ERRORS),
+    summary="Add a merchant contact",
 )
-def create_contact(request: HttpRequest, body: ContactIn) -> Status:
+def create_contact(request: HttpRequest, body: MerchantContactIn) -> Status:
     """Who at the merchant hears of `topic`, through which of the merchant's (or the shared)
     endpoints. A merchant user adds its own; managers and admins any merchant's."""
     act = actor(request)

@@ -81,7 +81,7 @@ class TypeOut(Schema):
     working: TimesOut = Field(description="working time of the warehouse's calendar")
 
 
-class SourceOut(Schema):
+class ReportSourceOut(Schema):
     source: str
     label: str
     opened: int
@@ -136,7 +136,7 @@ class ReportOut(Schema):
     rollup_ran_at: str | None
     totals: TotalsOut
     types: list[TypeOut]
-    sources: list[SourceOut]
+    sources: list[ReportSourceOut]
     steps: list[StepOut]
     trend: TrendOut
     breakdowns: BreakdownsOut

@@ -180,7 +180,7 @@ class SourcesFilters(Schema):
     )
 
 
-class SourceOut(Schema):
+class StockSourceOut(Schema):
     warehouse: str
     available: int
     open_demand: int = Field(description="Units the orders shipping from this warehouse still lack")
@@ -192,7 +192,7 @@ class SourceOut(Schema):
 class SourcesOut(Schema):
     merchant: str
     sku: str
-    items: list[SourceOut]
+    items: list[StockSourceOut]
 
 
 @stock_router.get(

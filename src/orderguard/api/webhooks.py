@@ -46,7 +46,7 @@ STATUS: dict[Refusal, int] = {
 }
 
 
-class RowErrorOut(Schema):
+class WebhookRowErrorOut(Schema):
     file: str
     row: int
     field: str
@@ -65,7 +65,7 @@ class WebhookOut(Schema):
     updated: int
     unchanged: int
     failed: int
-    errors: list[RowErrorOut]
+    errors: list[WebhookRowErrorOut]
 
 
 def _header(name: str, description: str) -> dict[str, Any]:

@@ -302,7 +302,7 @@ def reports_notify_resolved(*, now: datetime) -> int:
     """Tell each reporter, in the in-app inbox, that the case its report opened or joined was
     closed, once per report (the outbox key names the report). Returns how many were told.
     Without an enabled inbox endpoint nothing is sent and the reports wait."""
-    from orderguard.notifications.models import NotificationChannel
+    from orderguard.notifications.models import NotificationChannel, Topic
     from orderguard.notifications.services import OutboxIn, outbox_enqueue
 
     inbox = (
@@ -338,7 +338,7 @@ def reports_notify_resolved(*, now: datetime) -> int:
                 }
                 messages.append(
                     OutboxIn(
-                        topic="report_resolved",
+                        topic=Topic.REPORT_RESOLVED.value,
                         recipient=str(r.reporter_id),
                         idempotency_key=f"report:{r.pk}:resolved:inbox",
                         endpoint_id=inbox,

@@ -49,7 +49,7 @@ from orderguard.tenancy.models import Merchant, Role
 
 # The on-call alarm's topic (a warehouse or global endpoint subscribes to it by name, like any
 # topic; the on-call staff get it by email and in the inbox).
-TOPIC_ONCALL = "oncall_alarm"
+TOPIC_ONCALL = Topic.ONCALL_ALARM.value
 TRIAGE_STEP = "triage"
 # Who works incidents: the technical on-call team, managers and admins. Other staff read them.
 INCIDENT_ROLES = frozenset({Role.TECH_ONCALL, Role.MANAGER, Role.ADMIN})

@@ -28,6 +28,8 @@ class Topic(models.TextChoices):
     ESCALATION = "escalation", _("升级通知")
     BUYER_SMS = "buyer_sms", _("买家短信")
     CASE_MERCHANT = "case_merchant", _("请商家协助")
+    ONCALL_ALARM = "oncall_alarm", _("值班告警")
+    REPORT_RESOLVED = "report_resolved", _("客服反馈处理结果")
 
 
 class NotificationChannel(TimeStampedModel):
