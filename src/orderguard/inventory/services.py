@@ -348,10 +348,10 @@ def stock_allocate(
     # Lines not yet written (a new order in an import) are written by the caller with their
     # allocated quantity already set; lines in the database are updated here.
     saved = [line for line in lines_changed if line.pk is not None]
-    # lines now served whole (the usual case when stock arrives): one UPDATE per thousand
+    # lines now served whole (the usual case when stock arrives): one UPDATE for all of them
     full = [line.pk for line in saved if line.allocated_quantity == line.quantity]
-    for start in range(0, len(full), 1000):
-        OrderLine.objects.filter(pk__in=full[start : start + 1000]).update(allocated_quantity=F("quantity"))
+    if full:
+        OrderLine.objects.filter(pk__in_ids=full).update(allocated_quantity=F("quantity"))
     bulk.update([line for line in saved if line.allocated_quantity != line.quantity], ["allocated_quantity"])
     bulk.insert(movements)
     # D1: low stock marks every order touching it (short or allocated) and opens an alert.
@@ -1074,8 +1074,8 @@ def stock_recheck(
         return result
     warehouse_of = {pk: wh for pk, (wh, _m, _p) in waiting.items()}
     orders: dict[int, Order] = {}
-    # plain rows made into instances with `bulk.new`: a tenth of the ORM's cost per row, and
-    # only the fields allocation and triage read (status and findings are written back)
+    # plain rows made into instances with `bulk.loaded`: a fraction of the ORM's cost per row,
+    # and only the fields allocation and triage read (status and findings are written back)
     fields = (
         "id",
         "merchant_id",
@@ -1090,9 +1090,8 @@ def stock_recheck(
 
     def load(ids: Sequence[int]) -> None:
         for start in range(0, len(ids), batch_size):
-            for row in Order.objects.filter(pk__in=ids[start : start + batch_size]).values_list(*fields):
-                o = bulk.new(Order, **dict(zip(fields, row, strict=True)))
-                o._state.adding = False
+            rows = Order.objects.filter(pk__in_ids=ids[start : start + batch_size]).values_list(*fields)
+            for o in bulk.loaded(Order, fields, rows):
                 orders[o.pk] = o
 
     policies = policies_for({m for _w, m, _p in waiting.values()})
@@ -1118,13 +1117,13 @@ def stock_recheck(
         load([pk for pk in ids if pk not in orders])
         chunk = [orders[pk] for pk in ids]
         lines: dict[int, list[OrderLine]] = defaultdict(list)
-        for row in (
-            OrderLine.objects.filter(order_id__in=ids)
+        for line in bulk.loaded(
+            OrderLine,
+            LINE_FIELDS,
+            OrderLine.objects.filter(order_id__in_ids=ids)
             .order_by("order_id", "line_no")
-            .values_list(*LINE_FIELDS)
+            .values_list(*LINE_FIELDS),
         ):
-            line = bulk.new(OrderLine, **dict(zip(LINE_FIELDS, row, strict=True)))
-            line._state.adding = False
             lines[line.order_id].append(line)
         before = {o.pk: sum(li.allocated_quantity for li in lines[o.pk]) for o in chunk}
         alloc = stock_allocate(
@@ -1172,7 +1171,7 @@ def stock_recheck(
                     )
                 )
         if cleared:
-            Order.objects.filter(pk__in=cleared).update(
+            Order.objects.filter(pk__in_ids=cleared).update(
                 status=OrderStatus.READY, findings=[], updated_at=timezone.now()
             )
         bulk.update(changed, ["status", "findings"])

@@ -77,3 +77,36 @@ def test_update_writes_the_fields_and_moves_updated_at(channel):
     assert (stored.recipient_name, stored.findings, stored.status) == ("李四", [{"code": "X"}], "received")
     assert stored.updated_at > before
     assert stored.updated_at - before < timedelta(minutes=1)
+
+
+def test_in_ids_matches_exactly_the_given_keys_bound_as_one_value(channel, django_assert_num_queries):
+    """`__in_ids` (core.sql, H1): the keys given, on the primary key and on a foreign key; an
+    empty list matches nothing; the whole list is one bound value, past SQLite's cap of bound
+    values per statement (32,766)."""
+    orders = OrderFactory.create_batch(4, channel=channel)
+    wanted = [orders[0].pk, orders[2].pk]
+    OrderEvent.objects.create(
+        order=orders[2], type="imported", occurred_at=datetime.now(UTC), actor_label="t"
+    )
+
+    assert sorted(Order.objects.filter(pk__in_ids=wanted).values_list("pk", flat=True)) == wanted
+    assert list(Order.objects.filter(pk__in_ids=[]).values_list("pk", flat=True)) == []
+    assert list(OrderEvent.objects.filter(order_id__in_ids=wanted).values_list("order_id", flat=True)) == [
+        orders[2].pk
+    ]
+    many = [orders[1].pk, *range(10**9, 10**9 + 40_000)]
+    with django_assert_num_queries(1):
+        assert list(Order.objects.filter(pk__in_ids=many).values_list("pk", flat=True)) == [orders[1].pk]
+
+
+def test_loaded_instances_hold_the_read_fields_and_defer_the_others(channel):
+    """`bulk.loaded`: saved instances with the fields read; another field is read from the
+    database when touched (as `only()` would), never a silent default."""
+    order = OrderFactory(channel=channel, platform_order_id="L1", status="on_hold")
+    names = ("id", "status", "merchant_id")
+    [loaded] = bulk.loaded(Order, names, Order.objects.filter(pk=order.pk).values_list(*names))
+
+    assert (loaded.pk, loaded.status, loaded.merchant_id) == (order.pk, "on_hold", channel.merchant_id)
+    assert loaded._state.adding is False
+    assert loaded.get_deferred_fields() >= {"platform_order_id"}
+    assert loaded.platform_order_id == "L1"
