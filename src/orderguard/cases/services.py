@@ -271,18 +271,14 @@ def cases_close_for_orders(
                 "contact_auto_at",
             ],
         )
-    bulk.insert(
-        [
-            bulk.new(
-                CaseEvent,
-                case_id=pk,
-                type=events.CaseEventType.RESOLVED,
-                occurred_at=now,
-                actor_label=actor_label,
-                data={"outcome": CaseOutcome.SUCCEEDED.value, "reason": reason, "handling_seconds": seconds},
-            )
+    bulk.insert_rows(
+        CaseEvent,
+        common={"type": events.CaseEventType.RESOLVED, "occurred_at": now, "actor_label": actor_label},
+        names=("case_id", "data"),
+        rows=[
+            (pk, {"outcome": CaseOutcome.SUCCEEDED.value, "reason": reason, "handling_seconds": seconds})
             for pk, seconds in closed
-        ]
+        ],
     )
     return [pk for pk, _seconds in closed]
 

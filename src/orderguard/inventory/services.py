@@ -270,7 +270,8 @@ def stock_allocate(
         free_here = {sku: lv.on_hand - lv.allocated for (w, sku), lv in levels.items() if w == wh}
         plans.update(allocation_plan(orders=plan_orders, free=free_here))
     touched: dict[int, StockLevel] = {}
-    movements: list[StockMovement] = []
+    # ALLOCATION movements: (merchant, warehouse, SKU, quantity, order, data) rows
+    movements: list[tuple[int, int, int, int, int, dict[str, Any]]] = []
     lines_changed: list[OrderLine] = []
     for r in todo:
         plan = plans[r.order.pk]
@@ -287,19 +288,7 @@ def stock_allocate(
                 level.allocated += take
                 touched[level.pk] = level
                 movements.append(
-                    bulk.new(
-                        StockMovement,
-                        merchant_id=r.order.merchant_id,
-                        warehouse_id=r.warehouse_id,
-                        sku_id=sku,
-                        type=MovementKind.ALLOCATION,
-                        quantity=take,
-                        reason=reason,
-                        order_id=r.order.pk,
-                        occurred_at=now,
-                        actor_label=actor_label,
-                        data={"line": line.line_no},
-                    )
+                    (r.order.merchant_id, r.warehouse_id, sku, take, r.order.pk, {"line": line.line_no})
                 )
             line.allocated_quantity = (line.allocated_quantity or 0) + units
             lines_changed.append(line)
@@ -353,7 +342,17 @@ def stock_allocate(
     if full:
         OrderLine.objects.filter(pk__in_ids=full).update(allocated_quantity=F("quantity"))
     bulk.update([line for line in saved if line.allocated_quantity != line.quantity], ["allocated_quantity"])
-    bulk.insert(movements)
+    bulk.insert_rows(
+        StockMovement,
+        common={
+            "type": MovementKind.ALLOCATION,
+            "reason": reason,
+            "occurred_at": now,
+            "actor_label": actor_label,
+        },
+        names=("merchant_id", "warehouse_id", "sku_id", "quantity", "order_id", "data"),
+        rows=movements,
+    )
     # D1: low stock marks every order touching it (short or allocated) and opens an alert.
     low = {key: lv for key, lv in levels.items() if lv.on_hand - lv.allocated < lv.safety_stock}
     if low:
@@ -1137,7 +1136,7 @@ def stock_recheck(
         )
         cleared: list[int] = []  # orders now without any finding: one UPDATE for all of them
         changed: list[Order] = []
-        order_events: list[OrderEvent] = []
+        order_events: list[tuple[int, dict[str, Any]]] = []  # (order, data) of `allocated` events
         items: list[OrderFindings] = []
         t1_gone: list[int] = []
         for o in chunk:
@@ -1160,22 +1159,18 @@ def stock_recheck(
             if got > 0:
                 if all(li.allocated_quantity >= li.quantity for li in lines[o.pk]):
                     result.served.append(o.pk)
-                order_events.append(
-                    bulk.new(
-                        OrderEvent,
-                        order_id=o.pk,
-                        type=OrderEventType.ALLOCATED,
-                        occurred_at=now,
-                        actor_label=actor_label,
-                        data={"reason": reason, "units": got, "status": status},
-                    )
-                )
+                order_events.append((o.pk, {"reason": reason, "units": got, "status": status}))
         if cleared:
             Order.objects.filter(pk__in_ids=cleared).update(
                 status=OrderStatus.READY, findings=[], updated_at=timezone.now()
             )
         bulk.update(changed, ["status", "findings"])
-        bulk.insert(order_events)
+        bulk.insert_rows(
+            OrderEvent,
+            common={"type": OrderEventType.ALLOCATED, "occurred_at": now, "actor_label": actor_label},
+            names=("order_id", "data"),
+            rows=order_events,
+        )
         result.cases_closed.extend(
             cases_close_for_orders(
                 order_ids=t1_gone,

@@ -110,3 +110,29 @@ def test_loaded_instances_hold_the_read_fields_and_defer_the_others(channel):
     assert loaded._state.adding is False
     assert loaded.get_deferred_fields() >= {"platform_order_id"}
     assert loaded.platform_order_id == "L1"
+
+
+def test_insert_rows_writes_what_insert_would_without_instances(channel):
+    """`bulk.insert_rows`: shared values once, per-row values in order, defaults for the rest;
+    datetimes and JSON read back exactly (H1: the re-check's ledger and event rows)."""
+    orders = OrderFactory.create_batch(2, channel=channel)
+    at = datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=UTC)
+    with transaction.atomic():
+        written = bulk.insert_rows(
+            OrderEvent,
+            common={"type": "allocated", "occurred_at": at, "actor_label": "system:t"},
+            names=("order_id", "data"),
+            rows=[(orders[0].pk, {"units": 2, "reason": "到货"}), (orders[1].pk, {"units": 1})],
+        )
+
+    assert written == 2
+    stored = list(
+        OrderEvent.objects.filter(order__in=orders)
+        .order_by("order_id")
+        .values_list("order_id", "type", "occurred_at", "actor_label", "actor_id", "data")
+    )
+    assert stored == [
+        (orders[0].pk, "allocated", at, "system:t", None, {"units": 2, "reason": "到货"}),
+        (orders[1].pk, "allocated", at, "system:t", None, {"units": 1}),
+    ]
+    assert bulk.insert_rows(OrderEvent, common={}, names=("order_id",), rows=[]) == 0
