@@ -1060,6 +1060,26 @@ def stock_recheck(
     `order_ids` keeps only those of the waiting orders (a merchant's decision on some of
     them); `reason` replaces ``stock_arrived`` as the logged reason.
     """
+    with bulk.gc_paused():
+        return _stock_recheck(
+            pairs=pairs,
+            now=now,
+            actor_label=actor_label,
+            batch_size=batch_size,
+            order_ids=order_ids,
+            reason=reason,
+        )
+
+
+def _stock_recheck(
+    *,
+    pairs: set[tuple[int, int]],
+    now: datetime,
+    actor_label: str,
+    batch_size: int | None,
+    order_ids: set[int] | None,
+    reason: str,
+) -> RecheckResult:
     from orderguard.cases.services import CloseReason, OrderFindings, cases_close_for_orders, cases_triage
     from orderguard.sla.services import PolicyBook
 

@@ -136,3 +136,20 @@ def test_insert_rows_writes_what_insert_would_without_instances(channel):
         (orders[1].pk, "allocated", at, "system:t", None, {"units": 1}),
     ]
     assert bulk.insert_rows(OrderEvent, common={}, names=("order_id",), rows=[]) == 0
+
+
+def test_gc_paused_restores_collection_as_it_was_even_on_error():
+    import gc
+
+    assert gc.isenabled()
+    with pytest.raises(ValueError), bulk.gc_paused():
+        assert not gc.isenabled()
+        raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with bulk.gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
