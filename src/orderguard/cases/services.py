@@ -206,56 +206,56 @@ def cases_close_for_orders(
     ``resolved`` CaseEvent each. Returns the closed cases' ids."""
     rows = list(
         ExceptionCase.objects.select_for_update(of=("self",))
-        .filter(order_id__in=order_ids, type=case_type, status__in=OPEN_STATUSES, source__in=AUTO_SOURCES)
+        .filter(order_id__in_ids=order_ids, type=case_type, status__in=OPEN_STATUSES, source__in=AUTO_SOURCES)
         .order_by("pk")
         .values_list("pk", "opened_at")
     )
-    closed = [
-        bulk.new(
-            ExceptionCase,
-            pk=pk,
-            status=CaseStatus.RESOLVED,
-            outcome=CaseOutcome.SUCCEEDED,
-            resolution=reason,
-            closed_at=now,
-            waiting_on="",
-            handling_seconds=max(0, int((now - opened_at).total_seconds())),
-            # no alerts or contacts to come (as `case_clock_stop`)
-            sla_next_at=None,
-            sla_paused_at=None,
-            sla_remaining_seconds=None,
-            contact_next="",
-            contact_next_at=None,
-            contact_auto_at=None,
-        )
-        for pk, opened_at in rows
-    ]
+    # (case id, handling seconds): plain pairs, instances only for a row-by-row update
+    closed = [(pk, max(0, int((now - opened_at).total_seconds()))) for pk, opened_at in rows]
     # cases opened by one import share their opening time, so the handling times are few: one
     # UPDATE per handling time (a row-by-row update when they are mostly different)
-    by_seconds: dict[int | None, list[int]] = defaultdict(list)
-    for c in closed:
-        by_seconds[c.handling_seconds].append(c.pk)
+    by_seconds: dict[int, list[int]] = defaultdict(list)
+    for pk, seconds in closed:
+        by_seconds[seconds].append(pk)
     if len(by_seconds) * 20 <= len(closed):
         for seconds, pks in by_seconds.items():
-            for start in range(0, len(pks), 5000):
-                ExceptionCase.objects.filter(pk__in=pks[start : start + 5000]).update(
+            ExceptionCase.objects.filter(pk__in_ids=pks).update(
+                status=CaseStatus.RESOLVED,
+                outcome=CaseOutcome.SUCCEEDED,
+                resolution=reason,
+                closed_at=now,
+                waiting_on="",
+                handling_seconds=seconds,
+                sla_next_at=None,
+                sla_paused_at=None,
+                sla_remaining_seconds=None,
+                contact_next="",
+                contact_next_at=None,
+                contact_auto_at=None,
+                updated_at=timezone.now(),
+            )
+    else:
+        bulk.update(
+            [
+                bulk.new(
+                    ExceptionCase,
+                    pk=pk,
                     status=CaseStatus.RESOLVED,
                     outcome=CaseOutcome.SUCCEEDED,
                     resolution=reason,
                     closed_at=now,
                     waiting_on="",
                     handling_seconds=seconds,
+                    # no alerts or contacts to come (as `case_clock_stop`)
                     sla_next_at=None,
                     sla_paused_at=None,
                     sla_remaining_seconds=None,
                     contact_next="",
                     contact_next_at=None,
                     contact_auto_at=None,
-                    updated_at=timezone.now(),
                 )
-    else:
-        bulk.update(
-            closed,
+                for pk, seconds in closed
+            ],
             [
                 "status",
                 "outcome",
@@ -271,24 +271,16 @@ def cases_close_for_orders(
                 "contact_auto_at",
             ],
         )
-    bulk.insert(
-        [
-            bulk.new(
-                CaseEvent,
-                case_id=c.pk,
-                type=events.CaseEventType.RESOLVED,
-                occurred_at=now,
-                actor_label=actor_label,
-                data={
-                    "outcome": CaseOutcome.SUCCEEDED.value,
-                    "reason": reason,
-                    "handling_seconds": c.handling_seconds,
-                },
-            )
-            for c in closed
-        ]
+    bulk.insert_rows(
+        CaseEvent,
+        common={"type": events.CaseEventType.RESOLVED, "occurred_at": now, "actor_label": actor_label},
+        names=("case_id", "data"),
+        rows=[
+            (pk, {"outcome": CaseOutcome.SUCCEEDED.value, "reason": reason, "handling_seconds": seconds})
+            for pk, seconds in closed
+        ],
     )
-    return [c.pk for c in closed]
+    return [pk for pk, _seconds in closed]
 
 
 def require_staff(actor: Actor) -> None:

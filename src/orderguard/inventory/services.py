@@ -270,7 +270,8 @@ def stock_allocate(
         free_here = {sku: lv.on_hand - lv.allocated for (w, sku), lv in levels.items() if w == wh}
         plans.update(allocation_plan(orders=plan_orders, free=free_here))
     touched: dict[int, StockLevel] = {}
-    movements: list[StockMovement] = []
+    # ALLOCATION movements: (merchant, warehouse, SKU, quantity, order, data) rows
+    movements: list[tuple[int, int, int, int, int, dict[str, Any]]] = []
     lines_changed: list[OrderLine] = []
     for r in todo:
         plan = plans[r.order.pk]
@@ -287,19 +288,7 @@ def stock_allocate(
                 level.allocated += take
                 touched[level.pk] = level
                 movements.append(
-                    bulk.new(
-                        StockMovement,
-                        merchant_id=r.order.merchant_id,
-                        warehouse_id=r.warehouse_id,
-                        sku_id=sku,
-                        type=MovementKind.ALLOCATION,
-                        quantity=take,
-                        reason=reason,
-                        order_id=r.order.pk,
-                        occurred_at=now,
-                        actor_label=actor_label,
-                        data={"line": line.line_no},
-                    )
+                    (r.order.merchant_id, r.warehouse_id, sku, take, r.order.pk, {"line": line.line_no})
                 )
             line.allocated_quantity = (line.allocated_quantity or 0) + units
             lines_changed.append(line)
@@ -348,12 +337,22 @@ def stock_allocate(
     # Lines not yet written (a new order in an import) are written by the caller with their
     # allocated quantity already set; lines in the database are updated here.
     saved = [line for line in lines_changed if line.pk is not None]
-    # lines now served whole (the usual case when stock arrives): one UPDATE per thousand
+    # lines now served whole (the usual case when stock arrives): one UPDATE for all of them
     full = [line.pk for line in saved if line.allocated_quantity == line.quantity]
-    for start in range(0, len(full), 1000):
-        OrderLine.objects.filter(pk__in=full[start : start + 1000]).update(allocated_quantity=F("quantity"))
+    if full:
+        OrderLine.objects.filter(pk__in_ids=full).update(allocated_quantity=F("quantity"))
     bulk.update([line for line in saved if line.allocated_quantity != line.quantity], ["allocated_quantity"])
-    bulk.insert(movements)
+    bulk.insert_rows(
+        StockMovement,
+        common={
+            "type": MovementKind.ALLOCATION,
+            "reason": reason,
+            "occurred_at": now,
+            "actor_label": actor_label,
+        },
+        names=("merchant_id", "warehouse_id", "sku_id", "quantity", "order_id", "data"),
+        rows=movements,
+    )
     # D1: low stock marks every order touching it (short or allocated) and opens an alert.
     low = {key: lv for key, lv in levels.items() if lv.on_hand - lv.allocated < lv.safety_stock}
     if low:
@@ -1061,6 +1060,26 @@ def stock_recheck(
     `order_ids` keeps only those of the waiting orders (a merchant's decision on some of
     them); `reason` replaces ``stock_arrived`` as the logged reason.
     """
+    with bulk.gc_paused():
+        return _stock_recheck(
+            pairs=pairs,
+            now=now,
+            actor_label=actor_label,
+            batch_size=batch_size,
+            order_ids=order_ids,
+            reason=reason,
+        )
+
+
+def _stock_recheck(
+    *,
+    pairs: set[tuple[int, int]],
+    now: datetime,
+    actor_label: str,
+    batch_size: int | None,
+    order_ids: set[int] | None,
+    reason: str,
+) -> RecheckResult:
     from orderguard.cases.services import CloseReason, OrderFindings, cases_close_for_orders, cases_triage
     from orderguard.sla.services import PolicyBook
 
@@ -1074,8 +1093,8 @@ def stock_recheck(
         return result
     warehouse_of = {pk: wh for pk, (wh, _m, _p) in waiting.items()}
     orders: dict[int, Order] = {}
-    # plain rows made into instances with `bulk.new`: a tenth of the ORM's cost per row, and
-    # only the fields allocation and triage read (status and findings are written back)
+    # plain rows made into instances with `bulk.loaded`: a fraction of the ORM's cost per row,
+    # and only the fields allocation and triage read (status and findings are written back)
     fields = (
         "id",
         "merchant_id",
@@ -1090,9 +1109,8 @@ def stock_recheck(
 
     def load(ids: Sequence[int]) -> None:
         for start in range(0, len(ids), batch_size):
-            for row in Order.objects.filter(pk__in=ids[start : start + batch_size]).values_list(*fields):
-                o = bulk.new(Order, **dict(zip(fields, row, strict=True)))
-                o._state.adding = False
+            rows = Order.objects.filter(pk__in_ids=ids[start : start + batch_size]).values_list(*fields)
+            for o in bulk.loaded(Order, fields, rows):
                 orders[o.pk] = o
 
     policies = policies_for({m for _w, m, _p in waiting.values()})
@@ -1118,13 +1136,13 @@ def stock_recheck(
         load([pk for pk in ids if pk not in orders])
         chunk = [orders[pk] for pk in ids]
         lines: dict[int, list[OrderLine]] = defaultdict(list)
-        for row in (
-            OrderLine.objects.filter(order_id__in=ids)
+        for line in bulk.loaded(
+            OrderLine,
+            LINE_FIELDS,
+            OrderLine.objects.filter(order_id__in_ids=ids)
             .order_by("order_id", "line_no")
-            .values_list(*LINE_FIELDS)
+            .values_list(*LINE_FIELDS),
         ):
-            line = bulk.new(OrderLine, **dict(zip(LINE_FIELDS, row, strict=True)))
-            line._state.adding = False
             lines[line.order_id].append(line)
         before = {o.pk: sum(li.allocated_quantity for li in lines[o.pk]) for o in chunk}
         alloc = stock_allocate(
@@ -1138,7 +1156,7 @@ def stock_recheck(
         )
         cleared: list[int] = []  # orders now without any finding: one UPDATE for all of them
         changed: list[Order] = []
-        order_events: list[OrderEvent] = []
+        order_events: list[tuple[int, dict[str, Any]]] = []  # (order, data) of `allocated` events
         items: list[OrderFindings] = []
         t1_gone: list[int] = []
         for o in chunk:
@@ -1161,22 +1179,18 @@ def stock_recheck(
             if got > 0:
                 if all(li.allocated_quantity >= li.quantity for li in lines[o.pk]):
                     result.served.append(o.pk)
-                order_events.append(
-                    bulk.new(
-                        OrderEvent,
-                        order_id=o.pk,
-                        type=OrderEventType.ALLOCATED,
-                        occurred_at=now,
-                        actor_label=actor_label,
-                        data={"reason": reason, "units": got, "status": status},
-                    )
-                )
+                order_events.append((o.pk, {"reason": reason, "units": got, "status": status}))
         if cleared:
-            Order.objects.filter(pk__in=cleared).update(
+            Order.objects.filter(pk__in_ids=cleared).update(
                 status=OrderStatus.READY, findings=[], updated_at=timezone.now()
             )
         bulk.update(changed, ["status", "findings"])
-        bulk.insert(order_events)
+        bulk.insert_rows(
+            OrderEvent,
+            common={"type": OrderEventType.ALLOCATED, "occurred_at": now, "actor_label": actor_label},
+            names=("order_id", "data"),
+            rows=order_events,
+        )
         result.cases_closed.extend(
             cases_close_for_orders(
                 order_ids=t1_gone,
