@@ -123,7 +123,7 @@ def _child(orders: int) -> dict[str, Any]:
 
 # --- reads at scale: the dashboard, the work queue and the API case list over N cases -------
 
-SCAN_TARGET_MS = 100.0  # S2: a deadline scan tick over 1M open cases (issue target)
+SCAN_TARGET_MS = 100.0  # S2: a deadline scan tick over 1M open cases (the target)
 READ_TARGET_MS = 300.0
 MERCHANTS = (("bm-a", 0.34), ("bm-b", 0.24), ("bm-c", 0.16), ("bm-d", 0.12), ("bm-e", 0.09), ("bm-f", 0.05))
 PLATFORMS = ("taobao", "jd", "pinduoduo", "douyin")

@@ -970,7 +970,7 @@ def stock_moves_apply(
     return result
 
 
-# --- automatic re-check when stock arrives (issue point 6, B4) ---------------------------------
+# --- automatic re-check when stock arrives (T1, B4) ---------------------------------
 
 STOCK_CODES = frozenset({STOCK_SHORT, STOCK_LOW, STOCK_BACKORDER})
 # Orders re-allocated per round: keeps every `IN (...)` under SQLite's limit of bound values

@@ -1,4 +1,4 @@
-"""Bad input on case handling through the API (issue 7): an action by a role that may not take
+"""Bad input on case handling through the API (S1, S2): an action by a role that may not take
 it, every move the case machine forbids, a contact on a closed case, and a corrected address
 that still fails. Each refusal answers in the API's error shape and changes nothing; the
 correction that still fails is stored but leaves the case open with its new findings (H2.4)."""

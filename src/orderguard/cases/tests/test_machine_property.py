@@ -1,5 +1,5 @@
 """Properties of every case machine and of a step's clock, checked by hypothesis without a
-database (issue 7, "Scale": no illegal transition, no state a case can get stuck in, no
+database (the machines' scale property: no illegal transition, no state a case can get stuck in, no
 negative remaining time).
 
 The case walk takes any action by any role with any outcome on each machine of `MACHINES` and

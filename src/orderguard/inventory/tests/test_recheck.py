@@ -1,4 +1,4 @@
-"""Automatic re-check (issue point 6, B4, H1.3): stock arrives, waiting orders are allocated again
+"""Automatic re-check (T1, B4, H1.3): stock arrives, waiting orders are allocated again
 in payment order, and their stock-out cases close themselves with a logged reason."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The email channel against a real SMTP server on 127.0.0.1 (issue 5: email through SMTP,
+"""The email channel against a real SMTP server on 127.0.0.1 (email through SMTP,
 HTML and text parts, a Message-ID derived from the outbox row; SMTP down, then back)."""
 
 from __future__ import annotations

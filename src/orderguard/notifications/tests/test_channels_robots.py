@@ -1,5 +1,5 @@
 """The IM robot channels against real local servers that speak each provider's protocol and
-verify its signature (issue 5: channels; bad input: a wrong webhook, an expired secret)."""
+verify its signature (bad input: a wrong webhook, an expired secret)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The SMS channels against a local gateway that verifies Alibaba Cloud's RPC signature and the
-JSON gateway's HMAC, knows its templates' variables and refuses bad phones (issue 5: SMS with
+JSON gateway's HMAC, knows its templates' variables and refuses bad phones (SMS with
 templates; bad input: a template with a missing variable, a phone the gateway rejects)."""
 
 from __future__ import annotations
