@@ -217,6 +217,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for key, value in summary["cases_by_type"].items():
             print(f"{key}: {value}")
         print(f"orders: {summary['orders']}  cases: {summary['cases']}")
+        history = summary.get("history")
+        if history:
+            print(
+                f"history: {history['orders']} orders and {history['cases']} cases over the month before, "
+                f"{history['incidents']} channel faults, improvement action #{history['action']}"
+            )
         story = summary.get("stockout_story")
         if story:
             print(

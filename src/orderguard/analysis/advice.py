@@ -8,7 +8,9 @@
   to derive it from), `z` the standard normal quantile of the service level
   (`OG_SERVICE_LEVEL`, default 0.95 -> z = 1.645); the answer rounded up;
 - channels whose faults recur (T4 cases on at least `RECUR_DAYS` days), with the minutes the
-  faults stayed open (from the alarm to the resolution of each T4 case closed in the period);
+  faults stayed open: the channel's incidents (`incidents.Incident`, from `opened_at` to
+  `resolved_at`) resolved in the period when it has any, else from the alarm to the
+  resolution of each of its T4 cases closed in the period;
 - provinces and merchants with many recipient-information errors (T2, at least
   `MIN_ADDRESS_ERRORS` cases).
 
@@ -33,6 +35,7 @@ from orderguard.analysis.rollup import day_start
 from orderguard.analysis.selectors import Scope
 from orderguard.catalog.models import Sku
 from orderguard.core.choices import ExceptionType
+from orderguard.incidents.models import Incident
 from orderguard.inventory.models import StockLevel
 from orderguard.orders.models import Channel, OrderLine
 from orderguard.tenancy.models import Merchant
@@ -85,6 +88,21 @@ def _daily_demand(pairs: list[tuple[int, str]], period: Period) -> dict[tuple[in
             if paid_at is not None and (merchant_id, sku) in wanted:
                 by_day[(merchant_id, sku)][paid_at.astimezone(tz).date()] += quantity
     return {pair: [by_day[pair].get(d, 0) for d in period.each_day()] for pair in pairs}
+
+
+def _incident_seconds(channel_ids: list[int], period: Period) -> dict[int, int]:
+    """The seconds each channel's incidents resolved in the period stayed open (opened ->
+    resolved), in one query; a channel without such incidents is absent."""
+    out: dict[int, int] = defaultdict(int)
+    if channel_ids:
+        for channel_id, opened_at, resolved_at in Incident.objects.filter(
+            channel_id__in=channel_ids,
+            resolved_at__gte=day_start(period.first),
+            resolved_at__lt=day_start(period.last + timedelta(days=1)),
+        ).values_list("channel_id", "opened_at", "resolved_at"):
+            if resolved_at is not None:
+                out[channel_id] += max(0, int((resolved_at - opened_at).total_seconds()))
+    return dict(out)
 
 
 def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
@@ -147,6 +165,7 @@ def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
         str(c.pk): c
         for c in Channel.objects.filter(pk__in=[int(r["key"]) for r in faults]).select_related("merchant")
     }
+    outages = _incident_seconds([int(k) for k in channels], period)
     for r in faults:
         c = channels.get(r["key"])
         if c is None:
@@ -159,7 +178,7 @@ def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
                 "platform": c.platform,
                 "affected": r["affected"],
                 "days": r["days"],
-                "outage_minutes": round((r["open_seconds"] or 0) / 60),
+                "outage_minutes": round(outages.get(c.pk, r["open_seconds"] or 0) / 60),
             }
         )
 

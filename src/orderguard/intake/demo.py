@@ -720,6 +720,25 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
         _demo_stock_arrives(say)
     passwords = _demo_users()
     story = _demo_stockout_story(seed=seed, day=day, say=say) if channels else None
+    history = None
+    if channels:
+        # S3/S4: the month before the demo day, for the analysis page
+        from django.contrib.auth import get_user_model
+
+        from orderguard.analysis.demo import demo_history
+
+        staff = dict(
+            get_user_model()
+            .objects.filter(username__in=["demo-agent", "demo-manager"])
+            .values_list("username", "pk")
+        )
+        history = demo_history(
+            day=day.date(),
+            seed=seed,
+            agent_id=staff.get("demo-agent"),
+            manager_id=staff.get("demo-manager"),
+            say=say,
+        )
     for username, password in passwords.items():
         say(f"demo user {username}: password {password}")
     audit = _demo_audit_and_report(day.date(), seed=seed, say=say)
@@ -737,6 +756,9 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
         "passwords": passwords,
         # the stock-out story, told on the first run only
         "stockout_story": story,
+        # the month of history before the demo day (orders, cases by type, incidents, the
+        # improvement action), written on the first run only
+        "history": history,
         # D4 lines of the demo day's audits (drawn, checked, failed) and D5 reports
         "audit": audit,
     }

@@ -1,0 +1,136 @@
+"""The demo's month of history (S3, S4): the report, the advice and the improvement action
+have something to show after the first `orderguard demo`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.db.models import Sum
+
+from orderguard.analysis.actions import action_effect
+from orderguard.analysis.advice import findings_build
+from orderguard.analysis.demo import FAULT_MINUTES, RECUR_CHANNEL, RECUR_SKU
+from orderguard.analysis.models import ImprovementAction
+from orderguard.analysis.periods import Period
+from orderguard.analysis.rollup import rollup_rebuild
+from orderguard.analysis.selectors import Scope, report_build
+from orderguard.cases.models import CaseEvent, ExceptionCase
+from orderguard.incidents.models import Incident
+from orderguard.intake.demo import demo_run
+from orderguard.orders.models import Order
+from orderguard.tenancy.access import actor_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _month() -> tuple[ImprovementAction, Period]:
+    action = ImprovementAction.objects.get()
+    day = action.started_on + timedelta(days=15)  # the demo day
+    return action, Period(first=day - timedelta(days=30), last=day - timedelta(days=1))
+
+
+def test_the_demo_writes_a_month_of_history_the_analysis_reads_once():
+    summary = demo_run(orders=40, seed=11, progress=False)
+    rollup_rebuild()
+    history = summary["history"]
+    assert history == {
+        "orders": 1067,
+        "cases": 146,
+        "cases_by_type": {"T1": 13, "T2": 38, "T3": 42, "T4": 12, "T5": 41},
+        "incidents": 4,
+        "action": ImprovementAction.objects.get().pk,
+    }
+    action, month = _month()
+    assert (action.kind, action.subject, action.merchant.code, action.status) == (
+        "sku_stockouts",
+        RECUR_SKU,
+        "chuju",
+        "done",
+    )
+    # S3: every type has cases, closings, success rates and handling times in the month
+    report = report_build(
+        scope=Scope(merchant=None), period=month, actor=actor_for(User.objects.get(username="demo-manager"))
+    )
+    assert {t["type"]: (t["opened"], t["closed"]) for t in report["types"]} == {
+        "T1": (13, 13),
+        "T2": (38, 38),
+        "T3": (42, 40),
+        "T4": (12, 12),
+        "T5": (41, 40),
+    }
+    assert all(t["success_rate"] > 0 and t["handling_mean"] > 0 for t in report["types"])
+    assert {s["source"]: s["opened"] for s in report["sources"] if s["opened"]} == {
+        "D1": 13,
+        "D2": 80,
+        "D3": 12,
+        "D5": 41,
+    }
+    assert report["totals"]["opened"] == 146
+    assert CaseEvent.objects.filter(
+        type="sla_overdue", case__order__platform_order_id__startswith="H-"
+    ).exists()
+    assert (
+        ExceptionCase.objects.filter(
+            order__platform_order_id__startswith="H-", closed_at__isnull=True
+        ).count()
+        == 3
+    )
+
+    # S3 advice: the recurring SKU with its safety stock, the recurring channel fault with the
+    # minutes its incidents lasted, the province and merchant of the address errors
+    found = {(f["kind"], f["subject"]): f for f in findings_build(scope=Scope(merchant=None), period=month)}
+    sku = found[("sku_stockouts", RECUR_SKU)]
+    assert (sku["affected"], sku["days"], sku["advice"]["days"], sku["advice"]["suggested"]) == (
+        10,
+        5,
+        30,
+        97,
+    )
+    fault = found[("channel_faults", RECUR_CHANNEL)]
+    assert (fault["affected"], fault["days"], fault["outage_minutes"]) == (
+        12,
+        4,
+        sum(FAULT_MINUTES) == 285 and 285,
+    )
+    assert found[("area_address_errors", "四川省")]["affected"] == 20
+    assert found[("merchant_address_errors", "yoyo")]["affected"] == 31
+
+    # S4: the SKU ran out on 5 days before the action and never after it
+    assert action_effect(action, today=month.last + timedelta(days=2)) == {
+        "days": 16,
+        "before": 10,
+        "after": 0,
+        "change": -100.0,
+    }
+
+    # a second run writes nothing more
+    orders = Order.objects.count()
+    assert demo_run(orders=40, seed=11, progress=False)["history"] is None
+    assert (Order.objects.count(), ImprovementAction.objects.count(), Incident.objects.count()) == (
+        orders,
+        1,
+        4,
+    )
+
+
+def test_outage_minutes_come_from_the_incidents_else_from_the_fault_cases():
+    demo_run(orders=40, seed=11, progress=False)
+    rollup_rebuild()
+    _action, month = _month()
+
+    def minutes() -> int:
+        [fault] = [
+            f
+            for f in findings_build(scope=Scope(merchant=None), period=month)
+            if f["kind"] == "channel_faults"
+        ]
+        return fault["outage_minutes"]
+
+    assert minutes() == 285  # 45 + 90 + 30 + 120, opened -> resolved of the 4 incidents
+    Incident.objects.all().delete()
+    by_cases = ExceptionCase.objects.filter(type="T4", order__channel__code=RECUR_CHANNEL).aggregate(
+        s=Sum("handling_seconds")
+    )["s"]
+    assert minutes() == round(by_cases / 60) != 285
