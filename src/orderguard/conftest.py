@@ -47,6 +47,13 @@ def _default_language():
 
 
 @pytest.fixture(autouse=True)
+def _no_sms_quiet_hours(settings):
+    """SMS quiet hours (21:00-08:00 Beijing time by default) would hold a test's SMS until the
+    morning whenever the suite runs in the evening; the tests of quiet hours set them."""
+    settings.OUTBOX_SMS_QUIET_HOURS = ""
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Tests make many users; the production hasher is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

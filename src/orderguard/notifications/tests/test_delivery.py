@@ -232,6 +232,7 @@ def test_a_buyer_sms_queued_at_night_is_deferred_to_the_morning_not_dropped(reco
     from orderguard.notifications.channels.base import REGISTRY
     from orderguard.notifications.tests.channels import TEST_TARGET
 
+    settings.OUTBOX_SMS_QUIET_HOURS = "21:00-08:00"
     monkeypatch.setitem(REGISTRY, "sms_test", TEST_TARGET)
     gateway = NotificationChannel.objects.create(
         kind="sms_test", name="sms", config={"url": "http://127.0.0.1:9/"}
