@@ -30,6 +30,7 @@ from orderguard.cases.errors import CaseActionNotAllowed
 from orderguard.cases.ladder import AUTOMATIC, LADDER_TYPES, OUTCOMES_FOR, ContactChannel, ContactOutcome
 from orderguard.cases.machine import REVEAL_ROLES, Action, ActionName, machine_for
 from orderguard.cases.models import OPEN_STATUS_VALUES, ExceptionCase
+from orderguard.cases.reasons import reason_text
 from orderguard.cases.selectors import TimelineEntry, assignee_label, case_get, case_timeline
 from orderguard.cases.services import (
     NOTE_MAX_LENGTH,
@@ -306,6 +307,7 @@ def _work_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
         "is_staff": actor.is_staff_role,
         "waiting_on": WaitingOn(case.waiting_on).label if case.waiting_on else "",
         "step": STEP_LABELS.get(case.step, case.step),
+        "resolution": reason_text(case.resolution),
         "assignee": assignee_label(case=case, actor=actor),
         "mine": case.assignee_id == actor.user_id,
         "due_state": _due_state(case, now) if is_open else "",
@@ -324,7 +326,7 @@ def _work_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
                 or e.data.get("text")
                 or e.data.get("buyer_says")
                 or e.data.get("verified")
-                or e.data.get("reason")
+                or reason_text(e.data.get("reason"))
                 or "",
             }
             for e in entries

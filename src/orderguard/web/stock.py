@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from orderguard.cases.reasons import reason_text
 from orderguard.core import clock
 from orderguard.intake.adapters.base import SourceFile
 from orderguard.intake.masterdata import stock_moves_import
@@ -84,7 +85,10 @@ def stock_page(request: HttpRequest) -> HttpResponse:
     figures = stock_figures(levels=levels, now=clock.now())
     context = {
         "levels": [(lv, figures[lv.pk]) for lv in levels],
-        "movements": stock_movements(actor=actor).select_related("merchant")[:MOVEMENTS_SHOWN],
+        "movements": [
+            (m, reason_text(m.reason))
+            for m in stock_movements(actor=actor).select_related("merchant")[:MOVEMENTS_SHOWN]
+        ],
         "sku": sku,
         "may_move": _may_move(actor),
         "merchants": Merchant.objects.filter(active=True).order_by("code") if _may_move(actor) else [],

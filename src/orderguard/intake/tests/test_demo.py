@@ -94,7 +94,7 @@ def test_the_demo_makes_orders_with_each_kind_of_problem_and_its_users_once():
     assert NotificationChannel.objects.filter(kind="inbox").count() == 1
 
 
-def test_the_demo_tells_the_stock_out_story_from_short_to_shipped():
+def test_the_demo_tells_the_stock_out_story_from_short_to_shipped(client):
     """T1, D1, H1, B4 end to end: a SKU goes short for a demo merchant, the merchant gets one
     message listing it and its orders, decides a transfer, the transfer arrives, the orders are
     allocated in payment order and ship, their cases close with the reason."""
@@ -167,3 +167,9 @@ def test_the_demo_tells_the_stock_out_story_from_short_to_shipped():
         "resolved",
     ]
     assert stock_ledger_mismatches() == []
+    # the merchant reads the case page in words, not in the services' reason codes
+    client.force_login(User.objects.get(username="demo-yoyo"))
+    page = client.get(f"/cases/{first.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert '<dd class="col-sm-9" id="case-resolution">调拨已到货</dd>' in page
+    assert "transfer_arrived" not in page and "shipped_on_platform" not in page
+    assert "平台已发货" in page
