@@ -36,10 +36,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from orderguard.cases import events as case_events
 from orderguard.cases.choices import OPEN_STATUSES, CaseEventType, CaseOutcome, CaseStatus
 from orderguard.cases.models import CaseEvent, ExceptionCase
-from orderguard.cases.services import handling_seconds
+from orderguard.cases.services import cases_close
 from orderguard.core import bulk
 from orderguard.core.errors import NotFound
 from orderguard.incidents.models import (
@@ -52,7 +51,6 @@ from orderguard.incidents.models import (
 from orderguard.incidents.services import IncidentRefused, _event
 from orderguard.orders.choices import OrderEventType, OrderStatus
 from orderguard.orders.models import Channel, Order, OrderEvent
-from orderguard.sla.services import case_clock_stop
 from orderguard.tenancy.access import Actor, visible
 from orderguard.tenancy.models import Role
 
@@ -404,26 +402,15 @@ def _merge(
         .filter(order=copy, status__in=OPEN_STATUSES)
         .order_by("pk")
     )
-    for case in cases:
-        case.status, case.outcome = CaseStatus.CANCELLED, CaseOutcome.CANCELLED
-        case.resolution, case.closed_at, case.waiting_on = "merged", now, ""
-        case.handling_seconds = handling_seconds(case, now)
-        case_clock_stop(case)
-    bulk.update(
+    cases_close(
         cases,
-        [
-            "status",
-            "outcome",
-            "resolution",
-            "closed_at",
-            "waiting_on",
-            "handling_seconds",
-            "sla_next_at",
-            "sla_paused_at",
-            "sla_remaining_seconds",
-        ],
+        status=CaseStatus.CANCELLED,
+        outcome=CaseOutcome.CANCELLED,
+        resolution="merged",
+        reason="merged",
+        now=now,
+        actor_label=actor_label,
     )
-    bulk.insert([case_events.resolved(c, at=now, actor_label=actor_label, reason="merged") for c in cases])
     bulk.insert(
         [
             bulk.new(

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from orderguard.cases import events as case_events
 from orderguard.cases.choices import OPEN_STATUSES, CaseEventType, CaseOutcome, CaseStatus
 from orderguard.cases.models import CaseEvent, ExceptionCase
-from orderguard.cases.services import handling_seconds
+from orderguard.cases.services import cases_close
 from orderguard.core import bulk
 from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.errors import DomainError, NotFound
@@ -43,7 +43,7 @@ from orderguard.notifications.endpoints import recipients_for
 from orderguard.notifications.models import NotificationChannel, Topic
 from orderguard.notifications.services import OutboxIn, outbox_enqueue
 from orderguard.orders.models import Channel, Order
-from orderguard.sla.services import PolicyBook, case_clock_stop
+from orderguard.sla.services import PolicyBook
 from orderguard.tenancy.access import Actor, staff_users
 from orderguard.tenancy.models import Merchant, Role
 
@@ -679,33 +679,15 @@ def _close_cases(incident: Incident, *, now: datetime, actor: Actor, text: str) 
         )
         .order_by("pk")
     )
-    for case in cases:
-        case.status, case.outcome = CaseStatus.RESOLVED, CaseOutcome.SUCCEEDED
-        case.resolution, case.closed_at = text, now
-        case.waiting_on = ""
-        case.handling_seconds = handling_seconds(case, now)
-        case_clock_stop(case)
-    bulk.update(
+    cases_close(
         cases,
-        [
-            "status",
-            "outcome",
-            "resolution",
-            "closed_at",
-            "waiting_on",
-            "handling_seconds",
-            "sla_next_at",
-            "sla_paused_at",
-            "sla_remaining_seconds",
-        ],
-    )
-    bulk.insert(
-        [
-            case_events.resolved(
-                case, at=now, actor_label=actor.label, actor_id=actor.user_id, reason="incident_resolved"
-            )
-            for case in cases
-        ]
+        status=CaseStatus.RESOLVED,
+        outcome=CaseOutcome.SUCCEEDED,
+        resolution=text,
+        reason="incident_resolved",
+        now=now,
+        actor_label=actor.label,
+        actor_id=actor.user_id,
     )
     return cases
 
