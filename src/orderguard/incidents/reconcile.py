@@ -11,9 +11,9 @@ calls `manual_reconcile` at its end, and so does the periodic monitoring job):
   the import updates the manual order itself and it is matched (`platform_id`);
 - otherwise the candidates are the channel's other orders, received after the manual one,
   with the same normalised phone and the same SKUs and quantities, paid within
-  `MANUAL_MATCH_WINDOW_HOURS` of it. One candidate is merged (`phone_lines`); two or more, or
-  one claimed by two manual orders, are a conflict left to a person (`manual_settle`); none
-  leaves it waiting.
+  `MANUAL_MATCH_WINDOW_HOURS` of it. One candidate is merged (`phone_lines`); two or more, one
+  claimed by two manual orders, or one for a manual order cancelled since, are a conflict left
+  to a person (`manual_settle`); none leaves it waiting.
 
 Merging keeps one order: the manual order's row, which holds the stock allocation and any
 dispatch, takes the platform's order id and platform fields (status, times, notes, extra);
@@ -295,15 +295,19 @@ def manual_reconcile(
         claims = Counter(o.pk for orders in found.values() for o in orders)
         for manual in by_match:
             candidates = found.get(manual.pk, [])
-            if (
+            # one candidate no other manual order claims is the copy; more, or a manual order
+            # cancelled since (the merge would cancel the platform's live order too), is for a
+            # person to settle
+            sure = (
                 len(candidates) == 1
                 and claims[candidates[0].pk] == 1
-                and _merge(
-                    manual, manual.order, candidates[0], by="phone_lines", now=now, actor_label=actor_label
-                )
+                and manual.order.status != OrderStatus.CANCELLED
+            )
+            if sure and _merge(
+                manual, manual.order, candidates[0], by="phone_lines", now=now, actor_label=actor_label
             ):
                 result.matched.append(manual.pk)
-            elif len(candidates) > 1 or (candidates and claims[candidates[0].pk] > 1):
+            elif candidates and not sure:
                 manual.status = ManualStatus.CONFLICT
                 manual.candidates = [o.pk for o in candidates]
                 manual.save(update_fields=["status", "candidates"])

@@ -279,6 +279,21 @@ def test_one_copy_matching_two_manual_orders_is_a_conflict_not_a_silent_pick(wor
     ]
 
 
+def test_a_manual_order_cancelled_since_is_not_merged_with_the_live_platform_order(world):
+    order = manual_order_enter(
+        actor=world["agent"], channel=world["channel"], data=manual(), now=BUSY + timedelta(minutes=8)
+    )
+    Order.objects.filter(pk=order.pk).update(status="cancelled")
+
+    platform_copy(world["channel"], "TB-1")
+
+    copy = Order.objects.get(platform_order_id="TB-1")
+    assert [o.platform_order_id for o in live_orders(world["channel"])] == ["TB-1"]
+    m = ManualOrder.objects.get()
+    assert (m.status, m.candidates) == ("conflict", [copy.pk])
+    assert OrderEvent.objects.filter(type="merged").count() == 0
+
+
 def test_keeping_a_conflict_separate(world):
     manual_order_enter(
         actor=world["agent"], channel=world["channel"], data=manual(), now=BUSY + timedelta(minutes=8)
