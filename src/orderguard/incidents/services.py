@@ -199,27 +199,38 @@ def _staff_messages(
 # --- signals -----------------------------------------------------------------------------
 
 
+def _active_locked(fingerprint: str) -> Incident | None:
+    return (
+        Incident.objects.select_for_update()
+        .filter(fingerprint=fingerprint, status__in=ACTIVE_STATUSES)
+        .first()
+    )
+
+
+def _fold(incident: Incident | None, signal: Signal, now: datetime) -> Incident:
+    """A repeated signal of an active incident: counted, the last signal time and detail
+    updated; a fault seen again after it cleared goes on the timeline."""
+    assert incident is not None
+    was_cleared = incident.cleared_at is not None
+    incident.last_signal_at, incident.signal_count, incident.cleared_at = now, incident.signal_count + 1, None
+    incident.detail = signal.detail
+    incident.save(update_fields=["last_signal_at", "signal_count", "cleared_at", "detail"])
+    if was_cleared:
+        bulk.insert(
+            [_event(incident, IncidentEventType.SIGNAL, now, "system:monitoring", detail=signal.detail)]
+        )
+    return incident
+
+
 def incident_signal(
     *, signal: Signal, now: datetime, policies: PolicyBook | None = None
 ) -> tuple[Incident, bool]:
     """Open an incident for `signal`, or fold it into the active one of the same fingerprint.
     A new incident alarms the on-call team at once (outbox). Returns (incident, opened)."""
     with transaction.atomic():
-        found = (
-            Incident.objects.select_for_update()
-            .filter(fingerprint=signal.fingerprint, status__in=ACTIVE_STATUSES)
-            .first()
-        )
+        found = _active_locked(signal.fingerprint)
         if found is not None:
-            was_cleared = found.cleared_at is not None
-            found.last_signal_at, found.signal_count, found.cleared_at = now, found.signal_count + 1, None
-            found.detail = signal.detail
-            found.save(update_fields=["last_signal_at", "signal_count", "cleared_at", "detail"])
-            if was_cleared:
-                bulk.insert(
-                    [_event(found, IncidentEventType.SIGNAL, now, "system:monitoring", detail=signal.detail)]
-                )
-            return found, False
+            return _fold(found, signal, now), False
         book = policies or PolicyBook()
         channel = Channel.objects.filter(pk=signal.channel_id).first() if signal.channel_id else None
         deadline = book.deadline(
@@ -243,8 +254,8 @@ def incident_signal(
                     due_at=deadline.due_at,
                     escalation_next_at=deadline.due_at,
                 )
-        except IntegrityError:  # another worker opened it at the same moment
-            return Incident.objects.get(fingerprint=signal.fingerprint, status__in=ACTIVE_STATUSES), False
+        except IntegrityError:  # another worker opened it at the same moment: this signal folds in
+            return _fold(_active_locked(signal.fingerprint), signal, now), False
         if channel is not None:
             incident.merchants.add(channel.merchant_id)
         bulk.insert(
