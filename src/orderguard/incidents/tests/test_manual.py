@@ -429,3 +429,30 @@ def test_a_filled_template_is_imported_as_manual_orders_and_bad_rows_are_named(w
     batch = ImportBatch.objects.get()
     assert list(batch.errors.values_list("row", "field")) == [(3, "quantity")]
     assert Order.objects.count() == 1
+
+
+def test_reconciling_many_waiting_manual_orders_takes_as_many_queries_as_one(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orderguard.incidents.reconcile import manual_reconcile
+
+    def entered(n: int) -> None:
+        for i in range(n):
+            manual_order_enter(
+                actor=world["agent"],
+                channel=world["channel"],
+                data=manual(recipient_phone=f"1391234{i:04d}"),
+                now=BUSY + timedelta(minutes=8),
+            )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as run:
+            result = manual_reconcile(channel_id=world["channel"].pk, now=BUSY + timedelta(hours=1))
+        assert (result.matched, result.conflicts) == ([], [])
+        return len(run.captured_queries)
+
+    entered(1)
+    one = queries()
+    entered(5)
+    assert queries() == one
