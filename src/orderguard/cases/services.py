@@ -68,6 +68,53 @@ def handling_seconds(case: ExceptionCase, closed_at: datetime) -> int:
     return max(0, int((closed_at - case.opened_at).total_seconds()))
 
 
+# what closing a case writes (`cases_close`)
+CLOSE_FIELDS = (
+    "status",
+    "outcome",
+    "resolution",
+    "closed_at",
+    "waiting_on",
+    "handling_seconds",
+    "sla_next_at",
+    "sla_paused_at",
+    "sla_remaining_seconds",
+    "contact_next",
+    "contact_next_at",
+    "contact_auto_at",
+)
+
+
+def cases_close(
+    cases: Sequence[ExceptionCase],
+    *,
+    status: CaseStatus,
+    outcome: CaseOutcome,
+    resolution: str,
+    reason: str,
+    now: datetime,
+    actor_label: str,
+    actor_id: int | None = None,
+) -> None:
+    """Close `cases` (locked by the caller) in one update: the status, outcome and
+    resolution, no alerts and no buyer contacts to come, and a ``resolved`` CaseEvent each
+    naming `reason`. For a service that closes cases for a cause of its own (an incident resolved, an
+    order merged away); a person's move goes through `case_transition`."""
+    for case in cases:
+        case.status, case.outcome, case.resolution = status, outcome, resolution
+        case.closed_at, case.waiting_on = now, ""
+        case.handling_seconds = handling_seconds(case, now)
+        case_clock_stop(case)
+        case.contact_next, case.contact_next_at, case.contact_auto_at = "", None, None
+    bulk.update(list(cases), list(CLOSE_FIELDS))
+    bulk.insert(
+        [
+            events.resolved(case, at=now, actor_label=actor_label, actor_id=actor_id, reason=reason)
+            for case in cases
+        ]
+    )
+
+
 def _source_of(findings: list[Finding]) -> DetectionSource:
     """A case found by several checks is credited to import validation (D2) when it took part."""
     sources = {f.source for f in findings}

@@ -283,10 +283,29 @@ def report_file(
     return ReportResult(report=report, case=joined.case, created=joined.created)
 
 
-def reports_visible(*, actor: Actor) -> QuerySet[ServiceReport]:
-    return visible(ServiceReport.objects.select_related("order", "case"), actor).order_by(
-        "-created_at", "-pk"
-    )
+def reports_visible(
+    *,
+    actor: Actor,
+    kind: str = "",
+    case_state: str = "",
+    merchant_id: int | None = None,
+    order_id: str = "",
+) -> QuerySet[ServiceReport]:
+    """The reports `actor` may see (a merchant user: those on its orders), newest first, with
+    their order, case and merchant; narrowed by kind, the case's state (``open`` / ``closed``),
+    merchant and platform order id (contained). An unknown kind or state narrows nothing."""
+    qs = visible(ServiceReport.objects.select_related("order", "case", "reporter"), actor)
+    if kind in ReportKind.values:
+        qs = qs.filter(kind=kind)
+    if case_state == "open":
+        qs = qs.filter(case__status__in=OPEN_STATUSES)
+    elif case_state == "closed":
+        qs = qs.exclude(case__status__in=OPEN_STATUSES)
+    if merchant_id is not None:
+        qs = qs.filter(merchant_id=merchant_id)
+    if order_id.strip():
+        qs = qs.filter(order__platform_order_id__icontains=order_id.strip())
+    return qs.order_by("-created_at", "-pk")
 
 
 def report_get(*, actor: Actor, report_id: int) -> ServiceReport:

@@ -11,8 +11,9 @@ calls `manual_reconcile` at its end, and so does the periodic monitoring job):
   the import updates the manual order itself and it is matched (`platform_id`);
 - otherwise the candidates are the channel's other orders, received after the manual one,
   with the same normalised phone and the same SKUs and quantities, paid within
-  `MANUAL_MATCH_WINDOW_HOURS` of it. One candidate is merged (`phone_lines`); two or more are
-  a conflict left to a person (`manual_settle`); none leaves it waiting.
+  `MANUAL_MATCH_WINDOW_HOURS` of it. One candidate is merged (`phone_lines`); two or more, one
+  claimed by two manual orders, or one for a manual order cancelled since, are a conflict left
+  to a person (`manual_settle`); none leaves it waiting.
 
 Merging keeps one order: the manual order's row, which holds the stock allocation and any
 dispatch, takes the platform's order id and platform fields (status, times, notes, extra);
@@ -35,10 +36,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from orderguard.cases import events as case_events
 from orderguard.cases.choices import OPEN_STATUSES, CaseEventType, CaseOutcome, CaseStatus
 from orderguard.cases.models import CaseEvent, ExceptionCase
-from orderguard.cases.services import handling_seconds
+from orderguard.cases.services import cases_close
 from orderguard.core import bulk
 from orderguard.core.errors import NotFound
 from orderguard.incidents.models import (
@@ -51,7 +51,6 @@ from orderguard.incidents.models import (
 from orderguard.incidents.services import IncidentRefused, _event
 from orderguard.orders.choices import OrderEventType, OrderStatus
 from orderguard.orders.models import Channel, Order, OrderEvent
-from orderguard.sla.services import case_clock_stop
 from orderguard.tenancy.access import Actor, visible
 from orderguard.tenancy.models import Role
 
@@ -211,23 +210,41 @@ def _lines_key(lines: Sequence[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
 
 
 def _candidates(
-    manual: ManualOrder, order: Order, lines: dict[int, tuple[tuple[str, int], ...]]
-) -> list[Order]:
+    channel_id: int, manuals: Sequence[ManualOrder], lines: dict[int, tuple[tuple[str, int], ...]]
+) -> dict[int, list[Order]]:
+    """Each manual order's candidates (by `ManualOrder.pk`): the channel's later orders, not
+    manual, not cancelled or shipped, with the same normalised phone and the same lines, paid
+    within the window. Two queries for all of them."""
     window = timedelta(hours=settings.MANUAL_MATCH_WINDOW_HOURS)
-    qs = Order.objects.filter(
-        channel_id=manual.channel_id,
-        is_manual=False,
-        pk__gt=order.pk,
-        phone_normalised=order.phone_normalised,
-    ).exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.SHIPPED])
-    if order.paid_at is not None:
-        qs = qs.filter(paid_at__gte=order.paid_at - window, paid_at__lte=order.paid_at + window)
-    found = list(qs.order_by("pk")[:20])
-    if not found:
-        return []
-    their_lines = _lines_of([o.pk for o in found])
-    mine = lines.get(order.pk) or _lines_of([order.pk]).get(order.pk, ())
-    return [o for o in found if their_lines.get(o.pk, ()) == mine]
+    phones = {m.order.phone_normalised for m in manuals if m.order.phone_normalised}
+    if not phones:
+        return {}
+    nearby = list(
+        Order.objects.filter(
+            channel_id=channel_id,
+            is_manual=False,
+            pk__gt=min(m.order_id for m in manuals),
+            phone_normalised__in=phones,
+        )
+        .exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.SHIPPED])
+        .order_by("pk")
+    )
+    their_lines = _lines_of([o.pk for o in nearby])
+    found: dict[int, list[Order]] = {}
+    for manual in manuals:
+        order = manual.order
+        if not order.phone_normalised:
+            continue
+        paid = order.paid_at
+        found[manual.pk] = [
+            o
+            for o in nearby
+            if o.pk > order.pk
+            and o.phone_normalised == order.phone_normalised
+            and (paid is None or (o.paid_at is not None and abs(o.paid_at - paid) <= window))
+            and their_lines.get(o.pk, ()) == lines.get(order.pk, ())
+        ]
+    return found
 
 
 def _lines_of(order_ids: Sequence[int]) -> dict[int, tuple[tuple[str, int], ...]]:
@@ -262,26 +279,37 @@ def manual_reconcile(
             .select_related("order")
             .order_by("pk")
         )
-        lines = _lines_of([m.order_id for m in pending])
-        for manual in pending:
-            order = manual.order
-            if order.platform_order_id == manual.entered_id and not manual.entered_id.startswith(
-                MANUAL_PREFIX
-            ):
-                # entered with the platform's id: an import since then updated this very order
-                if order.import_batch_id is not None and _imported_after(order, manual):
-                    _mark_matched(manual, order, by="platform_id", now=now, actor_label=actor_label)
-                    result.matched.append(manual.pk)
-                else:
-                    result.waiting.append(manual.pk)
-                continue
-            found = _candidates(manual, order, lines)
-            if len(found) == 1:
-                _merge(manual, order, found[0], by="phone_lines", now=now, actor_label=actor_label)
+        by_id = [m for m in pending if _entered_with_platform_id(m)]
+        imported = _imported_after([m.order_id for m in by_id])
+        for manual in by_id:
+            # entered with the platform's id: an import since then updated this very order
+            if manual.order.import_batch_id is not None and manual.order_id in imported:
+                _mark_matched(manual, manual.order, by="platform_id", now=now, actor_label=actor_label)
                 result.matched.append(manual.pk)
-            elif len(found) > 1:
+            else:
+                result.waiting.append(manual.pk)
+        by_match = [m for m in pending if not _entered_with_platform_id(m)]
+        found = _candidates(channel_id, by_match, _lines_of([m.order_id for m in by_match]))
+        # an order claimed by two manual orders is merged into neither: which one it belongs
+        # to is for a person to say
+        claims = Counter(o.pk for orders in found.values() for o in orders)
+        for manual in by_match:
+            candidates = found.get(manual.pk, [])
+            # one candidate no other manual order claims is the copy; more, or a manual order
+            # cancelled since (the merge would cancel the platform's live order too), is for a
+            # person to settle
+            sure = (
+                len(candidates) == 1
+                and claims[candidates[0].pk] == 1
+                and manual.order.status != OrderStatus.CANCELLED
+            )
+            if sure and _merge(
+                manual, manual.order, candidates[0], by="phone_lines", now=now, actor_label=actor_label
+            ):
+                result.matched.append(manual.pk)
+            elif candidates and not sure:
                 manual.status = ManualStatus.CONFLICT
-                manual.candidates = [o.pk for o in found]
+                manual.candidates = [o.pk for o in candidates]
                 manual.save(update_fields=["status", "candidates"])
                 result.conflicts.append(manual.pk)
             else:
@@ -289,15 +317,23 @@ def manual_reconcile(
     return result
 
 
-def _imported_after(order: Order, manual: ManualOrder) -> bool:
-    """An import other than the manual entry's own wrote this order (an `updated` event by
-    an actor that is not the manual entry)."""
+def _entered_with_platform_id(manual: ManualOrder) -> bool:
+    return manual.order.platform_order_id == manual.entered_id and not manual.entered_id.startswith(
+        MANUAL_PREFIX
+    )
+
+
+def _imported_after(order_ids: Sequence[int]) -> set[int]:
+    """Of `order_ids`, those an import other than the manual entry's own wrote since (an
+    `updated` event by an actor that is not the manual entry)."""
     from orderguard.intake.services import MANUAL_ACTOR_PREFIX
 
-    return (
-        OrderEvent.objects.filter(order=order, type=OrderEventType.UPDATED)
+    if not order_ids:
+        return set()
+    return set(
+        OrderEvent.objects.filter(order_id__in=order_ids, type=OrderEventType.UPDATED)
         .exclude(actor_label__startswith=MANUAL_ACTOR_PREFIX)
-        .exists()
+        .values_list("order_id", flat=True)
     )
 
 
@@ -341,14 +377,17 @@ def _mark_matched(manual: ManualOrder, order: Order, *, by: str, now: datetime, 
 
 def _merge(
     manual: ManualOrder, order: Order, copy: Order, *, by: str, now: datetime, actor_label: str
-) -> None:
-    """Fold the platform's `copy` into the manual `order` (see the module docstring)."""
+) -> bool:
+    """Fold the platform's `copy` into the manual `order` (see the module docstring). False
+    (nothing written) when the copy shipped or was cancelled since it was chosen."""
     from orderguard.inventory.services import stock_release
 
     locked = {
         o.pk: o for o in Order.objects.select_for_update().filter(pk__in=[order.pk, copy.pk]).order_by("pk")
     }
     order, copy = locked[order.pk], locked[copy.pk]
+    if copy.status in (OrderStatus.CANCELLED, OrderStatus.SHIPPED):
+        return False
     stock_release(orders=[copy], now=now, actor_label=actor_label, reason="merged")
     platform_id = copy.platform_order_id
     copy.platform_order_id = f"{platform_id}~merged{copy.pk}"[:64]
@@ -367,26 +406,15 @@ def _merge(
         .filter(order=copy, status__in=OPEN_STATUSES)
         .order_by("pk")
     )
-    for case in cases:
-        case.status, case.outcome = CaseStatus.CANCELLED, CaseOutcome.CANCELLED
-        case.resolution, case.closed_at, case.waiting_on = "merged", now, ""
-        case.handling_seconds = handling_seconds(case, now)
-        case_clock_stop(case)
-    bulk.update(
+    cases_close(
         cases,
-        [
-            "status",
-            "outcome",
-            "resolution",
-            "closed_at",
-            "waiting_on",
-            "handling_seconds",
-            "sla_next_at",
-            "sla_paused_at",
-            "sla_remaining_seconds",
-        ],
+        status=CaseStatus.CANCELLED,
+        outcome=CaseOutcome.CANCELLED,
+        resolution="merged",
+        reason="merged",
+        now=now,
+        actor_label=actor_label,
     )
-    bulk.insert([case_events.resolved(c, at=now, actor_label=actor_label, reason="merged") for c in cases])
     bulk.insert(
         [
             bulk.new(
@@ -412,6 +440,7 @@ def _merge(
     if incident is not None:
         incident.orders.remove(copy)
         incident.orders.add(order)
+    return True
 
 
 def manual_settle(*, actor: Actor, manual_id: int, choice: str, now: datetime) -> ManualOrder:
@@ -443,14 +472,9 @@ def manual_settle(*, actor: Actor, manual_id: int, choice: str, now: datetime) -
             return manual
         if not choice.isdigit() or int(choice) not in manual.candidates:
             raise IncidentRefused("FIELD_INVALID", _("请选择候选订单之一，或保持独立"), field="choice")
-        copy = (
-            Order.objects.filter(pk=int(choice), is_manual=False)
-            .exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.SHIPPED])
-            .first()
-        )
-        if copy is None:
+        copy = Order.objects.filter(pk=int(choice), is_manual=False).first()
+        if copy is None or not _merge(manual, manual.order, copy, by="person", now=now, actor_label=label):
             raise IncidentRefused("FIELD_INVALID", _("该候选订单已合并或已发货"), field="choice")
-        _merge(manual, manual.order, copy, by="person", now=now, actor_label=label)
         manual.refresh_from_db()
         return manual
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from orderguard.cases import events as case_events
 from orderguard.cases.choices import OPEN_STATUSES, CaseEventType, CaseOutcome, CaseStatus
 from orderguard.cases.models import CaseEvent, ExceptionCase
-from orderguard.cases.services import handling_seconds
+from orderguard.cases.services import cases_close
 from orderguard.core import bulk
 from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.errors import DomainError, NotFound
@@ -43,7 +43,7 @@ from orderguard.notifications.endpoints import recipients_for
 from orderguard.notifications.models import NotificationChannel, Topic
 from orderguard.notifications.services import OutboxIn, outbox_enqueue
 from orderguard.orders.models import Channel, Order
-from orderguard.sla.services import PolicyBook, case_clock_stop
+from orderguard.sla.services import PolicyBook
 from orderguard.tenancy.access import Actor, staff_users
 from orderguard.tenancy.models import Merchant, Role
 
@@ -199,27 +199,38 @@ def _staff_messages(
 # --- signals -----------------------------------------------------------------------------
 
 
+def _active_locked(fingerprint: str) -> Incident | None:
+    return (
+        Incident.objects.select_for_update()
+        .filter(fingerprint=fingerprint, status__in=ACTIVE_STATUSES)
+        .first()
+    )
+
+
+def _fold(incident: Incident | None, signal: Signal, now: datetime) -> Incident:
+    """A repeated signal of an active incident: counted, the last signal time and detail
+    updated; a fault seen again after it cleared goes on the timeline."""
+    assert incident is not None
+    was_cleared = incident.cleared_at is not None
+    incident.last_signal_at, incident.signal_count, incident.cleared_at = now, incident.signal_count + 1, None
+    incident.detail = signal.detail
+    incident.save(update_fields=["last_signal_at", "signal_count", "cleared_at", "detail"])
+    if was_cleared:
+        bulk.insert(
+            [_event(incident, IncidentEventType.SIGNAL, now, "system:monitoring", detail=signal.detail)]
+        )
+    return incident
+
+
 def incident_signal(
     *, signal: Signal, now: datetime, policies: PolicyBook | None = None
 ) -> tuple[Incident, bool]:
     """Open an incident for `signal`, or fold it into the active one of the same fingerprint.
     A new incident alarms the on-call team at once (outbox). Returns (incident, opened)."""
     with transaction.atomic():
-        found = (
-            Incident.objects.select_for_update()
-            .filter(fingerprint=signal.fingerprint, status__in=ACTIVE_STATUSES)
-            .first()
-        )
+        found = _active_locked(signal.fingerprint)
         if found is not None:
-            was_cleared = found.cleared_at is not None
-            found.last_signal_at, found.signal_count, found.cleared_at = now, found.signal_count + 1, None
-            found.detail = signal.detail
-            found.save(update_fields=["last_signal_at", "signal_count", "cleared_at", "detail"])
-            if was_cleared:
-                bulk.insert(
-                    [_event(found, IncidentEventType.SIGNAL, now, "system:monitoring", detail=signal.detail)]
-                )
-            return found, False
+            return _fold(found, signal, now), False
         book = policies or PolicyBook()
         channel = Channel.objects.filter(pk=signal.channel_id).first() if signal.channel_id else None
         deadline = book.deadline(
@@ -243,8 +254,8 @@ def incident_signal(
                     due_at=deadline.due_at,
                     escalation_next_at=deadline.due_at,
                 )
-        except IntegrityError:  # another worker opened it at the same moment
-            return Incident.objects.get(fingerprint=signal.fingerprint, status__in=ACTIVE_STATUSES), False
+        except IntegrityError:  # another worker opened it at the same moment: this signal folds in
+            return _fold(_active_locked(signal.fingerprint), signal, now), False
         if channel is not None:
             incident.merchants.add(channel.merchant_id)
         bulk.insert(
@@ -679,33 +690,15 @@ def _close_cases(incident: Incident, *, now: datetime, actor: Actor, text: str) 
         )
         .order_by("pk")
     )
-    for case in cases:
-        case.status, case.outcome = CaseStatus.RESOLVED, CaseOutcome.SUCCEEDED
-        case.resolution, case.closed_at = text, now
-        case.waiting_on = ""
-        case.handling_seconds = handling_seconds(case, now)
-        case_clock_stop(case)
-    bulk.update(
+    cases_close(
         cases,
-        [
-            "status",
-            "outcome",
-            "resolution",
-            "closed_at",
-            "waiting_on",
-            "handling_seconds",
-            "sla_next_at",
-            "sla_paused_at",
-            "sla_remaining_seconds",
-        ],
-    )
-    bulk.insert(
-        [
-            case_events.resolved(
-                case, at=now, actor_label=actor.label, actor_id=actor.user_id, reason="incident_resolved"
-            )
-            for case in cases
-        ]
+        status=CaseStatus.RESOLVED,
+        outcome=CaseOutcome.SUCCEEDED,
+        resolution=text,
+        reason="incident_resolved",
+        now=now,
+        actor_label=actor.label,
+        actor_id=actor.user_id,
     )
     return cases
 

@@ -10,7 +10,7 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -665,9 +665,12 @@ def _demo_audit_and_report(day: date, *, seed: int, say: Callable[[str], None]) 
     }
 
 
-def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True) -> dict[str, Any]:
+def demo_run(
+    *, orders: int = 3000, seed: int = 20261126, progress: bool = True, day: date | None = None
+) -> dict[str, Any]:
     """Set up the demo warehouse and import a day of orders over its channels; idempotent for
-    the same seed and day (a second run finds every order unchanged)."""
+    the same seed and day (a second run finds every order unchanged). `day` is the demo day
+    (default: yesterday, local time); its month of history comes before it."""
     from orderguard.cases.choices import OPEN_STATUSES
     from orderguard.cases.models import ExceptionCase
     from orderguard.intake.masterdata import catalog_import, masterdata_import, stock_import
@@ -696,7 +699,9 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
     AllocationPolicy.objects.get_or_create(
         merchant=Merchant.objects.get(code="yoyo"), defaults={"expedited_first": True}
     )
-    day = datetime.now(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    if day is None:
+        day = datetime.now(SHANGHAI).date() - timedelta(days=1)
+    start = datetime.combine(day, time(0), tzinfo=SHANGHAI)
     channels = list(Channel.objects.select_related("merchant").order_by("code"))
     per_channel = max(1, orders // len(channels))
     if Order.objects.filter(channel__in=channels).exists():
@@ -708,7 +713,7 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
             skus=catalog[channel.merchant.code],
             n=per_channel,
             rng=random.Random(seed + i),
-            day=day,
+            day=start,
             prefix=f"{i + 1}",
         )
         batch = orders_import(files=[SourceFile(f"demo-orders-{channel.code}.csv", data)], channel=channel)
@@ -719,7 +724,7 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
     if channels:
         _demo_stock_arrives(say)
     passwords = _demo_users()
-    story = _demo_stockout_story(seed=seed, day=day, say=say) if channels else None
+    story = _demo_stockout_story(seed=seed, day=start, say=say) if channels else None
     history = None
     if channels:
         # S3/S4: the month before the demo day, for the analysis page
@@ -733,7 +738,7 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
             .values_list("username", "pk")
         )
         history = demo_history(
-            day=day.date(),
+            day=day,
             seed=seed,
             agent_id=staff.get("demo-agent"),
             manager_id=staff.get("demo-manager"),
@@ -741,7 +746,7 @@ def demo_run(*, orders: int = 3000, seed: int = 20261126, progress: bool = True)
         )
     for username, password in passwords.items():
         say(f"demo user {username}: password {password}")
-    audit = _demo_audit_and_report(day.date(), seed=seed, say=say)
+    audit = _demo_audit_and_report(day, seed=seed, say=say)
     counts = dict(
         ExceptionCase.objects.filter(status__in=OPEN_STATUSES)
         .values_list("type")

@@ -35,7 +35,7 @@ class Topic(models.TextChoices):
 class NotificationChannel(TimeStampedModel):
     """A configured place messages go to: an SMTP server, a robot webhook, an SMS gateway, the
     in-app inbox. `kind` names the adapter (channels.base.REGISTRY); `config` holds its settings
-    and secrets, never shown back in full (`notifications.config.config_masked`).
+    and secrets, never shown back in full (`notifications.endpoints.config_masked`).
 
     Owned by a warehouse, by a merchant, or by neither (global). `topics` lists what a warehouse
     or global endpoint receives (a group robot). The delivery job keeps its health: after

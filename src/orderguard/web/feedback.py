@@ -5,8 +5,10 @@ or joined, and its attachments for those who may see the order."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -25,9 +27,10 @@ from orderguard.feedback.services import (
     report_error_message,
     report_file,
     report_get,
+    reports_visible,
 )
 from orderguard.orders.models import Channel, Order
-from orderguard.tenancy.access import Actor, get_visible, visible
+from orderguard.tenancy.access import Actor, get_visible, usernames_as_seen_by, visible
 from orderguard.tenancy.models import Merchant
 from orderguard.web.common import actor_or_refuse
 
@@ -100,6 +103,59 @@ def report_new(request: HttpRequest) -> HttpResponse:
         status = 404 if exc.code == "ORDER_NOT_FOUND" else 422
         return render(request, "web/feedback_new.html", context, status=status)
     return redirect("web:feedback", report_id=result.report.pk)
+
+
+PAGE_SIZE = 50
+
+
+@never_cache
+@login_required
+@require_GET
+def report_list(request: HttpRequest) -> HttpResponse:
+    """The reports the user may see (a merchant user: those on its orders), newest first:
+    who reported what on which order, and the case it opened or joined with its status."""
+    actor = actor_or_refuse(request)
+    if isinstance(actor, HttpResponse):
+        return actor
+    get = request.GET
+    merchant = get.get("merchant", "")
+    filters = {
+        "kind": get.get("kind", ""),
+        "case_state": get.get("case_state", ""),
+        "order_id": get.get("order_id", "")[:64],
+        "merchant": merchant if actor.is_staff_role else "",
+    }
+    qs = reports_visible(
+        actor=actor,
+        kind=filters["kind"],
+        case_state=filters["case_state"],
+        order_id=filters["order_id"],
+        merchant_id=int(merchant)
+        if actor.is_staff_role and merchant.isdigit() and len(merchant) < 12
+        else None,
+    )
+    page = Paginator(qs, PAGE_SIZE).get_page(get.get("page"))
+    rows = list(page.object_list)
+    # the reporter as the viewer may know them (a merchant user: by role, never a username)
+    reporters = {
+        r.pk: r.reporter.username if r.reporter else r.reporter_label.removeprefix("user:") for r in rows
+    }
+    names = usernames_as_seen_by(actor=actor, usernames=set(reporters.values()))
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return render(
+        request,
+        "web/feedback_list.html",
+        {
+            "rows": [(r, kind_text(r.kind, r.special_kind), names[reporters[r.pk]]) for r in rows],
+            "page": page,
+            "filters": filters,
+            "query": query,
+            "kinds": ReportKind.choices,
+            "merchants": list(Merchant.objects.filter(active=True).order_by("code"))
+            if actor.is_staff_role
+            else [],
+        },
+    )
 
 
 @never_cache

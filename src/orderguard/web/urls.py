@@ -99,6 +99,7 @@ urlpatterns = [
     path("audits/plan", audits.audit_plan_post, name="audit_plan"),
     path("audits/<int:audit_id>/", audits.audit_page, name="audit"),
     path("audits/lines/<int:line_id>/confirm", audits.audit_line_confirm_post, name="audit_line_confirm"),
+    path("feedback/", feedback.report_list, name="feedback_list"),
     path("feedback/new/", feedback.report_new, name="feedback_new"),
     path("feedback/<int:report_id>/", feedback.report_page, name="feedback"),
     path("feedback/attachments/<int:attachment_id>", feedback.report_attachment, name="feedback_attachment"),

@@ -236,6 +236,7 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
     # customer-service reports (D5): every role files (a merchant user on its own orders; an
     # empty form is 422 with the message); a report and its attachments are the order's
     # merchant's and the staff's
+    "feedback/": ("GET", "/feedback/", expect(302, 403, 200, 200, 200)),
     "feedback/new/": ("GET", "/feedback/new/", expect(302, 403, 200, 200, 200)),
     "feedback/<int:report_id>/": ("GET", "/feedback/{report_id}/", expect(302, 403, 200, 404, 200)),
     "feedback/attachments/<int:attachment_id>": (

@@ -3,7 +3,7 @@ without a duplicate; a second run changes nothing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,10 +17,12 @@ from orderguard.orders.models import Order
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+# the demo day before NOW, whatever today is: none of the demo's orders comes after NOW
+DEMO_DAY = date(2026, 11, 24)
 
 
 def test_the_outage_demo_goes_from_silence_to_a_reconciled_channel():
-    demo_run(orders=300, seed=7, progress=False)
+    demo_run(orders=300, seed=7, progress=False, day=DEMO_DAY)
     # a worker that is alive and has sent what the demo queued: OrderGuard itself is healthy
     WorkerHeartbeat.objects.create(worker="w:1", beat_at=NOW)
     OutboxMessage.objects.update(status="sent")

@@ -183,6 +183,28 @@ def test_resolving_closes_the_t4_cases_and_tells_the_merchant(world):
     assert IncidentEvent.objects.filter(incident=incident, type="resolved").count() == 1
 
 
+def test_resolving_leaves_no_buyer_contact_or_alert_planned_on_the_closed_cases(world):
+    order = OrderFactory(channel=world["channel"], paid_at=BUSY + timedelta(minutes=2))
+    incident_link_orders(incident=world["incident"], now=BUSY + timedelta(minutes=20))
+    planned = BUSY + timedelta(hours=2)
+    ExceptionCase.objects.filter(order=order).update(
+        contact_next="sms", contact_next_at=planned, contact_auto_at=planned
+    )
+
+    incident_resolve(
+        incident_id=world["incident"].pk,
+        actor=actor_for(world["oncall"]),
+        text="平台已恢复推送",
+        now=BUSY + timedelta(minutes=40),
+    )
+
+    assert list(
+        ExceptionCase.objects.filter(order=order).values_list(
+            "status", "contact_next", "contact_next_at", "contact_auto_at", "sla_next_at"
+        )
+    ) == [("resolved", "", None, None, None)]
+
+
 def test_a_new_fault_after_resolution_is_a_new_incident(world):
     incident_resolve(
         incident_id=world["incident"].pk,

@@ -247,6 +247,53 @@ def test_two_candidates_are_a_conflict_that_a_person_settles(world):
     assert world["level"].allocated == 4  # the manual order's 2 and TB-1's 2: TB-2's copy gave its back
 
 
+def test_one_copy_matching_two_manual_orders_is_a_conflict_not_a_silent_pick(world):
+    # the same buyer's two identical urgent orders, entered by hand; the platform sends one back
+    first = manual_order_enter(
+        actor=world["agent"], channel=world["channel"], data=manual(), now=BUSY + timedelta(minutes=8)
+    )
+    second = manual_order_enter(
+        actor=world["agent"], channel=world["channel"], data=manual(), now=BUSY + timedelta(minutes=9)
+    )
+
+    platform_copy(world["channel"], "TB-1")
+
+    copy = Order.objects.get(platform_order_id="TB-1")
+    assert list(ManualOrder.objects.order_by("order_id").values_list("order_id", "status", "candidates")) == [
+        (first.pk, "conflict", [copy.pk]),
+        (second.pk, "conflict", [copy.pk]),
+    ]
+    assert [o.pk for o in live_orders(world["channel"])] == [first.pk, second.pk, copy.pk]
+    assert OrderEvent.objects.filter(type="merged").count() == 0
+
+    # a person settles: the copy goes to the first, the second stays on its own
+    manual_settle(
+        actor=world["agent"], manual_id=first.manual.pk, choice=str(copy.pk), now=BUSY + timedelta(hours=2)
+    )
+    manual_settle(
+        actor=world["agent"], manual_id=second.manual.pk, choice="separate", now=BUSY + timedelta(hours=2)
+    )
+    assert [(o.pk, o.platform_order_id) for o in live_orders(world["channel"])] == [
+        (first.pk, "TB-1"),
+        (second.pk, second.platform_order_id),
+    ]
+
+
+def test_a_manual_order_cancelled_since_is_not_merged_with_the_live_platform_order(world):
+    order = manual_order_enter(
+        actor=world["agent"], channel=world["channel"], data=manual(), now=BUSY + timedelta(minutes=8)
+    )
+    Order.objects.filter(pk=order.pk).update(status="cancelled")
+
+    platform_copy(world["channel"], "TB-1")
+
+    copy = Order.objects.get(platform_order_id="TB-1")
+    assert [o.platform_order_id for o in live_orders(world["channel"])] == ["TB-1"]
+    m = ManualOrder.objects.get()
+    assert (m.status, m.candidates) == ("conflict", [copy.pk])
+    assert OrderEvent.objects.filter(type="merged").count() == 0
+
+
 def test_keeping_a_conflict_separate(world):
     manual_order_enter(
         actor=world["agent"], channel=world["channel"], data=manual(), now=BUSY + timedelta(minutes=8)
@@ -382,3 +429,30 @@ def test_a_filled_template_is_imported_as_manual_orders_and_bad_rows_are_named(w
     batch = ImportBatch.objects.get()
     assert list(batch.errors.values_list("row", "field")) == [(3, "quantity")]
     assert Order.objects.count() == 1
+
+
+def test_reconciling_many_waiting_manual_orders_takes_as_many_queries_as_one(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orderguard.incidents.reconcile import manual_reconcile
+
+    def entered(n: int) -> None:
+        for i in range(n):
+            manual_order_enter(
+                actor=world["agent"],
+                channel=world["channel"],
+                data=manual(recipient_phone=f"1391234{i:04d}"),
+                now=BUSY + timedelta(minutes=8),
+            )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as run:
+            result = manual_reconcile(channel_id=world["channel"].pk, now=BUSY + timedelta(hours=1))
+        assert (result.matched, result.conflicts) == ([], [])
+        return len(run.captured_queries)
+
+    entered(1)
+    one = queries()
+    entered(5)
+    assert queries() == one

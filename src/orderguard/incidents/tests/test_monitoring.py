@@ -305,3 +305,23 @@ def test_two_workers_at_once_open_one_incident_and_escalate_each_level_once(onca
     assert OutboxMessage.objects.filter(idempotency_key__endswith=f":opened:u{oncall.pk}").count() == 1
     assert OutboxMessage.objects.filter(idempotency_key__contains=":escalated:1:").count() == 1
     assert IncidentEvent.objects.filter(incident=incident, type="escalated").count() == 1
+
+
+def test_a_signal_that_loses_the_race_to_open_the_incident_folds_into_the_winner(shop, oncall):
+    from orderguard.incidents.services import Signal, incident_signal
+    from orderguard.sla.services import PolicyBook
+
+    signal = Signal(kind="channel_silent", title="t", detail="d", channel_id=shop.pk, started_at=BUSY)
+
+    class RacingBook(PolicyBook):
+        """Another worker opens the same incident while this one reads its deadline."""
+
+        def deadline(self, **kwargs):  # type: ignore[no-untyped-def]
+            incident_signal(signal=signal, now=BUSY + timedelta(minutes=6))
+            return super().deadline(**kwargs)
+
+    incident, opened = incident_signal(signal=signal, now=BUSY + timedelta(minutes=6), policies=RacingBook())
+
+    assert (opened, Incident.objects.get().pk, incident.signal_count) == (False, incident.pk, 2)
+    assert Incident.objects.get().signal_count == 2
+    assert OutboxMessage.objects.filter(topic=TOPIC_ONCALL).count() == 1

@@ -1,11 +1,9 @@
 """What each channel kind is configured with, and the checks its constructor runs.
 
 Every adapter class carries `fields: tuple[ConfigField, ...]`, and each adapter module a
-`CONFIG_FIELDS: dict[kind, tuple[ConfigField, ...]]`. Admin and API render a kind's form from
-`config_fields(kind)` (name, required, secret, kind of value, default) and show a stored
-configuration through `mask_config(kind, config)`, which never hands a secret back: a secret
-field comes back as "" (not set) or a mask ending in its last two characters, and
-`merge_secrets` keeps the stored secret when an edit sends the mask back unchanged.
+`CONFIG_FIELDS: dict[kind, tuple[ConfigField, ...]]` (name, required, secret, kind of value,
+default: `config_fields(kind)`). A stored configuration is shown to people through
+`notifications.endpoints.config_masked`, which masks every field declared secret.
 
 Constructors collect every problem in a `ConfigChecker` and raise one `ConfigError` mapping
 each field to why, so a form can show all of them at once.
@@ -24,14 +22,12 @@ from orderguard.notifications.channels.base import ConfigError, channel_class
 
 ValueKind = Literal["str", "url", "int", "float", "bool", "email"]
 
-MASK = "••••••"
-
 
 @dataclass(frozen=True, slots=True)
 class ConfigField:
     name: str
     required: bool = False
-    secret: bool = False  # never shown back: admin and API mask it
+    secret: bool = False  # never shown back (`endpoints.config_masked`)
     value: ValueKind = "str"
     default: Any = None
 
@@ -39,31 +35,6 @@ class ConfigField:
 def config_fields(kind: str) -> tuple[ConfigField, ...]:
     """The fields of a channel kind's configuration; raises ConfigError for an unknown kind."""
     return tuple(getattr(channel_class(kind), "fields", ()))
-
-
-def mask_config(kind: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    """The configuration as admin and API may show it: secrets masked, nothing else changed."""
-    secret = {f.name for f in config_fields(kind) if f.secret}
-    shown: dict[str, Any] = {}
-    for name, value in config.items():
-        if name in secret and value:
-            text = str(value)
-            shown[name] = MASK + (text[-2:] if len(text) >= 8 else "")
-        else:
-            shown[name] = value
-    return shown
-
-
-def merge_secrets(kind: str, stored: Mapping[str, Any], edited: Mapping[str, Any]) -> dict[str, Any]:
-    """An edited configuration with every secret the edit sent back masked (unchanged) replaced
-    by the stored one, so a form that shows masks never overwrites a secret with its mask."""
-    secret = {f.name for f in config_fields(kind) if f.secret}
-    merged = dict(edited)
-    for name in secret:
-        value = merged.get(name)
-        if isinstance(value, str) and value.startswith(MASK) and name in stored:
-            merged[name] = stored[name]
-    return merged
 
 
 class ConfigChecker:

@@ -7,7 +7,8 @@ import pytest
 
 from orderguard.notifications.channels import email, robots, sms
 from orderguard.notifications.channels.base import REGISTRY, ConfigError, channel_for
-from orderguard.notifications.channels.fields import MASK, config_fields, mask_config, merge_secrets
+from orderguard.notifications.channels.fields import config_fields
+from orderguard.notifications.endpoints import config_masked, config_merge
 
 HOOK = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc"
 DING = "https://oapi.dingtalk.com/robot/send?access_token=abc"
@@ -101,13 +102,29 @@ def test_every_kind_describes_its_fields_and_which_are_secret():
 def test_secrets_are_masked_for_display_and_kept_when_the_mask_comes_back():
     stored = {"webhook": DING, "secret": "SEC1234567890ab", "timeout": 5}
 
-    shown = mask_config("dingtalk", stored)
-    edited = merge_secrets("dingtalk", stored, {**shown, "timeout": 8})
+    shown = config_masked(stored)
+    edited = config_merge(stored, {**shown, "timeout": 8})
 
-    assert shown == {"webhook": MASK + "bc", "secret": MASK + "ab", "timeout": 5}
+    assert shown == {
+        "webhook": "https://oapi.dingtalk.com/robot/send?access_token=****",
+        "secret": "****90ab",
+        "timeout": 5,
+    }
     assert edited == {"webhook": DING, "secret": "SEC1234567890ab", "timeout": 8}
-    assert mask_config("dingtalk", {"webhook": DING, "secret": ""})["secret"] == ""
-    assert merge_secrets("dingtalk", stored, {"webhook": HOOK})["webhook"] == HOOK
+    assert config_masked({"webhook": DING, "secret": ""})["secret"] == ""
+    assert config_merge(stored, {"webhook": HOOK})["webhook"] == HOOK
+
+
+@pytest.mark.parametrize("kind", sorted(REGISTRY))
+def test_every_field_a_kind_declares_secret_is_masked(kind):
+    secret = "abcdefghijklmnopqrstuvwxyz0123"
+    declared = {f.name: f for f in config_fields(kind) if f.secret}
+    # a webhook address carries its token in the query or the path
+    url = f"https://hook.example/send/{secret}?key={secret}"
+
+    shown = config_masked({n: url if f.value == "url" else secret for n, f in declared.items()})
+
+    assert {name: secret in str(value) for name, value in shown.items()} == dict.fromkeys(declared, False)
 
 
 def test_the_error_lists_every_field_in_its_message():

@@ -35,6 +35,8 @@ def test_an_agent_reports_a_special_request_and_hears_when_it_is_resolved(
     user_with_role("cs_agent", username="xiaomei")
 
     sign_in(page, live_server, "xiaomei")
+    page.click("a.nav-link[href='/feedback/']")
+    assert page.locator("#no-reports").inner_text() == "还没有客服反馈。"
     page.click("a[href='/feedback/new/']")
     page.fill("input[name=platform_order_id]", "TB778")
     page.fill("textarea[name=text]", "买家要礼品包装")
@@ -59,6 +61,10 @@ def test_an_agent_reports_a_special_request_and_hears_when_it_is_resolved(
     href = page.locator("a[href^='/feedback/attachments/']").get_attribute("href")
     picture = page.request.get(f"{live_server.url}{href}")
     assert (picture.status, picture.headers["content-type"], picture.body()) == (200, "image/png", PNG)
+    page.goto(live_server.url + "/feedback/?kind=special")
+    row = page.locator("#reports tr[data-report]")
+    assert row.count() == 1
+    assert row.locator(".case-status").inner_text() == "待处理"
 
     case_transition(
         case_id=case.pk,

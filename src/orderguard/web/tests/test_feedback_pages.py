@@ -82,3 +82,90 @@ def test_a_merchant_user_reporting_on_another_merchants_order_is_told_it_is_not_
     assert (by_id.status_code, forged.status_code) == (404, 404)
     assert forged.context["error"] == "找不到该订单，没有提交任何内容"
     assert ServiceReport.objects.count() == 0
+
+
+def _file(actor_user, order, kind, text, now):  # type: ignore[no-untyped-def]
+    from orderguard.feedback.services import report_file
+    from orderguard.tenancy.access import actor_for
+
+    return report_file(
+        actor=actor_for(actor_user), order_id=order.pk, kind=kind, special_kind="", text=text, now=now
+    )
+
+
+def test_the_report_list_shows_who_reported_what_and_the_case_and_merchants_see_only_theirs(
+    world, django_assert_max_num_queries
+):
+    from datetime import UTC, datetime
+
+    from orderguard.cases.services import case_transition
+    from orderguard.tenancy.access import actor_for
+
+    now = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+    theirs = ChannelFactory(code="theirs")
+    other = OrderFactory(channel=theirs, platform_order_id="JD9")
+    agent = user_with_role("cs_agent", username="xiaomei")
+    shop = user_with_role("merchant", merchant=world["mine"].merchant, username="shop")
+    first = _file(agent, world["a"], "product", "尺码发错", now)
+    joined = _file(shop, world["a"], "product", "买家又来电", now)
+    elsewhere = _file(agent, other, "address", "门牌号缺失", now)
+    case_transition(
+        case_id=elsewhere.case.pk,
+        action="resolve",
+        actor=actor_for(user_with_role("manager")),
+        now=now,
+        note="已改地址",
+        outcome="succeeded",
+    )
+
+    staff = Client()
+    staff.force_login(agent)
+    with django_assert_max_num_queries(12):
+        page = staff.get("/feedback/")
+    assert page.status_code == 200
+    assert [r.pk for r, _kind, _who in page.context["rows"]] == [
+        elsewhere.report.pk,
+        joined.report.pk,
+        first.report.pk,
+    ]
+    html = page.content.decode()
+    assert f'href="/cases/{first.case.pk}/"' in html and "尺码发错" in html
+    assert [who for _r, _kind, who in page.context["rows"]] == ["xiaomei", "shop", "xiaomei"]
+    assert [(r.case_id, r.case_created) for r, _k, _w in page.context["rows"]] == [
+        (elsewhere.case.pk, True),
+        (first.case.pk, False),
+        (first.case.pk, True),
+    ]
+    # filters: the kind, the case's state, the order id, the merchant
+    assert [r.pk for r, _k, _w in staff.get("/feedback/?case_state=closed").context["rows"]] == [
+        elsewhere.report.pk
+    ]
+    assert [r.pk for r, _k, _w in staff.get("/feedback/?case_state=open").context["rows"]] == [
+        joined.report.pk,
+        first.report.pk,
+    ]
+    assert [r.pk for r, _k, _w in staff.get("/feedback/?kind=address").context["rows"]] == [
+        elsewhere.report.pk
+    ]
+    assert [r.pk for r, _k, _w in staff.get("/feedback/?order_id=jd").context["rows"]] == [
+        elsewhere.report.pk
+    ]
+    mine = staff.get(f"/feedback/?merchant={world['mine'].merchant_id}").context["rows"]
+    assert [r.pk for r, _k, _w in mine] == [joined.report.pk, first.report.pk]
+    empty = staff.get("/feedback/?order_id=NOPE")
+    assert empty.context["rows"] == [] and "没有符合条件的反馈。" in empty.content.decode()
+
+    # a merchant user: its own orders' reports only, the staff reporter by role, no merchant filter
+    merchant = Client()
+    merchant.force_login(shop)
+    seen = merchant.get(f"/feedback/?merchant={theirs.merchant_id}")
+    assert [r.pk for r, _k, _w in seen.context["rows"]] == [joined.report.pk, first.report.pk]
+    assert [who for _r, _k, who in seen.context["rows"]] == ["商家用户", "客服"]
+    assert "xiaomei" not in seen.content.decode() and "JD9" not in seen.content.decode()
+
+
+def test_the_report_list_is_empty_before_any_report_and_the_nav_links_to_it(world):
+    page = world["agent"].get("/feedback/")
+    html = page.content.decode()
+    assert page.context["rows"] == [] and "还没有客服反馈。" in html
+    assert 'href="/feedback/"' in html and 'href="/feedback/new/"' in html
