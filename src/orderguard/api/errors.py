@@ -143,6 +143,7 @@ def install(api: NinjaAPI) -> None:
         status, message = {
             DisputeRefused.ROLE: (403, _("你的角色不能答复商品资料核实")),
             DisputeRefused.ALREADY_ANSWERED: (409, _("这条商品资料核实已经答复过了")),
+            DisputeRefused.WITHDRAWN: (409, _("相关异常单都已关闭，这条商品资料核实已撤回，无需答复")),
             DisputeRefused.ANSWER_INVALID: (422, _("请选择答复：商品资料已更正、SKU无误或其他")),
             DisputeRefused.TEXT_REQUIRED: (422, _("选择“其他”时请填写说明")),
             DisputeRefused.TEXT_INVALID: (422, _("说明过长或含有不允许的字符")),

@@ -181,6 +181,8 @@ def describe(entry: TimelineEntry) -> str:
             "after": _lines_text(d.get("after")),
         }
     if entry.type == "sku_disputed":
+        if d.get("step") == "withdrawn":
+            return _("异常单已关闭，撤回 SKU %(sku)s 的商品资料核实") % {"sku": d.get("sku_code")}
         if d.get("step") == "answered":
             return _("商家答复 SKU %(sku)s：%(answer)s") % {
                 "sku": d.get("sku_code"),

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from orderguard.cases.disputes import ANSWER_ROLES, DisputeRefused, dispute_get, sku_dispute_answer
 from orderguard.cases.selectors import actor_labels_as_seen_by
 from orderguard.cases.services import NOTE_MAX_LENGTH
-from orderguard.catalog.models import DisputeAnswer
+from orderguard.catalog.models import MERCHANT_ANSWERS
 from orderguard.core import clock
 from orderguard.core.errors import NotFound
 from orderguard.web.common import actor_or_refuse
@@ -28,6 +28,7 @@ def dispute_refusal(exc: DisputeRefused) -> str:
     return {
         DisputeRefused.ROLE: _("你的角色不能答复商品资料核实"),
         DisputeRefused.ALREADY_ANSWERED: _("这条商品资料核实已经答复过了"),
+        DisputeRefused.WITHDRAWN: _("相关异常单都已关闭，这条商品资料核实已撤回，无需答复"),
         DisputeRefused.ANSWER_INVALID: _("请选择答复：商品资料已更正、SKU无误或其他"),
         DisputeRefused.TEXT_REQUIRED: _("选择“其他”时请填写说明"),
         DisputeRefused.TEXT_INVALID: _("说明过长或含有不允许的字符"),
@@ -58,7 +59,7 @@ def dispute_page(request: HttpRequest, dispute_id: int) -> HttpResponse:
             "opened_by": labels.get(dispute.opened_by_label, ""),
             "answered_by": labels.get(dispute.answered_by_label, ""),
             "can_answer": dispute.answered_at is None and actor.role in ANSWER_ROLES,
-            "answers": DisputeAnswer.choices,
+            "answers": [(a.value, a.label) for a in MERCHANT_ANSWERS],
             "text_max": NOTE_MAX_LENGTH,
         },
     )
