@@ -71,6 +71,19 @@ class DisputeRefused(DomainError):
         super().__init__(code, **data)
 
 
+def dispute_refusal_message(exc: DisputeRefused) -> str:
+    """A refused dispute action in words (the pages and the API say the same)."""
+    return {
+        DisputeRefused.ROLE: _("你的角色不能答复商品资料核实"),
+        DisputeRefused.ALREADY_ANSWERED: _("这条商品资料核实已经答复过了"),
+        DisputeRefused.WITHDRAWN: _("相关异常单都已关闭，这条商品资料核实已撤回，无需答复"),
+        DisputeRefused.ANSWER_INVALID: _("请选择答复：商品资料已更正、SKU无误或其他"),
+        DisputeRefused.TEXT_REQUIRED: _("选择“其他”时请填写说明"),
+        DisputeRefused.TEXT_INVALID: _("说明过长或含有不允许的字符"),
+        DisputeRefused.NO_DISPUTED_LINE: _("异常单的问题没有指向可核实的商品行"),
+    }.get(exc.code, _("操作未执行"))
+
+
 def _disputed_codes(case: ExceptionCase) -> list[str]:
     """The SKU codes of the order's lines that the case's findings name, in line order."""
     numbers = sorted(
