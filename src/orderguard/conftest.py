@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 from datetime import datetime
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+_RUN_LOCK: list[object] = []  # the open lock file, held for the whole run
 
 
 def require_service(host: str, port: int, name: str) -> None:
@@ -22,6 +24,29 @@ def require_service(host: str, port: int, name: str) -> None:
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """A second test run in the same var directory while one is going gets test databases of its
+    own. Django recreates the test database when a run starts: the run already going keeps its
+    open connection on the old SQLite file, but the new connections its threaded tests open (two
+    people acting at once, two deadline scans) reach the new file, and fail on missing tables or
+    rows. The first run holds `test-db.lock` and keeps the usual names (and `--reuse-db`)."""
+    from django.conf import settings
+
+    lock = open(settings.VAR_DIR / "test-db.lock", "a+")  # noqa: SIM115 - held until the run ends
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        for db in settings.DATABASES.values():
+            test = db.setdefault("TEST", {})
+            name = str(test.get("NAME") or f"test_{db['NAME']}")
+            stem, dot, ext = name.rpartition(".") if name.endswith(".sqlite3") else (name, "", "")
+            test["NAME"] = f"{stem}_run{os.getpid()}{dot}{ext}"
+        return
+    _RUN_LOCK.append(lock)
 
 
 @pytest.fixture

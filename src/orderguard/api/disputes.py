@@ -5,7 +5,7 @@ the merchant's answer. A merchant user sees and answers its own; another merchan
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
@@ -16,7 +16,7 @@ from orderguard.api.orders import MAX_LIMIT, MAX_OFFSET, object_id
 from orderguard.cases.disputes import dispute_get, disputes_for_actor, sku_dispute_answer
 from orderguard.cases.selectors import actor_labels_as_seen_by
 from orderguard.cases.services import NOTE_MAX_LENGTH
-from orderguard.catalog.models import DisputeAnswer, SkuDispute
+from orderguard.catalog.models import SkuDispute
 from orderguard.core import clock
 from orderguard.tenancy.access import Actor
 
@@ -34,7 +34,10 @@ class DisputeOut(Schema):
     opened_at: datetime
     open: bool
     answered_at: datetime | None
-    answer: str = Field(description='"data_fixed", "sku_right", "other" or "" while open')
+    answer: str = Field(
+        description='"data_fixed", "sku_right", "other"; "withdrawn" when every case closed before the'
+        ' answer; "" while open'
+    )
     answer_text: str
     answered_by: str
 
@@ -53,7 +56,7 @@ class DisputeFilters(Schema):
 class AnswerIn(Schema):
     model_config = {"extra": "forbid"}
 
-    answer: DisputeAnswer = Field(description="data_fixed, sku_right or other")
+    answer: Literal["data_fixed", "sku_right", "other"] = Field(description="data_fixed, sku_right or other")
     text: str = Field(
         "",
         max_length=NOTE_MAX_LENGTH,
@@ -62,10 +65,16 @@ class AnswerIn(Schema):
     )
 
 
-def _out(d: SkuDispute, act: Actor) -> dict[str, Any]:
-    labels = actor_labels_as_seen_by(
-        actor=act, labels={d.opened_by_label, *([d.answered_by_label] if d.answered_by_label else [])}
+def _labels(disputes: list[SkuDispute], act: Actor) -> dict[str, str]:
+    """How the people the disputes name are shown to `act`, for a whole page at once (one query
+    for a merchant user, none for staff)."""
+    return actor_labels_as_seen_by(
+        actor=act,
+        labels={lb for d in disputes for lb in (d.opened_by_label, d.answered_by_label) if lb},
     )
+
+
+def _out(d: SkuDispute, labels: dict[str, str]) -> dict[str, Any]:
     return {
         "id": d.pk,
         "merchant": d.merchant.code,
@@ -93,8 +102,9 @@ def list_disputes(request: HttpRequest, filters: Query[DisputeFilters]) -> dict[
     reject_unknown_query(request, DisputeFilters)
     act = actor(request)
     qs = disputes_for_actor(actor=act, open_only=filters.open).prefetch_related("cases")
-    page = qs[filters.offset : filters.offset + filters.limit]
-    return {"total": qs.count(), "items": [_out(d, act) for d in page]}
+    page = list(qs[filters.offset : filters.offset + filters.limit])
+    labels = _labels(page, act)
+    return {"total": qs.count(), "items": [_out(d, labels) for d in page]}
 
 
 @router.post(
@@ -109,8 +119,10 @@ def answer_dispute(
     resume and the orders' marking clears. A merchant user answers its own (another merchant's:
     404); customer service, managers and admins record an answer for the merchant; operators
     and technical on-call may not (403 ``ROLE``). Answered already: 409 ``ALREADY_ANSWERED``;
+    withdrawn (every case closed before the answer): 409 ``WITHDRAWN``;
     "other" without text: 422 ``TEXT_REQUIRED``. Nothing is written when refused."""
     reject_unknown_query(request, NoQuery)
     act = actor(request)
     sku_dispute_answer(dispute_id=dispute_id, actor=act, answer=body.answer, text=body.text, now=clock.now())
-    return _out(dispute_get(actor=act, dispute_id=dispute_id), act)
+    dispute = dispute_get(actor=act, dispute_id=dispute_id)
+    return _out(dispute, _labels([dispute], act))

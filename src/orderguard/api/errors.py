@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from orderguard.cases.disputes import DisputeRefused
+from orderguard.cases.disputes import DisputeRefused, dispute_refusal_message
 from orderguard.cases.errors import CaseActionNotAllowed
 from orderguard.core.errors import NotFound
-from orderguard.intake.errors import CorrectionRefused, LinesRefused
+from orderguard.intake.errors import CorrectionRefused, LinesRefused, lines_refusal_message
 from orderguard.tenancy.access import NoRole
 
 
@@ -127,28 +127,24 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(LinesRefused)
     def on_lines_refused(request: HttpRequest, exc: LinesRefused) -> HttpResponse:
-        status, message = {
-            LinesRefused.ROLE: (403, _("只有仓库员工可以修改订单商品")),
-            LinesRefused.ORDER_CLOSED: (409, _("订单已发货或已取消，不能修改商品")),
-            LinesRefused.ORDER_ANONYMISED: (409, _("该订单的个人信息已清除，不能再修改")),
-            LinesRefused.LINES_INVALID: (422, _("请填写 1 到 200 行商品")),
-            LinesRefused.SKU_UNKNOWN: (422, _("商家没有这个SKU编码")),
-            LinesRefused.SKU_INACTIVE: (422, _("这个SKU已停用")),
-            LinesRefused.QUANTITY_INVALID: (422, _("数量必须是不小于 1 的整数")),
-        }[exc.code]
-        return respond(request, status, exc.code, message, exc.field)
+        status = {LinesRefused.ROLE: 403, LinesRefused.ORDER_CLOSED: 409, LinesRefused.ORDER_ANONYMISED: 409}
+        return respond(request, status.get(exc.code, 422), exc.code, lines_refusal_message(exc), exc.field)
 
     @api.exception_handler(DisputeRefused)
     def on_dispute_refused(request: HttpRequest, exc: DisputeRefused) -> HttpResponse:
-        status, message = {
-            DisputeRefused.ROLE: (403, _("你的角色不能答复商品资料核实")),
-            DisputeRefused.ALREADY_ANSWERED: (409, _("这条商品资料核实已经答复过了")),
-            DisputeRefused.ANSWER_INVALID: (422, _("请选择答复：商品资料已更正、SKU无误或其他")),
-            DisputeRefused.TEXT_REQUIRED: (422, _("选择“其他”时请填写说明")),
-            DisputeRefused.TEXT_INVALID: (422, _("说明过长或含有不允许的字符")),
-            DisputeRefused.NO_DISPUTED_LINE: (409, _("异常单的问题没有指向可核实的商品行")),
-        }[exc.code]
-        return respond(request, status, exc.code, message, str(exc.data.get("field", "")))
+        status = {
+            DisputeRefused.ROLE: 403,
+            DisputeRefused.ALREADY_ANSWERED: 409,
+            DisputeRefused.WITHDRAWN: 409,
+            DisputeRefused.NO_DISPUTED_LINE: 409,
+        }
+        return respond(
+            request,
+            status.get(exc.code, 422),
+            exc.code,
+            dispute_refusal_message(exc),
+            str(exc.data.get("field", "")),
+        )
 
     @api.exception_handler(NoRole)
     def on_no_role(request: HttpRequest, exc: NoRole) -> HttpResponse:

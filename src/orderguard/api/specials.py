@@ -18,7 +18,7 @@ from orderguard.api.cases import BODY_ACTION_ERRORS, Note, Username, router
 from orderguard.api.errors import AUTHENTICATED, ApiError, NoQuery, reject_unknown_query, with_errors
 from orderguard.api.orders import object_id
 from orderguard.cases.machine import CHECKLIST_STEPS
-from orderguard.cases.selectors import actor_labels_as_seen_by, assignee_label, case_get
+from orderguard.cases.selectors import case_get
 from orderguard.core import clock
 from orderguard.specials.selectors import special_for_case
 from orderguard.specials.services import (
@@ -118,10 +118,6 @@ def _special(case_id: int, act: Actor) -> dict[str, Any]:
     if view is None:
         raise ApiError(409, "NOT_SPECIAL", special_error_message(SpecialRefused("NOT_SPECIAL")))
     request = view.request
-    labels = actor_labels_as_seen_by(
-        actor=act,
-        labels={t.ticked_by_label for t in view.ticks} | ({request.answer_by_label} if request else set()),
-    )
     return {
         "case_id": case.pk,
         "kinds": view.kinds,
@@ -136,17 +132,17 @@ def _special(case_id: int, act: Actor) -> dict[str, Any]:
         "answer": request.answer if request else "",
         "answer_channel": request.answer_channel if request else "",
         "answered_at": request.answered_at if request else None,
-        "answer_by": labels.get(request.answer_by_label, "") if request and request.answer_by_label else "",
+        "answer_by": view.answer_by,
         "alternative": request.alternative if request else "",
-        "owner": assignee_label(case=case, actor=act),
+        "owner": view.owner,
         "checklist": [
             {
                 "step": t.step,
                 "verified": t.verified,
                 "ticked_at": t.ticked_at,
-                "by": labels[t.ticked_by_label],
+                "by": by,
             }
-            for t in view.ticks
+            for t, by in zip(view.ticks, view.ticked_by, strict=True)
         ],
         "next_tick": view.next_tick,
         "actions": [str(a) for a in view.actions],

@@ -8,7 +8,11 @@ one), a ``sku_disputed`` CaseEvent, and a message to the merchant's contacts in 
 `sku_dispute_answer` records the merchant's answer once: it is logged on every linked case,
 each case waiting on the merchant (with no other dispute still open) resumes (waiting →
 in progress, the buyer-confirmation step's clock started again), and the order's marking
-clears (only open disputes mark orders).
+clears (only open disputes mark orders). `sku_disputes_withdraw` runs wherever a product case
+closes (a person's resolve or cancel, the re-check after changed lines): a dispute that no open
+case waits on any more is withdrawn, so the merchant is no longer asked and the marking clears.
+
+Lock order: cases (in pk order), then disputes, in every writer that locks both.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from orderguard.cases import events
-from orderguard.cases.choices import CaseStatus, WaitingOn
+from orderguard.cases.choices import OPEN_STATUSES, CaseStatus, WaitingOn
 from orderguard.cases.machine import machine_for
 from orderguard.cases.models import CaseEvent, ExceptionCase
-from orderguard.catalog.models import DisputeAnswer, Sku, SkuDispute
+from orderguard.catalog.models import MERCHANT_ANSWERS, DisputeAnswer, Sku, SkuDispute
 from orderguard.core import bulk
 from orderguard.core.choices import ExceptionType
 from orderguard.core.errors import DomainError, NotFound
@@ -47,6 +51,7 @@ class DisputeRefused(DomainError):
 
     - ``ROLE``: the actor's role may not answer disputes (operators, technical on-call);
     - ``ALREADY_ANSWERED``: the dispute has its answer (`answered_at`);
+    - ``WITHDRAWN``: every case that asked closed before the answer (`answered_at`);
     - ``ANSWER_INVALID``: `answer` is not data_fixed, sku_right or other (`field` "answer");
     - ``TEXT_REQUIRED``: the answer "other" needs words (`field` "text");
     - ``TEXT_INVALID``: the text is too long or holds control characters (`field` "text");
@@ -55,6 +60,7 @@ class DisputeRefused(DomainError):
 
     ROLE = "ROLE"
     ALREADY_ANSWERED = "ALREADY_ANSWERED"
+    WITHDRAWN = "WITHDRAWN"
     ANSWER_INVALID = "ANSWER_INVALID"
     TEXT_REQUIRED = "TEXT_REQUIRED"
     TEXT_INVALID = "TEXT_INVALID"
@@ -63,6 +69,19 @@ class DisputeRefused(DomainError):
     def __init__(self, *, code: str, **data: Any) -> None:
         self.code = code
         super().__init__(code, **data)
+
+
+def dispute_refusal_message(exc: DisputeRefused) -> str:
+    """A refused dispute action in words (the pages and the API say the same)."""
+    return {
+        DisputeRefused.ROLE: _("你的角色不能答复商品资料核实"),
+        DisputeRefused.ALREADY_ANSWERED: _("这条商品资料核实已经答复过了"),
+        DisputeRefused.WITHDRAWN: _("相关异常单都已关闭，这条商品资料核实已撤回，无需答复"),
+        DisputeRefused.ANSWER_INVALID: _("请选择答复：商品资料已更正、SKU无误或其他"),
+        DisputeRefused.TEXT_REQUIRED: _("选择“其他”时请填写说明"),
+        DisputeRefused.TEXT_INVALID: _("说明过长或含有不允许的字符"),
+        DisputeRefused.NO_DISPUTED_LINE: _("异常单的问题没有指向可核实的商品行"),
+    }.get(exc.code, _("操作未执行"))
 
 
 def _disputed_codes(case: ExceptionCase) -> list[str]:
@@ -185,36 +204,42 @@ def sku_dispute_answer(*, dispute_id: int, actor: Actor, answer: str, text: str,
 
     Checked in this order, refused with nothing written: a dispute the actor may not see
     (another merchant's, or missing): `NotFound`; a role that may not answer: DisputeRefused
-    ``ROLE``; already answered: ``ALREADY_ANSWERED``; an unknown answer: ``ANSWER_INVALID``;
-    "other" without words: ``TEXT_REQUIRED``; bad text: ``TEXT_INVALID``.
+    ``ROLE``; already answered: ``ALREADY_ANSWERED``; withdrawn (its cases closed first):
+    ``WITHDRAWN``; an unknown answer: ``ANSWER_INVALID``; "other" without words:
+    ``TEXT_REQUIRED``; bad text: ``TEXT_INVALID``.
 
-    Then, in one transaction (the dispute, then its cases locked in pk order): the answer and
+    Then, in one transaction (its cases locked in pk order, then the dispute): the answer and
     who gave it; a ``sku_disputed`` event (`step` "answered") on every linked case; each open
     case waiting on the merchant with no other open dispute goes back to in progress (a
     ``status_changed`` event, action ``resume``) with the buyer-confirmation step's deadline
     started again, since the warehouse must now act on the answer.
     """
-    dispute = visible(SkuDispute.objects.select_for_update(), actor).filter(pk=dispute_id).first()
-    if dispute is None:
+    found = visible(SkuDispute.objects.all(), actor).filter(pk=dispute_id).first()
+    if found is None:
         raise NotFound("not found", model="SkuDispute", id=dispute_id)
     if actor.role not in ANSWER_ROLES:
         raise DisputeRefused(code=DisputeRefused.ROLE, role=actor.role)
+    # the cases first, then the dispute: a case's closing locks the case, then its disputes
+    # (`sku_disputes_withdraw`), and the opposite order here could deadlock with it
+    cases = _lock_cases(list(found.cases.values_list("pk", flat=True)))
+    dispute = SkuDispute.objects.select_for_update().get(pk=found.pk)
+    joined = set(dispute.cases.values_list("pk", flat=True)) - {c.pk for c in cases}
+    if joined:
+        # a case joined between the two reads (it committed before the dispute's lock)
+        cases = sorted([*cases, *_lock_cases(sorted(joined))], key=lambda c: c.pk)
     if dispute.answered_at is not None:
-        raise DisputeRefused(
-            code=DisputeRefused.ALREADY_ANSWERED, answered_at=dispute.answered_at.isoformat()
+        code = (
+            DisputeRefused.WITHDRAWN
+            if dispute.answer == DisputeAnswer.WITHDRAWN
+            else DisputeRefused.ALREADY_ANSWERED
         )
-    if answer not in DisputeAnswer.values:
+        raise DisputeRefused(code=code, answered_at=dispute.answered_at.isoformat())
+    if answer not in MERCHANT_ANSWERS:
         raise DisputeRefused(code=DisputeRefused.ANSWER_INVALID, field="answer", value=str(answer)[:50])
     words = _clean_text(text, required=answer == DisputeAnswer.OTHER)
     dispute.answer, dispute.answer_text = answer, words
     dispute.answered_at, dispute.answered_by_id, dispute.answered_by_label = now, actor.user_id, actor.label
     dispute.save(update_fields=["answer", "answer_text", "answered_at", "answered_by", "answered_by_label"])
-    cases = list(
-        ExceptionCase.objects.select_for_update(of=("self",))
-        .filter(pk__in=dispute.cases.values("pk"))
-        .select_related("order")
-        .order_by("pk")
-    )
     still_open = set(
         SkuDispute.cases.through.objects.filter(
             exceptioncase_id__in=[c.pk for c in cases], skudispute__answered_at__isnull=True
@@ -274,6 +299,75 @@ def sku_dispute_answer(*, dispute_id: int, actor: Actor, answer: str, text: str,
     )
     bulk.insert(log)
     return dispute
+
+
+def _lock_cases(case_ids: Sequence[int]) -> list[ExceptionCase]:
+    return list(
+        ExceptionCase.objects.select_for_update(of=("self",))
+        .filter(pk__in=case_ids)
+        .select_related("order")
+        .order_by("pk")
+    )
+
+
+def sku_disputes_withdraw(
+    *, cases: Sequence[ExceptionCase], now: datetime, actor_label: str, actor_id: int | None = None
+) -> list[CaseEvent]:
+    """Withdraw the open disputes of `cases` (just closed, their rows locked by the caller, in
+    its transaction) that no other open case waits on: the merchant is no longer asked, the
+    orders' marking clears, and a later ``dispute_sku`` opens a fresh dispute. Returns the
+    ``sku_disputed`` events (`step` "withdrawn", one per closed case and dispute) for the caller
+    to write with its closing. A dispute another open case still waits on stays open. No query
+    without product cases; three with."""
+    closing = {c.pk: c for c in cases if c.type == ExceptionType.PRODUCT_ERROR}
+    if not closing:
+        return []
+    links = SkuDispute.cases.through.objects.filter(
+        exceptioncase_id__in=list(closing), skudispute__answered_at__isnull=True
+    )
+    # locked before asking who else waits on them: a case joining at this moment (it locks the
+    # dispute to join) is then seen, or it finds the dispute withdrawn and opens a fresh one
+    disputes = list(
+        SkuDispute.objects.select_for_update()
+        .filter(pk__in=links.values("skudispute_id"), answered_at__isnull=True)
+        .order_by("pk")
+    )
+    if not disputes:
+        return []
+    waited_on = set(
+        SkuDispute.cases.through.objects.filter(
+            skudispute_id__in=[d.pk for d in disputes], exceptioncase__status__in=OPEN_STATUSES
+        )
+        .exclude(exceptioncase_id__in=list(closing))
+        .values_list("skudispute_id", flat=True)
+    )
+    withdrawn = [d for d in disputes if d.pk not in waited_on]
+    for d in withdrawn:
+        d.answered_at, d.answer, d.answered_by_id, d.answered_by_label = (
+            now,
+            DisputeAnswer.WITHDRAWN,
+            actor_id,
+            actor_label,
+        )
+    bulk.update(withdrawn, ["answered_at", "answer", "answered_by_id", "answered_by_label"])
+    pairs = SkuDispute.cases.through.objects.filter(
+        skudispute_id__in=[d.pk for d in withdrawn], exceptioncase_id__in=list(closing)
+    ).order_by("exceptioncase_id", "skudispute_id")
+    codes = {d.pk: d.sku_code for d in withdrawn}
+    return [
+        events.sku_disputed(
+            closing[case_id],
+            at=now,
+            actor_label=actor_label,
+            actor_id=actor_id,
+            dispute=dispute_id,
+            sku_code=codes[dispute_id],
+            step="withdrawn",
+        )
+        for case_id, dispute_id in (
+            pairs.values_list("exceptioncase_id", "skudispute_id") if withdrawn else []
+        )
+    ]
 
 
 def disputes_for_actor(*, actor: Actor, open_only: bool = False) -> Any:

@@ -199,7 +199,8 @@ def sku_disputed(
     case: ExceptionCase, *, at: datetime, actor_label: str, actor_id: int | None, dispute: int, **data: Any
 ) -> CaseEvent:
     """H3.2: a SKU of the case disputed with the merchant (`step` "opened", with what the buyer
-    says) or the merchant's answer (`step` "answered", with `answer` and its `note`)."""
+    says), the merchant's answer (`step` "answered", with `answer` and its `note`), or the
+    dispute withdrawn because its cases closed before the answer (`step` "withdrawn")."""
     return _event(case, CaseEventType.SKU_DISPUTED, at, actor_label, actor_id, dispute=dispute, **data)
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from orderguard.cases import events
 from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus
+from orderguard.cases.disputes import sku_disputes_open, sku_disputes_withdraw
 from orderguard.cases.errors import CaseActionNotAllowed
 from orderguard.cases.ladder import LADDER_TYPES, ContactChannel
 from orderguard.cases.machine import CLOSED_STATUSES, REVEAL_ROLES, ActionName, CaseState, machine_for, move
@@ -138,7 +139,8 @@ def cases_triage(
     - an open automatic case (D1/D2) whose type has no finding any more: resolved, succeeded,
       logged with `close_reason` (``stock_arrived`` when the stock re-check served the order);
     - an order no longer to ship: its open automatic cases are cancelled.
-    Each change is a CaseEvent.
+    Each change is a CaseEvent. A closed product case's disputes that no open case waits on
+    are withdrawn (`cases.disputes.sku_disputes_withdraw`).
     """
     result = TriageResult()
     if not items:
@@ -239,6 +241,7 @@ def cases_triage(
                 "contact_auto_at",
             ],
         )
+    new_events.extend(sku_disputes_withdraw(cases=result.closed, now=now, actor_label=actor_label))
     bulk.insert(new_events)
     return result
 
@@ -456,7 +459,8 @@ def case_transition(
     case whose order has another open case of its type: ``OPEN_CASE_EXISTS``.
 
     Closing (resolve, cancel) records the outcome, the note as the resolution, `closed_at` and
-    the handling time, and writes a ``resolved`` event; reopening clears them, restarts the
+    the handling time, and writes a ``resolved`` event (and withdraws the case's SKU disputes
+    that no other open case waits on); reopening clears them, restarts the
     first step's deadline and writes ``reopened``; every other move writes ``status_changed``.
     The case row is locked for the whole check, so two people acting at once are serialised.
     """
@@ -561,9 +565,10 @@ def case_transition(
     log = [event]
     if act.name == ActionName.DISPUTE_SKU:
         # H3.2: the SKUs the case is about are disputed with the merchant, in this transaction
-        from orderguard.cases.disputes import sku_disputes_open
-
         log += sku_disputes_open(case=case, actor=actor, buyer_says=text, now=now)
+    elif state.status in CLOSED_STATUSES:
+        # nobody waits for the merchant's answer about a closed case any more
+        log += sku_disputes_withdraw(cases=[case], now=now, actor_label=actor.label, actor_id=actor.user_id)
     bulk.insert(log)
     return case
 

@@ -92,11 +92,17 @@ class Courier(TimeStampedModel):
 
 
 class DisputeAnswer(models.TextChoices):
-    """The merchant's answer to a disputed SKU (H3.2)."""
+    """How a disputed SKU (H3.2) was closed: the merchant's answer (`MERCHANT_ANSWERS`), or
+    ``withdrawn`` when every case that asked closed before the merchant answered."""
 
     DATA_FIXED = "data_fixed", _("商品资料已更正")
     SKU_RIGHT = "sku_right", _("SKU无误")
     OTHER = "other", _("其他")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+# The answers a merchant (or staff for it) may give.
+MERCHANT_ANSWERS = (DisputeAnswer.DATA_FIXED, DisputeAnswer.SKU_RIGHT, DisputeAnswer.OTHER)
 
 
 class SkuDispute(models.Model):
@@ -106,7 +112,9 @@ class SkuDispute(models.Model):
     `sku_code` is the code as the order has it (a code the catalogue may not know); `sku` the
     catalogue's SKU when the code names one. One open dispute per (merchant, code): a second
     case about the same code joins it (`cases`). Open while `answered_at` is empty; orders
-    touching an open dispute's code show it. The answer is logged on every linked case."""
+    touching an open dispute's code show it. The answer is logged on every linked case. When
+    every linked case closes before the answer, nobody waits for it: the dispute is withdrawn
+    (`answered_at` the closing, `answer` ``withdrawn``, `answered_by_label` who closed it)."""
 
     merchant = models.ForeignKey("tenancy.Merchant", on_delete=models.PROTECT, related_name="sku_disputes")
     sku = models.ForeignKey(Sku, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes")

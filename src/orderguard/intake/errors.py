@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from orderguard.core.errors import DomainError
 
 
@@ -92,3 +94,16 @@ class LinesRefused(DomainError):
         self.code = code
         self.field = field
         super().__init__(code, field=field, **data)
+
+
+def lines_refusal_message(exc: LinesRefused) -> str:
+    """A refused change of lines in words (the page and the API say the same)."""
+    return {
+        LinesRefused.ROLE: _("只有仓库员工可以修改订单商品"),
+        LinesRefused.ORDER_CLOSED: _("订单已发货或已取消，不能修改商品"),
+        LinesRefused.ORDER_ANONYMISED: _("该订单的个人信息已清除，不能再修改"),
+        LinesRefused.LINES_INVALID: _("请填写 1 到 200 行商品"),
+        LinesRefused.SKU_UNKNOWN: _("商家没有这个SKU编码"),
+        LinesRefused.SKU_INACTIVE: _("这个SKU已停用"),
+        LinesRefused.QUANTITY_INVALID: _("数量必须是不小于 1 的整数"),
+    }.get(exc.code, _("操作未执行"))

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from orderguard.cases.choices import CaseStatus, WaitingOn
 from orderguard.cases.contacts import case_contact_plan, contact_record, contacts_for_case
-from orderguard.cases.disputes import DisputeRefused, orders_disputed_skus
+from orderguard.cases.disputes import DisputeRefused, dispute_refusal_message, orders_disputed_skus
 from orderguard.cases.errors import CaseActionNotAllowed
 from orderguard.cases.ladder import AUTOMATIC, LADDER_TYPES, OUTCOMES_FOR, ContactChannel, ContactOutcome
 from orderguard.cases.machine import REVEAL_ROLES, Action, ActionName, machine_for
@@ -45,7 +45,7 @@ from orderguard.core import clock
 from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name
-from orderguard.intake.errors import CorrectionRefused, LinesRefused
+from orderguard.intake.errors import CorrectionRefused, LinesRefused, lines_refusal_message
 from orderguard.intake.services import CORRECTABLE, order_correct, order_lines_change
 from orderguard.inventory.models import DecisionKind, MovementKind
 from orderguard.orders.models import Order
@@ -182,6 +182,8 @@ def describe(entry: TimelineEntry) -> str:
             "after": _lines_text(d.get("after")),
         }
     if entry.type == "sku_disputed":
+        if d.get("step") == "withdrawn":
+            return _("异常单已关闭，撤回 SKU %(sku)s 的商品资料核实") % {"sku": d.get("sku_code")}
         if d.get("step") == "answered":
             return _("商家答复 SKU %(sku)s：%(answer)s") % {
                 "sku": d.get("sku_code"),
@@ -503,8 +505,8 @@ def _act(
         if exc.code == CaseActionNotAllowed.ROLE:
             return render(request, "web/refused.html", {"message": refusal_message(exc)}, status=403)
         ok, message = False, refusal_message(exc)
-    except DisputeRefused:
-        ok, message = False, _("异常单的问题没有指向可核实的商品行")
+    except DisputeRefused as exc:
+        ok, message = False, dispute_refusal_message(exc)
     except SpecialRefused as exc:
         ok, message = False, special_error_message(exc)
     if request.headers.get("HX-Request") == "true":
@@ -722,15 +724,7 @@ def lines_refusal(exc: LinesRefused) -> str:
     line = ""
     if exc.field.startswith("lines["):
         line = _("第 %(n)s 行：") % {"n": int(exc.field[6 : exc.field.index("]")]) + 1}
-    return line + {
-        LinesRefused.ROLE: _("只有仓库员工可以修改订单商品"),
-        LinesRefused.ORDER_CLOSED: _("订单已发货或已取消，不能修改商品"),
-        LinesRefused.ORDER_ANONYMISED: _("该订单的个人信息已清除，不能再修改"),
-        LinesRefused.LINES_INVALID: _("请填写 1 到 200 行商品"),
-        LinesRefused.SKU_UNKNOWN: _("商家没有这个SKU编码"),
-        LinesRefused.SKU_INACTIVE: _("这个SKU已停用"),
-        LinesRefused.QUANTITY_INVALID: _("数量必须是不小于 1 的整数"),
-    }.get(exc.code, _("操作未执行"))
+    return line + lines_refusal_message(exc)
 
 
 @never_cache

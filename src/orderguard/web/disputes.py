@@ -14,24 +14,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from orderguard.cases.disputes import ANSWER_ROLES, DisputeRefused, dispute_get, sku_dispute_answer
+from orderguard.cases.disputes import (
+    ANSWER_ROLES,
+    DisputeRefused,
+    dispute_get,
+    dispute_refusal_message,
+    sku_dispute_answer,
+)
 from orderguard.cases.selectors import actor_labels_as_seen_by
 from orderguard.cases.services import NOTE_MAX_LENGTH
-from orderguard.catalog.models import DisputeAnswer
+from orderguard.catalog.models import MERCHANT_ANSWERS
 from orderguard.core import clock
 from orderguard.core.errors import NotFound
 from orderguard.web.common import actor_or_refuse
-
-
-def dispute_refusal(exc: DisputeRefused) -> str:
-    """A refused answer in words (the API maps the same codes in `api.errors`)."""
-    return {
-        DisputeRefused.ROLE: _("你的角色不能答复商品资料核实"),
-        DisputeRefused.ALREADY_ANSWERED: _("这条商品资料核实已经答复过了"),
-        DisputeRefused.ANSWER_INVALID: _("请选择答复：商品资料已更正、SKU无误或其他"),
-        DisputeRefused.TEXT_REQUIRED: _("选择“其他”时请填写说明"),
-        DisputeRefused.TEXT_INVALID: _("说明过长或含有不允许的字符"),
-    }.get(exc.code, _("操作未执行"))
 
 
 @never_cache
@@ -58,7 +53,7 @@ def dispute_page(request: HttpRequest, dispute_id: int) -> HttpResponse:
             "opened_by": labels.get(dispute.opened_by_label, ""),
             "answered_by": labels.get(dispute.answered_by_label, ""),
             "can_answer": dispute.answered_at is None and actor.role in ANSWER_ROLES,
-            "answers": DisputeAnswer.choices,
+            "answers": [(a.value, a.label) for a in MERCHANT_ANSWERS],
             "text_max": NOTE_MAX_LENGTH,
         },
     )
@@ -85,8 +80,8 @@ def dispute_answer(request: HttpRequest, dispute_id: int) -> HttpResponse:
         return render(request, "web/refused.html", {"message": _("找不到这条商品资料核实")}, status=404)
     except DisputeRefused as exc:
         if exc.code == DisputeRefused.ROLE:
-            return render(request, "web/refused.html", {"message": dispute_refusal(exc)}, status=403)
-        messages.error(request, dispute_refusal(exc))
+            return render(request, "web/refused.html", {"message": dispute_refusal_message(exc)}, status=403)
+        messages.error(request, dispute_refusal_message(exc))
     else:
         messages.success(request, _("已答复，仓库会继续处理相关订单"))
     return redirect("web:dispute", dispute_id=dispute_id)

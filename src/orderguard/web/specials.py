@@ -58,7 +58,7 @@ def special_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
         return {"special": None}
     request = view.request
     feasibility = request.feasibility if request else {}
-    done = {t.step: t for t in view.ticks}
+    done = {t.step: (t, by) for t, by in zip(view.ticks, view.ticked_by, strict=True)}
     return {
         "special": {
             "kinds": [str(KIND_LABELS.get(k, k)) for k in view.kinds],
@@ -84,9 +84,16 @@ def special_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
             "after_cutoff": feasibility.get("after_cutoff", False),
             "actions": {str(a) for a in view.actions},
             "owner": view.owner,
+            "answer_by": view.answer_by,
             "owners": list(staff_users().order_by("username")) if SpecialAction.OWNER in view.actions else [],
             "checklist": [
-                {"step": s, "label": step_label(s), "tick": done.get(s), "next": s == view.next_tick}
+                {
+                    "step": s,
+                    "label": step_label(s),
+                    "tick": done[s][0] if s in done else None,
+                    "by": done[s][1] if s in done else "",
+                    "next": s == view.next_tick,
+                }
                 for s in CHECKLIST_STEPS
             ],
             "can_tick": view.can_tick,

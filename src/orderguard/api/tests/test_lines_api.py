@@ -174,3 +174,37 @@ def test_another_merchant_neither_lists_nor_answers_a_dispute_and_other_needs_wo
         {"code": "TEXT_REQUIRED", "message": "选择“其他”时请填写说明", "field": "text"},
     )
     assert (SkuDispute.objects.get().answered_at, CaseEvent.objects.count()) == (None, events)
+
+
+def test_a_merchant_user_lists_its_disputes_in_a_fixed_number_of_queries(client, shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orderguard.core import clock
+
+    user_with_role("cs_agent", username="ann")
+    user_with_role("cs_agent", username="bob")
+    client.force_login(user_with_role("merchant", merchant=shop.merchant))
+
+    def add(n: int) -> None:
+        for i in range(n):
+            SkuDispute.objects.create(
+                merchant=shop.merchant,
+                sku_code=f"CODE-{SkuDispute.objects.count()}-{i}",
+                buyer_says="买家坚持",
+                opened_by_label="user:ann" if i % 2 else "user:bob",
+                opened_at=clock.now(),
+            )
+
+    add(1)
+    with CaptureQueriesContext(connection) as one:
+        first = client.get("/api/v1/catalog/disputes")
+    add(5)
+    with CaptureQueriesContext(connection) as six:
+        second = client.get("/api/v1/catalog/disputes")
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert len(second.json()["items"]) == 6
+    # people are shown by role to a merchant user, never by username
+    assert {item["opened_by"] for item in second.json()["items"]} == {"客服"}
+    assert len(six.captured_queries) == len(one.captured_queries)

@@ -53,6 +53,7 @@ def test_two_agents_resolving_one_case_at_once_resolve_it_once():
     for t in threads:
         t.join(timeout=60)
 
+    assert [t.is_alive() for t in threads] == [False, False]
     assert (failures, refused) == ([], ["TRANSITION_NOT_ALLOWED"])
     assert ExceptionCase.objects.get(pk=case.pk).status == "resolved"
     assert list(CaseEvent.objects.filter(case=case).values_list("type", flat=True)) == ["resolved"]

@@ -266,3 +266,96 @@ def test_the_ladders_request_to_the_merchant_asks_about_the_product_in_each_cont
         f"platform to confirm the product variant they want, and reply.\n/cases/{case.pk}/",
         "zh@tee.example": f"电话和短信都未联系上买家，请通过平台联系买家确认所购商品的规格并回复。\n/cases/{case.pk}/",
     }
+
+
+def test_a_dispute_whose_only_case_closes_another_way_is_withdrawn_and_the_marking_clears(shop, agent):
+    _order, case = order_for_xl(shop, "TB1")
+    _dispute(case, agent)
+    dispute = SkuDispute.objects.get()
+    closed_at = LATER + timedelta(minutes=30)
+
+    case_transition(
+        case_id=case.pk,
+        action=ActionName.CANCEL,
+        actor=agent,
+        now=closed_at,
+        note="买家取消了订单",
+    )
+
+    dispute.refresh_from_db()
+    assert (dispute.answer, dispute.answered_at, dispute.answered_by_label, dispute.answer_text) == (
+        "withdrawn",
+        closed_at,
+        "user:ann",
+        "",
+    )
+    assert open_disputed_codes(merchant_id=shop.merchant_id, codes=["TEE-XL"]) == {}
+    assert [(t, a, d.get("step"), d.get("dispute")) for t, a, d in _events(case)[-2:]] == [
+        ("resolved", "user:ann", None, None),
+        ("sku_disputed", "user:ann", "withdrawn", dispute.pk),
+    ]
+    # the merchant's answer comes too late: refused, nothing written
+    merchant = actor_for(user_with_role("merchant", merchant=shop.merchant))
+    events_before = CaseEvent.objects.count()
+    with pytest.raises(DisputeRefused) as refused:
+        sku_dispute_answer(dispute_id=dispute.pk, actor=merchant, answer="sku_right", text="", now=closed_at)
+    assert refused.value.code == "WITHDRAWN"
+    assert CaseEvent.objects.count() == events_before
+    # the buyer insists again on the reopened case: a fresh dispute opens
+    manager = actor_for(user_with_role("manager"))
+    case_transition(
+        case_id=case.pk, action=ActionName.REOPEN, actor=manager, now=closed_at, note="买家又要了"
+    )
+    _dispute(case, agent)
+    assert SkuDispute.objects.filter(answered_at__isnull=True).exclude(pk=dispute.pk).count() == 1
+
+
+def test_a_dispute_stays_open_while_another_case_still_waits_on_it(shop, agent):
+    _o1, first = order_for_xl(shop, "TB1")
+    _o2, second = order_for_xl(shop, "TB2")
+    _dispute(first, agent)
+    _dispute(second, agent)
+    dispute = SkuDispute.objects.get()
+
+    case_transition(
+        case_id=first.pk,
+        action=ActionName.RESOLVE,
+        actor=agent,
+        now=LATER,
+        outcome="failed",
+        note="买家不要了",
+    )
+
+    dispute.refresh_from_db()
+    assert (dispute.answered_at, dispute.answer) == (None, "")
+    assert "withdrawn" not in [d.get("step") for _t, _a, d in _events(first)]
+    # the merchant's answer still reaches both cases; only the open one resumes
+    merchant = actor_for(user_with_role("merchant", merchant=shop.merchant))
+    sku_dispute_answer(dispute_id=dispute.pk, actor=merchant, answer="sku_right", text="", now=LATER)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("resolved", "in_progress")
+
+
+def test_changed_lines_that_close_the_product_case_withdraw_its_dispute(shop, agent):
+    from orderguard.intake.services import order_lines_change
+
+    order, case = order_for_xl(shop, "TB1")
+    _dispute(case, agent)
+    dispute = SkuDispute.objects.get()
+
+    done = order_lines_change(
+        order_id=order.pk,
+        actor=agent,
+        lines=[{"sku_code": "TEE-M", "quantity": 1}],
+        reason="买家改要M码",
+        now=LATER,
+    )
+
+    assert [c.pk for c in done.triage.closed] == [case.pk]
+    dispute.refresh_from_db()
+    assert (dispute.answer, dispute.answered_at) == ("withdrawn", LATER)
+    assert [(t, d.get("step")) for t, _a, d in _events(case)[-2:]] == [
+        ("resolved", None),
+        ("sku_disputed", "withdrawn"),
+    ]

@@ -208,6 +208,7 @@ def test_two_scans_at_once_send_each_level_once(people):
     for t in threads:
         t.join(timeout=60)
 
+    assert [t.is_alive() for t in threads] == [False, False]
     assert failures == []
     # each case went straight to overdue once: one event, one message
     assert CaseEvent.objects.filter(type="sla_overdue").count() == 40

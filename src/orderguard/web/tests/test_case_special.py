@@ -74,3 +74,30 @@ def test_a_merchant_user_reads_the_section_without_forms(client, case):
         _ids(html) & {"special-check", "special-quote", "special-record-answer", "special-set-owner"} == set()
     )
     assert client.post(f"/cases/{case.pk}/special/feasibility").status_code == 403
+
+
+def test_a_merchant_user_never_reads_staff_usernames_in_the_section(client, case):
+    # given a request worked up to a checklist tick by "annika" and owned by "olgaowner"
+    annika = user_with_role("cs_agent", username="annika")
+    owner = user_with_role("cs_agent", username="olgaowner")
+    client.force_login(annika)
+    client.post(f"/cases/{case.pk}/special/feasibility")
+    client.post(f"/cases/{case.pk}/special/quote", {"fee": "12"})
+    client.post(f"/cases/{case.pk}/special/confirm", {"answer": "accepted", "channel": "call"})
+    client.post(f"/cases/{case.pk}/special/owner", {"owner": owner.pk})
+    client.force_login(owner)
+    client.post(f"/cases/{case.pk}/special/checklist", {"step": "picking", "verified": "SKU 核对无误"})
+    assert SpecialRequest.objects.get(case=case).answer_by_label == "user:annika"
+    assert list(
+        CaseEvent.objects.filter(case=case, type="checklist").values_list("actor_label", flat=True)
+    ) == ["user:olgaowner"]
+
+    # when the merchant reads the case page
+    client.force_login(user_with_role("merchant", merchant=case.merchant))
+    html = client.get(f"/cases/{case.pk}/").content.decode()
+
+    # then the section names the roles, never the usernames
+    section = html[html.index('id="special"') : html.index("</section>", html.index('id="special"'))]
+    assert "annika" not in section and "olgaowner" not in section
+    assert re.search(r'id="special-owner">客服</dd>', section)
+    assert "SKU 核对无误 · 客服" in section
