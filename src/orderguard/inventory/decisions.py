@@ -307,7 +307,9 @@ def stock_decision_apply(
 
     cases = sorted((locked[pk] for pk in chosen), key=lambda c: c.pk)
     result = DecisionResult(decision=decision, order_ids=sorted(chosen), cases=[c.pk for c in cases])
-    events = [_case_event(c.pk, now=now, actor=actor, decision=decision, step="decided") for c in cases]
+    # the decision on each case's timeline before what it leads to (a re-check closing the case)
+    bulk.insert([_case_event(c.pk, now=now, actor=actor, decision=decision, step="decided") for c in cases])
+    events: list[CaseEvent] = []
     pair = (warehouse.pk, sku.pk)
     label = actor.label
     recheck: RecheckResult | None = None

@@ -534,3 +534,34 @@ def test_a_decision_in_time_leaves_nothing_to_escalate(channel):
     deadlines_scan(now=deadline.due_at + timedelta(hours=2))
 
     assert not CaseEvent.objects.filter(type__in=["sla_overdue", "escalated"]).exists()
+
+
+@pytest.mark.parametrize("kind", ["substitute", "partial"])
+def test_the_case_timeline_shows_the_decision_before_the_closing_it_leads_to(channel, kind):
+    """H1.3: the log reads in order: decided, then resolved by the re-check it started, then
+    what it did."""
+    _setup(channel, on_hand_a=1)  # the one unit went to order 2
+    # one more unit: not enough for order 1 or 3 (two each), so it stays available
+    stock_moves_apply(
+        merchant_id=channel.merchant_id,
+        moves=[MoveIn("receipt", channel.warehouse.code, "A", 1)],
+        now=NOW,
+        actor_label="user:op",
+    )
+    assert _level(channel, "A") == (2, 1)
+    stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind=kind,
+        substitute_sku_code="C" if kind == "substitute" else "",
+        buyer_consent=kind == "substitute",
+        order_ids=[_pk("1")],
+        now=LATER,
+    )
+
+    case = ExceptionCase.objects.get(order__platform_order_id="1", type="T1")
+    assert [
+        (e.type, e.data.get("step") or e.data.get("reason"))
+        for e in case.events.filter(occurred_at=LATER).order_by("occurred_at", "pk")
+    ] == [("decided", "decided"), ("resolved", f"merchant_{kind}"), ("decided", "applied")]
