@@ -14,6 +14,7 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from orderguard.cases import events as case_events
 from orderguard.cases.choices import OPEN_STATUSES, CaseEventType, CaseOutcome, CaseStatus
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.catalog.models import BundleItem, Sku, Warehouse
@@ -453,6 +454,14 @@ def stock_decision_apply(
                     "outcome": CaseOutcome.CANCELLED.value,
                     "decision": decision.pk,
                 },
+            )
+            for c in cases
+        ]
+        # closed like any case: a `resolved` event (outcome, handling time) that the daily
+        # figures count (S3) and the timeline shows as the closing
+        events += [
+            case_events.resolved(
+                c, at=now, actor_label=label, actor_id=actor.user_id, reason="merchant_cancel"
             )
             for c in cases
         ]

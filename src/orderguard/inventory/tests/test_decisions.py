@@ -565,3 +565,35 @@ def test_the_case_timeline_shows_the_decision_before_the_closing_it_leads_to(cha
         (e.type, e.data.get("step") or e.data.get("reason"))
         for e in case.events.filter(occurred_at=LATER).order_by("occurred_at", "pk")
     ] == [("decided", "decided"), ("resolved", f"merchant_{kind}"), ("decided", "applied")]
+
+
+def test_a_case_cancelled_by_the_decision_is_logged_as_closed(channel):
+    """A closing is a `resolved` event (outcome, handling time): the daily figures count the
+    cases closed from it, and the timeline shows it as the case's end."""
+    _setup(channel)
+
+    result = stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind="cancel",
+        order_ids=[_pk("1")],
+        now=LATER,
+    )
+
+    case = ExceptionCase.objects.get(order__platform_order_id="1", type="T1")
+    assert [
+        (e.type, e.actor_label, e.data)
+        for e in case.events.filter(occurred_at=LATER).exclude(type="decided").order_by("pk")
+    ] == [
+        (
+            "status_changed",
+            "user:shop",
+            {"to": "cancelled", "outcome": "cancelled", "decision": result.decision.pk},
+        ),
+        (
+            "resolved",
+            "user:shop",
+            {"outcome": "cancelled", "reason": "merchant_cancel", "handling_seconds": 3600},
+        ),
+    ]
