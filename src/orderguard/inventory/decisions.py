@@ -22,7 +22,7 @@ from orderguard.core import bulk
 from orderguard.core.choices import ExceptionType
 from orderguard.core.errors import DomainError
 from orderguard.inventory.models import DecisionKind, ShortPolicy, StockDecision, StockLevel, Transfer
-from orderguard.inventory.selectors import StockSource, stock_figures, stock_sources
+from orderguard.inventory.selectors import StockSource, stock_sources_for
 from orderguard.inventory.services import (
     QUANTITY_MAX,
     SHORT_POLICY_KEY,
@@ -645,17 +645,11 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
         else:
             groups.setdefault((m, mcode, sku, code, wh, whcode), set()).add(order)
     top = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0][1], kv[0][3], kv[0][5]))[:limit]
-    levels = {
-        (lv.warehouse_id, lv.sku_id): lv
-        for lv in StockLevel.objects.filter(
-            sku_id__in={k[2] for k, _v in top}, warehouse_id__in={k[4] for k, _v in top}
-        )
-    }
-    figures = stock_figures(levels=list(levels.values()), now=now)
+    # every warehouse's stock of the SKUs shown, the one the orders wait in among them
+    sources = stock_sources_for(sku_ids={k[2] for k, _v in top}, now=now)
     out = []
-    for (m, mcode, sku, code, wh, whcode), orders in top:
-        lv = levels.get((wh, sku))
-        f = figures[lv.pk] if lv else None
+    for (m, mcode, sku, code, _wh, whcode), orders in top:
+        here = next((s for s in sources.get(sku, ()) if s.warehouse == whcode), None)
         out.append(
             ShortSku(
                 merchant_id=m,
@@ -663,14 +657,10 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
                 sku_code=code,
                 warehouse_code=whcode,
                 order_ids=sorted(orders),
-                available=lv.available if lv else 0,
-                inbound_quantity=f.inbound_quantity if f else 0,
-                inbound_eta=f.inbound_eta if f else None,
-                sources=[
-                    s
-                    for s in stock_sources(merchant_id=m, sku_code=code, now=now)
-                    if s.warehouse != whcode and s.available > 0
-                ],
+                available=here.available if here else 0,
+                inbound_quantity=here.inbound_quantity if here else 0,
+                inbound_eta=here.inbound_eta if here else None,
+                sources=[s for s in sources.get(sku, ()) if s.warehouse != whcode and s.available > 0],
             )
         )
     return out

@@ -271,21 +271,33 @@ class StockSource:
 def stock_sources(*, merchant_id: int, sku_code: str, now: datetime) -> list[StockSource]:
     """Every warehouse holding a stock row of the merchant's SKU, the most spare first: spare is
     what is available beyond the open demand of the orders shipping from there, so a warehouse
-    with spare stock can give it to one where orders wait (a transfer). Three queries."""
-    levels = list(
-        StockLevel.objects.filter(merchant_id=merchant_id, sku__code=sku_code).select_related("warehouse")
-    )
-    figures = stock_figures(levels=levels, now=now)
-    out = [
-        StockSource(
-            warehouse=lv.warehouse.code,
-            available=f.available,
-            open_demand=f.open_demand,
-            spare=max(0, f.available - f.open_demand),
-            inbound_quantity=f.inbound_quantity,
-            inbound_eta=f.inbound_eta,
+    with spare stock can give it to one where orders wait (a transfer). Five queries."""
+    levels = StockLevel.objects.filter(merchant_id=merchant_id, sku__code=sku_code)
+    return next(iter(_sources_by_sku(levels, now=now).values()), [])
+
+
+def stock_sources_for(*, sku_ids: set[int], now: datetime) -> dict[int, list[StockSource]]:
+    """SKU id -> `stock_sources` of that SKU, for many SKUs in the same five queries (the
+    short SKUs of the decision page)."""
+    if not sku_ids:
+        return {}
+    return _sources_by_sku(StockLevel.objects.filter(sku_id__in=sku_ids), now=now)
+
+
+def _sources_by_sku(levels: models.QuerySet[StockLevel], *, now: datetime) -> dict[int, list[StockSource]]:
+    rows = list(levels.select_related("warehouse"))
+    figures = stock_figures(levels=rows, now=now)
+    out: dict[int, list[StockSource]] = defaultdict(list)
+    for lv in rows:
+        f = figures[lv.pk]
+        out[lv.sku_id].append(
+            StockSource(
+                warehouse=lv.warehouse.code,
+                available=f.available,
+                open_demand=f.open_demand,
+                spare=max(0, f.available - f.open_demand),
+                inbound_quantity=f.inbound_quantity,
+                inbound_eta=f.inbound_eta,
+            )
         )
-        for lv in levels
-        for f in [figures[lv.pk]]
-    ]
-    return sorted(out, key=lambda s: (-s.spare, s.warehouse))
+    return {sku: sorted(found, key=lambda s: (-s.spare, s.warehouse)) for sku, found in out.items()}

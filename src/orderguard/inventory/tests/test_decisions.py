@@ -597,3 +597,34 @@ def test_a_case_cancelled_by_the_decision_is_logged_as_closed(channel):
             {"outcome": "cancelled", "reason": "merchant_cancel", "handling_seconds": 3600},
         ),
     ]
+
+
+def test_the_short_skus_are_read_in_the_same_queries_however_many_there_are(channel):
+    """The decision page lists up to 50 short SKUs, each with the warehouses holding it: one
+    set of queries for all of them, not one per SKU."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orderguard.inventory.decisions import short_skus
+
+    _setup(channel)
+    staff = Actor(user_id=None, role=Role.MANAGER, merchant_id=None, label="user:boss")
+    with CaptureQueriesContext(connection) as one:
+        first = short_skus(actor=staff, now=LATER)
+    orders_import(
+        files=taobao_export(
+            [
+                TbOrder("4", [TbItem("B", 9)], paid="2026-11-25 09:40:00"),
+                TbOrder("5", [TbItem("C", 9)], paid="2026-11-25 09:50:00"),
+            ]
+        ),
+        channel=channel,
+        now=NOW,
+    )
+    with CaptureQueriesContext(connection) as three:
+        found = short_skus(actor=staff, now=LATER)
+
+    assert [s.sku_code for s in first] == ["A", "B"]
+    assert [(s.sku_code, s.available, s.sources) for s in found] == [("A", 0, []), ("B", 5, []), ("C", 3, [])]
+    assert found[0].order_ids == sorted(_pk(p) for p in "123")
+    assert len(three.captured_queries) == len(one.captured_queries)
