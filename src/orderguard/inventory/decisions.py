@@ -599,7 +599,8 @@ SHORT_SKUS_SHOWN = 50
 def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) -> list[ShortSku]:
     """The SKUs whose orders have open stock-out cases (T1) and lack their stock, per merchant
     and warehouse, those with the most orders first; a merchant user sees its own. An order
-    short of a bundle counts for each component the warehouse cannot give its line."""
+    counts for each SKU of its lines (a bundle's: each component) the warehouse cannot give
+    it, not for a line merely held while another SKU is short."""
     rows = visible(
         OrderLine.objects.filter(
             sku_id__isnull=False,
@@ -623,7 +624,8 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
         "allocated_quantity",
     )
     found = list(rows)
-    # a bundle's line is short of those of its components the warehouse cannot give it
+    # a line is short of those of its SKUs (itself, or a bundle's components) the warehouse
+    # cannot give it: an order held for one SKU does not make its other lines' SKUs short
     parts: dict[int, list[tuple[int, str, int]]] = {}
     for bundle, component, ccode, per in BundleItem.objects.filter(
         bundle_id__in={r[2] for r in found}
@@ -632,18 +634,15 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
     free = {
         (w, sku): on_hand - allocated
         for w, sku, on_hand, allocated in StockLevel.objects.filter(
-            sku_id__in={c for p in parts.values() for c, _cc, _per in p},
-            warehouse_id__in={r[4] for r in found if r[2] in parts},
+            sku_id__in={c for p in parts.values() for c, _cc, _per in p} | {r[2] for r in found},
+            warehouse_id__in={r[4] for r in found},
         ).values_list("warehouse_id", "sku_id", "on_hand", "allocated")
     }
     groups: dict[tuple[int, str, int, str, int, str], set[int]] = {}
     for m, mcode, sku, code, wh, whcode, order, quantity, allocated in found:
-        if sku in parts:
-            for component, ccode, per in parts[sku]:
-                if free.get((wh, component), 0) < per * (quantity - allocated):
-                    groups.setdefault((m, mcode, component, ccode, wh, whcode), set()).add(order)
-        else:
-            groups.setdefault((m, mcode, sku, code, wh, whcode), set()).add(order)
+        for component, ccode, per in parts.get(sku) or [(sku, code, 1)]:
+            if free.get((wh, component), 0) < per * (quantity - allocated):
+                groups.setdefault((m, mcode, component, ccode, wh, whcode), set()).add(order)
     top = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0][1], kv[0][3], kv[0][5]))[:limit]
     # every warehouse's stock of the SKUs shown, the one the orders wait in among them
     sources = stock_sources_for(sku_ids={k[2] for k, _v in top}, now=now)

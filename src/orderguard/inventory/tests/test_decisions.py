@@ -624,7 +624,20 @@ def test_the_short_skus_are_read_in_the_same_queries_however_many_there_are(chan
     with CaptureQueriesContext(connection) as three:
         found = short_skus(actor=staff, now=LATER)
 
-    assert [s.sku_code for s in first] == ["A", "B"]
+    assert [s.sku_code for s in first] == ["A"]
     assert [(s.sku_code, s.available, s.sources) for s in found] == [("A", 0, []), ("B", 5, []), ("C", 3, [])]
     assert found[0].order_ids == sorted(_pk(p) for p in "123")
     assert len(three.captured_queries) == len(one.captured_queries)
+
+
+def test_a_line_held_while_another_sku_is_short_does_not_list_its_sku_as_short(channel):
+    """Order 2 (A x1 + B x1) is held for A; B is there (5), so B is not a short SKU: the page
+    offers no decision on it."""
+    from orderguard.inventory.decisions import short_skus
+
+    _setup(channel)
+    staff = Actor(user_id=None, role=Role.MANAGER, merchant_id=None, label="user:boss")
+
+    found = short_skus(actor=staff, now=LATER)
+
+    assert [(s.sku_code, s.order_ids) for s in found] == [("A", sorted(_pk(p) for p in "123"))]
