@@ -22,7 +22,7 @@ from orderguard.core import bulk
 from orderguard.core.choices import ExceptionType
 from orderguard.core.errors import DomainError
 from orderguard.inventory.models import DecisionKind, ShortPolicy, StockDecision, StockLevel, Transfer
-from orderguard.inventory.selectors import StockSource, stock_sources_for
+from orderguard.inventory.selectors import StockSource, bundles_holding, stock_sources_for
 from orderguard.inventory.services import (
     QUANTITY_MAX,
     SHORT_POLICY_KEY,
@@ -97,17 +97,6 @@ def _clean(text: str, *, max_length: int = NOTE_MAX_LENGTH) -> str:
     if len(value) > max_length or any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 for ch in value):
         raise StockDecisionRefused("NOTE_INVALID", max_length=max_length)
     return value
-
-
-def bundles_holding(sku_ids: set[int]) -> dict[int, dict[int, int]]:
-    """Bundle SKU id -> {component SKU id: units per bundle} of the bundles holding any of
-    `sku_ids` (their other components left out)."""
-    out: dict[int, dict[int, int]] = {}
-    for bundle, component, per in BundleItem.objects.filter(component_id__in=sku_ids).values_list(
-        "bundle_id", "component_id", "quantity"
-    ):
-        out.setdefault(bundle, {})[component] = per
-    return out
 
 
 def _short_lines(*, merchant_id: int, sku_id: int, warehouse_id: int | None) -> models.QuerySet[OrderLine]:

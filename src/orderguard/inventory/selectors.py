@@ -135,6 +135,18 @@ class StockFigures:
         return self.available < self.safety_stock
 
 
+def bundles_holding(sku_ids: set[int]) -> dict[int, dict[int, int]]:
+    """Bundle SKU id -> {component SKU id: units per bundle} of the bundles holding any of
+    `sku_ids` (their other components left out): the lines that need these SKUs through a
+    bundle. One query."""
+    out: dict[int, dict[int, int]] = {}
+    for bundle, component, per in BundleItem.objects.filter(component_id__in=sku_ids).values_list(
+        "bundle_id", "component_id", "quantity"
+    ):
+        out.setdefault(bundle, {})[component] = per
+    return out
+
+
 def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, StockFigures]:
     """Stock row pk -> its `StockFigures`, for many rows in four queries (the bundles holding
     the SKUs; open demand of the orders at each row's warehouse, through bundles too;
@@ -144,11 +156,7 @@ def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, S
     warehouses = {lv.warehouse_id for lv in levels}
     skus = {lv.sku_id for lv in levels}
     # orders need a SKU itself or through a bundle holding it (units per bundle)
-    bundles: dict[int, list[tuple[int, int]]] = {}
-    for bundle, component, per in BundleItem.objects.filter(component_id__in=skus).values_list(
-        "bundle_id", "component_id", "quantity"
-    ):
-        bundles.setdefault(bundle, []).append((component, per))
+    bundles = bundles_holding(skus)
     waiting = (
         OrderLine.objects.filter(
             sku_id__in=skus | set(bundles),
@@ -164,7 +172,7 @@ def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, S
     for w, line_sku, units in waiting:
         if line_sku in skus:
             open_demand[(w, line_sku)] += units
-        for component, per in bundles.get(line_sku, ()):
+        for component, per in bundles.get(line_sku, {}).items():
             open_demand[(w, component)] += units * per
     since = now - timedelta(days=DEMAND_WINDOW_DAYS)
     taken = (
