@@ -174,7 +174,8 @@ def stock_decision_apply(
       substitute (their stock of the SKU released), and they are allocated again;
     - partial: the orders ship what there is (a back-order for the rest), their cases close;
     - wait: the cases stay open, their deadline step ``restock`` due at `restock_at`;
-    - cancel: the orders are cancelled, their stock released, their cases cancelled.
+    - cancel: the orders are cancelled, their stock released, their cases cancelled (their other
+      automatic cases too, as for an order the platform closed).
 
     A merchant user decides only for its own merchant (another merchant's SKU is unknown);
     warehouse staff (customer service, managers, admins) decide on a merchant's behalf. Any
@@ -455,6 +456,17 @@ def stock_decision_apply(
             for c in cases
         ]
         result.cancelled = sorted(chosen)
+        # the orders will not ship: their other automatic cases (an address to correct, a
+        # product to check) are cancelled as for an order the platform closed
+        from orderguard.cases.services import OrderFindings, cases_triage
+        from orderguard.sla.services import PolicyBook
+
+        cases_triage(
+            items=[OrderFindings(order=o, not_ready=True) for o in orders],
+            now=now,
+            actor_label=label,
+            policies=PolicyBook(),
+        )
         if released:
             stock_recheck(pairs=released, now=now, actor_label=label)
     if recheck is not None:

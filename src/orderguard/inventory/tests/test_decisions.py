@@ -641,3 +641,41 @@ def test_a_line_held_while_another_sku_is_short_does_not_list_its_sku_as_short(c
     found = short_skus(actor=staff, now=LATER)
 
     assert [(s.sku_code, s.order_ids) for s in found] == [("A", sorted(_pk(p) for p in "123"))]
+
+
+def test_cancelling_the_orders_cancels_their_other_automatic_cases(channel):
+    """An order cancelled for want of stock will not ship: its address case (T2) is not left
+    open for an agent to chase."""
+    _setup(channel)
+    orders_import(
+        files=taobao_export([TbOrder("4", [TbItem("A", 1)], phone="123", paid="2026-11-25 09:40:00")]),
+        channel=channel,
+        now=NOW,
+    )
+    assert sorted(
+        ExceptionCase.objects.filter(order__platform_order_id="4").values_list("type", "status")
+    ) == [("T1", "open"), ("T2", "open")]
+
+    stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind="cancel",
+        order_ids=[_pk("4")],
+        now=LATER,
+    )
+
+    assert sorted(
+        ExceptionCase.objects.filter(order__platform_order_id="4").values_list(
+            "type", "status", "outcome", "resolution", "closed_at"
+        )
+    ) == [
+        ("T1", "cancelled", "cancelled", "merchant_cancel", LATER),
+        ("T2", "cancelled", "cancelled", "order_not_ready", LATER),
+    ]
+    t2 = ExceptionCase.objects.get(order__platform_order_id="4", type="T2")
+    assert [(e.type, e.data["reason"]) for e in t2.events.filter(type="resolved")] == [
+        ("resolved", "order_not_ready")
+    ]
+    # the others are untouched
+    assert _state("1") == ("on_hold", ["open"])
