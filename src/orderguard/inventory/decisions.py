@@ -14,6 +14,7 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from orderguard.cases import events as case_events
 from orderguard.cases.choices import OPEN_STATUSES, CaseEventType, CaseOutcome, CaseStatus
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.catalog.models import BundleItem, Sku, Warehouse
@@ -21,7 +22,7 @@ from orderguard.core import bulk
 from orderguard.core.choices import ExceptionType
 from orderguard.core.errors import DomainError
 from orderguard.inventory.models import DecisionKind, ShortPolicy, StockDecision, StockLevel, Transfer
-from orderguard.inventory.selectors import StockSource, stock_figures, stock_sources
+from orderguard.inventory.selectors import StockSource, bundles_holding, stock_sources_for
 from orderguard.inventory.services import (
     QUANTITY_MAX,
     SHORT_POLICY_KEY,
@@ -96,17 +97,6 @@ def _clean(text: str, *, max_length: int = NOTE_MAX_LENGTH) -> str:
     if len(value) > max_length or any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 for ch in value):
         raise StockDecisionRefused("NOTE_INVALID", max_length=max_length)
     return value
-
-
-def bundles_holding(sku_ids: set[int]) -> dict[int, dict[int, int]]:
-    """Bundle SKU id -> {component SKU id: units per bundle} of the bundles holding any of
-    `sku_ids` (their other components left out)."""
-    out: dict[int, dict[int, int]] = {}
-    for bundle, component, per in BundleItem.objects.filter(component_id__in=sku_ids).values_list(
-        "bundle_id", "component_id", "quantity"
-    ):
-        out.setdefault(bundle, {})[component] = per
-    return out
 
 
 def _short_lines(*, merchant_id: int, sku_id: int, warehouse_id: int | None) -> models.QuerySet[OrderLine]:
@@ -184,7 +174,8 @@ def stock_decision_apply(
       substitute (their stock of the SKU released), and they are allocated again;
     - partial: the orders ship what there is (a back-order for the rest), their cases close;
     - wait: the cases stay open, their deadline step ``restock`` due at `restock_at`;
-    - cancel: the orders are cancelled, their stock released, their cases cancelled.
+    - cancel: the orders are cancelled, their stock released, their cases cancelled (their other
+      automatic cases too, as for an order the platform closed).
 
     A merchant user decides only for its own merchant (another merchant's SKU is unknown);
     warehouse staff (customer service, managers, admins) decide on a merchant's behalf. Any
@@ -307,7 +298,9 @@ def stock_decision_apply(
 
     cases = sorted((locked[pk] for pk in chosen), key=lambda c: c.pk)
     result = DecisionResult(decision=decision, order_ids=sorted(chosen), cases=[c.pk for c in cases])
-    events = [_case_event(c.pk, now=now, actor=actor, decision=decision, step="decided") for c in cases]
+    # the decision on each case's timeline before what it leads to (a re-check closing the case)
+    bulk.insert([_case_event(c.pk, now=now, actor=actor, decision=decision, step="decided") for c in cases])
+    events: list[CaseEvent] = []
     pair = (warehouse.pk, sku.pk)
     label = actor.label
     recheck: RecheckResult | None = None
@@ -454,7 +447,26 @@ def stock_decision_apply(
             )
             for c in cases
         ]
+        # closed like any case: a `resolved` event (outcome, handling time) that the daily
+        # figures count (S3) and the timeline shows as the closing
+        events += [
+            case_events.resolved(
+                c, at=now, actor_label=label, actor_id=actor.user_id, reason="merchant_cancel"
+            )
+            for c in cases
+        ]
         result.cancelled = sorted(chosen)
+        # the orders will not ship: their other automatic cases (an address to correct, a
+        # product to check) are cancelled as for an order the platform closed
+        from orderguard.cases.services import OrderFindings, cases_triage
+        from orderguard.sla.services import PolicyBook
+
+        cases_triage(
+            items=[OrderFindings(order=o, not_ready=True) for o in orders],
+            now=now,
+            actor_label=label,
+            policies=PolicyBook(),
+        )
         if released:
             stock_recheck(pairs=released, now=now, actor_label=label)
     if recheck is not None:
@@ -588,7 +600,8 @@ SHORT_SKUS_SHOWN = 50
 def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) -> list[ShortSku]:
     """The SKUs whose orders have open stock-out cases (T1) and lack their stock, per merchant
     and warehouse, those with the most orders first; a merchant user sees its own. An order
-    short of a bundle counts for each component the warehouse cannot give its line."""
+    counts for each SKU of its lines (a bundle's: each component) the warehouse cannot give
+    it, not for a line merely held while another SKU is short."""
     rows = visible(
         OrderLine.objects.filter(
             sku_id__isnull=False,
@@ -612,7 +625,8 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
         "allocated_quantity",
     )
     found = list(rows)
-    # a bundle's line is short of those of its components the warehouse cannot give it
+    # a line is short of those of its SKUs (itself, or a bundle's components) the warehouse
+    # cannot give it: an order held for one SKU does not make its other lines' SKUs short
     parts: dict[int, list[tuple[int, str, int]]] = {}
     for bundle, component, ccode, per in BundleItem.objects.filter(
         bundle_id__in={r[2] for r in found}
@@ -621,30 +635,21 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
     free = {
         (w, sku): on_hand - allocated
         for w, sku, on_hand, allocated in StockLevel.objects.filter(
-            sku_id__in={c for p in parts.values() for c, _cc, _per in p},
-            warehouse_id__in={r[4] for r in found if r[2] in parts},
+            sku_id__in={c for p in parts.values() for c, _cc, _per in p} | {r[2] for r in found},
+            warehouse_id__in={r[4] for r in found},
         ).values_list("warehouse_id", "sku_id", "on_hand", "allocated")
     }
     groups: dict[tuple[int, str, int, str, int, str], set[int]] = {}
     for m, mcode, sku, code, wh, whcode, order, quantity, allocated in found:
-        if sku in parts:
-            for component, ccode, per in parts[sku]:
-                if free.get((wh, component), 0) < per * (quantity - allocated):
-                    groups.setdefault((m, mcode, component, ccode, wh, whcode), set()).add(order)
-        else:
-            groups.setdefault((m, mcode, sku, code, wh, whcode), set()).add(order)
+        for component, ccode, per in parts.get(sku) or [(sku, code, 1)]:
+            if free.get((wh, component), 0) < per * (quantity - allocated):
+                groups.setdefault((m, mcode, component, ccode, wh, whcode), set()).add(order)
     top = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0][1], kv[0][3], kv[0][5]))[:limit]
-    levels = {
-        (lv.warehouse_id, lv.sku_id): lv
-        for lv in StockLevel.objects.filter(
-            sku_id__in={k[2] for k, _v in top}, warehouse_id__in={k[4] for k, _v in top}
-        )
-    }
-    figures = stock_figures(levels=list(levels.values()), now=now)
+    # every warehouse's stock of the SKUs shown, the one the orders wait in among them
+    sources = stock_sources_for(sku_ids={k[2] for k, _v in top}, now=now)
     out = []
-    for (m, mcode, sku, code, wh, whcode), orders in top:
-        lv = levels.get((wh, sku))
-        f = figures[lv.pk] if lv else None
+    for (m, mcode, sku, code, _wh, whcode), orders in top:
+        here = next((s for s in sources.get(sku, ()) if s.warehouse == whcode), None)
         out.append(
             ShortSku(
                 merchant_id=m,
@@ -652,14 +657,10 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
                 sku_code=code,
                 warehouse_code=whcode,
                 order_ids=sorted(orders),
-                available=lv.available if lv else 0,
-                inbound_quantity=f.inbound_quantity if f else 0,
-                inbound_eta=f.inbound_eta if f else None,
-                sources=[
-                    s
-                    for s in stock_sources(merchant_id=m, sku_code=code, now=now)
-                    if s.warehouse != whcode and s.available > 0
-                ],
+                available=here.available if here else 0,
+                inbound_quantity=here.inbound_quantity if here else 0,
+                inbound_eta=here.inbound_eta if here else None,
+                sources=[s for s in sources.get(sku, ()) if s.warehouse != whcode and s.available > 0],
             )
         )
     return out

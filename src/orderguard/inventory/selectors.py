@@ -135,6 +135,18 @@ class StockFigures:
         return self.available < self.safety_stock
 
 
+def bundles_holding(sku_ids: set[int]) -> dict[int, dict[int, int]]:
+    """Bundle SKU id -> {component SKU id: units per bundle} of the bundles holding any of
+    `sku_ids` (their other components left out): the lines that need these SKUs through a
+    bundle. One query."""
+    out: dict[int, dict[int, int]] = {}
+    for bundle, component, per in BundleItem.objects.filter(component_id__in=sku_ids).values_list(
+        "bundle_id", "component_id", "quantity"
+    ):
+        out.setdefault(bundle, {})[component] = per
+    return out
+
+
 def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, StockFigures]:
     """Stock row pk -> its `StockFigures`, for many rows in four queries (the bundles holding
     the SKUs; open demand of the orders at each row's warehouse, through bundles too;
@@ -144,11 +156,7 @@ def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, S
     warehouses = {lv.warehouse_id for lv in levels}
     skus = {lv.sku_id for lv in levels}
     # orders need a SKU itself or through a bundle holding it (units per bundle)
-    bundles: dict[int, list[tuple[int, int]]] = {}
-    for bundle, component, per in BundleItem.objects.filter(component_id__in=skus).values_list(
-        "bundle_id", "component_id", "quantity"
-    ):
-        bundles.setdefault(bundle, []).append((component, per))
+    bundles = bundles_holding(skus)
     waiting = (
         OrderLine.objects.filter(
             sku_id__in=skus | set(bundles),
@@ -164,7 +172,7 @@ def stock_figures(*, levels: Sequence[StockLevel], now: datetime) -> dict[int, S
     for w, line_sku, units in waiting:
         if line_sku in skus:
             open_demand[(w, line_sku)] += units
-        for component, per in bundles.get(line_sku, ()):
+        for component, per in bundles.get(line_sku, {}).items():
             open_demand[(w, component)] += units * per
     since = now - timedelta(days=DEMAND_WINDOW_DAYS)
     taken = (
@@ -271,21 +279,33 @@ class StockSource:
 def stock_sources(*, merchant_id: int, sku_code: str, now: datetime) -> list[StockSource]:
     """Every warehouse holding a stock row of the merchant's SKU, the most spare first: spare is
     what is available beyond the open demand of the orders shipping from there, so a warehouse
-    with spare stock can give it to one where orders wait (a transfer). Three queries."""
-    levels = list(
-        StockLevel.objects.filter(merchant_id=merchant_id, sku__code=sku_code).select_related("warehouse")
-    )
-    figures = stock_figures(levels=levels, now=now)
-    out = [
-        StockSource(
-            warehouse=lv.warehouse.code,
-            available=f.available,
-            open_demand=f.open_demand,
-            spare=max(0, f.available - f.open_demand),
-            inbound_quantity=f.inbound_quantity,
-            inbound_eta=f.inbound_eta,
+    with spare stock can give it to one where orders wait (a transfer). Five queries."""
+    levels = StockLevel.objects.filter(merchant_id=merchant_id, sku__code=sku_code)
+    return next(iter(_sources_by_sku(levels, now=now).values()), [])
+
+
+def stock_sources_for(*, sku_ids: set[int], now: datetime) -> dict[int, list[StockSource]]:
+    """SKU id -> `stock_sources` of that SKU, for many SKUs in the same five queries (the
+    short SKUs of the decision page)."""
+    if not sku_ids:
+        return {}
+    return _sources_by_sku(StockLevel.objects.filter(sku_id__in=sku_ids), now=now)
+
+
+def _sources_by_sku(levels: models.QuerySet[StockLevel], *, now: datetime) -> dict[int, list[StockSource]]:
+    rows = list(levels.select_related("warehouse"))
+    figures = stock_figures(levels=rows, now=now)
+    out: dict[int, list[StockSource]] = defaultdict(list)
+    for lv in rows:
+        f = figures[lv.pk]
+        out[lv.sku_id].append(
+            StockSource(
+                warehouse=lv.warehouse.code,
+                available=f.available,
+                open_demand=f.open_demand,
+                spare=max(0, f.available - f.open_demand),
+                inbound_quantity=f.inbound_quantity,
+                inbound_eta=f.inbound_eta,
+            )
         )
-        for lv in levels
-        for f in [figures[lv.pk]]
-    ]
-    return sorted(out, key=lambda s: (-s.spare, s.warehouse))
+    return {sku: sorted(found, key=lambda s: (-s.spare, s.warehouse)) for sku, found in out.items()}

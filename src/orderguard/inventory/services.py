@@ -38,7 +38,7 @@ from orderguard.inventory.models import (
     StockLevel,
     StockMovement,
 )
-from orderguard.inventory.selectors import stock_figures
+from orderguard.inventory.selectors import bundles_holding, stock_figures
 from orderguard.notifications.endpoints import Recipient, recipients_for
 from orderguard.notifications.services import OutboxIn, outbox_enqueue
 from orderguard.orders.choices import OrderEventType, OrderStatus
@@ -996,11 +996,7 @@ def _waiting_orders(pairs: set[tuple[int, int]]) -> dict[int, tuple[int, int, da
     whole (STOCK_SHORT) or back-ordered. One query for the lines, one for the bundles."""
     skus = {s for _w, s in pairs}
     warehouses = {w for w, _s in pairs}
-    bundles_of: dict[int, set[int]] = defaultdict(set)
-    for bundle, component in BundleItem.objects.filter(component_id__in=skus).values_list(
-        "bundle_id", "component_id"
-    ):
-        bundles_of[bundle].add(component)
+    bundles_of = bundles_holding(skus)
     rows = (
         OrderLine.objects.filter(
             sku_id__in=skus | set(bundles_of),

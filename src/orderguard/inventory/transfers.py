@@ -251,6 +251,45 @@ class TransferResult:
     cases_closed: list[int] = field(default_factory=list)
 
 
+def _goods_in(
+    transfer: Transfer, *, arrived: bool, now: datetime, actor: Actor
+) -> tuple[tuple[int, int], list[ExceptionCase]]:
+    """The transfer ends: its goods come in at the destination (`arrived`) or back at the source
+    (cancelled), a ``transfer_in`` there, the transfer closed and the alerts of both ends
+    refreshed. The stock row is locked before the waiting cases, in the order every re-check
+    and decision locks them (stock rows, then cases), so that a receipt beside it cannot
+    deadlock with it. Returns the (warehouse, SKU) row that gained and the cases, locked."""
+    warehouse_id = transfer.to_warehouse_id if arrived else transfer.from_warehouse_id
+    pair = (warehouse_id, transfer.sku_id)
+    level = _level(transfer, pair)
+    cases = _waiting_cases(transfer)
+    level.on_hand += transfer.quantity
+    bulk.update([level], ["on_hand"])
+    bulk.insert(
+        [
+            _movement(
+                transfer,
+                warehouse_id=warehouse_id,
+                kind=MovementKind.TRANSFER_IN,
+                quantity=transfer.quantity,
+                now=now,
+                actor_id=actor.user_id,
+                actor_label=actor.label,
+                reason=f"transfer:{transfer.pk}" if arrived else f"transfer_cancelled:{transfer.pk}",
+            )
+        ]
+    )
+    if arrived:
+        transfer.status, transfer.arrived_at = TransferStatus.ARRIVED, now
+    else:
+        transfer.status, transfer.cancelled_at = TransferStatus.CANCELLED, now
+    transfer.closed_by_label = actor.label
+    transfer.save(update_fields=["status", "arrived_at", "cancelled_at", "closed_by_label", "updated_at"])
+    stock_alerts_refresh(levels=[level], now=now)
+    _alerts_inbound_refresh(target_id=transfer.to_warehouse_id, sku_id=transfer.sku_id, now=now)
+    return pair, cases
+
+
 @transaction.atomic
 def transfer_receive(*, actor: Actor, transfer_id: int, now: datetime) -> TransferResult:
     """The transfer arrived: a ``transfer_in`` at the destination, the transfer ``arrived``,
@@ -259,29 +298,7 @@ def transfer_receive(*, actor: Actor, transfer_id: int, now: datetime) -> Transf
     there (``stock_arrived``). Each case of the decision gets a ``stock_moved`` event; those
     still short wait for the merchant's next decision (a fresh deadline)."""
     transfer = _lock(actor=actor, transfer_id=transfer_id)
-    cases = _waiting_cases(transfer)
-    pair = (transfer.to_warehouse_id, transfer.sku_id)
-    level = _level(transfer, pair)
-    level.on_hand += transfer.quantity
-    bulk.update([level], ["on_hand"])
-    bulk.insert(
-        [
-            _movement(
-                transfer,
-                warehouse_id=transfer.to_warehouse_id,
-                kind=MovementKind.TRANSFER_IN,
-                quantity=transfer.quantity,
-                now=now,
-                actor_id=actor.user_id,
-                actor_label=actor.label,
-                reason=f"transfer:{transfer.pk}",
-            )
-        ]
-    )
-    transfer.status, transfer.arrived_at, transfer.closed_by_label = TransferStatus.ARRIVED, now, actor.label
-    transfer.save(update_fields=["status", "arrived_at", "closed_by_label", "updated_at"])
-    stock_alerts_refresh(levels=[level], now=now)
-    _alerts_inbound_refresh(target_id=transfer.to_warehouse_id, sku_id=transfer.sku_id, now=now)
+    pair, cases = _goods_in(transfer, arrived=True, now=now, actor=actor)
     # the arrival on each waiting case's timeline, before what it leads to
     bulk.insert(
         [transfer_case_event(c.pk, transfer, movement="transfer_in", now=now, actor=actor) for c in cases]
@@ -317,30 +334,7 @@ def transfer_cancel(*, actor: Actor, transfer_id: int, now: datetime) -> Transfe
     its decision wait for the merchant's next decision (a fresh deadline, a ``stock_moved``
     event each)."""
     transfer = _lock(actor=actor, transfer_id=transfer_id)
-    cases = _waiting_cases(transfer)
-    pair = (transfer.from_warehouse_id, transfer.sku_id)
-    level = _level(transfer, pair)
-    level.on_hand += transfer.quantity
-    bulk.update([level], ["on_hand"])
-    bulk.insert(
-        [
-            _movement(
-                transfer,
-                warehouse_id=transfer.from_warehouse_id,
-                kind=MovementKind.TRANSFER_IN,
-                quantity=transfer.quantity,
-                now=now,
-                actor_id=actor.user_id,
-                actor_label=actor.label,
-                reason=f"transfer_cancelled:{transfer.pk}",
-            )
-        ]
-    )
-    transfer.status, transfer.cancelled_at = TransferStatus.CANCELLED, now
-    transfer.closed_by_label = actor.label
-    transfer.save(update_fields=["status", "cancelled_at", "closed_by_label", "updated_at"])
-    stock_alerts_refresh(levels=[level], now=now)
-    _alerts_inbound_refresh(target_id=transfer.to_warehouse_id, sku_id=transfer.sku_id, now=now)
+    pair, cases = _goods_in(transfer, arrived=False, now=now, actor=actor)
     _next_decision(cases, warehouse_id=transfer.to_warehouse_id, now=now)
     bulk.insert(
         [

@@ -534,3 +534,148 @@ def test_a_decision_in_time_leaves_nothing_to_escalate(channel):
     deadlines_scan(now=deadline.due_at + timedelta(hours=2))
 
     assert not CaseEvent.objects.filter(type__in=["sla_overdue", "escalated"]).exists()
+
+
+@pytest.mark.parametrize("kind", ["substitute", "partial"])
+def test_the_case_timeline_shows_the_decision_before_the_closing_it_leads_to(channel, kind):
+    """H1.3: the log reads in order: decided, then resolved by the re-check it started, then
+    what it did."""
+    _setup(channel, on_hand_a=1)  # the one unit went to order 2
+    # one more unit: not enough for order 1 or 3 (two each), so it stays available
+    stock_moves_apply(
+        merchant_id=channel.merchant_id,
+        moves=[MoveIn("receipt", channel.warehouse.code, "A", 1)],
+        now=NOW,
+        actor_label="user:op",
+    )
+    assert _level(channel, "A") == (2, 1)
+    stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind=kind,
+        substitute_sku_code="C" if kind == "substitute" else "",
+        buyer_consent=kind == "substitute",
+        order_ids=[_pk("1")],
+        now=LATER,
+    )
+
+    case = ExceptionCase.objects.get(order__platform_order_id="1", type="T1")
+    assert [
+        (e.type, e.data.get("step") or e.data.get("reason"))
+        for e in case.events.filter(occurred_at=LATER).order_by("occurred_at", "pk")
+    ] == [("decided", "decided"), ("resolved", f"merchant_{kind}"), ("decided", "applied")]
+
+
+def test_a_case_cancelled_by_the_decision_is_logged_as_closed(channel):
+    """A closing is a `resolved` event (outcome, handling time): the daily figures count the
+    cases closed from it, and the timeline shows it as the case's end."""
+    _setup(channel)
+
+    result = stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind="cancel",
+        order_ids=[_pk("1")],
+        now=LATER,
+    )
+
+    case = ExceptionCase.objects.get(order__platform_order_id="1", type="T1")
+    assert [
+        (e.type, e.actor_label, e.data)
+        for e in case.events.filter(occurred_at=LATER).exclude(type="decided").order_by("pk")
+    ] == [
+        (
+            "status_changed",
+            "user:shop",
+            {"to": "cancelled", "outcome": "cancelled", "decision": result.decision.pk},
+        ),
+        (
+            "resolved",
+            "user:shop",
+            {"outcome": "cancelled", "reason": "merchant_cancel", "handling_seconds": 3600},
+        ),
+    ]
+
+
+def test_the_short_skus_are_read_in_the_same_queries_however_many_there_are(channel):
+    """The decision page lists up to 50 short SKUs, each with the warehouses holding it: one
+    set of queries for all of them, not one per SKU."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orderguard.inventory.decisions import short_skus
+
+    _setup(channel)
+    staff = Actor(user_id=None, role=Role.MANAGER, merchant_id=None, label="user:boss")
+    with CaptureQueriesContext(connection) as one:
+        first = short_skus(actor=staff, now=LATER)
+    orders_import(
+        files=taobao_export(
+            [
+                TbOrder("4", [TbItem("B", 9)], paid="2026-11-25 09:40:00"),
+                TbOrder("5", [TbItem("C", 9)], paid="2026-11-25 09:50:00"),
+            ]
+        ),
+        channel=channel,
+        now=NOW,
+    )
+    with CaptureQueriesContext(connection) as three:
+        found = short_skus(actor=staff, now=LATER)
+
+    assert [s.sku_code for s in first] == ["A"]
+    assert [(s.sku_code, s.available, s.sources) for s in found] == [("A", 0, []), ("B", 5, []), ("C", 3, [])]
+    assert found[0].order_ids == sorted(_pk(p) for p in "123")
+    assert len(three.captured_queries) == len(one.captured_queries)
+
+
+def test_a_line_held_while_another_sku_is_short_does_not_list_its_sku_as_short(channel):
+    """Order 2 (A x1 + B x1) is held for A; B is there (5), so B is not a short SKU: the page
+    offers no decision on it."""
+    from orderguard.inventory.decisions import short_skus
+
+    _setup(channel)
+    staff = Actor(user_id=None, role=Role.MANAGER, merchant_id=None, label="user:boss")
+
+    found = short_skus(actor=staff, now=LATER)
+
+    assert [(s.sku_code, s.order_ids) for s in found] == [("A", sorted(_pk(p) for p in "123"))]
+
+
+def test_cancelling_the_orders_cancels_their_other_automatic_cases(channel):
+    """An order cancelled for want of stock will not ship: its address case (T2) is not left
+    open for an agent to chase."""
+    _setup(channel)
+    orders_import(
+        files=taobao_export([TbOrder("4", [TbItem("A", 1)], phone="123", paid="2026-11-25 09:40:00")]),
+        channel=channel,
+        now=NOW,
+    )
+    assert sorted(
+        ExceptionCase.objects.filter(order__platform_order_id="4").values_list("type", "status")
+    ) == [("T1", "open"), ("T2", "open")]
+
+    stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind="cancel",
+        order_ids=[_pk("4")],
+        now=LATER,
+    )
+
+    assert sorted(
+        ExceptionCase.objects.filter(order__platform_order_id="4").values_list(
+            "type", "status", "outcome", "resolution", "closed_at"
+        )
+    ) == [
+        ("T1", "cancelled", "cancelled", "merchant_cancel", LATER),
+        ("T2", "cancelled", "cancelled", "order_not_ready", LATER),
+    ]
+    t2 = ExceptionCase.objects.get(order__platform_order_id="4", type="T2")
+    assert [(e.type, e.data["reason"]) for e in t2.events.filter(type="resolved")] == [
+        ("resolved", "order_not_ready")
+    ]
+    # the others are untouched
+    assert _state("1") == ("on_hold", ["open"])

@@ -326,3 +326,24 @@ def test_a_decision_locks_the_cases_before_it_reads_the_affected_orders(channel)
     assert lock < read
     if connection.vendor == "postgresql":
         assert sqls[lock].endswith('FOR UPDATE OF "cases_exceptioncase"')
+
+
+@pytest.mark.parametrize("action", [transfer_receive, transfer_cancel])
+def test_receiving_or_cancelling_locks_the_stock_row_before_the_cases(channel, action):
+    """A receipt at the same row locks the row, then (its re-check) the cases of the orders it
+    serves: a transfer ending beside it must take them in that order too, or each would wait
+    for the other (a deadlock on PostgreSQL)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _setup(channel, far_a=10)
+    transfer = _decide(channel)
+    with CaptureQueriesContext(connection) as queries:
+        action(actor=_operator(), transfer_id=transfer.pk, now=LATER + timedelta(hours=1))
+    sqls = [q["sql"] for q in queries.captured_queries]
+    row = next(i for i, q in enumerate(sqls) if q.startswith('SELECT "inventory_stocklevel"'))
+    cases = next(i for i, q in enumerate(sqls) if q.startswith('SELECT "cases_exceptioncase"'))
+    assert row < cases
+    if connection.vendor == "postgresql":
+        assert sqls[row].endswith("FOR UPDATE")
+        assert sqls[cases].endswith('FOR UPDATE OF "cases_exceptioncase"')
