@@ -17,9 +17,9 @@ from orderguard.cases import events
 from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus
 from orderguard.cases.disputes import sku_disputes_open, sku_disputes_withdraw
 from orderguard.cases.errors import CaseActionNotAllowed
-from orderguard.cases.ladder import LADDER_TYPES, ContactChannel
+from orderguard.cases.ladder import LADDER_TYPES, ContactChannel, ContactOutcome
 from orderguard.cases.machine import CLOSED_STATUSES, REVEAL_ROLES, ActionName, CaseState, machine_for, move
-from orderguard.cases.models import CaseEvent, ExceptionCase
+from orderguard.cases.models import CaseEvent, ContactAttempt, ExceptionCase
 from orderguard.core import bulk
 from orderguard.core.choices import DetectionSource
 from orderguard.core.errors import NotFound
@@ -536,6 +536,23 @@ def case_transition(
             note=text,
             **clock,
         )
+    asked: list[ContactAttempt] = []
+    if act.name == ActionName.DISPUTE_SKU and case.type in LADDER_TYPES:
+        # the buyer was reached (they insist) and the merchant is asked: the contact ladder ends
+        # here, so it neither texts the buyer nor tells the merchant the buyer cannot be reached
+        from orderguard.cases.contacts import _attempt
+
+        row, contacted = _attempt(
+            case,
+            channel=ContactChannel.MERCHANT,
+            outcome=ContactOutcome.ASKED,
+            note=text,
+            at=now,
+            actor_label=actor.label,
+            actor_id=actor.user_id,
+        )
+        asked.append(row)
+        case.contact_next, case.contact_next_at, case.contact_auto_at = "", None, None
     try:
         # a savepoint: the partial unique index may still refuse a reopen that raced triage
         with transaction.atomic():
@@ -565,6 +582,9 @@ def case_transition(
     log = [event]
     if act.name == ActionName.DISPUTE_SKU:
         # H3.2: the SKUs the case is about are disputed with the merchant, in this transaction
+        if asked:
+            bulk.insert(asked)
+            log.append(contacted)
         log += sku_disputes_open(case=case, actor=actor, buyer_says=text, now=now)
     elif state.status in CLOSED_STATUSES:
         # nobody waits for the merchant's answer about a closed case any more

@@ -88,6 +88,8 @@ def test_the_buyer_insists_the_sku_is_disputed_and_the_case_waits_on_the_merchan
                 "due_at": case.due_at.isoformat(),
             },
         ),
+        # the dispute asks the merchant: the contact ladder ends
+        ("contacted", "user:ann", {"channel": "merchant", "outcome": "asked", "note": "买家坚持要XL码"}),
         (
             "sku_disputed",
             "user:ann",
@@ -359,3 +361,42 @@ def test_changed_lines_that_close_the_product_case_withdraw_its_dispute(shop, ag
         ("resolved", None),
         ("sku_disputed", "withdrawn"),
     ]
+
+
+def test_disputing_ends_the_contact_ladder_so_the_merchant_is_not_told_the_buyer_is_unreachable(shop, agent):
+    from orderguard.cases.contacts import contact_record, contacts_advance
+    from orderguard.cases.models import ContactAttempt
+
+    # given two calls that did not get through: the ladder's next rung asks the merchant at once
+    _order, case = order_for_xl(shop, "TB1")
+    for minutes in (1, 2):
+        contact_record(
+            case_id=case.pk,
+            actor=agent,
+            channel="call",
+            outcome="no_answer",
+            note="",
+            now=IMPORTED_AT + timedelta(minutes=minutes),
+        )
+    case.refresh_from_db()
+    assert case.contact_next == "merchant"
+
+    # when the buyer answers in the platform's chat and insists, and the ladder's job runs after
+    _dispute(case, agent)
+    advanced = contacts_advance(now=LATER + timedelta(minutes=1))
+
+    # then the dispute is the merchant's request: the ladder ended, nothing more was sent
+    case.refresh_from_db()
+    assert (advanced.sms, advanced.merchant) == (0, 0)
+    assert (case.status, case.waiting_on, case.contact_next, case.contact_auto_at) == (
+        "waiting",
+        "merchant",
+        "",
+        None,
+    )
+    assert list(ContactAttempt.objects.filter(case=case).values_list("type", "outcome", "actor_label")) == [
+        ("call", "no_answer", "user:ann"),
+        ("call", "no_answer", "user:ann"),
+        ("merchant", "asked", "user:ann"),
+    ]
+    assert not OutboxMessage.objects.filter(idempotency_key__startswith=f"ladder:{case.pk}:").exists()

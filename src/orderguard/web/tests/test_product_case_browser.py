@@ -126,6 +126,7 @@ def test_the_buyer_insists_the_merchant_checks_its_data_in_the_portal_and_the_ca
         "opened",
         "contacted",
         "status_changed",
+        "contacted",  # the dispute asked the merchant: the contact ladder ended
         "sku_disputed",
         "sku_disputed",
         "status_changed",
