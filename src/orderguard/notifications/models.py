@@ -189,6 +189,24 @@ class OutboxMessage(TimeStampedModel):
         return f"{self.topic} → {self.recipient}"
 
 
+class OutboxAttachment(models.Model):
+    """A file sent with an outbox message (email): kept with the row, so every try and a resend
+    by hand carry the same bytes."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=200)
+    mimetype = models.CharField(max_length=100)
+    content = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "filename"], name="outbox_attachment_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}: {self.filename}"
+
+
 class OutboxAttempt(models.Model):
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="attempt_log")
     endpoint = models.ForeignKey(
