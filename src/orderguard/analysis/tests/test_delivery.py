@@ -248,3 +248,26 @@ def test_the_command_lists_the_recipients_on_a_dry_run_and_sends_by_hand(world, 
     assert main(["reports", "send", "--period", "last-week", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["queued"] == 3
     assert len(_mails(smtp)) == 3
+
+
+def test_the_hourly_task_sends_on_monday_morning_only(world, smtp, monkeypatch):
+    from orderguard.analysis.tasks import reports_deliver_periodic
+
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 11, 24, 9, 0, tzinfo=BJ))  # Tuesday
+    reports_deliver_periodic.call_local()
+    assert not OutboxMessage.objects.exists()
+
+    monkeypatch.setattr(clock, "now", lambda: MONDAY)
+    reports_deliver_periodic.call_local()
+    reports_deliver_periodic.call_local()
+
+    assert sorted(OutboxMessage.objects.values_list("idempotency_key", flat=True)) == sorted(
+        [
+            f"report:weekly:2026-11-16:u{world['boss'].pk}",
+            *(
+                f"report:weekly:2026-11-16:m{c.merchant_id}:c{c.pk}"
+                for c in MerchantContact.objects.filter(topic="report")
+            ),
+            f"report:weekly:2026-11-16:m{Merchant.objects.get(code='hand-b').pk}",
+        ]
+    )
