@@ -5,9 +5,10 @@
 - **who**: each active manager (role `manager`, with an email) gets the whole warehouse's report
   in the language they chose for the pages; each active merchant's report contacts
   (`MerchantContact`, topic `report`, in the contact's language) get that merchant's report
-  only, or, without any report contact, the merchant's contact email in zh-Hans. A merchant
-  whose report contacts are all disabled has opted out; one with neither contacts nor a contact
-  email gets nothing, which is logged.
+  only, or, without any report contact, the merchant's contact email in zh-Hans. A contact
+  chooses the weekly report, the monthly one or both (`MerchantContact.reports`); a merchant
+  whose report contacts are all disabled, or all chose the other report, has opted out of this
+  one; a merchant with neither contacts nor a contact email gets nothing, which is logged.
 - **what**: an outbox message (topic `report`) with the period and scope in the subject, the
   headline figures and the top findings in the body, a link to `/reports/` of the same query
   (prefixed with `OG_PUBLIC_URL`), and the PDF and the XLSX of the report attached.
@@ -38,7 +39,7 @@ from orderguard.analysis.pdf import finding_advice, finding_text, percent, repor
 from orderguard.analysis.periods import Period, period_preset
 from orderguard.analysis.selectors import Scope, report_build, report_is_empty
 from orderguard.notifications.channels.base import Attachment
-from orderguard.notifications.models import MerchantContact, OutboxMessage, Topic
+from orderguard.notifications.models import MerchantContact, OutboxMessage, ReportKinds, Topic
 from orderguard.notifications.rendering import DEFAULT_LANGUAGE
 from orderguard.notifications.services import OutboxIn, outbox_enqueue, user_languages
 from orderguard.tenancy.access import Actor
@@ -125,7 +126,7 @@ def report_recipients(*, kind: str, period: Period) -> tuple[list[ReportRecipien
     opted_out: list[str] = []
     for m in merchants:
         mine = sorted(contacts.get(m.pk, []), key=lambda c: c.pk)
-        live = [c for c in mine if c.enabled and c.channel.enabled]
+        live = [c for c in mine if c.enabled and c.channel.enabled and c.reports in (ReportKinds.ALL, kind)]
         if live:
             out += [ReportRecipient(f"m{m.pk}:c{c.pk}", m, c.address, c.language, c.channel_id) for c in live]
         elif mine:

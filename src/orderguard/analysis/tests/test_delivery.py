@@ -271,3 +271,15 @@ def test_the_hourly_task_sends_on_monday_morning_only(world, smtp, monkeypatch):
             f"report:weekly:2026-11-16:m{Merchant.objects.get(code='hand-b').pk}",
         ]
     )
+
+
+def test_a_contact_that_chose_the_monthly_report_gets_no_weekly_one(world, smtp):
+    MerchantContact.objects.filter(merchant__code="hand-a", topic="report").update(reports="monthly")
+    first = datetime(2026, 12, 1, 8, 0, tzinfo=BJ)
+
+    weekly = reports_send(kind="weekly", now=MONDAY)
+    monthly = reports_send(kind="monthly", now=first)
+
+    assert weekly.opted_out == ["hand-a"] and monthly.opted_out == []
+    assert "reports@hand-a.example" not in _mails(smtp)
+    assert "reports@hand-a.example" in _mails(smtp, first)
