@@ -164,3 +164,13 @@ def test_findings_show_the_safety_stock_formula_and_actions_their_effect():
     assert "z=1.645" in text and "σ=1.2（7 天）" in text and "=2.5" in text
     assert "补货周期 L=7 天" in text
     assert "将 SKU-R 的安全库存提高到 22 boss 2026-11-30 进行中 4 1 -75.0%" in text
+
+
+def test_the_page_links_the_pdf_beside_the_csv_and_xlsx(boss):
+    make_history()
+
+    html = boss.get(f"/reports/?{WEEK}&merchant=hand-a").content.decode()
+
+    query = "from=2026-11-16&amp;to=2026-11-22&amp;merchant=hand-a"
+    assert f'href="/reports/export.xlsx?{query}" id="export-xlsx"' in html
+    assert f'href="/reports/export.pdf?{query}" id="export-pdf"' in html
