@@ -487,6 +487,47 @@ def cmd_analysis_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reports_send(args: argparse.Namespace) -> int:
+    """Queue the weekly (last week) or monthly (last month) report for everyone who has not had
+    it; the worker's outbox job sends it. The same recipients as the scheduled run."""
+    _setup_django()
+    from django.utils.translation import gettext as _
+
+    from orderguard.analysis.delivery import reports_send
+    from orderguard.core import clock
+
+    kind = {"last-week": "weekly", "last-month": "monthly"}[args.period]
+    result = reports_send(kind=kind, now=clock.now(), dry_run=args.dry_run)
+    if args.json:
+        _print_json({"ok": True, "dry_run": args.dry_run, **result.as_dict()})
+        return 0
+    for r in result.recipients:
+        state = _("待发送") if r["queued"] else _("已发送过")
+        print(f"{r['merchant'] or _('全仓')}\t{r['address']}\t{r['language']}\t{state}")
+    for code in result.without_contact:
+        print(_("商家 %(code)s 没有报表联系人，也没有联系邮箱：不发送") % {"code": code})
+    if args.dry_run:
+        print(
+            _("%(first)s 至 %(last)s：将发送 %(n)d 份（试运行，未发送）")
+            % {
+                "first": result.period.first.isoformat(),
+                "last": result.period.last.isoformat(),
+                "n": len(result.recipients) - result.already,
+            }
+        )
+    else:
+        print(
+            _("%(first)s 至 %(last)s：已排队 %(n)d 份，之前已发送 %(already)d 份")
+            % {
+                "first": result.period.first.isoformat(),
+                "last": result.period.last.isoformat(),
+                "n": result.queued,
+                "already": result.already,
+            }
+        )
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import execute_from_command_line
@@ -601,6 +642,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--to", dest="date_to", help="last day (YYYY-MM-DD; default: the last event's day)")
     r.add_argument("--json", action="store_true")
     r.set_defaults(fn=cmd_analysis_rebuild)
+
+    s = sub.add_parser("reports", help="the weekly and monthly reports by email (S3)")
+    reports = s.add_subparsers(dest="reports_command", required=True)
+    r = reports.add_parser("send", help="queue the report for managers and merchant contacts not yet sent it")
+    r.add_argument("--period", choices=["last-week", "last-month"], required=True)
+    r.add_argument("--dry-run", action="store_true", help="list the recipients; build and send nothing")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(fn=cmd_reports_send)
 
     s = sub.add_parser("manage", help="run a Django management command")
     s.add_argument("rest", nargs=argparse.REMAINDER)

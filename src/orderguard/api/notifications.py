@@ -99,6 +99,7 @@ class MerchantContactOut(Schema):
     address: str
     language: str
     enabled: bool
+    reports: str = Field(description="topic `report`: all (weekly and monthly), weekly or monthly")
 
 
 class ContactPageOut(Schema):
@@ -112,6 +113,9 @@ class MerchantContactIn(Schema):
     channel: int
     address: str = Field("", max_length=300)
     language: str = Field("zh-hans", pattern=r"^(zh-hans|zh-hant|en)$")
+    reports: str = Field(
+        "all", pattern=r"^(all|weekly|monthly)$", description="topic `report`: which scheduled reports"
+    )
 
 
 class MessageOut(Schema):
@@ -285,6 +289,7 @@ def list_contacts(request: HttpRequest, page: Query[Page]) -> dict[str, Any]:
                 "address": c.address,
                 "language": c.language,
                 "enabled": c.enabled,
+                "reports": c.reports,
             }
             for c in qs[page.offset : page.offset + page.limit]
         ],
@@ -319,7 +324,7 @@ def create_contact(request: HttpRequest, body: MerchantContactIn) -> Status:
         topic=body.topic,
         channel=endpoint,
         address=body.address,
-        defaults={"language": body.language},
+        defaults={"language": body.language, "reports": body.reports},
     )
     merchant_code = Merchant.objects.values_list("code", flat=True).get(pk=merchant_id)
     return Status(
@@ -332,6 +337,7 @@ def create_contact(request: HttpRequest, body: MerchantContactIn) -> Status:
             "address": contact.address,
             "language": contact.language,
             "enabled": contact.enabled,
+            "reports": contact.reports,
         },
     )
 

@@ -227,6 +227,10 @@ OG_DASHBOARD_REFRESH_SECONDS = max(1, int(os.environ.get("OG_DASHBOARD_REFRESH_S
 # service level whose z the formula uses (a share of days without a stock-out: 0.90 to 0.99).
 OG_REPLENISH_LEAD_DAYS = max(1, int(os.environ.get("OG_REPLENISH_LEAD_DAYS", "7")))
 OG_SERVICE_LEVEL = min(0.999, max(0.5, float(os.environ.get("OG_SERVICE_LEVEL", "0.95"))))
+# The scheduled reports (analysis.delivery): the local hour from which Monday's weekly and the
+# 1st's monthly report go out, and the address the emails' links start with (empty: a path).
+OG_REPORT_SEND_HOUR = min(23, max(0, int(os.environ.get("OG_REPORT_SEND_HOUR", "7"))))
+OG_PUBLIC_URL = os.environ.get("OG_PUBLIC_URL", "")
 # Browser assets installed from the npm registry (package-lock.json) by `make setup`, copied
 # here so that only the files the pages use are served (whitenoise, no CDN).
 ASSETS_DIR = Path(os.environ.get("OG_ASSETS_DIR", BASE_DIR.parent.parent / "static_build")).resolve()

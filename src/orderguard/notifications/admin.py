@@ -82,8 +82,8 @@ class NotificationChannelAdmin(admin.ModelAdmin):
 
 @admin.register(MerchantContact)
 class MerchantContactAdmin(admin.ModelAdmin):
-    list_display = ("merchant", "topic", "channel", "address", "language", "enabled")
-    list_filter = ("topic", "language", "enabled")
+    list_display = ("merchant", "topic", "channel", "address", "language", "reports", "enabled")
+    list_filter = ("topic", "language", "reports", "enabled")
     search_fields = ("merchant__code", "address")
 
 

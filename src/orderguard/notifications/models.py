@@ -32,6 +32,14 @@ class Topic(models.TextChoices):
     REPORT_RESOLVED = "report_resolved", _("客服反馈处理结果")
 
 
+class ReportKinds(models.TextChoices):
+    """Which scheduled reports a `report` contact receives (analysis.delivery)."""
+
+    ALL = "all", _("周报和月报")
+    WEEKLY = "weekly", _("仅周报")
+    MONTHLY = "monthly", _("仅月报")
+
+
 class NotificationChannel(TimeStampedModel):
     """A configured place messages go to: an SMTP server, a robot webhook, an SMS gateway, the
     in-app inbox. `kind` names the adapter (channels.base.REGISTRY); `config` holds its settings
@@ -95,7 +103,8 @@ class NotificationChannel(TimeStampedModel):
 class MerchantContact(TimeStampedModel):
     """Who at a merchant hears of a topic, through which endpoint, at which address (an email,
     a phone, a user id; empty for a group robot), in which language. Without any contact for a
-    topic, the merchant's contact email gets it by the default email."""
+    topic, the merchant's contact email gets it by the default email. A `report` contact chooses
+    the weekly report, the monthly one or both (`reports`)."""
 
     merchant = models.ForeignKey(
         "tenancy.Merchant", on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
@@ -107,6 +116,8 @@ class MerchantContact(TimeStampedModel):
     address = models.CharField(_("地址"), max_length=300, blank=True)
     language = models.CharField(_("语言"), max_length=10, default="zh-hans")
     enabled = models.BooleanField(_("启用"), default=True)
+    # topic `report` only: which of the scheduled reports this contact receives
+    reports = models.CharField(_("报表"), max_length=10, choices=ReportKinds.choices, default=ReportKinds.ALL)
 
     class Meta:
         verbose_name = _("商家联系人")
@@ -187,6 +198,24 @@ class OutboxMessage(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.topic} → {self.recipient}"
+
+
+class OutboxAttachment(models.Model):
+    """A file sent with an outbox message (email): kept with the row, so every try and a resend
+    by hand carry the same bytes."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=200)
+    mimetype = models.CharField(max_length=100)
+    content = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "filename"], name="outbox_attachment_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}: {self.filename}"
 
 
 class OutboxAttempt(models.Model):

@@ -98,9 +98,11 @@ BUILTIN: Mapping[str, Mapping[str, Words]] = {
         "zh-hans": Words("故障通知：{{ title }}", "{{ title }}\n{{ detail }}\n状态：{{ state }}"),
         "en": Words("Outage: {{ title }}", "{{ title }}\n{{ detail }}\nState: {{ state }}"),
     },
+    # the scheduled reports (analysis.delivery): the PDF and XLSX are attached
     Topic.REPORT: {
-        "zh-hans": Words("{{ period }} 异常订单报表", "{{ summary }}\n{{ link }}"),
-        "en": Words("Exception report {{ period }}", "{{ summary }}\n{{ link }}"),
+        "zh-hans": Words("{{ scope }} 异常订单报表 {{ period }}", "{{ summary }}\n\n{{ link }}"),
+        "en": Words("Exception report {{ scope }} {{ period }}", "{{ summary }}\n\n{{ link }}"),
+        "zh-hant": Words("{{ scope }} 異常訂單報表 {{ period }}", "{{ summary }}\n\n{{ link }}"),
     },
     Topic.OVERDUE: {
         "zh-hans": Words(
@@ -182,7 +184,13 @@ SAMPLES: Mapping[str, Mapping[str, Any]] = {
         ]
     },
     Topic.OUTAGE: {"title": "淘宝接口中断", "detail": "14:05 起订单同步失败", "state": "处理中"},
-    Topic.REPORT: {"period": "2026-11", "summary": "异常单 120 件，按时处理 96%", "link": "/"},
+    Topic.REPORT: {
+        "period": "2026-11-16 — 2026-11-22",
+        "scope": "优优服饰",
+        "title": "分析报表：优优服饰 2026-11-16 — 2026-11-22",
+        "summary": "新增 120 件（上一时段 100 件），关闭 110 件，成功率 96.0%。",
+        "link": "/reports/?from=2026-11-16&to=2026-11-22",
+    },
     Topic.OVERDUE: {
         "case": "#1024",
         "type": "T2",
@@ -222,7 +230,7 @@ def _compiled(html: bool, source: str) -> Template:
 
 def _render(engine: Engine, source: str, context: Mapping[str, Any]) -> str:
     try:
-        text = _compiled(engine is _HTML, source).render(Context(dict(context)))
+        text = _compiled(engine is _HTML, source).render(Context(dict(context), autoescape=engine.autoescape))
     except TemplateSyntaxError as exc:
         raise TemplateFailed(f"template error: {exc}") from None
     missing = _MARK_RE.search(text)

@@ -21,11 +21,19 @@ from django.db.models import F, Min, Q
 
 from orderguard.core import clock
 from orderguard.core.errors import DomainError
-from orderguard.notifications.channels.base import Channel, ConfigError, Outgoing, SendResult, channel_for
+from orderguard.notifications.channels.base import (
+    Attachment,
+    Channel,
+    ConfigError,
+    Outgoing,
+    SendResult,
+    channel_for,
+)
 from orderguard.notifications.channels.email import message_id_for_key
 from orderguard.notifications.endpoints import default_email_endpoint
 from orderguard.notifications.models import (
     NotificationChannel,
+    OutboxAttachment,
     OutboxAttempt,
     OutboxChannel,
     OutboxMessage,
@@ -50,7 +58,8 @@ class OutboxIn:
     """A message to queue. With `context`, the topic's template renders subject and body when
     sent (in `language`); without, `subject` and `body` are sent as written. `endpoint_id`
     None is the default email. A `digest_key` folds the messages of one key queued within
-    OUTBOX_DIGEST_WINDOW_SECONDS into one."""
+    OUTBOX_DIGEST_WINDOW_SECONDS into one. `attachments` are stored with the row (email sends
+    them; a retry sends the same bytes)."""
 
     topic: str
     recipient: str
@@ -63,6 +72,7 @@ class OutboxIn:
     language: str = "zh-hans"
     context: Mapping[str, Any] | None = None
     digest_key: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
 
 def user_languages(user_ids: Iterable[int]) -> dict[int, str]:
@@ -183,7 +193,42 @@ def outbox_enqueue(*, messages: Iterable[OutboxIn], now: datetime | None = None)
     )
     fresh = [r for r in rows if r.idempotency_key not in existing]
     OutboxMessage.objects.bulk_create(fresh, ignore_conflicts=True)
+    _attachments_store(wanted, {r.idempotency_key for r in fresh})
     return len(fresh)
+
+
+def _attachments_store(messages: list[OutboxIn], fresh: set[str]) -> None:
+    """The attachments of the rows just written. Keyed by (message, filename): a writer that
+    lost the race for a key adds nothing to the winner's row."""
+    files = {
+        m.idempotency_key: m.attachments for m in messages if m.attachments and m.idempotency_key in fresh
+    }
+    if not files:
+        return
+    ids = dict(
+        OutboxMessage.objects.filter(idempotency_key__in=list(files)).values_list("idempotency_key", "pk")
+    )
+    OutboxAttachment.objects.bulk_create(
+        [
+            OutboxAttachment(message_id=ids[key], filename=a.filename, mimetype=a.mimetype, content=a.content)
+            for key, attached in files.items()
+            if key in ids
+            for a in attached
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _attachments_of(messages: list[OutboxMessage]) -> dict[int, tuple[Attachment, ...]]:
+    """The stored attachments of claimed messages, in one query (none: one cheap query)."""
+    out: dict[int, list[Attachment]] = defaultdict(list)
+    for message_id, filename, mimetype, content in (
+        OutboxAttachment.objects.filter(message_id__in=[m.pk for m in messages])
+        .order_by("pk")
+        .values_list("message_id", "filename", "mimetype", "content")
+    ):
+        out[message_id].append(Attachment(filename=filename, content=bytes(content), mimetype=mimetype))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def message_id_for(message: OutboxMessage) -> str:
@@ -245,7 +290,9 @@ def _rendered(message: OutboxMessage, cache: dict[tuple[str, str], Words]) -> Re
     return render_words(cache[pair], message.context)
 
 
-def _prepare(unit: _Unit, cache: dict[tuple[str, str], Words]) -> None:
+def _prepare(
+    unit: _Unit, cache: dict[tuple[str, str], Words], files: Mapping[int, tuple[Attachment, ...]]
+) -> None:
     try:
         parts = [_rendered(m, cache) for m in unit.messages]
     except TemplateFailed as exc:
@@ -264,6 +311,8 @@ def _prepare(unit: _Unit, cache: dict[tuple[str, str], Words]) -> None:
         markdown=shown.text,
         sms_template=shown.sms_template,
         sms_params=params,
+        # a digest lists its events; only a message sent alone carries its files
+        attachments=files.get(first.pk, ()) if len(parts) == 1 else (),
     )
 
 
@@ -391,6 +440,7 @@ def outbox_dispatch(
     claim_seconds = settings.OUTBOX_CLAIM_SECONDS
     deadline = time.monotonic() + claim_seconds - min(30, claim_seconds / 5)
     cache: dict[tuple[str, str], Words] = {}
+    files = _attachments_of(claimed)
     released: list[tuple[OutboxMessage, datetime]] = []
     done: list[_Unit] = []
     groups: list[tuple[Channel, list[_Unit]]] = []
@@ -409,7 +459,7 @@ def outbox_dispatch(
                 released.extend((m, wait) for u in units[allowance:] for m in u.messages)
                 units = units[:allowance]
             for u in units:
-                _prepare(u, cache)
+                _prepare(u, cache, files)
             done.extend(units)
             sendable = [u for u in units if u.outgoing is not None]
             if not sendable:

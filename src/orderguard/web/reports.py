@@ -48,7 +48,7 @@ from orderguard.tenancy.models import Merchant
 from orderguard.web.common import actor_or_refuse
 from orderguard.web.imports import neutralise
 
-EXPORT_FORMATS = ("csv", "xlsx")
+EXPORT_FORMATS = ("csv", "xlsx", "pdf")
 
 
 def duration_text(seconds: int | None) -> str:
@@ -363,8 +363,8 @@ def _csv_rows(tables: list[tuple[str, list[str], list[list[Any]]]]) -> Iterator[
 @login_required
 @require_GET
 def reports_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    """The report of the page's query as CSV (UTF-8 with a BOM, one section per table) or
-    XLSX (a sheet per table)."""
+    """The report of the page's query as CSV (UTF-8 with a BOM, one section per table), XLSX
+    (a sheet per table) or PDF (`analysis.pdf`, in the user's language)."""
     actor = actor_or_refuse(request)
     if isinstance(actor, HttpResponse):
         return actor
@@ -372,6 +372,12 @@ def reports_export(request: HttpRequest, fmt: str) -> HttpResponse:
         report, _scope = _request_report(request, actor)
     except _Refused as refused:
         return refused.response
+    if fmt == "pdf":
+        from orderguard.analysis.pdf import report_pdf
+
+        response = HttpResponse(report_pdf(report), content_type="application/pdf")
+        response["Content-Disposition"] = _download_name(report, fmt)
+        return response
     tables = export_tables(report)
     if fmt == "csv":
         out = io.StringIO()

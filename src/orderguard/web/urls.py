@@ -110,6 +110,7 @@ urlpatterns = [
     path("reports/", reports.reports_page, name="reports"),
     path("reports/export.csv", reports.reports_export, {"fmt": "csv"}, name="reports_csv"),
     path("reports/export.xlsx", reports.reports_export, {"fmt": "xlsx"}, name="reports_xlsx"),
+    path("reports/export.pdf", reports.reports_export, {"fmt": "pdf"}, name="reports_pdf"),
     path("reports/actions", reports.action_create_view, name="report_action_create"),
     path("reports/actions/<int:action_id>/status", reports.action_status_view, name="report_action_status"),
     path("outbox/failed/", notifications.failed_messages, name="outbox_failed"),

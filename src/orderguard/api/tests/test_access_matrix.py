@@ -262,6 +262,11 @@ PAGES: dict[str, tuple[str, str, dict[str, int]]] = {
         "/reports/export.xlsx?merchant={merchant_code}",
         expect(302, 403, 200, 403, 200),
     ),
+    "reports/export.pdf": (
+        "GET",
+        "/reports/export.pdf?merchant={merchant_code}",
+        expect(302, 403, 200, 403, 200),
+    ),
     # improvement actions (S4): managers and admins create them and change their status (an
     # empty form: back to the report with a message); everyone else is refused
     "reports/actions": (

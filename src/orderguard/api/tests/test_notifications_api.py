@@ -182,3 +182,18 @@ def test_the_inbox_lists_and_marks_the_callers_own_items():
     assert client.get("/api/v1/inbox").json()["unread"] == 0
     theirs.refresh_from_db()
     assert theirs.read_at is None
+
+
+def test_a_merchant_user_chooses_which_scheduled_reports_a_contact_receives():
+    mine = MerchantFactory(code="mine")
+    client = _as("merchant", merchant=mine)
+    email = NotificationChannel.objects.create(kind="email", name="smtp", merchant=mine, config={"host": "h"})
+    contacts = "/api/v1/notifications/contacts"
+    body = {"topic": "report", "channel": email.pk, "address": "boss@mine.example"}
+
+    bad = _send(client, "POST", contacts, {**body, "reports": "daily"})
+    created = _send(client, "POST", contacts, {**body, "reports": "monthly"})
+
+    assert (bad.status_code, bad.json()["error"]["field"]) == (422, "reports")
+    assert (created.status_code, created.json()["reports"]) == (201, "monthly")
+    assert [c["reports"] for c in client.get(contacts).json()["items"]] == ["monthly"]

@@ -16,6 +16,15 @@ from typing import Any, ClassVar, Protocol
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message (email only; the other channels send the text)."""
+
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     """A rendered message, ready for one channel."""
 
@@ -27,6 +36,7 @@ class Outgoing:
     markdown: str = ""  # IM robots' markdown card
     sms_template: str = ""  # SMS provider template code
     sms_params: Mapping[str, str] = field(default_factory=dict)  # SMS template variables
+    attachments: tuple[Attachment, ...] = ()  # email attachments, stored with the outbox row
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """Email through SMTP with Django's SMTP backend: a text part, an HTML alternative when there is
-one, a `Message-ID` derived from the outbox key (sha256, as `services.message_id_for`) and an
+one, the message's attachments, a `Message-ID` derived from the outbox key (sha256, as `services.message_id_for`) and an
 `X-OrderGuard-Key` header, so a resend is recognisable by the receiver.
 
 Config (see `CONFIG_FIELDS`): host*, port (default 25), username, password (secret), use_tls
@@ -136,6 +136,8 @@ class EmailChannel:
         )
         if message.html:
             email.attach_alternative(message.html, "text/html")
+        for a in message.attachments:
+            email.attach(a.filename, a.content, a.mimetype)
         return email
 
     def send(self, message: Outgoing) -> SendResult:
