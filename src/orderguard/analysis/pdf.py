@@ -20,6 +20,9 @@ from orderguard.analysis.selectors import TOP, report_is_empty
 
 SIMPLIFIED_FONT = "STSong-Light"
 TRADITIONAL_FONT = "MSung-Light"
+# characters the CID fonts' Unicode maps lack, as they can be written instead: the middle dot
+# of the formula as a multiplication sign, the bar over d̄ (the mean) left out
+CID_SAFE = str.maketrans({"·": "×", "\u0304": ""})
 
 
 def _font() -> str:
@@ -89,16 +92,18 @@ def finding_advice(f: dict[str, Any]) -> list[str]:
         current = "—" if f.get("current_safety_stock") is None else f["current_safety_stock"]
         return [
             _("建议安全库存 %(n)s（现为 %(current)s）") % {"n": a["suggested"], "current": current},
-            _(
-                "z·σ·√L + d̄·L，z=%(z)s，日需求均值 d̄=%(mean)s，标准差 σ=%(std)s（%(days)s 天），补货周期 L=%(lead)s 天"
-            )
-            % {
-                "z": a["z"],
-                "mean": a["demand_mean"],
-                "std": a["demand_std"],
-                "days": a["days"],
-                "lead": a["lead_days"],
-            },
+            (
+                _(
+                    "z·σ·√L + d̄·L，z=%(z)s，日需求均值 d̄=%(mean)s，标准差 σ=%(std)s（%(days)s 天），补货周期 L=%(lead)s 天"
+                )
+                % {
+                    "z": a["z"],
+                    "mean": a["demand_mean"],
+                    "std": a["demand_std"],
+                    "days": a["days"],
+                    "lead": a["lead_days"],
+                }
+            ).translate(CID_SAFE),
         ]
     if f["kind"] == "channel_faults":
         return [_("与该平台的技术支持加强对接，复盘故障原因")]
@@ -439,6 +444,6 @@ def report_pdf(report: dict[str, Any]) -> bytes:
     story.append(KeepTogether(section))
 
     story.append(p(_("口径说明"), h2))
-    story += [p("· " + d, small) for d in definitions()]
+    story += [p("- " + d, small) for d in definitions()]
     doc.build(story)
     return out.getvalue()

@@ -162,6 +162,8 @@ def test_findings_show_the_safety_stock_formula_and_actions_their_effect():
 
     assert "反复缺货（3 天） SKU-R 7 建议安全库存 22（现为 5）" in text
     assert "z=1.645" in text and "σ=1.2（7 天）" in text and "=2.5" in text
+    # written with characters the CID font maps: × for the middle dot, d for d̄
+    assert "z×σ×√L + d×L" in text and "日需求均值 d=2.5" in text and "·" not in text
     assert "补货周期 L=7 天" in text
     assert "将 SKU-R 的安全库存提高到 22 boss 2026-11-30 进行中 4 1 -75.0%" in text
 
