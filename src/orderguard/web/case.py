@@ -49,6 +49,7 @@ from orderguard.intake.errors import CorrectionRefused, LinesRefused, lines_refu
 from orderguard.intake.services import CORRECTABLE, order_correct, order_lines_change
 from orderguard.inventory.models import DecisionKind, MovementKind
 from orderguard.orders.models import Order
+from orderguard.sla.steps import step_text
 from orderguard.specials.models import BuyerAnswer, ConfirmChannel
 from orderguard.specials.services import SpecialRefused, special_error_message, step_label
 from orderguard.tenancy.access import Actor, staff_users
@@ -67,23 +68,6 @@ ACTION_LABELS = {
     ActionName.CANCEL: gettext_lazy("取消异常单"),
     ActionName.REOPEN: gettext_lazy("重新打开"),
     ActionName.DISPUTE_SKU: gettext_lazy("买家坚持原订单：请商家核实商品资料"),
-}
-# The handling steps of the SLA policies (`sla.services.FIRST_STEP`), in words.
-STEP_LABELS = {
-    "notify_merchant": gettext_lazy("通知商家"),
-    "merchant_decision": gettext_lazy("等待商家决定"),
-    "restock": gettext_lazy("等待补货"),
-    "in_transit": gettext_lazy("调拨在途"),
-    "contact_buyer": gettext_lazy("联系买家"),
-    "confirm_with_buyer": gettext_lazy("与买家确认"),
-    "merchant_answer": gettext_lazy("等待商家核实商品资料"),
-    "triage": gettext_lazy("故障排查"),
-    "assess_feasibility": gettext_lazy("评估可行性"),
-    "quote": gettext_lazy("向买家报价"),
-    "buyer_confirmation": gettext_lazy("等待买家确认"),
-    "assign_owner": gettext_lazy("指定负责人"),
-    "fulfil": gettext_lazy("拣货、打包、发货"),
-    "offer_alternative": gettext_lazy("提供替代方案"),
 }
 FIELD_LABELS = {
     "name": gettext_lazy("姓名"),
@@ -308,7 +292,7 @@ def _work_context(actor: Actor, case: ExceptionCase) -> dict[str, Any]:
         "is_open": is_open,
         "is_staff": actor.is_staff_role,
         "waiting_on": WaitingOn(case.waiting_on).label if case.waiting_on else "",
-        "step": STEP_LABELS.get(case.step, case.step),
+        "step": step_text(case.step),
         "resolution": reason_text(case.resolution),
         "assignee": assignee_label(case=case, actor=actor),
         "mine": case.assignee_id == actor.user_id,
