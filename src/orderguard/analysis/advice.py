@@ -26,13 +26,12 @@ from statistics import NormalDist, mean, pstdev
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Sum
 
 from orderguard.analysis.choices import Dim
-from orderguard.analysis.models import DailyStat
 from orderguard.analysis.periods import Period
 from orderguard.analysis.rollup import day_start
-from orderguard.analysis.selectors import Scope
+from orderguard.analysis.selectors import PeriodSums, Scope, period_sums
 from orderguard.catalog.models import Sku
 from orderguard.core.choices import ExceptionType
 from orderguard.incidents.models import Incident
@@ -61,14 +60,6 @@ def safety_stock(*, daily: list[int], lead_days: int, service_level: float) -> d
         "days": len(daily),
         "suggested": math.ceil(value - 1e-9),
     }
-
-
-def _rows(scope: Scope, period: Period) -> QuerySet[DailyStat]:
-    """Each merchant's rows (a finding names its merchant), or one merchant's."""
-    qs = DailyStat.objects.filter(day__gte=period.first, day__lte=period.last)
-    if scope.merchant is not None:
-        return qs.filter(merchant_id=scope.merchant.pk)
-    return qs.filter(merchant__isnull=False)
 
 
 def _daily_demand(pairs: list[tuple[int, str]], period: Period) -> dict[tuple[int, str], list[int]]:
@@ -105,20 +96,27 @@ def _incident_seconds(channel_ids: list[int], period: Period) -> dict[int, int]:
     return dict(out)
 
 
-def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
-    """The findings of the period, the most orders affected first (see the module)."""
-    rows = _rows(scope, period)
+def _top(rows: list[dict[str, Any]], key: str, least: int, order: str) -> list[dict[str, Any]]:
+    """The rows with `key` at least `least`, the largest `opened` first (then `order`), `TOP`."""
+    picked = [r for r in rows if r[key] >= least]
+    return sorted(picked, key=lambda r: (-r["opened"], r[order]))[:TOP]
+
+
+def findings_build(*, scope: Scope, period: Period, sums: PeriodSums | None = None) -> list[dict[str, Any]]:
+    """The findings of the period, the most orders affected first (see the module). `sums`:
+    the period's `selectors.period_sums`, shared with the report when the caller builds both;
+    a channel's and a province's rows are read from them (a channel belongs to one merchant,
+    so the warehouse's rows of a channel are its merchant's)."""
+    if sums is None:
+        sums = period_sums(scope, period)
     lead = settings.OG_REPLENISH_LEAD_DAYS
     level = settings.OG_SERVICE_LEVEL
     findings: list[dict[str, Any]] = []
 
-    skus = list(
-        rows.filter(dim=Dim.SKU, case_type=ExceptionType.OUT_OF_STOCK)
-        .values("merchant_id", "key")
-        .annotate(affected=Sum("opened"), days=Count("day", filter=Q(opened__gt=0)))
-        .filter(days__gte=RECUR_DAYS)
-        .order_by("-affected", "key")[:TOP]
-    )
+    skus = [
+        {**r, "affected": r["opened"]}
+        for r in _top(sums.of(Dim.SKU, ExceptionType.OUT_OF_STOCK), "days", RECUR_DAYS, "key")
+    ]
     merchants = {m.pk: m for m in Merchant.objects.filter(pk__in={r["merchant_id"] for r in skus})}
     current = {
         (merchant_id, code): total
@@ -150,17 +148,10 @@ def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
             }
         )
 
-    faults = list(
-        rows.filter(dim=Dim.CHANNEL, case_type=ExceptionType.SYSTEM_FAULT)
-        .values("key")
-        .annotate(
-            affected=Sum("opened"),
-            days=Count("day", filter=Q(opened__gt=0)),
-            open_seconds=Sum("handling_seconds"),
-        )
-        .filter(days__gte=RECUR_DAYS)
-        .order_by("-affected", "key")[:TOP]
-    )
+    faults = [
+        {**r, "affected": r["opened"], "open_seconds": r["handling_seconds"]}
+        for r in _top(sums.of(Dim.CHANNEL, ExceptionType.SYSTEM_FAULT), "days", RECUR_DAYS, "key")
+    ]
     channels = {
         str(c.pk): c
         for c in Channel.objects.filter(pk__in=[int(r["key"]) for r in faults]).select_related("merchant")
@@ -182,29 +173,16 @@ def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
             }
         )
 
-    for r in (
-        DailyStat.objects.filter(
-            day__gte=period.first,
-            day__lte=period.last,
-            dim=Dim.PROVINCE,
-            case_type=ExceptionType.RECIPIENT_ERROR,
-            **({"merchant_id": scope.merchant.pk} if scope.merchant else {"merchant__isnull": True}),
-        )
-        .values("key")
-        .annotate(affected=Sum("opened"))
-        .filter(affected__gte=MIN_ADDRESS_ERRORS)
-        .order_by("-affected", "key")[:TOP]
-    ):
+    for r in _top(sums.of(Dim.PROVINCE, ExceptionType.RECIPIENT_ERROR), "opened", MIN_ADDRESS_ERRORS, "key"):
         findings.append(
-            {"kind": "area_address_errors", "subject": r["key"], "merchant": None, "affected": r["affected"]}
+            {"kind": "area_address_errors", "subject": r["key"], "merchant": None, "affected": r["opened"]}
         )
     if scope.merchant is None:
-        by_merchant = list(
-            rows.filter(dim=Dim.TOTAL, case_type=ExceptionType.RECIPIENT_ERROR)
-            .values("merchant_id")
-            .annotate(affected=Sum("opened"))
-            .filter(affected__gte=MIN_ADDRESS_ERRORS)
-            .order_by("-affected", "merchant_id")[:TOP]
+        by_merchant = _top(
+            [r for r in sums.by_merchant if r["case_type"] == ExceptionType.RECIPIENT_ERROR],
+            "opened",
+            MIN_ADDRESS_ERRORS,
+            "merchant_id",
         )
         names = {
             m.pk: m.code for m in Merchant.objects.filter(pk__in=[r["merchant_id"] for r in by_merchant])
@@ -216,7 +194,7 @@ def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
                     "kind": "merchant_address_errors",
                     "subject": code,
                     "merchant": code,
-                    "affected": r["affected"],
+                    "affected": r["opened"],
                 }
             )
     findings.sort(key=lambda f: (-f["affected"], f["kind"], str(f["subject"])))

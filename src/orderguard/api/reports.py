@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema
 from orderguard.analysis.actions import actions_with_effect
 from orderguard.analysis.advice import findings_build
 from orderguard.analysis.periods import PeriodInvalid, period_message, period_parse
-from orderguard.analysis.selectors import ReportRefused, report_build, report_scope
+from orderguard.analysis.selectors import ReportRefused, period_sums, report_build, report_scope
 from orderguard.api.auth import AUTH, actor
 from orderguard.api.errors import AUTHENTICATED, ApiError, with_errors
 from orderguard.core import clock
@@ -175,7 +175,8 @@ def report(request: HttpRequest, query: Query[ReportQuery]) -> dict[str, Any]:
         raise ApiError(400, exc.code, period_message(exc), exc.field) from None
     except ReportRefused as exc:
         raise ApiError(403, exc.code, _("你只能查看本商家的报表"), "merchant") from None
-    body = report_build(scope=scope, period=period, actor=act)
-    body["findings"] = findings_build(scope=scope, period=period)
+    sums = period_sums(scope, period)
+    body = report_build(scope=scope, period=period, actor=act, sums=sums)
+    body["findings"] = findings_build(scope=scope, period=period, sums=sums)
     body["actions"] = actions_with_effect(actor=act, today=today)
     return body

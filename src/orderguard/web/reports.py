@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -37,6 +38,7 @@ from orderguard.analysis.selectors import (
     TOP,
     ReportRefused,
     Scope,
+    period_sums,
     report_build,
     report_is_empty,
     report_scope,
@@ -98,8 +100,9 @@ def _request_report(request: HttpRequest, actor: Actor) -> tuple[dict[str, Any],
         ) from None
     except NotFound:
         raise _Refused(_page(request, actor, error=_("没有这个商家"), status=404)) from None
-    report = report_build(scope=scope, period=period, actor=actor)
-    report["findings"] = findings_build(scope=scope, period=period)
+    sums = period_sums(scope, period)
+    report = report_build(scope=scope, period=period, actor=actor, sums=sums)
+    report["findings"] = findings_build(scope=scope, period=period, sums=sums)
     report["actions"] = actions_with_effect(actor=actor, today=today)
     return report, scope
 
@@ -132,7 +135,12 @@ def _page(
         "max_days": MAX_DAYS,
         "report": report,
         "can_edit": actor.role in EDITOR_ROLES,
-        "owners": action_owners() if actor.role in EDITOR_ROLES else [],
+        # the owners' options once, for every finding's form
+        "owner_options": format_html_join(
+            "", '<option value="{}">{}</option>', ((u.pk, u.username) for u in action_owners())
+        )
+        if actor.role in EDITOR_ROLES
+        else "",
         "statuses": ActionStatus.choices,
         "here": request.get_full_path(),
     }

@@ -15,7 +15,7 @@ from orderguard.analysis.demo import FAULT_MINUTES, RECUR_CHANNEL, RECUR_SKU
 from orderguard.analysis.models import ImprovementAction
 from orderguard.analysis.periods import Period
 from orderguard.analysis.rollup import rollup_rebuild
-from orderguard.analysis.selectors import Scope, report_build
+from orderguard.analysis.selectors import Scope, period_sums, report_build
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.incidents.models import Incident
 from orderguard.intake.demo import demo_run
@@ -31,7 +31,7 @@ def _month() -> tuple[ImprovementAction, Period]:
     return action, Period(first=day - timedelta(days=30), last=day - timedelta(days=1))
 
 
-def test_the_demo_writes_a_month_of_history_the_analysis_reads_once():
+def test_the_demo_writes_a_month_of_history_the_analysis_reads_once(django_assert_num_queries):
     summary = demo_run(orders=40, seed=11, progress=False)
     rollup_rebuild()
     history = summary["history"]
@@ -80,7 +80,13 @@ def test_the_demo_writes_a_month_of_history_the_analysis_reads_once():
 
     # S3 advice: the recurring SKU with its safety stock, the recurring channel fault with the
     # minutes its incidents lasted, the province and merchant of the address errors
-    found = {(f["kind"], f["subject"]): f for f in findings_build(scope=Scope(merchant=None), period=month)}
+    findings = findings_build(scope=Scope(merchant=None), period=month)
+    found = {(f["kind"], f["subject"]): f for f in findings}
+    # with the report's sums: the merchants, stock levels, SKUs and demand behind the
+    # stock-outs, the channels and their incidents, the merchants' codes
+    sums = period_sums(Scope(merchant=None), month)
+    with django_assert_num_queries(7):
+        assert findings_build(scope=Scope(merchant=None), period=month, sums=sums) == findings
     sku = found[("sku_stockouts", RECUR_SKU)]
     assert (sku["affected"], sku["days"], sku["advice"]["days"], sku["advice"]["suggested"]) == (
         10,
