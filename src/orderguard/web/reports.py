@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -142,6 +143,14 @@ def _page(
         if actor.role in EDITOR_ROLES
         else "",
         "statuses": ActionStatus.choices,
+        # the finding forms' labels, translated once for every row
+        "form": {
+            "action": reverse("web:report_action_create"),
+            "effect": _("预期效果"),
+            "owner": _("负责人"),
+            "due": _("截止日期"),
+            "create": _("创建措施"),
+        },
         "here": request.get_full_path(),
     }
     if report is not None:
@@ -162,6 +171,8 @@ def _page(
             for row in rows:
                 row["mean_text"] = duration_text(row["handling_mean"])
                 row["queue"] = links[name](row) if name in links else ""
+        for f in report["findings"]:
+            f.update(_finding_texts(f))
         query = {k: v for k, v in q.items() if k in ("period", "from", "to", "merchant") and v}
         context.update(
             {
@@ -200,6 +211,47 @@ def _page(
             }
         )
     return render(request, "web/reports.html", context, status=status)
+
+
+def _finding_texts(f: dict[str, Any]) -> dict[str, str]:
+    """A finding as the page words it: what was found, the advice (and its inputs) and the
+    expected effect an action on it starts with."""
+    kind = f["kind"]
+    if kind == "sku_stockouts":
+        advice = f["advice"]
+        current = f["current_safety_stock"]
+        return {
+            "text": _("反复缺货（%(days)s 天）") % {"days": f["days"]},
+            "advice_text": _("建议安全库存 %(n)s（现为 %(current)s）")
+            % {"n": advice["suggested"], "current": "—" if current is None else current},
+            "advice_detail": _(
+                "z·σ·√L + d̄·L，z=%(z)s，日需求均值 d̄=%(mean)s，标准差 σ=%(std)s（%(days)s 天），补货周期 L=%(lead)s 天"
+            )
+            % {
+                "z": advice["z"],
+                "mean": advice["demand_mean"],
+                "std": advice["demand_std"],
+                "days": advice["days"],
+                "lead": advice["lead_days"],
+            },
+            "effect_text": _("将 %(sku)s 的安全库存提高到 %(n)s")
+            % {"sku": f["subject"], "n": advice["suggested"]},
+        }
+    if kind == "channel_faults":
+        text = _("渠道反复故障（%(days)s 天，共 %(minutes)s 分钟）") % {
+            "days": f["days"],
+            "minutes": f["outage_minutes"],
+        }
+        advice_text = _("与该平台的技术支持加强对接，复盘故障原因")
+    else:
+        text = _("该地区地址错误多") if kind == "area_address_errors" else _("该商家地址错误多")
+        advice_text = _("提醒商家核对收货信息的采集，或加强导入校验")
+    return {
+        "text": text,
+        "advice_text": advice_text,
+        "advice_detail": "",
+        "effect_text": _("减少 %(what)s 的异常") % {"what": f["subject"]},
+    }
 
 
 def _breakdown_titles() -> dict[str, str]:
