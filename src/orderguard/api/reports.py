@@ -161,7 +161,9 @@ class ReportOut(Schema):
     findings: list[dict[str, Any]] = Field(
         description="patterns and advice (S3), the most orders affected first: kind (sku_stockouts with "
         "`advice` {suggested, z, service_level, demand_mean, demand_std, lead_days, days}, channel_faults "
-        "with `outage_minutes`, area_address_errors, merchant_address_errors), subject, merchant, affected"
+        "with `outage_minutes`, area_address_errors, merchant_address_errors, and for staff audit_failures with "
+        "`checked`, `failed`, `share`, `low`, `high` (percent, 95 % interval) and the failed checklist `items`), "
+        "subject, merchant, affected"
     )
     actions: list[dict[str, Any]] = Field(
         description="improvement actions (S4) with `effect` {days, before, after, change}: the subject's "
@@ -195,7 +197,7 @@ def report(request: HttpRequest, query: Query[ReportQuery]) -> dict[str, Any]:
         raise ApiError(403, exc.code, _("你只能查看本商家的报表"), "merchant") from None
     sums = period_sums(scope, period)
     body = report_build(scope=scope, period=period, actor=act, sums=sums)
-    body["findings"] = findings_build(scope=scope, period=period, sums=sums)
+    body["findings"] = findings_build(scope=scope, period=period, sums=sums, audits=act.is_staff_role)
     body["actions"] = actions_with_effect(actor=act, today=today)
     return body
 

@@ -48,6 +48,7 @@ from orderguard.core import clock
 from orderguard.core.errors import NotFound
 from orderguard.tenancy.access import Actor
 from orderguard.tenancy.models import Merchant
+from orderguard.web.audits import ITEM_LABELS
 from orderguard.web.common import actor_or_refuse
 from orderguard.web.imports import neutralise
 
@@ -103,7 +104,7 @@ def _request_report(request: HttpRequest, actor: Actor) -> tuple[dict[str, Any],
         raise _Refused(_page(request, actor, error=_("没有这个商家"), status=404)) from None
     sums = period_sums(scope, period)
     report = report_build(scope=scope, period=period, actor=actor, sums=sums)
-    report["findings"] = findings_build(scope=scope, period=period, sums=sums)
+    report["findings"] = findings_build(scope=scope, period=period, sums=sums, audits=actor.is_staff_role)
     report["actions"] = actions_with_effect(actor=actor, today=today)
     return report, scope
 
@@ -236,6 +237,18 @@ def _finding_texts(f: dict[str, Any]) -> dict[str, str]:
             },
             "effect_text": _("将 %(sku)s 的安全库存提高到 %(n)s")
             % {"sku": f["subject"], "n": advice["suggested"]},
+        }
+    if kind == "audit_failures":
+        worst = next(iter(f["items"]), "")
+        return {
+            "text": _("抽检不合格率高（%(share)s%%，95%% 区间 %(low)s%%–%(high)s%%，抽检 %(checked)s 单）")
+            % {"share": f["share"], "low": f["low"], "high": f["high"], "checked": f["checked"]},
+            "advice_text": _("与商家复核订单信息，不合格最多的一项：%(item)s")
+            % {"item": ITEM_LABELS.get(worst, worst)}
+            if worst
+            else _("与商家复核订单信息的采集"),
+            "advice_detail": "",
+            "effect_text": "",
         }
     if kind == "channel_faults":
         text = _("渠道反复故障（%(days)s 天，共 %(minutes)s 分钟）") % {
