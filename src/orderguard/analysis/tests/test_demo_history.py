@@ -19,7 +19,7 @@ from orderguard.analysis.selectors import Scope, period_sums, report_build
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.incidents.models import Incident
 from orderguard.intake.demo import demo_run
-from orderguard.orders.models import Order
+from orderguard.orders.models import Order, OrderLine
 from orderguard.tenancy.access import actor_for
 
 pytestmark = pytest.mark.django_db
@@ -102,6 +102,22 @@ def test_the_demo_writes_a_month_of_history_the_analysis_reads_once(django_asser
     )
     assert found[("area_address_errors", "四川省")]["affected"] == 20
     assert found[("merchant_address_errors", "yoyo")]["affected"] == 31
+
+    # drill-down lands on real rows: the lines name the catalogue's SKUs, and each fault's
+    # incident holds the orders of its T4 cases
+    history_lines = OrderLine.objects.filter(order__platform_order_id__startswith="H-")
+    assert not history_lines.filter(sku__isnull=True).exists()
+    assert set(history_lines.filter(sku_code=RECUR_SKU).values_list("sku__merchant__code", "sku__code")) == {
+        ("chuju", RECUR_SKU)
+    }
+    t4_orders = set(
+        ExceptionCase.objects.filter(type="T4", order__platform_order_id__startswith="H-").values_list(
+            "order_id", flat=True
+        )
+    )
+    assert len(t4_orders) == 12
+    assert set(Incident.objects.values_list("orders", flat=True)) == t4_orders
+    assert [i.orders.count() for i in Incident.objects.order_by("opened_at")] == [3, 3, 3, 3]
 
     # S4: the SKU ran out on 5 days before the action and never after it
     assert action_effect(action, today=month.last + timedelta(days=2)) == {
