@@ -133,27 +133,42 @@ class PeriodSums:
         ]
 
 
-def period_sums(scope: Scope, period: Period) -> PeriodSums:
-    """Two queries whatever the number of cases (see `PeriodSums`)."""
-    # `days` first: its filter reads the column `opened`, not the sum named alike
-    annotations: dict[str, Any] = {"days": Count("day", filter=Q(opened__gt=0))}
-    annotations.update({f: Sum(f) for f in SUMS})
-    others = [d for d in GROUPED if d != Dim.SKU]
+def period_sums(scope: Scope, period: Period, *, for_findings: bool = True) -> PeriodSums:
+    """Two queries whatever the number of cases (see `PeriodSums`). Without `for_findings`
+    (the report alone) the rows are added up per dimension and key only: no type, no days, and
+    the whole warehouse's SKU rows as they are (`case_type` None, `days` 0)."""
     in_period = DailyStat.objects.filter(day__gte=period.first, day__lte=period.last)
-    if scope.merchant is not None:
-        rows = in_period.filter(merchant_id=scope.merchant.pk, dim__in=GROUPED)
-    else:
-        rows = in_period.filter(
-            Q(merchant__isnull=True, dim__in=others) | Q(merchant__isnull=False, dim=Dim.SKU)
+    mine = in_period.filter(
+        **({"merchant_id": scope.merchant.pk} if scope.merchant is not None else {"merchant__isnull": True})
+    )
+    by_dim: list[dict[str, Any]]
+    if not for_findings:
+        by_dim = list(
+            mine.filter(dim__in=GROUPED).values("dim", "key").annotate(**{f: Sum(f) for f in SUMS}).order_by()
         )
-    by_dim = list(rows.values("merchant_id", "dim", "key", "case_type").annotate(**annotations).order_by())
+        for r in by_dim:
+            r.update(case_type=None, days=0, merchant_id=scope.merchant.pk if scope.merchant else None)
+    else:
+        # `days` first: its filter reads the column `opened`, not the sum named alike
+        annotations: dict[str, Any] = {"days": Count("day", filter=Q(opened__gt=0))}
+        annotations.update({f: Sum(f) for f in SUMS})
+        others = [d for d in GROUPED if d != Dim.SKU]
+        if scope.merchant is not None:
+            rows = mine.filter(dim__in=GROUPED)
+        else:
+            rows = in_period.filter(
+                Q(merchant__isnull=True, dim__in=others) | Q(merchant__isnull=False, dim=Dim.SKU)
+            )
+        by_dim = list(
+            rows.values("merchant_id", "dim", "key", "case_type").annotate(**annotations).order_by()
+        )
     by_merchant: list[dict[str, Any]] = []
     if scope.merchant is None:
         by_merchant = list(
             in_period.filter(dim=Dim.TOTAL, merchant__isnull=False)
             .values("merchant_id", "case_type")
             .annotate(**{f: Sum(f) for f in SUMS})
-            .order_by("merchant_id", "case_type")
+            .order_by()
         )
     for r in (*by_dim, *by_merchant):
         for f in SUMS:
@@ -185,7 +200,7 @@ def report_build(
     number of cases: the rollups' rows of the period and of the one before. `sums`: the
     period's `period_sums`, when the caller also builds the findings from them."""
     if sums is None:
-        sums = period_sums(scope, period)
+        sums = period_sums(scope, period, for_findings=False)
     previous = period.previous()
     current = _rows(scope, period)
     # the totals of each merchant, type and day, with the histograms
