@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from orderguard.analysis.choices import ActionStatus, Dim, FindingKind
@@ -48,7 +48,13 @@ class ActionRefused(DomainError):
 
 
 def actions_visible(actor: Actor) -> QuerySet[ImprovementAction]:
-    qs = ImprovementAction.objects.order_by("status", "due_on", "pk")
+    """The actions the actor may see, open ones (planned, in progress) first, then by due date."""
+    still_open = Case(
+        When(status__in=[ActionStatus.PLANNED, ActionStatus.IN_PROGRESS], then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    qs = ImprovementAction.objects.order_by(still_open, "due_on", "pk")
     if actor.merchant_id is not None:
         return qs.filter(merchant_id=actor.merchant_id)
     return qs
@@ -120,20 +126,68 @@ def action_create(
     )
 
 
+MAX_NOTE = 1000
+
+
 @transaction.atomic
-def action_set_status(*, actor: Actor, action_id: int, status: str, now: datetime) -> ImprovementAction:
-    """Move an action to `status` (``ROLE`` for other roles, ``NOT_FOUND`` for an unknown id,
-    ``INVALID`` naming `status` for an unknown status)."""
+def action_update(
+    *,
+    actor: Actor,
+    action_id: int,
+    now: datetime,
+    status: str | None = None,
+    owner_id: int | None = None,
+    due_on: date | None = None,
+    note: str | None = None,
+) -> ImprovementAction:
+    """Change an action's status, owner, due date or note (what is not given stays). Refused,
+    nothing written: not a manager or admin (``ROLE``), an unknown id (``NOT_FOUND``), an
+    unknown status, an owner who is not active staff, a new due date in the past or a note
+    longer than `MAX_NOTE` (``INVALID``, naming the field)."""
     if actor.role not in EDITOR_ROLES:
         raise ActionRefused(reason=ActionRefused.ROLE)
     action = ImprovementAction.objects.select_for_update().filter(pk=action_id).first()
     if action is None:
         raise ActionRefused(reason=ActionRefused.NOT_FOUND)
-    if status not in ActionStatus.values:
-        raise ActionRefused(reason=ActionRefused.INVALID, field="status")
-    action.status = status
-    action.updated_at = now
-    action.save(update_fields=["status", "updated_at"])
+    fields = []
+    if status is not None:
+        if status not in ActionStatus.values:
+            raise ActionRefused(reason=ActionRefused.INVALID, field="status")
+        action.status = status
+        fields.append("status")
+    if owner_id is not None:
+        owner = staff_users().filter(pk=owner_id).first()
+        if owner is None:
+            raise ActionRefused(reason=ActionRefused.INVALID, field="owner")
+        action.owner, action.owner_label = owner, owner.get_username()
+        fields += ["owner", "owner_label"]
+    if due_on is not None and due_on != action.due_on:
+        if due_on < timezone.localdate(now):
+            raise ActionRefused(reason=ActionRefused.INVALID, field="due_on")
+        action.due_on = due_on
+        fields.append("due_on")
+    if note is not None:
+        if len(note) > MAX_NOTE:
+            raise ActionRefused(reason=ActionRefused.INVALID, field="note")
+        action.note = note.strip()
+        fields.append("note")
+    if fields:
+        action.updated_at = now
+        action.save(update_fields=[*fields, "updated_at"])
+    return action
+
+
+def action_set_status(*, actor: Actor, action_id: int, status: str, now: datetime) -> ImprovementAction:
+    """Move an action to `status` (``ROLE`` for other roles, ``NOT_FOUND`` for an unknown id,
+    ``INVALID`` naming `status` for an unknown status)."""
+    return action_update(actor=actor, action_id=action_id, status=status, now=now)
+
+
+def action_visible(*, actor: Actor, action_id: int) -> ImprovementAction:
+    """One action the actor may see; another merchant's is ``NOT_FOUND`` like a missing one."""
+    action = actions_visible(actor).select_related("merchant").filter(pk=action_id).first()
+    if action is None:
+        raise ActionRefused(reason=ActionRefused.NOT_FOUND)
     return action
 
 

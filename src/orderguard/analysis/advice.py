@@ -14,25 +14,35 @@
 - provinces and merchants with many recipient-information errors (T2, at least
   `MIN_ADDRESS_ERRORS` cases).
 
-Findings are ranked by impact: the orders affected (cases opened) in the period.
+- merchants whose orders fail the daily sample audit (B5, `orderguard.audits`): of the audit
+  lines of the period's days checked by a person, the failed share estimated as the audits do
+  (`audits.sampling.estimate`: Hájek, each line weighed by 1 / its inclusion probability, with
+  the 95 % Wilson interval at Kish's effective size), listed when the interval's lower bound
+  is at least `AUDIT_MIN_SHARE`; its orders affected are the share times the merchant's orders
+  the drawn lines stand for (the sum of 1 / inclusion), and the checklist items that failed
+  are counted. Staff only: merchant users see nothing of the audits.
+
+Findings are ranked by impact: the orders affected (cases opened, or estimated faulty orders
+for the audits) in the period.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 from statistics import NormalDist, mean, pstdev
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Sum
 
 from orderguard.analysis.choices import Dim
-from orderguard.analysis.models import DailyStat
 from orderguard.analysis.periods import Period
 from orderguard.analysis.rollup import day_start
-from orderguard.analysis.selectors import Scope
+from orderguard.analysis.selectors import PeriodSums, Scope, period_sums
+from orderguard.audits.models import AuditLine, LineStatus
+from orderguard.audits.sampling import estimate
 from orderguard.catalog.models import Sku
 from orderguard.core.choices import ExceptionType
 from orderguard.incidents.models import Incident
@@ -41,6 +51,8 @@ from orderguard.orders.models import Channel, OrderLine
 from orderguard.tenancy.models import Merchant
 
 RECUR_DAYS = 2
+# the audit's failed share a merchant's finding needs, at the lower bound of its interval
+AUDIT_MIN_SHARE = 0.05
 MIN_ADDRESS_ERRORS = 3
 # How many findings of each kind are listed.
 TOP = 10
@@ -61,14 +73,6 @@ def safety_stock(*, daily: list[int], lead_days: int, service_level: float) -> d
         "days": len(daily),
         "suggested": math.ceil(value - 1e-9),
     }
-
-
-def _rows(scope: Scope, period: Period) -> QuerySet[DailyStat]:
-    """Each merchant's rows (a finding names its merchant), or one merchant's."""
-    qs = DailyStat.objects.filter(day__gte=period.first, day__lte=period.last)
-    if scope.merchant is not None:
-        return qs.filter(merchant_id=scope.merchant.pk)
-    return qs.filter(merchant__isnull=False)
 
 
 def _daily_demand(pairs: list[tuple[int, str]], period: Period) -> dict[tuple[int, str], list[int]]:
@@ -105,20 +109,80 @@ def _incident_seconds(channel_ids: list[int], period: Period) -> dict[int, int]:
     return dict(out)
 
 
-def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
-    """The findings of the period, the most orders affected first (see the module)."""
-    rows = _rows(scope, period)
+def _top(rows: list[dict[str, Any]], key: str, least: int, order: str) -> list[dict[str, Any]]:
+    """The rows with `key` at least `least`, the largest `opened` first (then `order`), `TOP`."""
+    picked = [r for r in rows if r[key] >= least]
+    return sorted(picked, key=lambda r: (-r["opened"], r[order]))[:TOP]
+
+
+def _audit_findings(scope: Scope, period: Period) -> list[dict[str, Any]]:
+    """The merchants whose audited failed share is high over the period (see the module), in
+    two queries: the lines, and the merchants' codes."""
+    lines = AuditLine.objects.filter(audit__day__gte=period.first, audit__day__lte=period.last)
+    if scope.merchant is not None:
+        lines = lines.filter(merchant_id=scope.merchant.pk)
+    rows: dict[int, list[tuple[bool, float]]] = defaultdict(list)
+    stands_for: dict[int, float] = defaultdict(float)
+    items: dict[int, Counter[str]] = defaultdict(Counter)
+    for merchant_id, status, inclusion, decided in lines.values_list(
+        "merchant_id", "status", "inclusion", "items"
+    ).order_by("pk"):
+        if inclusion <= 0:
+            continue
+        stands_for[merchant_id] += 1 / inclusion
+        if status == LineStatus.PENDING:
+            continue
+        rows[merchant_id].append((status == LineStatus.FAILED, inclusion))
+        for item, result in (decided or {}).items():
+            if isinstance(result, dict) and result.get("result") == "fail":
+                items[merchant_id][item] += 1
+    found: list[tuple[int, float, float, float, int, int]] = []
+    for merchant_id, checked in rows.items():
+        e = estimate(checked, weighted=True)
+        if e.share is not None and e.low is not None and e.high is not None and e.low >= AUDIT_MIN_SHARE:
+            found.append((merchant_id, e.share, e.low, e.high, e.checked, e.failed))
+    codes = (
+        dict(Merchant.objects.filter(pk__in=[f[0] for f in found]).values_list("pk", "code")) if found else {}
+    )
+    out: list[dict[str, Any]] = []
+    for merchant_id, share, low, high, n_checked, n_failed in found:
+        failed_items = items[merchant_id]
+        out.append(
+            {
+                "kind": "audit_failures",
+                "subject": codes[merchant_id],
+                "merchant": codes[merchant_id],
+                "affected": round(share * stands_for[merchant_id]),
+                "checked": n_checked,
+                "failed": n_failed,
+                "share": round(100 * share, 1),
+                "low": round(100 * low, 1),
+                "high": round(100 * high, 1),
+                "items": dict(sorted(failed_items.items(), key=lambda kv: (-kv[1], kv[0]))),
+            }
+        )
+    out.sort(key=lambda f: (-int(f["affected"]), str(f["subject"])))
+    return out[:TOP]
+
+
+def findings_build(
+    *, scope: Scope, period: Period, sums: PeriodSums | None = None, audits: bool = False
+) -> list[dict[str, Any]]:
+    """The findings of the period, the most orders affected first (see the module). `sums`:
+    the period's `selectors.period_sums`, shared with the report when the caller builds both;
+    a channel's and a province's rows are read from them (a channel belongs to one merchant,
+    so the warehouse's rows of a channel are its merchant's). `audits`: with the audits'
+    findings (staff only)."""
+    if sums is None:
+        sums = period_sums(scope, period)
     lead = settings.OG_REPLENISH_LEAD_DAYS
     level = settings.OG_SERVICE_LEVEL
     findings: list[dict[str, Any]] = []
 
-    skus = list(
-        rows.filter(dim=Dim.SKU, case_type=ExceptionType.OUT_OF_STOCK)
-        .values("merchant_id", "key")
-        .annotate(affected=Sum("opened"), days=Count("day", filter=Q(opened__gt=0)))
-        .filter(days__gte=RECUR_DAYS)
-        .order_by("-affected", "key")[:TOP]
-    )
+    skus = [
+        {**r, "affected": r["opened"]}
+        for r in _top(sums.of(Dim.SKU, ExceptionType.OUT_OF_STOCK), "days", RECUR_DAYS, "key")
+    ]
     merchants = {m.pk: m for m in Merchant.objects.filter(pk__in={r["merchant_id"] for r in skus})}
     current = {
         (merchant_id, code): total
@@ -150,17 +214,10 @@ def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
             }
         )
 
-    faults = list(
-        rows.filter(dim=Dim.CHANNEL, case_type=ExceptionType.SYSTEM_FAULT)
-        .values("key")
-        .annotate(
-            affected=Sum("opened"),
-            days=Count("day", filter=Q(opened__gt=0)),
-            open_seconds=Sum("handling_seconds"),
-        )
-        .filter(days__gte=RECUR_DAYS)
-        .order_by("-affected", "key")[:TOP]
-    )
+    faults = [
+        {**r, "affected": r["opened"], "open_seconds": r["handling_seconds"]}
+        for r in _top(sums.of(Dim.CHANNEL, ExceptionType.SYSTEM_FAULT), "days", RECUR_DAYS, "key")
+    ]
     channels = {
         str(c.pk): c
         for c in Channel.objects.filter(pk__in=[int(r["key"]) for r in faults]).select_related("merchant")
@@ -182,29 +239,16 @@ def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
             }
         )
 
-    for r in (
-        DailyStat.objects.filter(
-            day__gte=period.first,
-            day__lte=period.last,
-            dim=Dim.PROVINCE,
-            case_type=ExceptionType.RECIPIENT_ERROR,
-            **({"merchant_id": scope.merchant.pk} if scope.merchant else {"merchant__isnull": True}),
-        )
-        .values("key")
-        .annotate(affected=Sum("opened"))
-        .filter(affected__gte=MIN_ADDRESS_ERRORS)
-        .order_by("-affected", "key")[:TOP]
-    ):
+    for r in _top(sums.of(Dim.PROVINCE, ExceptionType.RECIPIENT_ERROR), "opened", MIN_ADDRESS_ERRORS, "key"):
         findings.append(
-            {"kind": "area_address_errors", "subject": r["key"], "merchant": None, "affected": r["affected"]}
+            {"kind": "area_address_errors", "subject": r["key"], "merchant": None, "affected": r["opened"]}
         )
     if scope.merchant is None:
-        by_merchant = list(
-            rows.filter(dim=Dim.TOTAL, case_type=ExceptionType.RECIPIENT_ERROR)
-            .values("merchant_id")
-            .annotate(affected=Sum("opened"))
-            .filter(affected__gte=MIN_ADDRESS_ERRORS)
-            .order_by("-affected", "merchant_id")[:TOP]
+        by_merchant = _top(
+            [r for r in sums.by_merchant if r["case_type"] == ExceptionType.RECIPIENT_ERROR],
+            "opened",
+            MIN_ADDRESS_ERRORS,
+            "merchant_id",
         )
         names = {
             m.pk: m.code for m in Merchant.objects.filter(pk__in=[r["merchant_id"] for r in by_merchant])
@@ -216,8 +260,10 @@ def findings_build(*, scope: Scope, period: Period) -> list[dict[str, Any]]:
                     "kind": "merchant_address_errors",
                     "subject": code,
                     "merchant": code,
-                    "affected": r["affected"],
+                    "affected": r["opened"],
                 }
             )
+    if audits:
+        findings.extend(_audit_findings(scope, period))
     findings.sort(key=lambda f: (-f["affected"], f["kind"], str(f["subject"])))
     return findings

@@ -1,8 +1,8 @@
 """The demo's month of history (S3, S4): the 30 days before the demo day, written in bulk so
 that the analysis page has something to say on the first `orderguard demo`.
 
-Orders on every demo channel each day (with their lines, so that the safety-stock advice has
-a demand history), and cases of every type on some of them, opened, started, closed with an
+Orders on every demo channel each day (with their lines, naming the catalogue's SKUs, so that
+the safety-stock advice has a demand history), and cases of every type on some of them, opened, started, closed with an
 outcome (or still open), some flagged overdue by the deadline scan, each with the case events
 the rollup counts, backdated. Three patterns for the advice to find:
 
@@ -10,7 +10,7 @@ the rollup counts, backdated. Three patterns for the advice to find:
   improvement action (raise its safety stock) starts `ACTION_DAYS_AGO` days before the demo
   day; after it the SKU never runs out again;
 - `RECUR_CHANNEL` fails on `FAULT_DAYS` days: each fault an `incidents.Incident` (open for
-  `FAULT_MINUTES` minutes) and a T4 case per order caught in it;
+  `FAULT_MINUTES` minutes, linked to the orders caught in it) and a T4 case per order;
 - recipient errors concentrated in `ADDRESS_PROVINCE` on `ADDRESS_MERCHANT`'s orders.
 
 Once: a second run finds the history orders there and writes nothing.
@@ -31,6 +31,7 @@ from orderguard.analysis.models import ImprovementAction
 from orderguard.cases import events
 from orderguard.cases.choices import CaseOutcome, CaseStatus
 from orderguard.cases.models import CaseEvent, ExceptionCase
+from orderguard.catalog.models import Sku
 from orderguard.core import bulk
 from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.incidents.models import Incident, IncidentKind, IncidentSeverity, IncidentStatus
@@ -109,8 +110,15 @@ def demo_history(
     lines: list[OrderLine] = []
     # (order, type, opened_at, extra finding data, still open)
     wanted: list[tuple[Order, str, datetime, dict[str, Any], bool]] = []
-    faults: list[tuple[Channel, datetime, datetime]] = []
+    faults: list[tuple[Channel, datetime, datetime, list[Order]]] = []
     n = 0
+    # the catalogue's SKUs, so that each line names its SKU as an imported order's would
+    catalogue = {
+        (merchant_id, code): pk
+        for pk, merchant_id, code in Sku.objects.filter(
+            merchant_id__in={c.merchant_id for c in channels}
+        ).values_list("pk", "merchant_id", "code")
+    }
 
     def order(channel: Channel, at: datetime, sku: str, quantity: int, province: str) -> Order:
         nonlocal n
@@ -130,7 +138,17 @@ def demo_history(
             address_detail="",
         )
         orders.append(o)
-        lines.append(bulk.new(OrderLine, order=o, line_no=1, sku_code=sku, title=sku, quantity=quantity))
+        lines.append(
+            bulk.new(
+                OrderLine,
+                order=o,
+                line_no=1,
+                sku_code=sku,
+                sku_id=catalogue.get((channel.merchant_id, sku)),
+                title=sku,
+                quantity=quantity,
+            )
+        )
         return o
 
     for ago in range(HISTORY_DAYS, 0, -1):
@@ -167,11 +185,13 @@ def demo_history(
             if channel.code == RECUR_CHANNEL and ago in FAULT_DAYS:
                 began = start + timedelta(hours=3 + FAULT_DAYS.index(ago))
                 ended = began + timedelta(minutes=FAULT_MINUTES[FAULT_DAYS.index(ago)])
-                faults.append((channel, began, ended))
+                hit: list[Order] = []
+                faults.append((channel, began, ended, hit))
                 for _ in range(FAULT_CASES):
                     o = order(
                         channel, began + timedelta(minutes=rng.randint(1, 20)), "PF-CAT-5KG", 1, "浙江省"
                     )
+                    hit.append(o)
                     wanted.append((o, T.SYSTEM_FAULT, began + timedelta(minutes=25), {}, False))
         # other SKUs out of stock now and then (one day each)
         if ago in (27, 14, 6):
@@ -271,8 +291,8 @@ def demo_history(
         bulk.insert(cases)
         made.sort(key=lambda e: e.occurred_at)
         bulk.insert(made)
-        for i, (channel, began, ended) in enumerate(faults):
-            Incident.objects.create(
+        for i, (channel, began, ended, hit) in enumerate(faults):
+            incident = Incident.objects.create(
                 fingerprint=f"{IncidentKind.CHANNEL_SILENT.value}:{channel.pk}",
                 kind=IncidentKind.CHANNEL_SILENT,
                 severity=IncidentSeverity.MAJOR,
@@ -291,6 +311,9 @@ def demo_history(
                 resolution="平台接口恢复",
                 due_at=began + timedelta(minutes=30),
             )
+            # the fault's orders (and so its T4 cases) and merchant, as a live incident links them
+            incident.orders.add(*hit)
+            incident.merchants.add(channel.merchant_id)
         action = _action(day=day, rng_seed=seed, lines=lines, manager_id=manager_id, tz=tz)
     by_type: dict[str, int] = {}
     for c in cases:

@@ -99,6 +99,7 @@ class ImprovementAction(models.Model):
     status = models.CharField(
         _("状态"), max_length=20, choices=ActionStatus.choices, default=ActionStatus.PLANNED
     )
+    note = models.CharField(_("备注"), max_length=1000, blank=True)
     created_by_label = models.CharField(max_length=150)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

@@ -26,7 +26,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from orderguard.analysis import histogram
 from orderguard.analysis.choices import Dim
@@ -110,18 +110,97 @@ def _figures(sums: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def _by_key(qs: QuerySet[DailyStat], dim: str, group: Iterable[str] = ("key",)) -> list[dict[str, Any]]:
-    return list(qs.filter(dim=dim).values(*group).annotate(**{f: Sum(f) for f in SUMS}).order_by(*group))
+# the dimensions of the breakdowns and findings, summed in one query per period
+GROUPED = (Dim.CHANNEL, Dim.PROVINCE, Dim.SKU, Dim.ASSIGNEE)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodSums:
+    """The period's rollups summed once, for the report's breakdowns and the findings both:
+    `by_dim` one row per dimension (channel, province, SKU, person), key and type with the
+    counts, handling seconds and `days` (the days with a case opened); the SKUs' rows per
+    merchant (`merchant_id`; the warehouse's SKU row is their sum), the others the scope's;
+    `by_merchant` one row per merchant and type (the whole warehouse's report only, else
+    empty)."""
+
+    by_dim: list[dict[str, Any]]
+    by_merchant: list[dict[str, Any]]
+
+    def of(self, dim: str, case_type: str | None = None) -> list[dict[str, Any]]:
+        """The rows of one dimension (and type), by key."""
+        return [
+            r for r in self.by_dim if r["dim"] == dim and (case_type is None or r["case_type"] == case_type)
+        ]
+
+
+def period_sums(scope: Scope, period: Period, *, for_findings: bool = True) -> PeriodSums:
+    """Two queries whatever the number of cases (see `PeriodSums`). Without `for_findings`
+    (the report alone) the rows are added up per dimension and key only: no type, no days, and
+    the whole warehouse's SKU rows as they are (`case_type` None, `days` 0)."""
+    in_period = DailyStat.objects.filter(day__gte=period.first, day__lte=period.last)
+    mine = in_period.filter(
+        **({"merchant_id": scope.merchant.pk} if scope.merchant is not None else {"merchant__isnull": True})
+    )
+    by_dim: list[dict[str, Any]]
+    if not for_findings:
+        by_dim = list(
+            mine.filter(dim__in=GROUPED).values("dim", "key").annotate(**{f: Sum(f) for f in SUMS}).order_by()
+        )
+        for r in by_dim:
+            r.update(case_type=None, days=0, merchant_id=scope.merchant.pk if scope.merchant else None)
+    else:
+        # `days` first: its filter reads the column `opened`, not the sum named alike
+        annotations: dict[str, Any] = {"days": Count("day", filter=Q(opened__gt=0))}
+        annotations.update({f: Sum(f) for f in SUMS})
+        others = [d for d in GROUPED if d != Dim.SKU]
+        if scope.merchant is not None:
+            rows = mine.filter(dim__in=GROUPED)
+        else:
+            rows = in_period.filter(
+                Q(merchant__isnull=True, dim__in=others) | Q(merchant__isnull=False, dim=Dim.SKU)
+            )
+        by_dim = list(
+            rows.values("merchant_id", "dim", "key", "case_type").annotate(**annotations).order_by()
+        )
+    by_merchant: list[dict[str, Any]] = []
+    if scope.merchant is None:
+        by_merchant = list(
+            in_period.filter(dim=Dim.TOTAL, merchant__isnull=False)
+            .values("merchant_id", "case_type")
+            .annotate(**{f: Sum(f) for f in SUMS})
+            .order_by()
+        )
+    for r in (*by_dim, *by_merchant):
+        for f in SUMS:
+            r[f] = r[f] or 0
+    return PeriodSums(by_dim=by_dim, by_merchant=by_merchant)
+
+
+def _over_types(rows: Iterable[dict[str, Any]], group: str = "key") -> list[dict[str, Any]]:
+    """Rows of several types added up per `group`, in its order."""
+    out: dict[Any, dict[str, Any]] = {}
+    for r in rows:
+        acc = out.get(r[group])
+        if acc is None:
+            acc = out[r[group]] = {group: r[group], **{f: 0 for f in SUMS}}
+        for f in SUMS:
+            acc[f] += r[f]
+    return [out[k] for k in sorted(out)]
 
 
 def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["opened"], -r["closed"], str(r.get("key", ""))))
 
 
-def report_build(*, scope: Scope, period: Period, actor: Actor) -> dict[str, Any]:
+def report_build(
+    *, scope: Scope, period: Period, actor: Actor, sums: PeriodSums | None = None
+) -> dict[str, Any]:
     """The report of `scope` over `period` (see the module's docstring for every figure), as
     plain data for the page, the API and the exports. A fixed number of queries whatever the
-    number of cases: the rollups' rows of the period and of the one before."""
+    number of cases: the rollups' rows of the period and of the one before. `sums`: the
+    period's `period_sums`, when the caller also builds the findings from them."""
+    if sums is None:
+        sums = period_sums(scope, period, for_findings=False)
     previous = period.previous()
     current = _rows(scope, period)
     # the totals of each merchant, type and day, with the histograms
@@ -142,20 +221,17 @@ def report_build(*, scope: Scope, period: Period, actor: Actor) -> dict[str, Any
             "working_hist",
         )
     )
-    before_by_type = dict(
+    before_by_type: dict[str, int] = defaultdict(int)
+    before_by_day: dict[date, int] = defaultdict(int)
+    for day, case_type, n in (
         _rows(scope, previous)
         .filter(dim=Dim.TOTAL)
-        .values("case_type")
+        .values("day", "case_type")
         .annotate(n=Sum("opened"))
-        .values_list("case_type", "n")
-    )
-    before_by_day: dict[date, int] = dict(
-        _rows(scope, previous)
-        .filter(dim=Dim.TOTAL)
-        .values("day")
-        .annotate(n=Sum("opened"))
-        .values_list("day", "n")
-    )
+        .values_list("day", "case_type", "n")
+    ):
+        before_by_type[case_type] += n or 0
+        before_by_day[day] += n or 0
     types: dict[str, dict[str, Any]] = {
         t: {"sums": defaultdict(int), "hist": {}, "whist": {}} for t in ExceptionType.values
     }
@@ -210,8 +286,24 @@ def report_build(*, scope: Scope, period: Period, actor: Actor) -> dict[str, Any
     total_figures = _figures(all_sums)
 
     # sources, with the previous period's
-    src_now = {r["key"]: r for r in _by_key(current, Dim.SOURCE)}
-    src_before = {r["key"]: r["opened"] or 0 for r in _by_key(_rows(scope, previous), Dim.SOURCE)}
+    src_now: dict[str, dict[str, int]] = {}
+    src_before: dict[str, int] = {}
+    for key, now, before in (
+        DailyStat.objects.filter(
+            day__gte=previous.first,
+            day__lte=period.last,
+            dim=Dim.SOURCE,
+            **({"merchant_id": scope.merchant.pk} if scope.merchant else {"merchant__isnull": True}),
+        )
+        .values("key")
+        .annotate(
+            now=Sum("opened", filter=Q(day__gte=period.first)),
+            before=Sum("opened", filter=Q(day__lte=previous.last)),
+        )
+        .values_list("key", "now", "before")
+    ):
+        src_now[key] = {"opened": now or 0}
+        src_before[key] = before or 0
     sources = [
         {
             "source": code,
@@ -248,14 +340,7 @@ def report_build(*, scope: Scope, period: Period, actor: Actor) -> dict[str, Any
 
     merchants_rows: list[dict[str, Any]] = []
     if scope.merchant is None:
-        by_merchant = list(
-            DailyStat.objects.filter(
-                day__gte=period.first, day__lte=period.last, dim=Dim.TOTAL, merchant__isnull=False
-            )
-            .values("merchant_id")
-            .annotate(**{f: Sum(f) for f in SUMS})
-            .order_by("merchant_id")
-        )
+        by_merchant = _over_types(sums.by_merchant, "merchant_id")
         names = {m.pk: m for m in Merchant.objects.filter(pk__in=[r["merchant_id"] for r in by_merchant])}
         merchants_rows = _ranked(
             [
@@ -265,7 +350,7 @@ def report_build(*, scope: Scope, period: Period, actor: Actor) -> dict[str, Any
             ]
         )
 
-    channel_sums = _by_key(current, Dim.CHANNEL)
+    channel_sums = _over_types(sums.of(Dim.CHANNEL))
     channels = {
         str(c.pk): c
         for c in Channel.objects.filter(pk__in=[int(r["key"]) for r in channel_sums if r["key"].isdigit()])
@@ -298,14 +383,14 @@ def report_build(*, scope: Scope, period: Period, actor: Actor) -> dict[str, Any
         ]
     )
     province_rows = _ranked(
-        [{"key": r["key"], "name": r["key"], **_figures(r)} for r in _by_key(current, Dim.PROVINCE)]
+        [{"key": r["key"], "name": r["key"], **_figures(r)} for r in _over_types(sums.of(Dim.PROVINCE))]
     )
     sku_rows = _ranked(
-        [{"key": r["key"], "name": r["key"], **_figures(r)} for r in _by_key(current, Dim.SKU)]
+        [{"key": r["key"], "name": r["key"], **_figures(r)} for r in _over_types(sums.of(Dim.SKU))]
     )
     people_rows: list[dict[str, Any]] = []
     if actor.is_staff_role:
-        people_sums = _by_key(current, Dim.ASSIGNEE)
+        people_sums = _over_types(sums.of(Dim.ASSIGNEE))
         users = dict(
             User.objects.filter(
                 pk__in=[int(r["key"]) for r in people_sums if r["key"].isdigit()]

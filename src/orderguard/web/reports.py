@@ -16,7 +16,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -37,6 +39,7 @@ from orderguard.analysis.selectors import (
     TOP,
     ReportRefused,
     Scope,
+    period_sums,
     report_build,
     report_is_empty,
     report_scope,
@@ -45,6 +48,7 @@ from orderguard.core import clock
 from orderguard.core.errors import NotFound
 from orderguard.tenancy.access import Actor
 from orderguard.tenancy.models import Merchant
+from orderguard.web.audits import ITEM_LABELS
 from orderguard.web.common import actor_or_refuse
 from orderguard.web.imports import neutralise
 
@@ -98,8 +102,9 @@ def _request_report(request: HttpRequest, actor: Actor) -> tuple[dict[str, Any],
         ) from None
     except NotFound:
         raise _Refused(_page(request, actor, error=_("没有这个商家"), status=404)) from None
-    report = report_build(scope=scope, period=period, actor=actor)
-    report["findings"] = findings_build(scope=scope, period=period)
+    sums = period_sums(scope, period)
+    report = report_build(scope=scope, period=period, actor=actor, sums=sums)
+    report["findings"] = findings_build(scope=scope, period=period, sums=sums, audits=actor.is_staff_role)
     report["actions"] = actions_with_effect(actor=actor, today=today)
     return report, scope
 
@@ -132,8 +137,21 @@ def _page(
         "max_days": MAX_DAYS,
         "report": report,
         "can_edit": actor.role in EDITOR_ROLES,
-        "owners": action_owners() if actor.role in EDITOR_ROLES else [],
+        # the owners' options once, for every finding's form
+        "owner_options": format_html_join(
+            "", '<option value="{}">{}</option>', ((u.pk, u.username) for u in action_owners())
+        )
+        if actor.role in EDITOR_ROLES
+        else "",
         "statuses": ActionStatus.choices,
+        # the finding forms' labels, translated once for every row
+        "form": {
+            "action": reverse("web:report_action_create"),
+            "effect": _("预期效果"),
+            "owner": _("负责人"),
+            "due": _("截止日期"),
+            "create": _("创建措施"),
+        },
         "here": request.get_full_path(),
     }
     if report is not None:
@@ -154,6 +172,8 @@ def _page(
             for row in rows:
                 row["mean_text"] = duration_text(row["handling_mean"])
                 row["queue"] = links[name](row) if name in links else ""
+        for f in report["findings"]:
+            f.update(_finding_texts(f))
         query = {k: v for k, v in q.items() if k in ("period", "from", "to", "merchant") and v}
         context.update(
             {
@@ -192,6 +212,59 @@ def _page(
             }
         )
     return render(request, "web/reports.html", context, status=status)
+
+
+def _finding_texts(f: dict[str, Any]) -> dict[str, str]:
+    """A finding as the page words it: what was found, the advice (and its inputs) and the
+    expected effect an action on it starts with."""
+    kind = f["kind"]
+    if kind == "sku_stockouts":
+        advice = f["advice"]
+        current = f["current_safety_stock"]
+        return {
+            "text": _("反复缺货（%(days)s 天）") % {"days": f["days"]},
+            "advice_text": _("建议安全库存 %(n)s（现为 %(current)s）")
+            % {"n": advice["suggested"], "current": "—" if current is None else current},
+            "advice_detail": _(
+                "z·σ·√L + d̄·L，z=%(z)s，日需求均值 d̄=%(mean)s，标准差 σ=%(std)s（%(days)s 天），补货周期 L=%(lead)s 天"
+            )
+            % {
+                "z": advice["z"],
+                "mean": advice["demand_mean"],
+                "std": advice["demand_std"],
+                "days": advice["days"],
+                "lead": advice["lead_days"],
+            },
+            "effect_text": _("将 %(sku)s 的安全库存提高到 %(n)s")
+            % {"sku": f["subject"], "n": advice["suggested"]},
+        }
+    if kind == "audit_failures":
+        worst = next(iter(f["items"]), "")
+        return {
+            "text": _("抽检不合格率高（%(share)s%%，95%% 区间 %(low)s%%–%(high)s%%，抽检 %(checked)s 单）")
+            % {"share": f["share"], "low": f["low"], "high": f["high"], "checked": f["checked"]},
+            "advice_text": _("与商家复核订单信息，不合格最多的一项：%(item)s")
+            % {"item": ITEM_LABELS.get(worst, worst)}
+            if worst
+            else _("与商家复核订单信息的采集"),
+            "advice_detail": "",
+            "effect_text": "",
+        }
+    if kind == "channel_faults":
+        text = _("渠道反复故障（%(days)s 天，共 %(minutes)s 分钟）") % {
+            "days": f["days"],
+            "minutes": f["outage_minutes"],
+        }
+        advice_text = _("与该平台的技术支持加强对接，复盘故障原因")
+    else:
+        text = _("该地区地址错误多") if kind == "area_address_errors" else _("该商家地址错误多")
+        advice_text = _("提醒商家核对收货信息的采集，或加强导入校验")
+    return {
+        "text": text,
+        "advice_text": advice_text,
+        "advice_detail": "",
+        "effect_text": _("减少 %(what)s 的异常") % {"what": f["subject"]},
+    }
 
 
 def _breakdown_titles() -> dict[str, str]:

@@ -15,11 +15,11 @@ from orderguard.analysis.demo import FAULT_MINUTES, RECUR_CHANNEL, RECUR_SKU
 from orderguard.analysis.models import ImprovementAction
 from orderguard.analysis.periods import Period
 from orderguard.analysis.rollup import rollup_rebuild
-from orderguard.analysis.selectors import Scope, report_build
+from orderguard.analysis.selectors import Scope, period_sums, report_build
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.incidents.models import Incident
 from orderguard.intake.demo import demo_run
-from orderguard.orders.models import Order
+from orderguard.orders.models import Order, OrderLine
 from orderguard.tenancy.access import actor_for
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def _month() -> tuple[ImprovementAction, Period]:
     return action, Period(first=day - timedelta(days=30), last=day - timedelta(days=1))
 
 
-def test_the_demo_writes_a_month_of_history_the_analysis_reads_once():
+def test_the_demo_writes_a_month_of_history_the_analysis_reads_once(django_assert_num_queries):
     summary = demo_run(orders=40, seed=11, progress=False)
     rollup_rebuild()
     history = summary["history"]
@@ -80,7 +80,13 @@ def test_the_demo_writes_a_month_of_history_the_analysis_reads_once():
 
     # S3 advice: the recurring SKU with its safety stock, the recurring channel fault with the
     # minutes its incidents lasted, the province and merchant of the address errors
-    found = {(f["kind"], f["subject"]): f for f in findings_build(scope=Scope(merchant=None), period=month)}
+    findings = findings_build(scope=Scope(merchant=None), period=month)
+    found = {(f["kind"], f["subject"]): f for f in findings}
+    # with the report's sums: the merchants, stock levels, SKUs and demand behind the
+    # stock-outs, the channels and their incidents, the merchants' codes
+    sums = period_sums(Scope(merchant=None), month)
+    with django_assert_num_queries(7):
+        assert findings_build(scope=Scope(merchant=None), period=month, sums=sums) == findings
     sku = found[("sku_stockouts", RECUR_SKU)]
     assert (sku["affected"], sku["days"], sku["advice"]["days"], sku["advice"]["suggested"]) == (
         10,
@@ -96,6 +102,22 @@ def test_the_demo_writes_a_month_of_history_the_analysis_reads_once():
     )
     assert found[("area_address_errors", "四川省")]["affected"] == 20
     assert found[("merchant_address_errors", "yoyo")]["affected"] == 31
+
+    # drill-down lands on real rows: the lines name the catalogue's SKUs, and each fault's
+    # incident holds the orders of its T4 cases
+    history_lines = OrderLine.objects.filter(order__platform_order_id__startswith="H-")
+    assert not history_lines.filter(sku__isnull=True).exists()
+    assert set(history_lines.filter(sku_code=RECUR_SKU).values_list("sku__merchant__code", "sku__code")) == {
+        ("chuju", RECUR_SKU)
+    }
+    t4_orders = set(
+        ExceptionCase.objects.filter(type="T4", order__platform_order_id__startswith="H-").values_list(
+            "order_id", flat=True
+        )
+    )
+    assert len(t4_orders) == 12
+    assert set(Incident.objects.values_list("orders", flat=True)) == t4_orders
+    assert [i.orders.count() for i in Incident.objects.order_by("opened_at")] == [3, 3, 3, 3]
 
     # S4: the SKU ran out on 5 days before the action and never after it
     assert action_effect(action, today=month.last + timedelta(days=2)) == {

@@ -434,6 +434,19 @@ OPERATIONS: dict[str, tuple[str, dict[str, int]]] = {
     ),
     # the analysis (S3): a merchant user its own merchant's report; another's is 403
     "GET /api/v1/reports": ("/api/v1/reports?merchant={merchant_code}", expect(401, 403, 200, 403, 200)),
+    # improvement actions (S4): every role reads (a merchant user its own merchant's; another's
+    # is not found); managers and admins write ("{}" creates nothing: 422 for anyone signed in;
+    # an empty change is a change of nothing for them, refused for the others)
+    "GET /api/v1/reports/actions": ("/api/v1/reports/actions", expect(401, 403, 200, 200, 200)),
+    "POST /api/v1/reports/actions": ("/api/v1/reports/actions", expect(401, 422, 422, 422, 422)),
+    "GET /api/v1/reports/actions/{action_id}": (
+        "/api/v1/reports/actions/{action_id}",
+        expect(401, 403, 200, 404, 200),
+    ),
+    "PATCH /api/v1/reports/actions/{action_id}": (
+        "/api/v1/reports/actions/{action_id}",
+        {**expect(401, 403, 403, 403, 403), "manager": 200, "admin": 200},
+    ),
     # the caller's own inbox
     "GET /api/v1/inbox": ("/api/v1/inbox", expect(401, 403, 200, 200, 200)),
     "POST /api/v1/inbox/{item_id}/read": ("/api/v1/inbox/{item_id}/read", expect(401, 403, 200, 404, 404)),
@@ -504,6 +517,7 @@ LISTS = {
     "GET /api/v1/notifications/failed": "/api/v1/notifications/failed",
     "GET /api/v1/inbox": "/api/v1/inbox",
     "GET /api/v1/incidents": "/api/v1/incidents",
+    "GET /api/v1/reports/actions": "/api/v1/reports/actions",
 }
 
 
