@@ -350,8 +350,8 @@ def report_pdf(report: dict[str, Any]) -> bytes:
                 ],
                 [
                     [
-                        r["type"],
-                        r["step"],
+                        r["type_label"],
+                        r["step_label"],
                         r["closed"],
                         r["on_time"],
                         r["late"],

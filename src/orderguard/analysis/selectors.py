@@ -37,6 +37,7 @@ from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.errors import DomainError, NotFound
 from orderguard.orders.choices import Platform
 from orderguard.orders.models import Channel
+from orderguard.sla.steps import step_text
 from orderguard.tenancy.access import Actor
 from orderguard.tenancy.models import Merchant
 
@@ -319,7 +320,9 @@ def report_build(
     steps = [
         {
             "type": r["case_type"],
+            "type_label": str(ExceptionType(r["case_type"]).label),
             "step": r["key"],
+            "step_label": step_text(r["key"]),
             "closed": r["steps_closed"] or 0,
             "on_time": (r["steps_closed"] or 0) - (r["steps_late"] or 0),
             "late": r["steps_late"] or 0,

@@ -110,7 +110,9 @@ class ReportSourceOut(Schema):
 
 class StepOut(Schema):
     type: str
+    type_label: str
     step: str
+    step_label: str = Field(description="the step in the request's language")
     closed: int
     on_time: int
     late: int

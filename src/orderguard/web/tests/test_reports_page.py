@@ -97,8 +97,8 @@ def test_the_page_shows_the_weeks_figures_charts_and_links_to_the_queue(boss):
         ],
     ]
     assert _cells(html, "report-steps") == [
-        ["T1", "notify_merchant", "2", "1", "1", "50.0%", "0", "0"],
-        ["T2", "contact_buyer", "2", "1", "1", "50.0%", "1", "0"],
+        ["缺货", "通知商家", "2", "1", "1", "50.0%", "0", "0"],
+        ["收货信息错误", "联系买家", "2", "1", "1", "50.0%", "1", "0"],
     ]
     assert _cells(html, "report-merchant") == [
         ["甲商家", "3", "3", "2", "66.7%", "9.2 小时"],
