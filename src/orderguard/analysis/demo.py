@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from orderguard.analysis.advice import safety_stock
@@ -93,6 +94,22 @@ def _finding(case_type: str, **data: Any) -> dict[str, Any]:
         "source": str(source),
         "data": data,
     }
+
+
+def _problem(case_type: str, o: Order, line: OrderLine, *, still_open: bool) -> dict[str, Any]:
+    """What the case's finding says about its order (as the checks would say it), and, for a
+    case still open, the problem put on the order: a product code the catalogue lacks, a street
+    address without road or number. Every gift-packing request comes from the buyer's note."""
+    if case_type == T.PRODUCT_ERROR:
+        if still_open:
+            line.sku_code, line.sku_id = f"{line.sku_code}-OLD", None
+        return {"line": line.line_no, "sku": line.sku_code}
+    if case_type == T.SPECIAL_REQUEST:
+        o.buyer_note = "请用礼盒包装，谢谢"
+        return {"source": "buyer_note", "keyword": "礼盒"}
+    if case_type == T.RECIPIENT_ERROR and still_open:
+        o.address_detail = "小区门口"
+    return {}
 
 
 def demo_history(
@@ -204,11 +221,15 @@ def demo_history(
             )
 
     cases: list[ExceptionCase] = []
-    for o, _t, _at, _data, still_open in wanted:
-        if still_open:
-            o.status = OrderStatus.ON_HOLD
+    line_of = {id(line.order): line for line in lines}
+    usernames = dict(User.objects.filter(pk__in=[agent_id, manager_id]).values_list("pk", "username"))
     plans: list[tuple[ExceptionCase, datetime | None, bool]] = []
     for o, case_type, at, data, still_open in wanted:
+        data = {**data, **_problem(case_type, o, line_of[id(o)], still_open=still_open)}
+        if still_open:
+            # a case still open: its order waits with the problem the case is about
+            o.status = OrderStatus.ON_HOLD
+            o.findings = [_finding(case_type, **data)]
         opened_at = at + timedelta(minutes=2)
         due_at = opened_at + timedelta(hours=4 if case_type == T.SYSTEM_FAULT else 8)
         low, high = HOURS[T(case_type)]
@@ -268,7 +289,11 @@ def demo_history(
             if overdue and c.due_at is not None:
                 made.append(
                     events.sla_alerted(
-                        c, at=c.due_at + timedelta(minutes=1), level=2, recipients=[], due_at=c.due_at
+                        c,
+                        at=c.due_at + timedelta(minutes=1),
+                        level=2,
+                        recipients=[usernames[c.assignee_id]] if c.assignee_id in usernames else [],
+                        due_at=c.due_at,
                     )
                 )
             if closed_at is not None:

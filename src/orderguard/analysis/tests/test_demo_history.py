@@ -103,10 +103,13 @@ def test_the_demo_writes_a_month_of_history_the_analysis_reads_once(django_asser
     assert found[("area_address_errors", "四川省")]["affected"] == 20
     assert found[("merchant_address_errors", "yoyo")]["affected"] == 31
 
-    # drill-down lands on real rows: the lines name the catalogue's SKUs, and each fault's
-    # incident holds the orders of its T4 cases
+    # drill-down lands on real rows: the lines name the catalogue's SKUs (but those of the
+    # product errors still open, whose code the catalogue lacks), and each fault's incident
+    # holds the orders of its T4 cases
     history_lines = OrderLine.objects.filter(order__platform_order_id__startswith="H-")
-    assert not history_lines.filter(sku__isnull=True).exists()
+    unknown = history_lines.filter(sku__isnull=True)
+    assert unknown.count() == 2
+    assert set(unknown.values_list("order__cases__type", "order__cases__closed_at")) == {("T3", None)}
     assert set(history_lines.filter(sku_code=RECUR_SKU).values_list("sku__merchant__code", "sku__code")) == {
         ("chuju", RECUR_SKU)
     }
@@ -156,3 +159,38 @@ def test_outage_minutes_come_from_the_incidents_else_from_the_fault_cases():
         s=Sum("handling_seconds")
     )["s"]
     assert minutes() == round(by_cases / 60) != 285
+
+
+def test_the_historys_open_cases_are_about_a_problem_their_order_still_has():
+    """A case the month leaves open reads as a real one on its page: its order waits with the
+    finding the case names, the finding's words have their data, and an overdue alert names
+    whom it reminded."""
+    from orderguard.catalog.models import Sku
+    from orderguard.core.findings import Finding
+    from orderguard.validation.checks import explain
+
+    demo_run(orders=40, seed=11, progress=False)
+    still_open = list(
+        ExceptionCase.objects.filter(order__platform_order_id__startswith="H-", closed_at__isnull=True)
+        .select_related("order")
+        .order_by("pk")
+    )
+    assert still_open, "the month leaves some cases open"
+    for case in still_open:
+        order = case.order
+        assert order.status == "on_hold"
+        assert order.findings == case.findings
+        [finding] = case.findings
+        text = explain(Finding.from_dict(finding))
+        assert "—" not in text and "%(" not in text, text
+        if case.type == "T5":
+            assert finding["data"]["keyword"] in order.buyer_note
+        if case.type == "T3":
+            [line] = order.lines.all()
+            assert line.sku_code == finding["data"]["sku"] and line.sku_id is None
+            assert not Sku.objects.filter(merchant_id=order.merchant_id, code=line.sku_code).exists()
+        if case.type == "T2":
+            assert order.address_detail == "小区门口"
+    alerts = CaseEvent.objects.filter(type="sla_overdue", case__order__platform_order_id__startswith="H-")
+    assert alerts.exists()
+    assert all(e.data["recipients"] for e in alerts)
