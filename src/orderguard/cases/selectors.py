@@ -17,7 +17,7 @@ from orderguard.cases.models import OPEN_STATUS_VALUES, CaseEvent, ExceptionCase
 from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
 from orderguard.inventory.models import StockMovement
-from orderguard.orders.models import Order
+from orderguard.orders.models import Order, OrderLine
 from orderguard.tenancy.access import Actor, get_visible, usernames_as_seen_by, visible
 from orderguard.tenancy.models import Merchant, Role
 
@@ -179,6 +179,10 @@ class QueueFilters:
     # opened on these local days (TIME_ZONE), both included: the analysis links here (S3)
     opened_from: date | None = None
     opened_to: date | None = None
+    # the order's channel platform, the order's province (exact), a SKU code among its lines
+    platform: str = ""
+    province: str = ""
+    sku_code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +196,9 @@ class QueueCursor:
 def _queue_filtered(actor: Actor, filters: QueueFilters) -> QuerySet[ExceptionCase]:
     """The queue's filters on the cases table alone (no join), each in a shape that lets the
     planner walk a deadline-ordered index: names are turned into ids by scalar subqueries
-    (evaluated once), the channel is a per-row check of the case's order."""
+    (evaluated once); the channel, platform and province are a per-row check of the case's
+    order, the SKU one of its order's lines (EXISTS: a case is listed once however many lines
+    match)."""
     qs = visible(ExceptionCase.objects.all(), actor)
     qs = qs.filter(status=filters.status) if filters.status else _open(qs)
     if filters.case_type:
@@ -206,6 +212,16 @@ def _queue_filtered(actor: Actor, filters: QueueFilters) -> QuerySet[ExceptionCa
     if filters.channel_code:
         qs = qs.filter(
             Exists(Order.objects.filter(pk=OuterRef("order_id"), channel__code=filters.channel_code))
+        )
+    if filters.platform:
+        qs = qs.filter(
+            Exists(Order.objects.filter(pk=OuterRef("order_id"), channel__platform=filters.platform))
+        )
+    if filters.province:
+        qs = qs.filter(Exists(Order.objects.filter(pk=OuterRef("order_id"), province=filters.province)))
+    if filters.sku_code:
+        qs = qs.filter(
+            Exists(OrderLine.objects.filter(order_id=OuterRef("order_id"), sku_code=filters.sku_code))
         )
     if filters.assignee == "me":
         qs = qs.filter(assignee_id=actor.user_id)

@@ -30,6 +30,7 @@ from orderguard.cases.services import case_assign, cases_assign_bulk
 from orderguard.core import clock
 from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.errors import NotFound
+from orderguard.orders.choices import Platform
 from orderguard.orders.models import Channel
 from orderguard.tenancy.access import Actor, staff_users, visible
 from orderguard.tenancy.models import Merchant
@@ -51,6 +52,11 @@ class QueueFilterForm(forms.Form):
     )
     merchant = forms.ChoiceField(label=gettext_lazy("商家"), required=False)
     channel = forms.ChoiceField(label=gettext_lazy("店铺"), required=False)
+    platform = forms.ChoiceField(
+        label=gettext_lazy("平台"), required=False, choices=with_any(Platform.choices)
+    )
+    province = forms.CharField(label=gettext_lazy("收货省份"), required=False, max_length=50)
+    sku = forms.CharField(label=gettext_lazy("商品编码"), required=False, max_length=100)
     assignee = forms.CharField(
         label=gettext_lazy("处理人"),
         required=False,
@@ -121,6 +127,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         source=data.get("source", ""),
         opened_from=data.get("opened_from"),
         opened_to=data.get("opened_to"),
+        platform=data.get("platform", ""),
+        province=data.get("province", ""),
+        sku_code=data.get("sku", ""),
     )
     after = _cursor(data.get("after", ""))
     cases, next_cursor = cases_for_queue(actor=actor, filters=filters, after=after, limit=PAGE_SIZE)

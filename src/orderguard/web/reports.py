@@ -45,6 +45,7 @@ from orderguard.analysis.selectors import (
     report_scope,
 )
 from orderguard.core import clock
+from orderguard.core.choices import ExceptionType
 from orderguard.core.errors import NotFound
 from orderguard.tenancy.access import Actor
 from orderguard.tenancy.models import Merchant
@@ -167,11 +168,19 @@ def _page(
             "merchant": lambda r: _queue_link(merchant=r["key"], **opened),
             "channel": lambda r: _queue_link(channel=r["key"], **opened),
             "person": lambda r: _queue_link(assignee=r["key"] or "none", merchant=merchant, **opened),
+            "platform": lambda r: _queue_link(platform=r["key"], merchant=merchant, **opened),
+            # the SKU breakdown counts stock-outs
+            "sku": lambda r: _queue_link(
+                type=ExceptionType.OUT_OF_STOCK.value, sku=r["key"], merchant=merchant, **opened
+            ),
+            "province": lambda r: _queue_link(province=r["key"], merchant=merchant, **opened),
         }
+        # a row without a province (or SKU) has nothing to filter the queue on: no link
+        keyed = {"platform", "sku", "province"}
         for name, rows in report["breakdowns"].items():
             for row in rows:
                 row["mean_text"] = duration_text(row["handling_mean"])
-                row["queue"] = links[name](row) if name in links else ""
+                row["queue"] = links[name](row) if name in links and (row["key"] or name not in keyed) else ""
         for f in report["findings"]:
             f.update(_finding_texts(f))
         query = {k: v for k, v in q.items() if k in ("period", "from", "to", "merchant") and v}

@@ -10,7 +10,7 @@ from django.test import Client
 
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.cases.tests.factories import ExceptionCaseFactory
-from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
+from orderguard.orders.tests.factories import ChannelFactory, OrderFactory, OrderLineFactory
 from orderguard.tenancy.tests.factories import user_with_role
 from orderguard.web import queue
 
@@ -107,6 +107,80 @@ def test_the_queue_filters_by_assignee_type_channel_and_source(client):
     assert _ids(client.get("/queue/?source=D4")) == [bobs.pk]
     assert _ids(client.get("/queue/?channel=tm1")) == [nobody.pk]
     assert _ids(client.get(f"/queue/?merchant={channel.merchant.code}")) == [nobody.pk]
+
+
+def test_the_queue_filters_by_platform_province_and_sku_with_the_type(client):
+    jd = ChannelFactory(platform="jd")
+    zj_jd = ExceptionCaseFactory(order=OrderFactory(channel=jd, province="浙江省"))
+    # two lines of the same SKU: the case is listed once
+    t1 = ExceptionCaseFactory(type="T1", order=OrderFactory(channel=jd, province="广东省"))
+    OrderLineFactory(order=t1.order, sku_code="SKU-X")
+    OrderLineFactory(order=t1.order, sku_code="SKU-X")
+    t2 = ExceptionCaseFactory(
+        order=OrderFactory(channel=ChannelFactory(platform="taobao"), province="广东省")
+    )
+    OrderLineFactory(order=t2.order, sku_code="SKU-X")
+    OrderLineFactory(order=zj_jd.order, sku_code="SKU-Y")
+    client.force_login(user_with_role("operator"))
+
+    assert sorted(_ids(client.get("/queue/?platform=jd"))) == sorted([zj_jd.pk, t1.pk])
+    assert _ids(client.get("/queue/?platform=taobao")) == [t2.pk]
+    assert sorted(_ids(client.get("/queue/?province=广东省"))) == sorted([t1.pk, t2.pk])
+    assert sorted(_ids(client.get("/queue/?sku=SKU-X"))) == sorted([t1.pk, t2.pk])
+    assert _ids(client.get("/queue/?sku=SKU-X&type=T1")) == [t1.pk]
+    assert _ids(client.get("/queue/?platform=jd&province=广东省")) == [t1.pk]
+    assert _ids(client.get("/queue/?province=广东省&type=T2")) == [t2.pk]
+
+
+def test_an_unknown_province_or_sku_gives_the_empty_queue(client):
+    case = ExceptionCaseFactory(order=OrderFactory(province="浙江省"))
+    OrderLineFactory(order=case.order, sku_code="SKU-X")
+    client.force_login(user_with_role("operator"))
+
+    for query in ("province=火星", "sku=NOPE", "province=浙江", "sku=sku-x"):
+        response = client.get(f"/queue/?{query}")
+        assert response.status_code == 200
+        assert _ids(response) == []
+        assert "没有符合条件的未结异常单。" in response.content.decode()
+
+
+def test_a_merchant_user_filtering_by_platform_province_or_sku_sees_only_its_cases(client):
+    channel = ChannelFactory(platform="jd")
+    mine = ExceptionCaseFactory(order=OrderFactory(channel=channel, province="广东省"))
+    theirs = ExceptionCaseFactory(
+        order=OrderFactory(channel=ChannelFactory(platform="jd"), province="广东省")
+    )
+    for case in (mine, theirs):
+        OrderLineFactory(order=case.order, sku_code="SKU-X")
+    client.force_login(user_with_role("merchant", merchant=channel.merchant))
+
+    for query in ("platform=jd", "province=广东省", "sku=SKU-X"):
+        assert _ids(client.get(f"/queue/?{query}&merchant={theirs.merchant.code}")) == [mine.pk]
+
+
+def test_the_new_filters_keep_the_query_count_and_the_next_page(
+    client, monkeypatch, django_assert_max_num_queries
+):
+    monkeypatch.setattr(queue, "PAGE_SIZE", 2)
+    channel = ChannelFactory(platform="jd")
+    cases = [
+        ExceptionCaseFactory(
+            due_in=timedelta(minutes=m), order=OrderFactory(channel=channel, province="广东省")
+        )
+        for m in (30, 10, 20)
+    ]
+    for case in cases:
+        OrderLineFactory(order=case.order, sku_code="SKU-X")
+    ExceptionCaseFactory(order=OrderFactory(channel=channel, province="浙江省"))
+    client.force_login(user_with_role("operator"))
+
+    with django_assert_max_num_queries(7):
+        first = client.get("/queue/?platform=jd&province=广东省&sku=SKU-X")
+    found = re.search(r'<a href="(\?[^"]+)" rel="next">', first.content.decode())
+    assert found is not None
+    second = client.get("/queue/" + found.group(1).replace("&amp;", "&"))
+
+    assert _ids(first) + _ids(second) == [cases[1].pk, cases[2].pk, cases[0].pk]
 
 
 def test_the_queue_pages_with_next_links_and_no_count(client, monkeypatch, django_assert_max_num_queries):

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from datetime import date
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -15,8 +16,10 @@ from openpyxl import load_workbook
 
 from orderguard.analysis.advice import findings_build
 from orderguard.analysis.periods import Period
+from orderguard.analysis.rollup import rollup_rebuild
 from orderguard.analysis.selectors import period_sums, report_build, report_scope
 from orderguard.analysis.tests.handmade import make_history
+from orderguard.orders.models import Order
 from orderguard.tenancy.access import actor_for
 from orderguard.tenancy.models import Merchant
 from orderguard.tenancy.tests.factories import user_with_role
@@ -282,3 +285,57 @@ def test_the_queue_lists_the_open_cases_opened_in_the_linked_period(boss):
     assert f'data-case="{cases["p1"].pk}"' not in week and f'data-case="{cases["p2"].pk}"' not in week
     assert f'data-case="{cases["p1"].pk}"' in before and f'data-case="{cases["p2"].pk}"' in before
     assert f'data-case="{cases["c5"].pk}"' not in before
+
+
+def _href(**query: str) -> str:
+    return 'href="/queue/?' + urlencode(query).replace("&", "&amp;") + '"'
+
+
+def test_the_platform_sku_and_province_rows_link_to_the_queue(boss):
+    make_history()
+    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+
+    html = boss.get(f"/reports/?{WEEK}").content.decode()
+
+    platforms = html.split('id="report-platform"', 1)[1].split("</table>", 1)[0]
+    for platform in ("taobao", "jd", "douyin"):
+        assert _href(platform=platform, **week) in platforms
+    assert (
+        _href(type="T1", sku="SKU-X", **week) in html.split('id="report-sku"', 1)[1].split("</table>", 1)[0]
+    )
+    provinces = html.split('id="report-province"', 1)[1].split("</table>", 1)[0]
+    for province in ("浙江省", "广东省", "上海市"):
+        assert _href(province=province, **week) in provinces
+
+
+def test_a_merchant_users_report_links_to_its_own_cases_in_the_queue(shop_b):
+    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+
+    html = shop_b.get(f"/reports/?{WEEK}").content.decode()
+
+    assert _href(platform="douyin", merchant="hand-b", **week) in html
+    assert _href(type="T1", sku="SKU-X", merchant="hand-b", **week) in html
+    assert _href(province="上海市", merchant="hand-b", **week) in html
+
+
+def test_the_province_link_lists_the_weeks_open_cases_of_that_province(boss):
+    cases = make_history()
+
+    queue = boss.get("/queue/?province=上海市&opened_from=2026-11-16&opened_to=2026-11-22").content.decode()
+
+    # c5 is the week's one open case in 上海市; p2 (上海市 too) was opened the week before
+    assert f'data-case="{cases["c5"].pk}"' in queue
+    assert f'data-case="{cases["p2"].pk}"' not in queue
+
+
+def test_a_province_row_without_a_province_has_no_queue_link(boss):
+    cases = make_history()
+    Order.objects.filter(pk=cases["c5"].order_id).update(province="")
+    rollup_rebuild()
+
+    html = boss.get(f"/reports/?{WEEK}").content.decode()
+
+    provinces = html.split('id="report-province"', 1)[1].split("</table>", 1)[0]
+    blank = next(row for row in provinces.split("<tr>") if "（未填写）" in row)
+    assert "<a " not in blank
+    assert _href(province="广东省", opened_from="2026-11-16", opened_to="2026-11-22") in provinces
