@@ -35,9 +35,10 @@ from django.utils.translation import gettext as _
 
 from orderguard.analysis.actions import actions_with_effect
 from orderguard.analysis.advice import findings_build
-from orderguard.analysis.pdf import finding_advice, finding_text, percent, report_pdf, report_title
+from orderguard.analysis.pdf import finding_advice, finding_text, report_pdf, report_title
 from orderguard.analysis.periods import Period, period_preset
 from orderguard.analysis.selectors import Scope, report_build, report_is_empty
+from orderguard.analysis.wording import percent
 from orderguard.notifications.channels.base import Attachment
 from orderguard.notifications.models import MerchantContact, OutboxMessage, ReportKinds, Topic
 from orderguard.notifications.rendering import DEFAULT_LANGUAGE

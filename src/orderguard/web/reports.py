@@ -44,6 +44,7 @@ from orderguard.analysis.selectors import (
     report_is_empty,
     report_scope,
 )
+from orderguard.analysis.wording import breakdown_titles, duration_text, percent
 from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
 from orderguard.core.errors import NotFound
@@ -54,21 +55,6 @@ from orderguard.web.common import actor_or_refuse
 from orderguard.web.imports import neutralise
 
 EXPORT_FORMATS = ("csv", "xlsx", "pdf")
-
-
-def duration_text(seconds: int | None) -> str:
-    """A handling time for people: "45 分钟", "3.5 小时", "2.1 天"; "—" for none."""
-    if seconds is None:
-        return "—"
-    if seconds < 3600:
-        return _("%(n)d 分钟") % {"n": round(seconds / 60)}
-    if seconds < 2 * 86400:
-        return _("%(n)s 小时") % {"n": f"{seconds / 3600:.1f}"}
-    return _("%(n)s 天") % {"n": f"{seconds / 86400:.1f}"}
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}%"
 
 
 def _presets() -> list[tuple[str, str]]:
@@ -187,7 +173,7 @@ def _page(
         context.update(
             {
                 "empty": report_is_empty(report),
-                "totals_rate": _percent(report["totals"]["success_rate"]),
+                "totals_rate": percent(report["totals"]["success_rate"]),
                 "chart": {
                     "types": [r["label"] for r in report["types"]],
                     "opened": [r["opened"] for r in report["types"]],
@@ -213,7 +199,7 @@ def _page(
                 "top": TOP,
                 "breakdowns": [
                     (name, title, report["breakdowns"][name][:TOP])
-                    for name, title in _breakdown_titles().items()
+                    for name, title in breakdown_titles().items()
                     if name != "merchant" or report["merchant"] is None
                     if name != "person" or actor.is_staff_role
                 ],
@@ -273,17 +259,6 @@ def _finding_texts(f: dict[str, Any]) -> dict[str, str]:
         "advice_text": advice_text,
         "advice_detail": "",
         "effect_text": _("减少 %(what)s 的异常") % {"what": f["subject"]},
-    }
-
-
-def _breakdown_titles() -> dict[str, str]:
-    return {
-        "merchant": _("按商家"),
-        "platform": _("按平台"),
-        "channel": _("按店铺"),
-        "sku": _("按商品（缺货）"),
-        "province": _("按收货省份"),
-        "person": _("按处理人"),
     }
 
 
@@ -390,7 +365,7 @@ def export_tables(report: dict[str, Any]) -> list[tuple[str, list[str], list[lis
             steps,
         ),
     ]
-    titles = _breakdown_titles()
+    titles = breakdown_titles()
     breakdown_head = [
         _("编码"),
         _("名称"),
