@@ -46,7 +46,7 @@ from orderguard.analysis.selectors import (
 )
 from orderguard.analysis.wording import breakdown_titles, duration_text, percent
 from orderguard.core import clock
-from orderguard.core.choices import ExceptionType
+from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.errors import NotFound
 from orderguard.tenancy.access import Actor
 from orderguard.tenancy.models import Merchant
@@ -169,6 +169,7 @@ def _page(
                 row["queue"] = links[name](row) if name in links and (row["key"] or name not in keyed) else ""
         for f in report["findings"]:
             f.update(_finding_texts(f))
+            f["queue"] = _finding_link(f, merchant=merchant, opened=opened)
         query = {k: v for k, v in q.items() if k in ("period", "from", "to", "merchant") and v}
         context.update(
             {
@@ -207,6 +208,33 @@ def _page(
             }
         )
     return render(request, "web/reports.html", context, status=status)
+
+
+def _finding_link(f: dict[str, Any], *, merchant: str, opened: dict[str, str]) -> str:
+    """The work queue filtered to the cases behind a finding's orders affected; no link when
+    the finding names nothing to filter on."""
+    kind, subject = f["kind"], f["subject"]
+    if not subject:
+        return ""
+    if kind == "sku_stockouts":
+        if not f["merchant"]:
+            return ""
+        return _queue_link(
+            type=ExceptionType.OUT_OF_STOCK.value, sku=subject, merchant=f["merchant"], **opened
+        )
+    if kind == "channel_faults":
+        return _queue_link(
+            type=ExceptionType.SYSTEM_FAULT.value, channel=subject, merchant=merchant, **opened
+        )
+    if kind == "area_address_errors":
+        return _queue_link(
+            type=ExceptionType.RECIPIENT_ERROR.value, province=subject, merchant=merchant, **opened
+        )
+    if kind == "merchant_address_errors":
+        return _queue_link(type=ExceptionType.RECIPIENT_ERROR.value, merchant=subject, **opened)
+    if kind == "audit_failures":
+        return _queue_link(source=DetectionSource.SAMPLE_AUDIT.value, merchant=subject, **opened)
+    return ""
 
 
 def _finding_texts(f: dict[str, Any]) -> dict[str, str]:

@@ -19,10 +19,12 @@ from orderguard.analysis.periods import Period
 from orderguard.analysis.rollup import rollup_rebuild
 from orderguard.analysis.selectors import period_sums, report_build, report_scope
 from orderguard.analysis.tests.handmade import make_history
+from orderguard.cases.models import ExceptionCase
 from orderguard.orders.models import Order
 from orderguard.tenancy.access import actor_for
 from orderguard.tenancy.models import Merchant
 from orderguard.tenancy.tests.factories import user_with_role
+from orderguard.web.reports import _finding_link
 
 pytestmark = pytest.mark.django_db
 WEEK = "from=2026-11-16&to=2026-11-22"
@@ -339,3 +341,46 @@ def test_a_province_row_without_a_province_has_no_queue_link(boss):
     blank = next(row for row in provinces.split("<tr>") if "（未填写）" in row)
     assert "<a " not in blank
     assert _href(province="广东省", opened_from="2026-11-16", opened_to="2026-11-22") in provinces
+
+
+def test_the_findings_orders_affected_link_to_the_queue(boss):
+    from orderguard.analysis.tests.test_advice import _history
+
+    _history()
+    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+
+    html = boss.get(f"/reports/?{WEEK}").content.decode()
+
+    findings = html.split('id="report-findings"', 1)[1].split("</table>", 1)[0]
+    rows = {row.split('"', 1)[0]: row for row in findings.split('data-kind="')[1:]}
+    assert _href(type="T1", sku="SKU-R", merchant="adv-a", **week) in rows["sku_stockouts"]
+    assert _href(type="T4", channel="adv-jd", **week) in rows["channel_faults"]
+    assert _href(type="T2", province="浙江省", **week) in rows["area_address_errors"]
+    assert _href(type="T2", merchant="adv-b", **week) in rows["merchant_address_errors"]
+
+
+def test_a_findings_link_lists_the_cases_behind_it(boss):
+    from orderguard.analysis.tests.test_advice import _history
+
+    _history()
+    t1 = ExceptionCase.objects.filter(type="T1").values_list("pk", flat=True)
+    t2 = ExceptionCase.objects.filter(type="T2").values_list("pk", flat=True)
+
+    queue = boss.get(
+        "/queue/?type=T1&sku=SKU-R&merchant=adv-a&opened_from=2026-11-16&opened_to=2026-11-22"
+    ).content.decode()
+
+    assert len(t1) == 4 and all(f'data-case="{pk}"' in queue for pk in t1)
+    assert not any(f'data-case="{pk}"' in queue for pk in t2)
+
+
+def test_an_audit_finding_links_to_the_audits_cases_and_a_finding_without_subject_has_none():
+    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+    audit = {"kind": "audit_failures", "subject": "adv-b", "merchant": "adv-b"}
+
+    assert _finding_link(audit, merchant="", opened=week) == (
+        "/queue/?source=D4&merchant=adv-b&opened_from=2026-11-16&opened_to=2026-11-22"
+    )
+    assert _finding_link({**audit, "subject": ""}, merchant="", opened=week) == ""
+    stockout = {"kind": "sku_stockouts", "subject": "SKU-R", "merchant": ""}
+    assert _finding_link(stockout, merchant="", opened=week) == ""
