@@ -19,6 +19,7 @@ from orderguard.analysis.periods import Period
 from orderguard.analysis.rollup import rollup_rebuild
 from orderguard.analysis.selectors import period_sums, report_build, report_scope
 from orderguard.analysis.tests.handmade import make_history
+from orderguard.analysis.tests.test_advice import _history
 from orderguard.cases.models import ExceptionCase
 from orderguard.orders.models import Order
 from orderguard.tenancy.access import actor_for
@@ -344,8 +345,6 @@ def test_a_province_row_without_a_province_has_no_queue_link(boss):
 
 
 def test_the_findings_orders_affected_link_to_the_queue(boss):
-    from orderguard.analysis.tests.test_advice import _history
-
     _history()
     week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
 
@@ -360,8 +359,6 @@ def test_the_findings_orders_affected_link_to_the_queue(boss):
 
 
 def test_a_findings_link_lists_the_cases_behind_it(boss):
-    from orderguard.analysis.tests.test_advice import _history
-
     _history()
     t1 = ExceptionCase.objects.filter(type="T1").values_list("pk", flat=True)
     t2 = ExceptionCase.objects.filter(type="T2").values_list("pk", flat=True)
@@ -384,3 +381,20 @@ def test_an_audit_finding_links_to_the_audits_cases_and_a_finding_without_subjec
     assert _finding_link({**audit, "subject": ""}, merchant="", opened=week) == ""
     stockout = {"kind": "sku_stockouts", "subject": "SKU-R", "merchant": ""}
     assert _finding_link(stockout, merchant="", opened=week) == ""
+
+
+def test_a_merchant_users_findings_link_to_its_own_cases():
+    _history()
+    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+    client = Client()
+    client.force_login(
+        user_with_role("merchant", merchant=Merchant.objects.get(code="adv-b"), username="shop-adv-b")
+    )
+
+    html = client.get(f"/reports/?{WEEK}").content.decode()
+
+    findings = html.split('id="report-findings"', 1)[1].split("</table>", 1)[0]
+    rows = {row.split('"', 1)[0]: row for row in findings.split('data-kind="')[1:]}
+    assert set(rows) == {"channel_faults", "area_address_errors"}
+    assert _href(type="T4", channel="adv-jd", merchant="adv-b", **week) in rows["channel_faults"]
+    assert _href(type="T2", province="浙江省", merchant="adv-b", **week) in rows["area_address_errors"]
