@@ -358,7 +358,7 @@ def list_actions(request: HttpRequest, filters: Query[ActionFilters]) -> dict[st
 
 @router.post(
     "/actions",
-    response=with_errors({201: ImprovementActionDetailOut}, *AUTHENTICATED, 404),
+    response=with_errors({201: ImprovementActionDetailOut}, *AUTHENTICATED, 400, 404),
     summary="Create an improvement action from a finding",
 )
 def create_action(request: HttpRequest, body: ImprovementActionIn) -> Status:
@@ -401,7 +401,7 @@ def get_action(request: HttpRequest, action_id: int = object_id("The action's id
 
 @router.patch(
     "/actions/{action_id}",
-    response=with_errors({200: ImprovementActionDetailOut}, *AUTHENTICATED, 404),
+    response=with_errors({200: ImprovementActionDetailOut}, *AUTHENTICATED, 400, 404),
     summary="Change an improvement action",
 )
 def update_action(

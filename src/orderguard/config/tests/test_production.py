@@ -202,4 +202,4 @@ def test_production_refuses_to_start_with_metrics_open_to_anyone(tmp_path):
     assert (allowed.returncode, allowed.stdout.strip()) == (
         0,
         "System check identified no issues (0 silenced).",
-    )
+    ), allowed.stderr
