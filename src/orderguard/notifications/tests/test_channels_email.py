@@ -61,9 +61,9 @@ def test_the_message_id_is_the_one_the_outbox_derives_for_the_same_key(settings)
 def test_a_resend_carries_the_same_message_id(smtp_server: SmtpServer):
     channel = channel_for("email", smtp_server.config())
 
-    channel.send(NOTICE)
-    channel.send(NOTICE)
+    sent = [channel.send(NOTICE), channel.send(NOTICE)]
 
+    assert [r.ok for r in sent] == [True, True], sent
     first, second = smtp_server.messages
     assert first.message["Message-ID"] == second.message["Message-ID"]
     channel.close()
