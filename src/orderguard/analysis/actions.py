@@ -97,10 +97,10 @@ def action_create(
     if kind not in FindingKind.values:
         raise ActionRefused(reason=ActionRefused.INVALID, field="kind")
     subject = subject.strip()
-    if not subject or len(subject) > 100:
+    if not subject or len(subject) > 100 or "\x00" in subject:
         raise ActionRefused(reason=ActionRefused.INVALID, field="subject")
     effect = expected_effect.strip()
-    if not effect or len(effect) > MAX_EFFECT:
+    if not effect or len(effect) > MAX_EFFECT or "\x00" in effect:
         raise ActionRefused(reason=ActionRefused.INVALID, field="expected_effect")
     owner = staff_users().filter(pk=owner_id).first() if owner_id else None
     if owner is None:
@@ -167,7 +167,7 @@ def action_update(
         action.due_on = due_on
         fields.append("due_on")
     if note is not None:
-        if len(note) > MAX_NOTE:
+        if len(note) > MAX_NOTE or "\x00" in note:
             raise ActionRefused(reason=ActionRefused.INVALID, field="note")
         action.note = note.strip()
         fields.append("note")

@@ -315,7 +315,9 @@ def _detail(act: Actor, action_id: int) -> dict[str, Any]:
 def _owner_id(username: str) -> int:
     """The id of the user named `username`; unknown: refused naming `owner` (the services
     then check the user is active staff)."""
-    owner_id = user_id_for(username.strip()) if username.strip() else None
+    name = username.strip()
+    # a NUL cannot name anyone (and PostgreSQL refuses it in a query)
+    owner_id = user_id_for(name) if name and "\x00" not in name else None
     if owner_id is None:
         raise ApiError(
             422, "ACTION_INVALID", _("改进措施的内容无效：%(field)s") % {"field": "owner"}, "owner"
@@ -341,6 +343,8 @@ def list_actions(request: HttpRequest, filters: Query[ActionFilters]) -> dict[st
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.owner:
+        if "\x00" in filters.owner:
+            raise ApiError(422, "INVALID_INPUT", _("请求参数无效"), "owner")
         qs = qs.filter(owner_label=filters.owner.strip())
     if filters.merchant:
         try:

@@ -243,7 +243,7 @@ def _queue(endpoint_id: int, keys: list[str]) -> None:
                     topic="report",
                     recipient="",
                     endpoint_id=endpoint_id,
-                    context={"period": "soak", "summary": f"message {k}", "link": "/"},
+                    context={"scope": "soak", "period": "soak", "summary": f"message {k}", "link": "/"},
                     idempotency_key=k,
                 )
                 for k in keys[start : start + 1000]

@@ -102,6 +102,8 @@ def test_a_manager_creates_an_action_and_reads_its_effect(world):
         (_body(due_on="20261201"), "due_on"),
         (_body(kind="weather"), "kind"),
         (_body(expected_effect="  "), "expected_effect"),
+        (_body(expected_effect="raise\u0000it"), "expected_effect"),
+        (_body(owner="boss\u0000"), "owner"),
         (_body(merchant="nope"), "merchant"),
         (_body(kind="channel_faults", subject="no-such-channel"), "subject"),
         ({**_body(), "status": "done"}, "status"),  # not a field of the creation
@@ -153,6 +155,8 @@ def test_a_manager_changes_status_owner_due_date_and_note(world):
     [
         ({"status": "finished"}, "status"),
         ({"owner": "nobody"}, "owner"),
+        ({"owner": "ø \u0003øu\u001e\u0000\r"}, "owner"),  # a NUL names nobody (PostgreSQL refuses it)
+        ({"note": "a\u0000b"}, "note"),
         ({"due_on": "2026-11-19"}, "due_on"),
         ({"note": "x", "colour": "red"}, "colour"),
     ],
