@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 class Dim(models.TextChoices):
     """What a `DailyStat` row is broken down by (S3). `total` rows (key blank) carry the
-    handling-time histograms; the others carry sums only."""
+    handling-time histograms, `step` rows those of the time spent in the step; the others
+    carry sums only."""
 
     TOTAL = "total", _("合计")
     SOURCE = "source", _("发现方式")

@@ -18,8 +18,10 @@ class DailyStat(models.Model):
     ``resolved`` event (a case closed, reopened and closed again counts two closings),
     `reopened` by its ``reopened`` event, `overdue`/`escalated` by the deadline scan's events.
     `steps_closed`/`steps_late` count, at each closing, the steps the case went through and
-    those finished after their deadline (`key` is the step). The `total` rows hold the
-    handling-time histograms (`analysis.histogram`, bucket index -> closings).
+    those finished after their deadline (`key` is the step); the step rows' handling and
+    working seconds and histograms are the time spent in the step (`analysis.rollup`), their
+    histograms' count the closings whose step times are known. The `total` and `step` rows
+    hold the histograms (`analysis.histogram`, bucket index -> closings).
     """
 
     # None: the whole warehouse (every merchant's rows added up, so that the warehouse's report

@@ -49,6 +49,9 @@ class CaseEventType(models.TextChoices):
     MERGED = "merged", _("手工单合并")
     AUDITED = "audited", _("抽检")
     REPORTED = "reported", _("客服反馈")
+    # S1/S3: the case moved on to a handling step (after its opening), with the step's deadline;
+    # the analysis measures each step's time from these
+    STEP_STARTED = "step_started", _("进入环节")
 
 
 class WaitingOn(models.TextChoices):

@@ -283,6 +283,7 @@ def sku_dispute_answer(*, dispute_id: int, actor: Actor, answer: str, text: str,
                 due_at=case.due_at.isoformat() if case.due_at else None,
             )
         )
+        log.append(events.step_started(case, at=now, actor_label=actor.label, actor_id=actor.user_id))
     bulk.update(
         resumed,
         [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -120,6 +121,29 @@ def reopened(
         step=case.step,
         due_at=case.due_at.isoformat() if case.due_at else None,
     )
+
+
+def step_started(
+    case: ExceptionCase, *, at: datetime, actor_label: str, actor_id: int | None = None
+) -> CaseEvent:
+    """S1/S3: the case moved on to its step `case.step` (its clock just started: `due_at` is the
+    step's deadline, if it has one). The opening and a reopening name their step themselves."""
+    return _event(
+        case,
+        CaseEventType.STEP_STARTED,
+        at,
+        actor_label,
+        actor_id,
+        step=case.step,
+        due_at=case.due_at.isoformat() if case.due_at else None,
+    )
+
+
+def steps_started(
+    cases: Iterable[ExceptionCase], *, at: datetime, actor_label: str, actor_id: int | None = None
+) -> list[CaseEvent]:
+    """`step_started` of each case."""
+    return [step_started(c, at=at, actor_label=actor_label, actor_id=actor_id) for c in cases]
 
 
 def note_added(

@@ -96,15 +96,21 @@ def stockout_notices_enqueue(
     queued = outbox_enqueue(messages=messages, now=now)
     CaseEvent.objects.bulk_create(log, batch_size=1000)
     _decision_clock_start(
-        cases=[c for c in t1 if c.pk in {e.case_id for e in log}], warehouse_id=warehouse_id, now=now
+        cases=[c for c in t1 if c.pk in {e.case_id for e in log}],
+        warehouse_id=warehouse_id,
+        now=now,
+        actor_label=actor_label,
     )
     return queued
 
 
-def _decision_clock_start(*, cases: Sequence[ExceptionCase], warehouse_id: int, now: datetime) -> None:
+def _decision_clock_start(
+    *, cases: Sequence[ExceptionCase], warehouse_id: int, now: datetime, actor_label: str
+) -> None:
     """The merchant was told: its decision (H1.2, `inventory.decisions`) is the case's next
     step, `MERCHANT_DECISION_STEP`, with its own deadline (S1), after which `deadlines_scan`
     escalates the case."""
     from orderguard.sla.services import MERCHANT_DECISION_STEP, cases_clock_start
 
     cases_clock_start(cases=cases, step=MERCHANT_DECISION_STEP, now=now, warehouse_id=warehouse_id)
+    CaseEvent.objects.bulk_create(events.steps_started(cases, at=now, actor_label=actor_label), batch_size=1000)

@@ -580,6 +580,8 @@ def case_transition(
     except IntegrityError:
         raise CaseActionNotAllowed(code=CaseActionNotAllowed.OPEN_CASE_EXISTS, other_case_id="") from None
     log = [event]
+    if act.step:
+        log.append(events.step_started(case, at=now, actor_label=actor.label, actor_id=actor.user_id))
     if act.name == ActionName.DISPUTE_SKU:
         # H3.2: the SKUs the case is about are disputed with the merchant, in this transaction
         if asked:

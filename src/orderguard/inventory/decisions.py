@@ -321,10 +321,11 @@ def stock_decision_apply(
         except TransferRefused as exc:  # the stock changed since it was read
             raise StockDecisionRefused("INSUFFICIENT_STOCK", **exc.data) from exc
         # the orders wait for the transfer: their cases at step in_transit, due when it is
-        _cases_wait(cases, step=IN_TRANSIT_STEP, until=expected)
+        waiting = _cases_wait(cases, step=IN_TRANSIT_STEP, until=expected, now=now, actor=actor)
         events += [
             transfer_case_event(c.pk, transfer, movement="transfer_out", now=now, actor=actor) for c in cases
         ]
+        events += waiting
         result.still_short = sorted(chosen)
         result.transfer = transfer
     elif kind == DecisionKind.SUBSTITUTE:
@@ -374,7 +375,7 @@ def stock_decision_apply(
         )
     elif kind == DecisionKind.WAIT:
         assert restock_at is not None
-        _cases_wait(cases, step=RESTOCK_STEP, until=restock_at)
+        waiting = _cases_wait(cases, step=RESTOCK_STEP, until=restock_at, now=now, actor=actor)
         events += [
             _case_event(
                 c.pk,
@@ -386,6 +387,7 @@ def stock_decision_apply(
             )
             for c in cases
         ]
+        events += waiting
         result.still_short = sorted(chosen)
     else:  # cancel
         orders = list(Order.objects.filter(pk__in=chosen).order_by("pk"))
@@ -477,15 +479,15 @@ def stock_decision_apply(
         )
         result.still_short = sorted(open_t1)
         result.served = sorted(chosen - open_t1)
-        _decision_clock_restart(
-            [c for c in cases if c.order_id in open_t1], warehouse_id=warehouse.pk, now=now
-        )
         events += [
             _case_event(
                 c.pk, now=now, actor=actor, decision=decision, step="applied", short=c.order_id in open_t1
             )
             for c in cases
         ]
+        events += _decision_clock_restart(
+            [c for c in cases if c.order_id in open_t1], warehouse_id=warehouse.pk, now=now, actor=actor
+        )
     bulk.insert(events)
     decision.effect = {
         "served": result.served,
@@ -499,9 +501,12 @@ def stock_decision_apply(
     return result
 
 
-def _cases_wait(cases: Sequence[ExceptionCase], *, step: str, until: datetime) -> None:
+def _cases_wait(
+    cases: Sequence[ExceptionCase], *, step: str, until: datetime, now: datetime, actor: Actor
+) -> list[CaseEvent]:
     """The cases wait for stock due at `until` (a restock date, a transfer's arrival): their
-    step's deadline and next alert are then, from alert level 0."""
+    step's deadline and next alert are then, from alert level 0. Returns their
+    ``step_started`` events, to be written."""
     for c in cases:
         c.step, c.due_at, c.warn_at = step, until, until
         c.sla_level, c.sla_next_at = 0, until
@@ -510,15 +515,20 @@ def _cases_wait(cases: Sequence[ExceptionCase], *, step: str, until: datetime) -
         list(cases),
         ["step", "due_at", "warn_at", "sla_level", "sla_next_at", "sla_paused_at", "sla_remaining_seconds"],
     )
+    return case_events.steps_started(cases, at=now, actor_label=actor.label, actor_id=actor.user_id)
 
 
-def _decision_clock_restart(cases: Sequence[ExceptionCase], *, warehouse_id: int, now: datetime) -> None:
+def _decision_clock_restart(
+    cases: Sequence[ExceptionCase], *, warehouse_id: int, now: datetime, actor: Actor
+) -> list[CaseEvent]:
     """Orders still short after a decision (a transfer of less than they lack, a substitute
     short too): the merchant answered, so the deadline for the next decision starts afresh
-    from now, alerts from level 0 (S1), instead of escalating the answer already given."""
+    from now, alerts from level 0 (S1), instead of escalating the answer already given.
+    Returns their ``step_started`` events, to be written."""
     from orderguard.sla.services import MERCHANT_DECISION_STEP, cases_clock_start
 
     cases_clock_start(cases=cases, step=MERCHANT_DECISION_STEP, now=now, warehouse_id=warehouse_id)
+    return case_events.steps_started(cases, at=now, actor_label=actor.label, actor_id=actor.user_id)
 
 
 def _shortfall(*, sku_id: int, warehouse_id: int, order_ids: set[int]) -> int:

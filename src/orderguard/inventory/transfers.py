@@ -18,6 +18,7 @@ from datetime import datetime
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
+from orderguard.cases import events as case_events
 from orderguard.cases.choices import OPEN_STATUSES, CaseEventType
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.catalog.models import Sku, Warehouse
@@ -323,7 +324,9 @@ def transfer_receive(*, actor: Actor, transfer_id: int, now: datetime) -> Transf
     )
     result.served = sorted(c.order_id for c in cases if c.pk not in open_now)
     result.still_short = sorted(c.order_id for c in cases if c.pk in open_now)
-    _next_decision([c for c in cases if c.pk in open_now], warehouse_id=transfer.to_warehouse_id, now=now)
+    _next_decision(
+        [c for c in cases if c.pk in open_now], warehouse_id=transfer.to_warehouse_id, now=now, actor=actor
+    )
     return result
 
 
@@ -335,25 +338,28 @@ def transfer_cancel(*, actor: Actor, transfer_id: int, now: datetime) -> Transfe
     event each)."""
     transfer = _lock(actor=actor, transfer_id=transfer_id)
     pair, cases = _goods_in(transfer, arrived=False, now=now, actor=actor)
-    _next_decision(cases, warehouse_id=transfer.to_warehouse_id, now=now)
     bulk.insert(
         [
             transfer_case_event(c.pk, transfer, movement="transfer_cancelled", now=now, actor=actor)
             for c in cases
         ]
     )
+    _next_decision(cases, warehouse_id=transfer.to_warehouse_id, now=now, actor=actor)
     others = stock_recheck(pairs={pair}, now=now, actor_label=actor.label)
     return TransferResult(
         transfer=transfer, still_short=sorted(c.order_id for c in cases), cases_closed=others.cases_closed
     )
 
 
-def _next_decision(cases: Sequence[ExceptionCase], *, warehouse_id: int, now: datetime) -> None:
+def _next_decision(
+    cases: Sequence[ExceptionCase], *, warehouse_id: int, now: datetime, actor: Actor
+) -> None:
     """Orders still short once the transfer arrived or was cancelled: the merchant decides
-    again, with a fresh deadline (S1)."""
+    again, with a fresh deadline (S1), a ``step_started`` event each."""
     from orderguard.sla.services import MERCHANT_DECISION_STEP, cases_clock_start
 
     cases_clock_start(cases=cases, step=MERCHANT_DECISION_STEP, now=now, warehouse_id=warehouse_id)
+    bulk.insert(case_events.steps_started(cases, at=now, actor_label=actor.label, actor_id=actor.user_id))
 
 
 def transfers_visible(*, actor: Actor, status: str = "", sku: str = "") -> models.QuerySet[Transfer]:

@@ -264,7 +264,8 @@ def _advance(
     else:
         waiting = step in (SpecialStep.CONFIRM, SpecialStep.ALTERNATIVE)
         target = CaseStatus.WAITING if waiting else CaseStatus.IN_PROGRESS
-        if step != case.step:
+        moved = step != case.step
+        if moved:
             case_clock_start(case, step=step, now=now, policies=PolicyBook())
         if (target, WaitingOn.BUYER if waiting else "") != (source, case.waiting_on):
             case.status, case.waiting_on = target, WaitingOn.BUYER if waiting else ""
@@ -279,6 +280,8 @@ def _advance(
                     note="",
                 )
             )
+        if moved:
+            log.append(case_events.step_started(case, at=now, actor_label=actor.label, actor_id=actor.user_id))
     case.save(update_fields=CASE_FIELDS)
     bulk.insert(log)
 

@@ -135,6 +135,11 @@ def describe(entry: TimelineEntry) -> str:
         return _("已解决：成功")
     if entry.type == "reopened":
         return _("重新打开")
+    if entry.type == "step_started":
+        step = step_text(str(d.get("step", "")))
+        if d.get("due_at"):
+            return _("进入环节：%(step)s，截止 %(due)s") % {"step": step, "due": _when(d["due_at"])}
+        return _("进入环节：%(step)s") % {"step": step}
     if entry.type == "assigned":
         if d.get("role") == "owner":
             return _("指定负责人：%(assignee)s") % {"assignee": d.get("assignee")}

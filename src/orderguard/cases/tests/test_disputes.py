@@ -88,6 +88,8 @@ def test_the_buyer_insists_the_sku_is_disputed_and_the_case_waits_on_the_merchan
                 "due_at": case.due_at.isoformat(),
             },
         ),
+        # the merchant's answer is the case's step now, with its deadline (S1, S3)
+        ("step_started", "user:ann", {"step": "merchant_answer", "due_at": case.due_at.isoformat()}),
         # the dispute asks the merchant: the contact ladder ends
         ("contacted", "user:ann", {"channel": "merchant", "outcome": "asked", "note": "买家坚持要XL码"}),
         (
@@ -147,10 +149,11 @@ def test_the_merchant_answers_the_answer_is_logged_on_every_case_they_resume_and
         assert (case.status, case.waiting_on, case.step) == ("in_progress", "", "confirm_with_buyer")
         assert case.due_at == answered_at + timedelta(hours=2)
         assert [
-            (t, a, d.get("step"), d.get("answer"), d.get("action")) for t, a, d in _events(case)[-2:]
+            (t, a, d.get("step"), d.get("answer"), d.get("action")) for t, a, d in _events(case)[-3:]
         ] == [
             ("sku_disputed", "user:yoyo", "answered", "data_fixed", None),
             ("status_changed", "user:yoyo", "confirm_with_buyer", None, "resume"),
+            ("step_started", "user:yoyo", "confirm_with_buyer", None, None),
         ]
 
 

@@ -161,10 +161,16 @@ def test_the_demo_tells_the_stock_out_story_from_short_to_shipped(client):
     assert [e.type for e in first.events.order_by("pk")] == [
         "opened",
         "notified",
+        "step_started",
         "decided",
         "stock_moved",
+        "step_started",
         "stock_moved",
         "resolved",
+    ]
+    assert [e.data["step"] for e in first.events.filter(type="step_started").order_by("pk")] == [
+        "merchant_decision",
+        "in_transit",
     ]
     assert stock_ledger_mismatches() == []
     # the merchant reads the case page in words, not in the services' reason codes

@@ -118,7 +118,11 @@ def test_a_day_of_taobao_orders_runs_through_the_whole_flow(shop):
     assert notice.subject == "缺货通知：1 个SKU，1 个订单"
     assert notice.body.startswith("PAN-20：1 个订单缺货，可用 2")
     t1 = ExceptionCase.objects.get(type="T1")
-    assert list(CaseEvent.objects.filter(case=t1).values_list("type", flat=True)) == ["opened", "notified"]
+    assert list(CaseEvent.objects.filter(case=t1).values_list("type", flat=True)) == [
+        "opened",
+        "notified",
+        "step_started",
+    ]
     assert list(OrderEvent.objects.filter(order__platform_order_id="1002").values_list("type", "data")) == [
         ("imported", {"batch": batch.pk, "status": "on_hold", "codes": ["ADDRESS_NO_ROAD_OR_NUMBER"]})
     ]

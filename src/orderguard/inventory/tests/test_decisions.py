@@ -147,10 +147,11 @@ def test_transfer_ships_at_once_and_serves_the_orders_in_payment_order_when_rece
     ] == [("in_transit", LATER + timedelta(hours=24), LATER + timedelta(hours=24))] * 3
     case = ExceptionCase.objects.get(order__platform_order_id="1")
     assert [(e.type, e.data.get("step") or e.data.get("movement")) for e in case.events.order_by("pk")][
-        -2:
+        -3:
     ] == [
         ("decided", "decided"),
         ("stock_moved", "transfer_out"),
+        ("step_started", "in_transit"),
     ]
     assert case.events.get(type="stock_moved").data == {
         "movement": "transfer_out",

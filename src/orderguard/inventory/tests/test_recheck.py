@@ -205,6 +205,8 @@ def test_the_stock_moves_of_a_cases_order_are_on_its_timeline(channel):
     assert [(e["type"], e["actor"], e["data"].get("quantity"), e["data"].get("reason")) for e in events] == [
         ("opened", "system:intake", None, None),
         ("notified", "system:intake", None, None),
+        # told of the stock-out, the merchant decides next (S1)
+        ("step_started", "system:intake", None, None),
         ("stock.allocation", "user:op", 2, "stock_arrived"),
         ("resolved", "user:op", None, "stock_arrived"),
     ]

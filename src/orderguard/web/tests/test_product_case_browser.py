@@ -126,8 +126,10 @@ def test_the_buyer_insists_the_merchant_checks_its_data_in_the_portal_and_the_ca
         "opened",
         "contacted",
         "status_changed",
+        "step_started",  # the merchant's answer is the step now
         "contacted",  # the dispute asked the merchant: the contact ladder ended
         "sku_disputed",
         "sku_disputed",
         "status_changed",
+        "step_started",  # back to confirming with the buyer
     ]

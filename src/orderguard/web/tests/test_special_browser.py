@@ -94,16 +94,24 @@ def test_an_owner_takes_a_courier_request_from_feasibility_to_dispatch(page, liv
     assert [timeline.nth(i).get_attribute("data-event") for i in range(timeline.count())] == [
         "feasibility",
         "status_changed",
+        "step_started",
         "quoted",
         "status_changed",
+        "step_started",
         "confirmed",
         "status_changed",
+        "step_started",
         "assigned",
+        "step_started",
         "checklist",
         "checklist",
         "checklist",
         "resolved",
     ]
+    # each step the request entered is on its timeline in words (the time per step, S3)
+    entered = page.locator("#timeline li[data-event='step_started'] .what")
+    assert entered.first.inner_text().startswith("进入环节：向买家报价，截止 ")
+    assert entered.last.inner_text().startswith("进入环节：拣货、打包、发货，截止 ")
 
     case = ExceptionCase.objects.get(pk=case.pk)
     assert (case.status, case.outcome, case.assignee_id, case.sla_next_at) == (
