@@ -113,4 +113,6 @@ def _decision_clock_start(
     from orderguard.sla.services import MERCHANT_DECISION_STEP, cases_clock_start
 
     cases_clock_start(cases=cases, step=MERCHANT_DECISION_STEP, now=now, warehouse_id=warehouse_id)
-    CaseEvent.objects.bulk_create(events.steps_started(cases, at=now, actor_label=actor_label), batch_size=1000)
+    CaseEvent.objects.bulk_create(
+        events.steps_started(cases, at=now, actor_label=actor_label), batch_size=1000
+    )

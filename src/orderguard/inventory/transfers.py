@@ -351,9 +351,7 @@ def transfer_cancel(*, actor: Actor, transfer_id: int, now: datetime) -> Transfe
     )
 
 
-def _next_decision(
-    cases: Sequence[ExceptionCase], *, warehouse_id: int, now: datetime, actor: Actor
-) -> None:
+def _next_decision(cases: Sequence[ExceptionCase], *, warehouse_id: int, now: datetime, actor: Actor) -> None:
     """Orders still short once the transfer arrived or was cancelled: the merchant decides
     again, with a fresh deadline (S1), a ``step_started`` event each."""
     from orderguard.sla.services import MERCHANT_DECISION_STEP, cases_clock_start

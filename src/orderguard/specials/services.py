@@ -281,7 +281,9 @@ def _advance(
                 )
             )
         if moved:
-            log.append(case_events.step_started(case, at=now, actor_label=actor.label, actor_id=actor.user_id))
+            log.append(
+                case_events.step_started(case, at=now, actor_label=actor.label, actor_id=actor.user_id)
+            )
     case.save(update_fields=CASE_FIELDS)
     bulk.insert(log)
 

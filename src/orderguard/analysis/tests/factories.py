@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from orderguard.cases import events
 from orderguard.cases.machine import ActionName
 from orderguard.cases.models import ExceptionCase
+from orderguard.cases.notices import stockout_notices_enqueue
 from orderguard.cases.services import OrderFindings, case_assign, case_transition, cases_triage
 from orderguard.core import bulk
 from orderguard.core.choices import DetectionSource, ExceptionType
@@ -68,9 +69,17 @@ def generate_history(*, seed: int = 5, orders: int = 60, days: int = 4) -> Histo
         result = cases_triage(items=items, now=at, actor_label="system:test", policies=book)
         made.extend(c.pk for c in result.opened)
     for pk in made:
-        case = ExceptionCase.objects.get(pk=pk)
+        case = ExceptionCase.objects.select_related("order__channel").get(pk=pk)
         roll = rng.random()
         t = case.opened_at + timedelta(minutes=rng.randint(5, 60 * 30))
+        if case.type == "T1" and rng.random() < 0.5:
+            # the merchant told of the stock-out: its decision is the case's next step
+            stockout_notices_enqueue(
+                cases=[case],
+                warehouse_id=case.order.channel.warehouse_id,
+                now=case.opened_at + timedelta(minutes=rng.randint(1, 2)),
+                actor_label="system:test",
+            )
         if rng.random() < 0.3:
             overdue_at = case.due_at + timedelta(minutes=1)
             if overdue_at < t:

@@ -11,8 +11,10 @@
 | p1   | hand-a / tmall   | 浙江省   | T2        | Mon 9 10:00   | open (the week before)     | -        |
 | p2   | hand-b / douyin  | 上海市   | T2        | Tue 10 10:00  | open (the week before)     | -        |
 
-c2 is flagged overdue by the deadline scan at 12:01 (its 2 working hours ended at 12:00); c3's
-first step (tell the merchant within 1 working hour) ended after its deadline.
+c2 is flagged overdue by the deadline scan at 12:01 (its 2 working hours ended at 12:00). c3's
+merchant is told of the stock-out at Mon 10:20 (its first step, tell the merchant within 1
+working hour, ends in time); the merchant's decision is then its step (4 working hours, due Mon
+14:20) until it closes on Tuesday, after that deadline.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from orderguard.analysis.tests.factories import finding
 from orderguard.cases import events
 from orderguard.cases.machine import ActionName
 from orderguard.cases.models import ExceptionCase
+from orderguard.cases.notices import stockout_notices_enqueue
 from orderguard.cases.services import OrderFindings, case_assign, case_transition, cases_triage
 from orderguard.core import bulk
 from orderguard.orders.choices import Platform
@@ -74,6 +77,12 @@ def make_history() -> dict[str, ExceptionCase]:
     case_assign(case_id=cases["c1"].pk, assignee_id=ann.user_id, actor=ann, now=bj(16, 10, 5))
     case_assign(case_id=cases["c2"].pk, assignee_id=ann.user_id, actor=ann, now=bj(16, 10, 5))
     case_assign(case_id=cases["c3"].pk, assignee_id=bob.user_id, actor=bob, now=bj(16, 10, 5))
+    stockout_notices_enqueue(
+        cases=[ExceptionCase.objects.select_related("order").get(pk=cases["c3"].pk)],
+        warehouse_id=jd.warehouse_id,
+        now=bj(16, 10, 20),
+        actor_label="system:test",
+    )
     close(cases["c1"], ann, bj(16, 11), A.RESOLVE, "succeeded")
     c2 = ExceptionCase.objects.get(pk=cases["c2"].pk)
     bulk.insert([events.sla_alerted(c2, at=bj(16, 12, 1), level=2, recipients=["ann"], due_at=c2.due_at)])

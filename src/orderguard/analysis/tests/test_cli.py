@@ -26,10 +26,10 @@ def test_rebuild_of_a_range_and_of_everything(capsys):
 
     code, one_day = run(capsys, "analysis", "rebuild", "--from", "2026-11-17", "--to", "2026-11-17", "--json")
 
-    # Tuesday 17th: c3 closed (hand-a: total, source, channel, province, person, SKU, step = 7
-    # rows), c4 opened and closed (hand-b: 7 rows), the warehouse's sums (two channels and two
-    # people: 9 rows)
-    assert (code, one_day) == (0, {"ok": True, "from": "2026-11-17", "to": "2026-11-17", "rows": 23})
+    # Tuesday 17th: c3 closed (hand-a: total, source, channel, province, person, SKU and its two
+    # steps = 8 rows), c4 opened and closed (hand-b: 7 rows), the warehouse's sums (two channels,
+    # two people, two steps: 10 rows)
+    assert (code, one_day) == (0, {"ok": True, "from": "2026-11-17", "to": "2026-11-17", "rows": 25})
     assert set(DailyStat.objects.values_list("day", flat=True)) == {date(2026, 11, 17)}
     assert not RollupState.objects.exists()
     code, everything = run(capsys, "analysis", "rebuild", "--json")

@@ -55,8 +55,10 @@ def smtp(settings) -> Iterator[SmtpServer]:  # type: ignore[no-untyped-def]
 def world(smtp: SmtpServer) -> dict[str, object]:
     """The hand-made history; a manager with an email, one without, an agent (no reports);
     hand-a with a report contact on an SMTP endpoint, hand-b with its contact email only, and
-    hand-c with neither."""
+    hand-c with neither. The history's stock-out notice to hand-a is not a report: it is left
+    out of the outbox."""
     make_history()
+    OutboxMessage.objects.filter(topic="stockout_notice").delete()
     boss = user_with_role("manager", username="boss", email="boss@warehouse.example")
     user_with_role("manager", username="mailless", email="")
     user_with_role("cs_agent", username="agent", email="agent@warehouse.example")
@@ -113,7 +115,7 @@ def test_a_manager_receives_the_warehouses_weekly_report_with_the_pdf_and_xlsx(w
     assert _subject(boss) == "全仓 异常订单报表 2026-11-16 — 2026-11-22"
     body = _body(boss)
     assert "新增 5 件（上一时段 2 件），关闭 4 件，成功率 50.0%。" in body
-    assert "环节按时率 50.0%（2 / 4）。" in body
+    assert "环节按时率 60.0%（3 / 5）。" in body
     assert "https://og.warehouse.example/reports/?from=2026-11-16&to=2026-11-22" in body
     files = _files(boss)
     assert set(files) == {"report-all-2026-11-16-2026-11-22.pdf", "report-all-2026-11-16-2026-11-22.xlsx"}

@@ -106,12 +106,44 @@ def test_deadline_compliance_per_step(manager):
 
     steps = _report(manager)["steps"]
 
-    # T1 notify_merchant: c3 closed a day after its 1-hour deadline, c4 in time;
-    # T2 contact_buyer: c2 flagged overdue by the scan, c1 in time
+    # T1 merchant_decision: c3's, due Mon 14:20, closed on Tuesday; T1 notify_merchant: c3 told
+    # in 20 min, c4 closed in 30 min; T2 contact_buyer: c2 flagged overdue by the scan, c1 in time
     assert _pick(steps, "type", "step", "closed", "on_time", "late", "on_time_share", "overdue_alerts") == [
-        ("T1", "notify_merchant", 2, 1, 1, 50.0, 0),
+        ("T1", "merchant_decision", 1, 0, 1, 0.0, 0),
+        ("T1", "notify_merchant", 2, 2, 0, 100.0, 0),
         ("T2", "contact_buyer", 2, 1, 1, 50.0, 1),
     ]
+
+
+def test_time_per_step_in_clock_and_working_time(manager):
+    make_history()
+
+    report = _report(manager)
+    steps = {(s["type"], s["step"]): s for s in report["steps"]}
+
+    # notify_merchant: c3 Mon 10:00-10:20 (1200 s), c4 Tue 10:00-10:30 (1800 s), all in working
+    # hours; median the first (1200 s in bucket [1142, 1358) -> 1245), 90th percentile the
+    # second (1800 s in [1615, 1920) -> 1761)
+    notify = steps[("T1", "notify_merchant")]
+    assert notify["timed"] == 2
+    assert notify["handling"] == {"mean": 1500, "median": 1245, "p90": 1761}
+    assert notify["working"] == {"mean": 1500, "median": 1245, "p90": 1761}
+    # merchant_decision: c3 Mon 10:20 to Tue 10:00, 85200 s of clock time ([73065, 86889) ->
+    # 79678); working time Mon 10:20-18:00 and Tue 09:00-10:00, 31200 s ([30720, 36532) -> 33500)
+    decision = steps[("T1", "merchant_decision")]
+    assert decision["timed"] == 1
+    assert decision["handling"] == {"mean": 85200, "median": 79678, "p90": 79678}
+    assert decision["working"] == {"mean": 31200, "median": 33500, "p90": 33500}
+    # contact_buyer: c1 and c2 spent their whole handling time in their one step
+    contact = steps[("T2", "contact_buyer")]
+    assert contact["timed"] == 2
+    assert contact["handling"] == {"mean": 6300, "median": 3521, "p90": 8375}
+    assert contact["working"] == contact["handling"]
+    # a case's steps add up to its handling time: T1's steps to c3's 24 h and c4's 30 min
+    t1 = next(t for t in report["types"] if t["type"] == "T1")
+    assert sum(s["handling"]["mean"] * s["timed"] for k, s in steps.items() if k[0] == "T1") == (
+        t1["handling"]["mean"] * t1["closed"]
+    )
 
 
 def test_breakdowns_by_merchant_platform_channel_sku_province_and_person(manager):

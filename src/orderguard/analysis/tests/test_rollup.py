@@ -156,6 +156,73 @@ def test_steps_closed_late_are_the_flagged_steps_and_the_last_step_closed_after_
     }
 
 
+def _straight_step_times() -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The time spent in each step the plain way: for each closing, the case's events from its
+    last opening or reopening; each step from the event that starts it to the next one or the
+    closing; per step summed, in clock and working time, with the histograms."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def row(key: tuple[Any, ...]) -> dict[str, Any]:
+        return out.setdefault(
+            key,
+            {
+                "handling_seconds": 0,
+                "working_seconds": 0,
+                "handling_hist": Counter(),
+                "working_hist": Counter(),
+            },
+        )
+
+    for c in ExceptionCase.objects.all():
+        log = list(c.events.order_by("occurred_at", "pk"))
+        for i, e in enumerate(log):
+            if e.type != "resolved":
+                continue
+            begun = max(j for j in range(i) if log[j].type in ("opened", "reopened"))
+            starts = [x for x in log[begun:i] if x.type in ("opened", "reopened", "step_started")]
+            spent: dict[str, tuple[int, int]] = {}
+            for here, after in zip(starts, [*starts[1:], e], strict=True):
+                seconds = int((after.occurred_at - here.occurred_at).total_seconds())
+                working = DEFAULT_WORKING_TIME.seconds_between(here.occurred_at, after.occurred_at)
+                was = spent.get(here.data["step"], (0, 0))
+                spent[here.data["step"]] = (was[0] + seconds, was[1] + working)
+            day = e.occurred_at.astimezone(SHANGHAI).date()
+            for step, (seconds, working) in spent.items():
+                for merchant in (c.merchant_id, None):
+                    r = row((merchant, day, c.type, "step", step))
+                    r["handling_seconds"] += seconds
+                    r["working_seconds"] += working
+                    r["handling_hist"][str(histogram.bucket(seconds))] += 1
+                    r["working_hist"][str(histogram.bucket(working))] += 1
+    return {
+        k: {**v, "handling_hist": dict(v["handling_hist"]), "working_hist": dict(v["working_hist"])}
+        for k, v in out.items()
+    }
+
+
+def test_the_time_per_step_equals_a_straight_computation_from_the_events():
+    generate_history(seed=11)
+    # T1 cases whose merchant was told went through two steps; some cases closed twice
+    assert CaseEvent.objects.filter(type="step_started", data__step="merchant_decision").count() > 3
+    assert CaseEvent.objects.filter(type="reopened").count() > 0
+
+    rollup_rebuild()
+
+    stored = {
+        (r.merchant_id, r.day, r.case_type, r.dim, r.key): {
+            "handling_seconds": r.handling_seconds,
+            "working_seconds": r.working_seconds,
+            "handling_hist": r.handling_hist,
+            "working_hist": r.working_hist,
+        }
+        for r in DailyStat.objects.filter(dim="step")
+        if r.handling_hist
+    }
+    expected = _straight_step_times()
+    assert {k[4] for k in expected} >= {"notify_merchant", "merchant_decision", "contact_buyer"}
+    assert stored == expected
+
+
 def test_the_catch_up_counts_new_events_and_running_it_twice_changes_nothing():
     history = generate_history(orders=24, days=2)
     rollup_rebuild()

@@ -4,15 +4,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0009_case_event_types'),
+        ("cases", "0009_case_event_types"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='caseevent',
-            name='type',
-            field=models.CharField(choices=[('opened', '创建'), ('findings_changed', '问题更新'), ('status_changed', '状态变更'), ('assigned', '指派'), ('note', '备注'), ('notified', '已通知'), ('resolved', '已解决'), ('reopened', '重新打开'), ('revealed', '查看收件人信息'), ('sla_warned', '临近超时提醒'), ('sla_overdue', '超时提醒'), ('escalated', '超时升级'), ('contacted', '联系记录'), ('decided', '商家决定'), ('stock_moved', '库存变动'), ('lines_changed', '修改商品'), ('sku_disputed', '商品资料待核实'), ('feasibility', '可行性评估'), ('quoted', '报价'), ('confirmed', '买家确认'), ('checklist', '核对清单'), ('incident', '故障关联'), ('merged', '手工单合并'), ('audited', '抽检'), ('reported', '客服反馈'), ('step_started', '进入环节')], max_length=30),
+            model_name="caseevent",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("opened", "创建"),
+                    ("findings_changed", "问题更新"),
+                    ("status_changed", "状态变更"),
+                    ("assigned", "指派"),
+                    ("note", "备注"),
+                    ("notified", "已通知"),
+                    ("resolved", "已解决"),
+                    ("reopened", "重新打开"),
+                    ("revealed", "查看收件人信息"),
+                    ("sla_warned", "临近超时提醒"),
+                    ("sla_overdue", "超时提醒"),
+                    ("escalated", "超时升级"),
+                    ("contacted", "联系记录"),
+                    ("decided", "商家决定"),
+                    ("stock_moved", "库存变动"),
+                    ("lines_changed", "修改商品"),
+                    ("sku_disputed", "商品资料待核实"),
+                    ("feasibility", "可行性评估"),
+                    ("quoted", "报价"),
+                    ("confirmed", "买家确认"),
+                    ("checklist", "核对清单"),
+                    ("incident", "故障关联"),
+                    ("merged", "手工单合并"),
+                    ("audited", "抽检"),
+                    ("reported", "客服反馈"),
+                    ("step_started", "进入环节"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

@@ -144,8 +144,7 @@ def test_a_designated_courier_request_from_feasibility_to_dispatch(ann, olly, wa
     ]
     # each step the request went through, with when it started (S3 measures the time per step)
     assert [
-        (e.data["step"], e.occurred_at)
-        for e in case.events.filter(type="step_started").order_by("pk")
+        (e.data["step"], e.occurred_at) for e in case.events.filter(type="step_started").order_by("pk")
     ] == [
         ("quote", NOW),
         ("buyer_confirmation", NOW + timedelta(minutes=5)),
