@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from orderguard.analysis.actions import actions_with_effect
 from orderguard.analysis.advice import findings_build
+from orderguard.analysis.export import XLSX_TYPE, report_xlsx
 from orderguard.analysis.pdf import finding_advice, finding_text, report_pdf, report_title
 from orderguard.analysis.periods import Period, period_preset
 from orderguard.analysis.selectors import Scope, report_build, report_is_empty
@@ -54,7 +54,6 @@ KINDS = {"weekly": "last_week", "monthly": "last_month"}
 # How many findings the email's body names (the PDF lists them all).
 TOP_FINDINGS = 3
 PDF_TYPE = "application/pdf"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,23 +164,6 @@ def report_full(*, merchant: Merchant | None, period: Period, today: date) -> di
     report["findings"] = findings_build(scope=scope, period=period)
     report["actions"] = actions_with_effect(actor=actor, today=today)
     return report
-
-
-def report_xlsx(report: dict[str, Any]) -> bytes:
-    """The report as the XLSX download has it (a sheet per table)."""
-    from openpyxl import Workbook
-
-    from orderguard.web.reports import export_tables
-
-    book = Workbook(write_only=True)
-    for title, header, rows in export_tables(report):
-        sheet = book.create_sheet(title[:31])
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
-    data = io.BytesIO()
-    book.save(data)
-    return data.getvalue()
 
 
 def report_link(report: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from orderguard.analysis.export import neutralise
 from orderguard.core.errors import NotFound
 from orderguard.intake.adapters import ADAPTERS
 from orderguard.intake.adapters.base import SourceFile
@@ -234,15 +235,6 @@ def _error_rows(batch: ImportBatch) -> Iterator[list[str | int]]:
         .iterator(chunk_size=2000)
     ):
         yield [neutralise(file), row, neutralise(field), neutralise(code), neutralise(message)]
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(text: str) -> str:
-    """A text a spreadsheet would take for a formula, made plain with a leading apostrophe
-    (file names and messages quote what the uploader wrote)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _download_name(batch: ImportBatch, ext: str) -> str:

@@ -5,9 +5,6 @@ gets a refusal page (403), a bad period the page with the reason (400)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -34,6 +31,7 @@ from orderguard.analysis.actions import (
 )
 from orderguard.analysis.advice import findings_build
 from orderguard.analysis.choices import ActionStatus
+from orderguard.analysis.export import XLSX_TYPE, report_csv, report_xlsx
 from orderguard.analysis.periods import MAX_DAYS, PRESETS, PeriodInvalid, period_message, period_parse
 from orderguard.analysis.selectors import (
     TOP,
@@ -52,7 +50,6 @@ from orderguard.tenancy.access import Actor
 from orderguard.tenancy.models import Merchant
 from orderguard.web.audits import ITEM_LABELS
 from orderguard.web.common import actor_or_refuse
-from orderguard.web.imports import neutralise
 
 EXPORT_FORMATS = ("csv", "xlsx", "pdf")
 
@@ -310,138 +307,10 @@ def reports_page(request: HttpRequest) -> HttpResponse:
     return _page(request, actor, report=report, scope=scope)
 
 
-def export_tables(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
-    """The report as tables (title, header, rows) for the downloads; every text a spreadsheet
-    could take for a formula is neutralised."""
-    n = neutralise
-    head = [_("开始日期"), _("结束日期"), _("商家")]
-    scope = [
-        [
-            report["period"]["from"],
-            report["period"]["to"],
-            n(report["merchant"]["name"]) if report["merchant"] else _("全仓"),
-        ]
-    ]
-    types = [
-        [
-            r["type"],
-            n(r["label"]),
-            r["opened"],
-            r["share"],
-            r["previous_opened"],
-            r["change"],
-            r["closed"],
-            r["succeeded"],
-            r["failed"],
-            r["cancelled"],
-            r["success_rate"],
-            r["handling"]["mean"],
-            r["handling"]["median"],
-            r["handling"]["p90"],
-            r["working"]["mean"],
-            r["working"]["median"],
-            r["working"]["p90"],
-        ]
-        for r in report["types"]
-    ]
-    type_head = [
-        _("类型"),
-        _("名称"),
-        _("新增"),
-        _("占比%"),
-        _("上一时段新增"),
-        _("变化%"),
-        _("关闭"),
-        _("成功"),
-        _("失败"),
-        _("取消"),
-        _("成功率%"),
-        _("平均用时(秒)"),
-        _("用时中位数(秒)"),
-        _("用时90%分位(秒)"),
-        _("平均工作用时(秒)"),
-        _("工作用时中位数(秒)"),
-        _("工作用时90%分位(秒)"),
-    ]
-    sources = [
-        [r["source"], n(r["label"]), r["opened"], r["share"], r["previous_opened"], r["change"]]
-        for r in report["sources"]
-    ]
-    steps = [
-        [
-            r["type"],
-            n(r["step"]),
-            r["closed"],
-            r["on_time"],
-            r["late"],
-            r["on_time_share"],
-            r["overdue_alerts"],
-        ]
-        for r in report["steps"]
-    ]
-    tables: list[tuple[str, list[str], list[list[Any]]]] = [
-        (_("时段"), head, scope),
-        (_("按类型"), type_head, types),
-        (
-            _("按发现方式"),
-            [_("发现方式"), _("名称"), _("新增"), _("占比%"), _("上一时段新增"), _("变化%")],
-            sources,
-        ),
-        (
-            _("时效达成"),
-            [_("类型"), _("环节"), _("完成环节"), _("按时"), _("超时"), _("按时率%"), _("超时提醒")],
-            steps,
-        ),
-    ]
-    titles = breakdown_titles()
-    breakdown_head = [
-        _("编码"),
-        _("名称"),
-        _("新增"),
-        _("关闭"),
-        _("成功"),
-        _("失败"),
-        _("取消"),
-        _("成功率%"),
-        _("平均用时(秒)"),
-    ]
-    for name, rows in report["breakdowns"].items():
-        if rows:
-            tables.append(
-                (
-                    titles[name],
-                    breakdown_head,
-                    [
-                        [
-                            n(str(r["key"])),
-                            n(str(r["name"])),
-                            r["opened"],
-                            r["closed"],
-                            r["succeeded"],
-                            r["failed"],
-                            r["cancelled"],
-                            r["success_rate"],
-                            r["handling_mean"],
-                        ]
-                        for r in rows
-                    ],
-                )
-            )
-    return tables
-
-
 def _download_name(report: dict[str, Any], ext: str) -> str:
     who = report["merchant"]["code"] if report["merchant"] else "all"
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in who)
     return f'attachment; filename="report-{safe}-{report["period"]["from"]}-{report["period"]["to"]}.{ext}"'
-
-
-def _csv_rows(tables: list[tuple[str, list[str], list[list[Any]]]]) -> Iterator[list[Any]]:
-    for title, header, rows in tables:
-        yield [title]
-        yield header
-        yield from ([("" if v is None else v) for v in row] for row in rows)
-        yield []
 
 
 @never_cache
@@ -461,27 +330,10 @@ def reports_export(request: HttpRequest, fmt: str) -> HttpResponse:
         from orderguard.analysis.pdf import report_pdf
 
         response = HttpResponse(report_pdf(report), content_type="application/pdf")
-        response["Content-Disposition"] = _download_name(report, fmt)
-        return response
-    tables = export_tables(report)
-    if fmt == "csv":
-        out = io.StringIO()
-        csv.writer(out).writerows(_csv_rows(tables))
-        response = HttpResponse(("\ufeff" + out.getvalue()).encode(), content_type="text/csv; charset=utf-8")
+    elif fmt == "csv":
+        response = HttpResponse(report_csv(report), content_type="text/csv; charset=utf-8")
     else:
-        from openpyxl import Workbook
-
-        book = Workbook(write_only=True)
-        for title, header, rows in tables:
-            sheet = book.create_sheet(title[:31])
-            sheet.append(header)
-            for row in rows:
-                sheet.append(row)
-        data = io.BytesIO()
-        book.save(data)
-        response = HttpResponse(
-            data.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
+        response = HttpResponse(report_xlsx(report), content_type=XLSX_TYPE)
     response["Content-Disposition"] = _download_name(report, fmt)
     return response
 
