@@ -715,10 +715,18 @@ def generate_rollups(cases: int, *, days: int = 61, skus: int = 60) -> int:
                 hist: dict[str, int] = {}
                 whist: dict[str, int] = {}
                 seconds = working = 0
+                # two steps per case: the first a third of its time, the second the rest
+                step_hists: dict[str, tuple[dict[str, int], dict[str, int]]] = {
+                    "first": ({}, {}),
+                    "second": ({}, {}),
+                }
                 for _ in range(min(closed, 400)):  # a sample shapes the histograms
                     h = math.exp(rng.gauss(math.log(4 * 3600), 1.0))
                     histogram.add(hist, h, max(1, closed // 400))
                     histogram.add(whist, h * 0.4, max(1, closed // 400))
+                    for step, part in (("first", 1 / 3), ("second", 2 / 3)):
+                        histogram.add(step_hists[step][0], h * part, max(1, closed // 400))
+                        histogram.add(step_hists[step][1], h * part * 0.4, max(1, closed // 400))
                     seconds += int(h)
                     working += int(h * 0.4)
                 scale = closed / max(1, min(closed, 400))
@@ -767,17 +775,22 @@ def generate_rollups(cases: int, *, days: int = 61, skus: int = 60) -> int:
                                 DailyStat, **base, dim="sku", key=f"{code}-SKU-{i:03d}", opened=n, closed=n
                             )
                         )
-                rows.append(
-                    bulk.new(
-                        DailyStat,
-                        **base,
-                        dim="step",
-                        key="first",
-                        steps_closed=closed,
-                        steps_late=closed // 12,
-                        overdue=closed // 12,
+                for step, part in (("first", 1 / 3), ("second", 2 / 3)):
+                    rows.append(
+                        bulk.new(
+                            DailyStat,
+                            **base,
+                            dim="step",
+                            key=step,
+                            steps_closed=closed,
+                            steps_late=closed // 12,
+                            overdue=closed // 12,
+                            handling_seconds=int(figures["handling_seconds"] * part),
+                            working_seconds=int(figures["working_seconds"] * part),
+                            handling_hist=step_hists[step][0],
+                            working_hist=step_hists[step][1],
+                        )
                     )
-                )
         # the warehouse's rows (merchant None): the day's rows added up over the merchants
         whole: dict[tuple[str, str, str], DailyStat] = {}
         for r in rows[day_start:]:

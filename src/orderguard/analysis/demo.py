@@ -3,8 +3,8 @@ that the analysis page has something to say on the first `orderguard demo`.
 
 Orders on every demo channel each day (with their lines, naming the catalogue's SKUs, so that
 the safety-stock advice has a demand history), and cases of every type on some of them, opened, started, closed with an
-outcome (or still open), some flagged overdue by the deadline scan, each with the case events
-the rollup counts, backdated. Three patterns for the advice to find:
+outcome (or still open), stock-outs and special requests through their later steps, some
+flagged overdue by the deadline scan, each with the case events the rollup counts, backdated. Three patterns for the advice to find:
 
 - `RECUR_SKU` of `RECUR_MERCHANT` runs out on `RECUR_SKU_DAYS` separate days before an
   improvement action (raise its safety stock) starts `ACTION_DAYS_AGO` days before the demo
@@ -73,6 +73,13 @@ FINDING = {
     T.SPECIAL_REQUEST: ("SPECIAL_GIFT_WRAP_REQUESTED", "buyer_note", DetectionSource.SERVICE_REPORT),
     T.SYSTEM_FAULT: ("SYSTEM_FAULT", "", DetectionSource.MONITORING),
     T.OUT_OF_STOCK: ("STOCK_SHORT", "lines[1]", DetectionSource.STOCK_ALERT),
+}
+# the steps a closed case of a type moves through after its first one (`step_started` events),
+# at these shares of its handling time: the merchant decides after the stock-out notice; a
+# special request is quoted, confirmed by the buyer, then fulfilled
+LATER_STEPS: dict[str, tuple[tuple[str, float], ...]] = {
+    T.OUT_OF_STOCK: (("merchant_decision", 0.15),),
+    T.SPECIAL_REQUEST: (("quote", 0.2), ("buyer_confirmation", 0.35), ("fulfil", 0.7)),
 }
 # hours a person takes on a case of each type (low, high)
 HOURS = {
@@ -286,7 +293,21 @@ def demo_history(
                     note="",
                 )
             )
+            # a closed case's later steps, each a share of its handling time in (time per step)
+            starts = [(c.opened_at, c.step)]
+            if closed_at is not None:
+                starts += [
+                    (c.opened_at + (closed_at - c.opened_at) * share, step)
+                    for step, share in LATER_STEPS.get(T(c.type), ())
+                ]
+            first_step, first_due = c.step, c.due_at
+            for at, step in starts[1:]:
+                c.step, c.due_at = step, None
+                made.append(events.step_started(c, at=at, actor_label=ACTOR, actor_id=c.assignee_id))
+            c.due_at = first_due
             if overdue and c.due_at is not None:
+                # the alert names the step the case was in when it fell due
+                c.step = [step for at, step in starts if at <= c.due_at][-1]
                 made.append(
                     events.sla_alerted(
                         c,
@@ -296,6 +317,7 @@ def demo_history(
                         due_at=c.due_at,
                     )
                 )
+            c.step = first_step
             if closed_at is not None:
                 c.status = CaseStatus.CANCELLED if c.outcome == CaseOutcome.CANCELLED else CaseStatus.RESOLVED
                 c.closed_at = closed_at

@@ -17,7 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from orderguard.analysis.selectors import TOP, report_is_empty
-from orderguard.analysis.wording import breakdown_titles, duration_text, percent
+from orderguard.analysis.wording import breakdown_titles, definitions, duration_text, percent
 
 SIMPLIFIED_FONT = "STSong-Light"
 TRADITIONAL_FONT = "MSung-Light"
@@ -83,23 +83,6 @@ def finding_advice(f: dict[str, Any]) -> list[str]:
     if f["kind"] == "channel_faults":
         return [_("与该平台的技术支持加强对接，复盘故障原因")]
     return [_("提醒商家核对收货信息的采集，或加强导入校验")]
-
-
-def definitions() -> list[str]:
-    """How the figures are counted (the page's "口径说明")."""
-    return [
-        _("占比：时段内新增的异常单中各类型（各发现方式）所占比例；变化：与紧挨着的等长上一时段相比。"),
-        _(
-            "处理用时：从创建到关闭，按时段内的关闭计算（重新打开后再次关闭的，从第一次创建算起）；平均值为精确值，中位数和第 90 百分位按对数分桶估算（误差约百分之九以内）。"
-        ),
-        _(
-            "工作时间：只计订单所在仓库工作日历中的上班时间（上下班时间、工作日、法定节假日和调休），没有日历时按 9:00–18:00 的法定工作日。"
-        ),
-        _("成功率：时段内关闭的异常单中结果为“成功”的比例（分母为成功、失败和取消之和）。"),
-        _(
-            "时效达成：时段内关闭的异常单所经过的环节中按时完成的比例；被时效扫描标记超时的环节，以及关闭时已过截止时间的最后一个环节，算作超时。"
-        ),
-    ]
 
 
 def scope_name(report: dict[str, Any]) -> str:
@@ -340,6 +323,36 @@ def report_pdf(report: dict[str, Any]) -> bytes:
         )
     else:
         story.append(p(_("该时段没有完成的环节。")))
+    story.append(p(_("各环节用时"), h2))
+    timed = [r for r in report["steps"] if r["timed"]]
+    if timed:
+        story.append(
+            table(
+                [
+                    _("类型"),
+                    _("环节"),
+                    _("计时的环节"),
+                    _("平均用时"),
+                    _("中位数"),
+                    _("第 90 百分位"),
+                    _("工作时间：平均"),
+                    _("中位数"),
+                    _("第 90 百分位"),
+                ],
+                [
+                    [
+                        r["type_label"],
+                        r["step_label"],
+                        r["timed"],
+                        *(duration_text(r["handling"][k]) for k in ("mean", "median", "p90")),
+                        *(duration_text(r["working"][k]) for k in ("mean", "median", "p90")),
+                    ]
+                    for r in timed
+                ],
+            )
+        )
+    else:
+        story.append(p(_("该时段关闭的异常单没有记录各环节的开始时间。")))
 
     for name, title in breakdown_titles().items():
         rows = report["breakdowns"].get(name) or []

@@ -119,6 +119,11 @@ class StepOut(Schema):
     on_time_share: float | None
     overdue_alerts: int
     escalations: int
+    timed: int = Field(description="closings whose time in this step is known (the step's events)")
+    handling: TimesOut = Field(
+        description="time spent in the step, clock time: from entering it to the next step or the closing"
+    )
+    working: TimesOut = Field(description="time spent in the step, working time of the warehouse's calendar")
 
 
 class BreakdownRowOut(Schema):

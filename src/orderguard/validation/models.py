@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from orderguard.core.models import TimeStampedModel
 
@@ -13,7 +14,7 @@ class RuleSetting(models.TextChoices):
 
     BLOCKING = "blocking", _("阻断")
     WARNING = "warning", _("提示")
-    OFF = "off", _("关闭")
+    OFF = "off", pgettext_lazy("rule level", "关闭")
 
 
 class RuleOverride(TimeStampedModel):

@@ -42,7 +42,7 @@ from orderguard.analysis.selectors import (
     report_is_empty,
     report_scope,
 )
-from orderguard.analysis.wording import breakdown_titles, duration_text, percent
+from orderguard.analysis.wording import breakdown_titles, definitions, duration_text, percent
 from orderguard.core import clock
 from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.errors import NotFound
@@ -145,6 +145,9 @@ def _page(
             row["handling_text"] = {k: duration_text(v) for k, v in row["handling"].items()}
             row["working_text"] = {k: duration_text(v) for k, v in row["working"].items()}
             row["queue"] = _queue_link(type=row["type"], merchant=merchant, **opened)
+        for row in report["steps"]:
+            row["handling_text"] = {k: duration_text(v) for k, v in row["handling"].items()}
+            row["working_text"] = {k: duration_text(v) for k, v in row["working"].items()}
         for row in report["sources"]:
             row["queue"] = _queue_link(source=row["source"], merchant=merchant, **opened)
         links = {
@@ -168,8 +171,13 @@ def _page(
             f.update(_finding_texts(f))
             f["queue"] = _finding_link(f, merchant=merchant, opened=opened)
         query = {k: v for k, v in q.items() if k in ("period", "from", "to", "merchant") and v}
+        step_times = [r for r in report["steps"] if r["timed"]]
         context.update(
             {
+                "definitions": definitions(),
+                "step_times": step_times,
+                # a bar per step, whatever their number
+                "steps_chart_height": 70 + 30 * len(step_times),
                 "empty": report_is_empty(report),
                 "totals_rate": percent(report["totals"]["success_rate"]),
                 "chart": {
@@ -185,6 +193,9 @@ def _page(
                     "p90_h": [_hours(r["handling"]["p90"]) for r in report["types"]],
                     "working_median_h": [_hours(r["working"]["median"]) for r in report["types"]],
                     "working_p90_h": [_hours(r["working"]["p90"]) for r in report["types"]],
+                    "steps": [f"{r['type_label']} · {r['step_label']}" for r in step_times],
+                    "step_median_h": [_hours(r["handling"]["median"]) for r in step_times],
+                    "step_working_median_h": [_hours(r["working"]["median"]) for r in step_times],
                 },
                 "chart_labels": {
                     "previous": _("上一时段合计"),

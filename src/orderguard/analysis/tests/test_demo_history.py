@@ -68,6 +68,23 @@ def test_the_demo_writes_a_month_of_history_the_analysis_reads_once(django_asser
         "D5": 41,
     }
     assert report["totals"]["opened"] == 146
+    # S3: the time per step, stock-outs and special requests through their later steps
+    timed = {(s["type"], s["step"]): s["timed"] for s in report["steps"] if s["timed"]}
+    assert timed == {
+        ("T1", "notify_merchant"): 13,
+        ("T1", "merchant_decision"): 13,
+        ("T2", "contact_buyer"): 38,
+        ("T3", "confirm_with_buyer"): 40,
+        ("T4", "triage"): 12,
+        ("T5", "assess_feasibility"): 40,
+        ("T5", "quote"): 40,
+        ("T5", "buyer_confirmation"): 40,
+        ("T5", "fulfil"): 40,
+    }
+    decision = next(s for s in report["steps"] if s["step"] == "merchant_decision")
+    notify = next(s for s in report["steps"] if s["step"] == "notify_merchant")
+    # the notice takes 15% of a stock-out's handling time, the decision the rest
+    assert notify["handling"]["mean"] < decision["handling"]["mean"]
     assert CaseEvent.objects.filter(
         type="sla_overdue", case__order__platform_order_id__startswith="H-"
     ).exists()

@@ -53,6 +53,10 @@ def _report(merchant: dict[str, str] | None) -> dict[str, Any]:
                 "late": 1,
                 "on_time_share": 66.7,
                 "overdue_alerts": 1,
+                "escalations": 0,
+                "timed": 2,
+                "handling": {"mean": 5400, "median": 3521, "p90": 8375},
+                "working": {"mean": 1800, "median": 1761, "p90": None},
             }
         ],
         "breakdowns": {
@@ -141,9 +145,25 @@ def test_the_tables_hold_every_figure_with_formulas_neutralised():
             [["import", "'+导入", 5, 100.0, 0, None]],
         ),
         (
-            "时效达成",
-            ["类型", "环节", "完成环节", "按时", "超时", "按时率%", "超时提醒"],
-            [["out_of_stock", "'-联系商家", 3, 2, 1, 66.7, 1]],
+            "各环节时效与用时",
+            [
+                "类型",
+                "环节",
+                "完成环节",
+                "按时",
+                "超时",
+                "按时率%",
+                "超时提醒",
+                "超时升级",
+                "计时的环节",
+                "平均用时(秒)",
+                "用时中位数(秒)",
+                "用时90%分位(秒)",
+                "平均工作用时(秒)",
+                "工作用时中位数(秒)",
+                "工作用时90%分位(秒)",
+            ],
+            [["out_of_stock", "'-联系商家", 3, 2, 1, 66.7, 1, 0, 2, 5400, 3521, 8375, 1800, 1761, None]],
         ),
         (
             "按商品（缺货）",
@@ -168,6 +188,8 @@ def test_the_tables_speak_the_active_language_and_name_the_whole_warehouse():
         [["2026-11-16", "2026-11-22", "Whole warehouse"]],
     )
     assert all(type(h) is str for _title, header, _rows in tables for h in header)
+    # the closed cases' count, not a rule's "off" level (the same Chinese word)
+    assert tables[1][1][6:8] == ["Closed", "Succeeded"]
 
 
 def test_the_xlsx_has_a_sheet_per_table_and_the_csv_a_section_per_table():

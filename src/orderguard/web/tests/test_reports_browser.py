@@ -1,5 +1,5 @@
 """The analysis page in a real browser (Debian's chromium through Playwright): the period
-picker, the three charts drawn by the ECharts this site serves, and a finding turned into an
+picker, the four charts drawn by the ECharts this site serves, and a finding turned into an
 improvement action (S3, S4)."""
 
 from __future__ import annotations
@@ -29,6 +29,11 @@ def test_a_manager_picks_a_week_and_sees_its_charts_and_tables(page, live_server
     page.wait_for_selector("#chart-shares svg")
     page.wait_for_selector("#chart-trend svg")
     page.wait_for_selector("#chart-handling svg")
+    # a bar per step the week's closings went through, named by type and step
+    page.wait_for_selector("#chart-steps svg")
+    steps_chart = page.locator("#chart-steps svg").text_content() or ""
+    for label in ("缺货 · 等待商家决定", "缺货 · 通知商家", "收货信息错误 · 联系买家"):
+        assert label in steps_chart
     assert page.locator("#report-scope").inner_text().startswith("全仓 · 2026-11-16 — 2026-11-22")
     assert page.locator("#report-types tr[data-type=T2] td").nth(1).inner_text() == "3"
     page.click("#report-types tr[data-type=T2] td a")

@@ -103,8 +103,35 @@ def test_the_page_shows_the_weeks_figures_charts_and_links_to_the_queue(boss):
         ],
     ]
     assert _cells(html, "report-steps") == [
-        ["缺货", "通知商家", "2", "1", "1", "50.0%", "0", "0"],
+        ["缺货", "等待商家决定", "1", "0", "1", "0.0%", "0", "0"],
+        ["缺货", "通知商家", "2", "2", "0", "100.0%", "0", "0"],
         ["收货信息错误", "联系买家", "2", "1", "1", "50.0%", "1", "0"],
+    ]
+    # time spent per step (analysis/tests/test_report.py works the seconds out)
+    assert _cells(html, "report-step-times") == [
+        [
+            "缺货",
+            "等待商家决定",
+            "1",
+            "23.7 小时",
+            "22.1 小时",
+            "22.1 小时",
+            "8.7 小时",
+            "9.3 小时",
+            "9.3 小时",
+        ],
+        ["缺货", "通知商家", "2", "25 分钟", "21 分钟", "29 分钟", "25 分钟", "21 分钟", "29 分钟"],
+        [
+            "收货信息错误",
+            "联系买家",
+            "2",
+            "1.8 小时",
+            "59 分钟",
+            "2.3 小时",
+            "1.8 小时",
+            "59 分钟",
+            "2.3 小时",
+        ],
     ]
     assert _cells(html, "report-merchant") == [
         ["甲商家", "3", "3", "2", "66.7%", "9.2 小时"],
@@ -216,7 +243,7 @@ def test_the_xlsx_download_has_a_sheet_per_table(boss):
         "时段",
         "按类型",
         "按发现方式",
-        "时效达成",
+        "各环节时效与用时",
         "按商家",
         "按平台",
         "按店铺",
@@ -225,6 +252,9 @@ def test_the_xlsx_download_has_a_sheet_per_table(boss):
         "按处理人",
     ]
     assert [c.value for c in book["按类型"][3]][:4] == ["T2", "收货信息错误", 3, 60]
+    # the merchant's decision of c3: 1 timed, 85200 s of clock time, 31200 s of working time
+    assert [c.value for c in book["各环节时效与用时"][2]][:2] == ["T1", "merchant_decision"]
+    assert [c.value for c in book["各环节时效与用时"][2]][8:] == [1, 85200, 79678, 79678, 31200, 33500, 33500]
     assert [c.value for c in book["按商家"][2]][:3] == ["hand-a", "'@SUM(1)", 3]
 
 
@@ -245,6 +275,13 @@ def test_the_api_answers_the_report_and_refuses_bad_periods_naming_the_field(bos
         66.7,
     )
     assert [t["opened"] for t in body["types"]] == [1, 2, 0, 0, 0]
+    decision = next(s for s in body["steps"] if s["step"] == "merchant_decision")
+    assert (decision["step_label"], decision["timed"], decision["handling"], decision["working"]) == (
+        "等待商家决定",
+        1,
+        {"mean": 85200, "median": 79678, "p90": 79678},
+        {"mean": 31200, "median": 33500, "p90": 33500},
+    )
     assert future.status_code == 400
     assert future.json()["error"] == {
         "code": "PERIOD_INVALID",

@@ -67,6 +67,10 @@ def test_the_pdf_holds_the_weeks_figures_for_the_whole_warehouse(boss):
     assert "缺货 12.2 小时 29 分钟 22.1 小时 4.8 小时 29 分钟 9.3 小时" in text
     # deadline compliance per step, with the overdue alerts
     assert "收货信息错误 联系买家 2 1 1 50.0% 1 0" in text
+    assert "缺货 等待商家决定 1 0 1 0.0% 0 0" in text
+    # time per step: timed, then mean, median, p90 in clock time and in working time
+    assert "缺货 等待商家决定 1 23.7 小时 22.1 小时 22.1 小时 8.7 小时 9.3 小时 9.3 小时" in text
+    assert "缺货 通知商家 2 25 分钟 21 分钟 29 分钟 25 分钟 21 分钟 29 分钟" in text
     # the breakdowns, the success rate's definition and the chart's legend
     assert "甲商家 3 3 2 66.7% 9.2 小时" in text and "乙商家 2 1 0 0.0% 30 分钟" in text
     assert "甲京东 1 1 1 100.0% 24.0 小时" in text and "未指派 2 1 0 0.0% 30 分钟" in text

@@ -1,5 +1,5 @@
 // The report page's charts: type shares (pie), opened per day per type against the previous
-// period's daily total (lines), handling times per type (bars, hours).
+// period's daily total (lines), handling times per type and time spent per step (bars, hours).
 (function () {
   "use strict";
   var charts = [];
@@ -55,6 +55,21 @@
           { name: labels.p90, type: "bar", data: data.p90_h },
           { name: labels.working_median, type: "bar", data: data.working_median_h },
           { name: labels.working_p90, type: "bar", data: data.working_p90_h }
+        ]
+      });
+    }
+    var steps = init("chart-steps");
+    if (steps) {
+      steps.setOption({
+        animation: false,
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+        legend: { top: 0 },
+        grid: { left: 8, right: 24, top: 32, bottom: 24, containLabel: true },
+        xAxis: { type: "value" },
+        yAxis: { type: "category", data: data.steps, inverse: true },
+        series: [
+          { name: labels.median, type: "bar", data: data.step_median_h },
+          { name: labels.working_median, type: "bar", data: data.step_working_median_h }
         ]
       });
     }
