@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -160,6 +161,12 @@ def report_csv(report: dict[str, Any]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode()
 
 
+def sheet_title(title: str) -> str:
+    """A table's title as Excel takes it for a sheet: without the characters it refuses
+    (``[ ] : * ? / \\``) and at most 31 characters."""
+    return re.sub(r"[\[\]:*?/\\]", " ", title)[:31]
+
+
 def report_xlsx(report: dict[str, Any]) -> bytes:
     """The report as XLSX: a sheet per table (the title cut to Excel's 31 characters), its
     header in the first row."""
@@ -167,7 +174,7 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
 
     book = Workbook(write_only=True)
     for title, header, rows in export_tables(report):
-        sheet = book.create_sheet(title[:31])
+        sheet = book.create_sheet(sheet_title(title))
         sheet.append(header)
         for row in rows:
             sheet.append(row)

@@ -9,7 +9,7 @@ from typing import Any
 from django.utils import translation
 from openpyxl import load_workbook
 
-from orderguard.analysis.export import export_tables, neutralise, report_csv, report_xlsx
+from orderguard.analysis.export import export_tables, neutralise, report_csv, report_xlsx, sheet_title
 
 
 def _report(merchant: dict[str, str] | None) -> dict[str, Any]:
@@ -219,3 +219,9 @@ def test_only_a_text_a_spreadsheet_would_run_is_neutralised():
         "a=b",
         "甲",
     ]
+
+
+def test_a_sheet_title_drops_what_excel_refuses_and_keeps_31_characters():
+    assert sheet_title("Steps: deadlines [and] times / per*step?") == "Steps  deadlines  and  times   "
+    assert sheet_title("各环节时效与用时") == "各环节时效与用时"
+    assert len(sheet_title("x" * 40)) == 31
