@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from orderguard.analysis.export import XLSX_TYPE, neutralise
 from orderguard.core import clock
 from orderguard.core.errors import NotFound
 from orderguard.incidents.models import (
@@ -473,12 +474,13 @@ def reconciliation_xlsx(request: HttpRequest) -> HttpResponse:
     )
     for r in _report_rows(actor):
         m = r["manual"]
+        # typed in by staff or sent by a platform: never run as a formula
         sheet.append(
             [
-                r["channel"],
-                m.entered_id,
+                neutralise(str(r["channel"])),
+                neutralise(m.entered_id),
                 m.order_id,
-                m.matched_platform_id,
+                neutralise(m.matched_platform_id or ""),
                 str(r["label"]),
                 m.matched_by,
                 ",".join(str(c) for c in m.candidates),
@@ -487,9 +489,7 @@ def reconciliation_xlsx(request: HttpRequest) -> HttpResponse:
         )
     out = io.BytesIO()
     book.save(out)
-    response = HttpResponse(
-        out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+    response = HttpResponse(out.getvalue(), content_type=XLSX_TYPE)
     response["Content-Disposition"] = 'attachment; filename="reconciliation.xlsx"'
     return response
 

@@ -315,7 +315,7 @@ def test_the_reconciliation_report_and_its_download(world):
     manual_order_enter(
         actor=world["agent"],
         channel=world["channel"],
-        data=manual(recipient_phone="13800001111"),
+        data=manual(recipient_phone="13800001111", order_id="=1+2"),
         now=BUSY + timedelta(minutes=9),
     )
     platform_copy(world["channel"], "TB-777")
@@ -326,7 +326,7 @@ def test_the_reconciliation_report_and_its_download(world):
     assert report["counts"] == {"pending": 1, "matched": 1, "conflict": 0, "separate": 0}
     assert sorted((i["status"], i["platform_order_id"][:7]) for i in report["items"]) == [
         ("matched", "TB-777"),
-        ("pending", "MANUAL-"),
+        ("pending", "=1+2"),
     ]
     xlsx = client.get("/reconciliation.xlsx")
     assert xlsx["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -337,6 +337,8 @@ def test_the_reconciliation_report_and_its_download(world):
     rows = list(load_workbook(BytesIO(xlsx.content)).active.iter_rows(values_only=True))
     assert len(rows) == 3
     assert sorted(r[4] for r in rows[1:]) == ["已合并", "等待平台订单"]
+    # an id typed in that a spreadsheet would run as a formula is written as text
+    assert "'=1+2" in [r[1] for r in rows[1:]]
 
 
 def test_the_manual_entry_page_names_a_missing_field(world):
