@@ -1,7 +1,9 @@
 """The weekly and monthly reports by email (S3, S4).
 
 - **weekly**: every Monday from `OG_REPORT_SEND_HOUR` (default 07:00, local `TIME_ZONE`), last
-  week (Monday to Sunday); **monthly**: on the 1st from the same hour, last month.
+  week (Monday to Sunday); **monthly**: on the 1st from the same hour, last month. A report
+  whose day passed with every worker down is sent on the next run within `CATCH_UP_DAYS` days
+  (to those who have not had it).
 - **who**: each active manager (role `manager`, with an email) gets the whole warehouse's report
   in the language they chose for the pages; each active merchant's report contacts
   (`MerchantContact`, topic `report`, in the contact's language) get that merchant's report
@@ -88,18 +90,21 @@ class DeliveryResult:
         }
 
 
+# A report not sent on its day (every worker down) is still sent this many days later.
+CATCH_UP_DAYS = 2
+
+
 def kinds_due(now: datetime) -> list[str]:
-    """The reports due at `now` (local time): weekly on Mondays, monthly on the 1st, each from
-    `OG_REPORT_SEND_HOUR`."""
+    """The reports due at `now` (local time): weekly from Monday's `OG_REPORT_SEND_HOUR`,
+    monthly from the 1st's, each until `CATCH_UP_DAYS` days later (the period is the same:
+    last week, last month; who already had it is left out by the messages' keys)."""
     local = timezone.localtime(now)
-    if local.hour < settings.OG_REPORT_SEND_HOUR:
-        return []
-    due = []
-    if local.weekday() == 0:
-        due.append("weekly")
-    if local.day == 1:
-        due.append("monthly")
-    return due
+    days_since = {"weekly": local.weekday(), "monthly": local.day - 1}
+    return [
+        kind
+        for kind, days in days_since.items()
+        if days <= CATCH_UP_DAYS and (days > 0 or local.hour >= settings.OG_REPORT_SEND_HOUR)
+    ]
 
 
 def report_period(kind: str, *, today: date) -> Period:

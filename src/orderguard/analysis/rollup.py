@@ -21,6 +21,13 @@ channel (`sla.models.WorkingCalendar`: its hours, its working days, China's stat
 and adjusted working days when it follows them), else the default calendar, else 09:00-18:00
 on statutory working days (`sla.services.DEFAULT_WORKING_TIME`); a case's working time is the
 working time between its opening and its closing.
+
+The time per step: a step starts at the opening or a reopening (the type's first step, named
+by the event) and at each ``step_started`` event (written by every move to a later step: the
+stock-out notice, the merchant's decision, a transfer's arrival, a dispute, a special
+request's next step); it lasts until the next step starts or the case closes. At each closing
+the steps since the last opening or reopening are counted on the step rows (a step entered
+twice, its times added).
 """
 
 from __future__ import annotations
@@ -275,13 +282,14 @@ def _stretches(case_ids: list[int], end: datetime) -> dict[tuple[int, datetime],
             .order_by("case_id", "occurred_at", "pk")
             .values_list("case_id", "type", "occurred_at", "step_name", "case__type")
         )
-        current: tuple[int, str, datetime] | None = None  # case, step, since
+        last_case: int | None = None
+        current: tuple[str, datetime] | None = None  # the step the case is in, since when
         segments: list[Segment] = []
         for case_id, etype, at, step, case_type in rows:
-            if current is not None and current[0] != case_id:
-                current, segments = None, []
+            if case_id != last_case:
+                last_case, current, segments = case_id, None, []
             if current is not None:
-                segments.append((current[1], current[2], at))
+                segments.append((current[0], current[1], at))
             if etype == CaseEventType.RESOLVED:
                 out[(case_id, at)] = segments
                 current, segments = None, []
@@ -289,7 +297,7 @@ def _stretches(case_ids: list[int], end: datetime) -> dict[tuple[int, datetime],
             if etype != CaseEventType.STEP_STARTED:
                 segments = []  # an opening or a reopening starts the stretch afresh
             name = step or (FIRST_STEP.get(case_type, "") if etype != CaseEventType.STEP_STARTED else "")
-            current = (case_id, name, at) if name else None
+            current = (name, at) if name else None
     return out
 
 

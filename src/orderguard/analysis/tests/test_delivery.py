@@ -209,8 +209,13 @@ def test_the_report_speaks_each_readers_language(world, smtp):
         (datetime(2026, 11, 23, 6, 59, tzinfo=BJ), []),  # Monday before 07:00
         (datetime(2026, 11, 23, 7, 0, tzinfo=BJ), ["weekly"]),
         (datetime(2026, 11, 22, 23, 30, tzinfo=ZoneInfo("UTC")), ["weekly"]),  # 07:30 in Shanghai
-        (datetime(2026, 12, 1, 9, 0, tzinfo=BJ), ["monthly"]),  # a Tuesday, the 1st
+        (datetime(2026, 12, 1, 9, 0, tzinfo=BJ), ["weekly", "monthly"]),  # a Tuesday, the 1st
         (datetime(2027, 2, 1, 7, 0, tzinfo=BJ), ["weekly", "monthly"]),  # a Monday, the 1st
+        # a report whose day passed with every worker down is still due two days later
+        (datetime(2026, 11, 25, 0, 10, tzinfo=BJ), ["weekly"]),  # Wednesday just after midnight
+        (datetime(2026, 11, 26, 9, 0, tzinfo=BJ), []),  # Thursday
+        (datetime(2026, 12, 3, 9, 0, tzinfo=BJ), ["monthly"]),  # Thursday the 3rd
+        (datetime(2026, 12, 4, 9, 0, tzinfo=BJ), []),
     ],
 )
 def test_reports_are_due_on_mondays_and_the_first_in_local_time(moment, due):
@@ -255,12 +260,15 @@ def test_the_command_lists_the_recipients_on_a_dry_run_and_sends_by_hand(world, 
 def test_the_hourly_task_sends_on_monday_morning_only(world, smtp, monkeypatch):
     from orderguard.analysis.tasks import reports_deliver_periodic
 
-    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 11, 24, 9, 0, tzinfo=BJ))  # Tuesday
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 11, 23, 6, 0, tzinfo=BJ))  # Monday 06:00
     reports_deliver_periodic.call_local()
     assert not OutboxMessage.objects.exists()
 
     monkeypatch.setattr(clock, "now", lambda: MONDAY)
     reports_deliver_periodic.call_local()
+    reports_deliver_periodic.call_local()
+    # Tuesday's runs find everyone served
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 11, 24, 9, 0, tzinfo=BJ))
     reports_deliver_periodic.call_local()
 
     assert sorted(OutboxMessage.objects.values_list("idempotency_key", flat=True)) == sorted(
@@ -285,3 +293,23 @@ def test_a_contact_that_chose_the_monthly_report_gets_no_weekly_one(world, smtp)
     assert weekly.opted_out == ["hand-a"] and monthly.opted_out == []
     assert "reports@hand-a.example" not in _mails(smtp)
     assert "reports@hand-a.example" in _mails(smtp, first)
+
+
+def test_a_weekly_report_missed_on_monday_is_sent_on_tuesday_once(world, smtp, monkeypatch):
+    from orderguard.analysis.tasks import reports_deliver_periodic
+
+    tuesday = datetime(2026, 11, 24, 9, 0, tzinfo=BJ)
+    monkeypatch.setattr(clock, "now", lambda: tuesday)  # every worker was down on Monday
+    reports_deliver_periodic.call_local()
+    monkeypatch.setattr(clock, "now", lambda: tuesday.replace(hour=10))
+    reports_deliver_periodic.call_local()
+
+    mails = _mails(smtp, tuesday)
+    assert set(mails) == {"boss@warehouse.example", "reports@hand-a.example", "ops@hand-b.example"}
+    assert len(smtp.messages) == 3
+    assert _subject(mails["boss@warehouse.example"]) == "全仓 异常订单报表 2026-11-16 — 2026-11-22"
+    # on Thursday it is too late: a manager who joined since is not sent last week's report
+    user_with_role("manager", username="newcomer", email="newcomer@warehouse.example")
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 11, 26, 9, 0, tzinfo=BJ))
+    reports_deliver_periodic.call_local()
+    assert OutboxMessage.objects.filter(topic="report").count() == 3
