@@ -107,6 +107,21 @@ class ExceptionCase(models.Model):
                 condition=OPEN_CASE & models.Q(sla_next_at__isnull=False),
                 name="case_open_sla_next_idx",
             ),
+            # The queue's lists with closed cases (the analysis links there, S3): the closed
+            # ones latest closing first, open and closed together latest opening first, each
+            # walked from the top of an index and stopped after one page.
+            models.Index(
+                fields=["closed_at", "id"],
+                condition=models.Q(closed_at__isnull=False),
+                name="case_closed_idx",
+            ),
+            models.Index(
+                fields=["merchant", "closed_at", "id"],
+                condition=models.Q(closed_at__isnull=False),
+                name="case_closed_merchant_idx",
+            ),
+            models.Index(fields=["opened_at", "id"], name="case_opened_idx"),
+            models.Index(fields=["merchant", "opened_at", "id"], name="case_opened_merchant_idx"),
         ]
 
     def __str__(self) -> str:

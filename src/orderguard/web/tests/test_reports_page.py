@@ -25,7 +25,7 @@ from orderguard.orders.models import Order
 from orderguard.tenancy.access import actor_for
 from orderguard.tenancy.models import Merchant
 from orderguard.tenancy.tests.factories import user_with_role
-from orderguard.web.reports import _finding_link
+from orderguard.web.reports import _finding_link, _Links
 
 pytestmark = pytest.mark.django_db
 WEEK = "from=2026-11-16&to=2026-11-22"
@@ -111,7 +111,7 @@ def test_the_page_shows_the_weeks_figures_charts_and_links_to_the_queue(boss):
         ["乙商家", "2", "1", "0", "0.0%", "30 分钟"],
     ]
     assert _cells(html, "report-person")[1] == ["未指派", "2", "1", "0", "0.0%", "30 分钟"]
-    week = "opened_from=2026-11-16&amp;opened_to=2026-11-22"
+    week = "status=all&amp;opened_from=2026-11-16&amp;opened_to=2026-11-22"
     assert f'href="/queue/?type=T2&amp;{week}"' in html
     assert f'href="/queue/?channel=a-tmall&amp;{week}"' in html
     assert f'href="/queue/?assignee=none&amp;{week}"' in html
@@ -296,7 +296,7 @@ def _href(**query: str) -> str:
 
 def test_the_platform_sku_and_province_rows_link_to_the_queue(boss):
     make_history()
-    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+    week = {"status": "all", "opened_from": "2026-11-16", "opened_to": "2026-11-22"}
 
     html = boss.get(f"/reports/?{WEEK}").content.decode()
 
@@ -312,7 +312,7 @@ def test_the_platform_sku_and_province_rows_link_to_the_queue(boss):
 
 
 def test_a_merchant_users_report_links_to_its_own_cases_in_the_queue(shop_b):
-    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+    week = {"status": "all", "opened_from": "2026-11-16", "opened_to": "2026-11-22"}
 
     html = shop_b.get(f"/reports/?{WEEK}").content.decode()
 
@@ -341,12 +341,14 @@ def test_a_province_row_without_a_province_has_no_queue_link(boss):
     provinces = html.split('id="report-province"', 1)[1].split("</table>", 1)[0]
     blank = next(row for row in provinces.split("<tr>") if "（未填写）" in row)
     assert "<a " not in blank
-    assert _href(province="广东省", opened_from="2026-11-16", opened_to="2026-11-22") in provinces
+    assert (
+        _href(province="广东省", status="all", opened_from="2026-11-16", opened_to="2026-11-22") in provinces
+    )
 
 
 def test_the_findings_orders_affected_link_to_the_queue(boss):
     _history()
-    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+    week = {"status": "all", "opened_from": "2026-11-16", "opened_to": "2026-11-22"}
 
     html = boss.get(f"/reports/?{WEEK}").content.decode()
 
@@ -372,20 +374,20 @@ def test_a_findings_link_lists_the_cases_behind_it(boss):
 
 
 def test_an_audit_finding_links_to_the_audits_cases_and_a_finding_without_subject_has_none():
-    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+    link = _Links({"from": "2026-11-16", "to": "2026-11-22"}, "")
     audit = {"kind": "audit_failures", "subject": "adv-b", "merchant": "adv-b"}
 
-    assert _finding_link(audit, merchant="", opened=week) == (
-        "/queue/?source=D4&merchant=adv-b&opened_from=2026-11-16&opened_to=2026-11-22"
+    assert _finding_link(audit, link=link) == (
+        "/queue/?source=D4&merchant=adv-b&status=all&opened_from=2026-11-16&opened_to=2026-11-22"
     )
-    assert _finding_link({**audit, "subject": ""}, merchant="", opened=week) == ""
+    assert _finding_link({**audit, "subject": ""}, link=link) == ""
     stockout = {"kind": "sku_stockouts", "subject": "SKU-R", "merchant": ""}
-    assert _finding_link(stockout, merchant="", opened=week) == ""
+    assert _finding_link(stockout, link=link) == ""
 
 
 def test_a_merchant_users_findings_link_to_its_own_cases():
     _history()
-    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+    week = {"status": "all", "opened_from": "2026-11-16", "opened_to": "2026-11-22"}
     client = Client()
     client.force_login(
         user_with_role("merchant", merchant=Merchant.objects.get(code="adv-b"), username="shop-adv-b")
