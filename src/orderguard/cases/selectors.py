@@ -24,9 +24,17 @@ from orderguard.tenancy.models import Merchant, Role
 
 
 def cases_list(
-    *, case_type: str | None = None, status: str | None = None, merchant_code: str | None = None
+    *,
+    case_type: str | None = None,
+    status: str | None = None,
+    merchant_code: str | None = None,
+    platform: str = "",
+    province: str = "",
+    sku_code: str = "",
 ) -> QuerySet[ExceptionCase]:
-    """Cases by due time (soonest first). `status` "open" means any open status, "all" any."""
+    """Cases by due time (soonest first). `status` "open" means any open status, "all" any;
+    `platform`, `province` (exact) and `sku_code` (among the order's lines) filter as the work
+    queue does (`QueueFilters`)."""
     qs = ExceptionCase.objects.select_related("order", "merchant", "assignee__membership").order_by(
         "due_at", "pk"
     )
@@ -34,6 +42,7 @@ def cases_list(
         qs = qs.filter(merchant__code=merchant_code)
     if case_type:
         qs = qs.filter(type=case_type)
+    qs = _order_filtered(qs, platform=platform, province=province, sku_code=sku_code)
     if status == "open":
         qs = _open(qs)
     elif status and status != "all":
@@ -135,10 +144,36 @@ def case_load_by_person(*, actor: Actor, now: datetime | None = None) -> dict[st
 
 
 def cases_for_actor(
-    *, actor: Actor, case_type: str | None = None, status: str | None = "open"
+    *,
+    actor: Actor,
+    case_type: str | None = None,
+    status: str | None = "open",
+    platform: str = "",
+    province: str = "",
+    sku_code: str = "",
 ) -> QuerySet[ExceptionCase]:
     """Cases the actor may see, soonest deadline first (the work queue's order)."""
-    return visible(cases_list(case_type=case_type, status=status), actor)
+    return visible(
+        cases_list(
+            case_type=case_type, status=status, platform=platform, province=province, sku_code=sku_code
+        ),
+        actor,
+    )
+
+
+def _order_filtered(
+    qs: QuerySet[ExceptionCase], *, platform: str, province: str, sku_code: str
+) -> QuerySet[ExceptionCase]:
+    """`qs` narrowed to the cases whose order is on `platform` and delivers to `province`
+    (exact), and whose order has a line of `sku_code` (empty: any), each a per-row EXISTS (a
+    case is listed once however many lines match)."""
+    if platform:
+        qs = qs.filter(Exists(Order.objects.filter(pk=OuterRef("order_id"), channel__platform=platform)))
+    if province:
+        qs = qs.filter(Exists(Order.objects.filter(pk=OuterRef("order_id"), province=province)))
+    if sku_code:
+        qs = qs.filter(Exists(OrderLine.objects.filter(order_id=OuterRef("order_id"), sku_code=sku_code)))
+    return qs
 
 
 def case_get(*, actor: Actor, case_id: int) -> ExceptionCase:
@@ -265,16 +300,7 @@ def _queue_filtered(actor: Actor, filters: QueueFilters) -> QuerySet[ExceptionCa
         qs = qs.filter(
             Exists(Order.objects.filter(pk=OuterRef("order_id"), channel__code=filters.channel_code))
         )
-    if filters.platform:
-        qs = qs.filter(
-            Exists(Order.objects.filter(pk=OuterRef("order_id"), channel__platform=filters.platform))
-        )
-    if filters.province:
-        qs = qs.filter(Exists(Order.objects.filter(pk=OuterRef("order_id"), province=filters.province)))
-    if filters.sku_code:
-        qs = qs.filter(
-            Exists(OrderLine.objects.filter(order_id=OuterRef("order_id"), sku_code=filters.sku_code))
-        )
+    qs = _order_filtered(qs, platform=filters.platform, province=filters.province, sku_code=filters.sku_code)
     if filters.assignee == "me":
         qs = qs.filter(assignee_id=actor.user_id)
     elif filters.assignee == "none":
