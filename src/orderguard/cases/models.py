@@ -120,6 +120,13 @@ class ExceptionCase(models.Model):
                 condition=models.Q(closed_at__isnull=False),
                 name="case_closed_merchant_idx",
             ),
+            # an outcome's closings (the report's failed and cancelled counts): a rare one would
+            # otherwise read every closing of the period to find a page
+            models.Index(
+                fields=["outcome", "closed_at", "id"],
+                condition=models.Q(closed_at__isnull=False),
+                name="case_closed_outcome_idx",
+            ),
             models.Index(fields=["opened_at", "id"], name="case_opened_idx"),
             models.Index(fields=["merchant", "opened_at", "id"], name="case_opened_merchant_idx"),
         ]

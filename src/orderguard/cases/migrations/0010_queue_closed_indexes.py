@@ -31,6 +31,14 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="exceptioncase",
+            index=models.Index(
+                condition=models.Q(("closed_at__isnull", False)),
+                fields=["outcome", "closed_at", "id"],
+                name="case_closed_outcome_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="exceptioncase",
             index=models.Index(fields=["opened_at", "id"], name="case_opened_idx"),
         ),
         migrations.AddIndex(

@@ -89,6 +89,7 @@ def test_the_partial_indexes_are_over_exactly_the_open_statuses():
         "case_open_sla_next_idx",
         "case_closed_idx",
         "case_closed_merchant_idx",
+        "case_closed_outcome_idx",
     ]
     open_case = models.Q(status__in=OPEN_STATUS_VALUES)
     assert all(i.condition == open_case for i in partial[:5])
