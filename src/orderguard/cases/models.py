@@ -127,8 +127,11 @@ class ExceptionCase(models.Model):
                 condition=models.Q(closed_at__isnull=False),
                 name="case_closed_outcome_idx",
             ),
-            models.Index(fields=["opened_at", "id"], name="case_opened_idx"),
-            models.Index(fields=["merchant", "opened_at", "id"], name="case_opened_merchant_idx"),
+            # the merchant last, not first: with a second index led by the merchant, SQLite's
+            # planner started the API case list from the merchants and sorted every open case
+            # of the type (3 ms -> 200 ms at 1M cases); last, it still spares a merchant's list
+            # the table reads
+            models.Index(fields=["opened_at", "id", "merchant"], name="case_opened_idx"),
         ]
 
     def __str__(self) -> str:

@@ -353,7 +353,7 @@ def cases_for_queue(
     Keyset pagination, no COUNT: a page costs the same at the millionth case as at the first.
     The open lists walk a partial index over the open cases in deadline order
     (`case_open_*_idx`), the closed ones one over the closed cases by closing time
-    (`case_closed_*_idx`), the others the opening-time indexes (`case_opened_*_idx`). A
+    (`case_closed_*_idx`), the others the opening-time index (`case_opened_idx`). A
     merchant user's `merchant_code` filter is ignored (it sees its own merchant only). Raises
     ValueError for a cursor of another order than the list's. One query, whatever the page
     size; two on the one page where the dated open cases end.

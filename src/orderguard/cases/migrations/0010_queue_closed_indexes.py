@@ -39,10 +39,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="exceptioncase",
-            index=models.Index(fields=["opened_at", "id"], name="case_opened_idx"),
-        ),
-        migrations.AddIndex(
-            model_name="exceptioncase",
-            index=models.Index(fields=["merchant", "opened_at", "id"], name="case_opened_merchant_idx"),
+            index=models.Index(fields=["opened_at", "id", "merchant"], name="case_opened_idx"),
         ),
     ]
