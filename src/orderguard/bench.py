@@ -372,9 +372,12 @@ def _reads_child(cases: int, reps: int) -> dict[str, Any]:
 def _measure(reps: int) -> dict[str, Any]:
     """Time the pages and the API over the generated data (as `bench-staff-0`, who has some
     cases assigned, and `bench-merchant`, a user of the largest merchant)."""
+    from datetime import timedelta
+
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client
+    from django.utils import timezone
 
     from orderguard.cases.choices import OPEN_STATUSES
     from orderguard.cases.models import ExceptionCase
@@ -394,6 +397,23 @@ def _measure(reps: int) -> dict[str, Any]:
     )
     # a run too small to have a dated open case measures the first page there
     after = f"{int(cursor[0].timestamp() * 1_000_000)}-{cursor[1]}" if cursor and cursor[0] else ""
+    # the same depth in the closed cases, latest closed first (the analysis's links, S3)
+    closed_cursor = (
+        ExceptionCase.objects.filter(closed_at__isnull=False)
+        .order_by("-closed_at", "-pk")
+        .values_list("closed_at", "pk")[depth : depth + 1]
+        .first()
+    )
+    closed_after = (
+        f"&after=c{int(closed_cursor[0].timestamp() * 1_000_000)}-{closed_cursor[1]}"
+        if closed_cursor and closed_cursor[0]
+        else ""
+    )
+    # a month's report links: the cases opened in it (any status), those closed in it
+    today = timezone.localdate()
+    month = f"{(today - timedelta(days=30)).isoformat()}&{{}}_to={today.isoformat()}"
+    opened_in_month = "opened_from=" + month.format("opened")
+    closed_in_month = "closed_from=" + month.format("closed")
     as_staff = Client()
     as_staff.force_login(staff)
     as_merchant = Client()
@@ -412,6 +432,19 @@ def _measure(reps: int) -> dict[str, Any]:
         ("queue, assignee=me", as_staff, "/queue/?assignee=me", {}),
         (f"queue, page after {depth:,}", as_staff, f"/queue/?after={after}", {}),
         ("queue, merchant user", as_merchant, "/queue/", {}),
+        ("queue, closed, first page", as_staff, "/queue/?status=closed", {}),
+        (f"queue, closed, page after {depth:,}", as_staff, f"/queue/?status=closed{closed_after}", {}),
+        ("queue, closed, merchant user", as_merchant, "/queue/?status=closed", {}),
+        ("queue, all statuses", as_staff, "/queue/?status=all", {}),
+        ("queue, T3 opened in 30 days", as_staff, f"/queue/?status=all&type=T3&{opened_in_month}", {}),
+        ("queue, T3 closed in 30 days", as_staff, f"/queue/?status=closed&type=T3&{closed_in_month}", {}),
+        ("queue, failed, 30 days", as_staff, f"/queue/?outcome=failed&{closed_in_month}", {}),
+        (
+            "queue, failed, 30 days, merchant user",
+            as_merchant,
+            f"/queue/?outcome=failed&{closed_in_month}",
+            {},
+        ),
         ("API GET /api/v1/cases", api, "/api/v1/cases", bearer),
         ("API GET /api/v1/cases?type=T3", api, "/api/v1/cases?type=T3", bearer),
     ]
@@ -440,15 +473,15 @@ def _print_reads(results: list[dict[str, Any]]) -> None:
             f" generated in {r['generate_seconds']} s; server time per request, target {READ_TARGET_MS:.0f} ms"
             f" (load average {r['load'][0]} before, {r['load'][1]} after)"
         )
-        print(f"{'request':<32}{'median ms':>10}{'p95 ms':>10}{'target':>8}  ")
+        print(f"{'request':<40}{'median ms':>10}{'p95 ms':>10}{'target':>8}  ")
         for f in r["figures"]:
             ok = "ok" if f["p95_ms"] <= READ_TARGET_MS else "SLOW"
-            print(f"{f['what']:<32}{f['median_ms']:>10}{f['p95_ms']:>10}{READ_TARGET_MS:>8.0f}  {ok}")
+            print(f"{f['what']:<40}{f['median_ms']:>10}{f['p95_ms']:>10}{READ_TARGET_MS:>8.0f}  {ok}")
         scan = r.get("scan")
         if scan:
             ok = "ok" if scan["p95_ms"] <= SCAN_TARGET_MS else "SLOW"
             print(
-                f"{scan['what']:<32}{scan['median_ms']:>10}{scan['p95_ms']:>10}{SCAN_TARGET_MS:>8.0f}  {ok}"
+                f"{scan['what']:<40}{scan['median_ms']:>10}{scan['p95_ms']:>10}{SCAN_TARGET_MS:>8.0f}  {ok}"
                 f"  ({scan['cases_per_tick']} cases alerted per tick; floor, the due cases' read"
                 f" alone: {scan['floor_median_ms']} ms median)"
             )

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from orderguard.api.auth import AUTH, actor
+from orderguard.api.catalog import NO_NUL
 from orderguard.api.errors import AUTHENTICATED, NoQuery, reject_unknown_query, with_errors
 from orderguard.api.orders import MAX_ID, MAX_LIMIT, MAX_OFFSET, FindingOut, _finding, enum_param, object_id
 from orderguard.cases.choices import OPEN_STATUSES, CaseStatus
@@ -36,6 +37,7 @@ from orderguard.cases.services import (
 )
 from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
+from orderguard.orders.choices import Platform
 from orderguard.tenancy.access import Actor, user_id_for
 
 router = Router(tags=["cases"], auth=AUTH)
@@ -177,6 +179,12 @@ class CaseFilters(Schema):
     type: Annotated[ExceptionType | None, enum_param(ExceptionType)] = None
     status: Annotated[CaseStatus | None, enum_param(CaseStatus)] = None
     all: bool = False
+    # as the work queue's filters
+    platform: Annotated[Platform | None, enum_param(Platform)] = None
+    province: str = Field(
+        "", max_length=50, pattern=NO_NUL, description="The order's delivery province (exact)"
+    )
+    sku: str = Field("", max_length=100, pattern=NO_NUL, description="A SKU code among the order's lines")
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
@@ -249,11 +257,19 @@ def _contacts(c: ExceptionCase, act: Actor) -> dict[str, Any]:
 
 @router.get("", response=with_errors({200: CasePageOut}, *AUTHENTICATED), summary="List cases (work queue)")
 def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
-    """Open cases by default, soonest deadline first; `status` for one status, `all` for every."""
+    """Open cases by default, soonest deadline first; `status` for one status, `all` for every;
+    `platform`, `province` (exact) and `sku` (a line of the case's order) as in the work queue."""
     reject_unknown_query(request, CaseFilters)
     status = filters.status.value if filters.status else ("all" if filters.all else "open")
     act = actor(request)
-    qs = cases_for_actor(actor=act, case_type=filters.type.value if filters.type else None, status=status)
+    qs = cases_for_actor(
+        actor=act,
+        case_type=filters.type.value if filters.type else None,
+        status=status,
+        platform=filters.platform.value if filters.platform else "",
+        province=filters.province,
+        sku_code=filters.sku,
+    )
     page = qs[filters.offset : filters.offset + filters.limit]
     return {"total": qs.count(), "items": [_summary(c, act) for c in page]}
 

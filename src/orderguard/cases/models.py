@@ -107,6 +107,31 @@ class ExceptionCase(models.Model):
                 condition=OPEN_CASE & models.Q(sla_next_at__isnull=False),
                 name="case_open_sla_next_idx",
             ),
+            # The queue's lists with closed cases (the analysis links there, S3): the closed
+            # ones latest closing first, open and closed together latest opening first, each
+            # walked from the top of an index and stopped after one page.
+            models.Index(
+                fields=["closed_at", "id"],
+                condition=models.Q(closed_at__isnull=False),
+                name="case_closed_idx",
+            ),
+            models.Index(
+                fields=["merchant", "closed_at", "id"],
+                condition=models.Q(closed_at__isnull=False),
+                name="case_closed_merchant_idx",
+            ),
+            # an outcome's closings (the report's failed and cancelled counts): a rare one would
+            # otherwise read every closing of the period to find a page
+            models.Index(
+                fields=["outcome", "closed_at", "id"],
+                condition=models.Q(closed_at__isnull=False),
+                name="case_closed_outcome_idx",
+            ),
+            # the merchant last, not first: with a second index led by the merchant, SQLite's
+            # planner started the API case list from the merchants and sorted every open case
+            # of the type (3 ms -> 200 ms at 1M cases); last, it still spares a merchant's list
+            # the table reads
+            models.Index(fields=["opened_at", "id", "merchant"], name="case_opened_idx"),
         ]
 
     def __str__(self) -> str:

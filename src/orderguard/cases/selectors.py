@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,9 +24,17 @@ from orderguard.tenancy.models import Merchant, Role
 
 
 def cases_list(
-    *, case_type: str | None = None, status: str | None = None, merchant_code: str | None = None
+    *,
+    case_type: str | None = None,
+    status: str | None = None,
+    merchant_code: str | None = None,
+    platform: str = "",
+    province: str = "",
+    sku_code: str = "",
 ) -> QuerySet[ExceptionCase]:
-    """Cases by due time (soonest first). `status` "open" means any open status, "all" any."""
+    """Cases by due time (soonest first). `status` "open" means any open status, "all" any;
+    `platform`, `province` (exact) and `sku_code` (among the order's lines) filter as the work
+    queue does (`QueueFilters`)."""
     qs = ExceptionCase.objects.select_related("order", "merchant", "assignee__membership").order_by(
         "due_at", "pk"
     )
@@ -33,6 +42,7 @@ def cases_list(
         qs = qs.filter(merchant__code=merchant_code)
     if case_type:
         qs = qs.filter(type=case_type)
+    qs = _order_filtered(qs, platform=platform, province=province, sku_code=sku_code)
     if status == "open":
         qs = _open(qs)
     elif status and status != "all":
@@ -134,10 +144,36 @@ def case_load_by_person(*, actor: Actor, now: datetime | None = None) -> dict[st
 
 
 def cases_for_actor(
-    *, actor: Actor, case_type: str | None = None, status: str | None = "open"
+    *,
+    actor: Actor,
+    case_type: str | None = None,
+    status: str | None = "open",
+    platform: str = "",
+    province: str = "",
+    sku_code: str = "",
 ) -> QuerySet[ExceptionCase]:
     """Cases the actor may see, soonest deadline first (the work queue's order)."""
-    return visible(cases_list(case_type=case_type, status=status), actor)
+    return visible(
+        cases_list(
+            case_type=case_type, status=status, platform=platform, province=province, sku_code=sku_code
+        ),
+        actor,
+    )
+
+
+def _order_filtered(
+    qs: QuerySet[ExceptionCase], *, platform: str, province: str, sku_code: str
+) -> QuerySet[ExceptionCase]:
+    """`qs` narrowed to the cases whose order is on `platform` and delivers to `province`
+    (exact), and whose order has a line of `sku_code` (empty: any), each a per-row EXISTS (a
+    case is listed once however many lines match)."""
+    if platform:
+        qs = qs.filter(Exists(Order.objects.filter(pk=OuterRef("order_id"), channel__platform=platform)))
+    if province:
+        qs = qs.filter(Exists(Order.objects.filter(pk=OuterRef("order_id"), province=province)))
+    if sku_code:
+        qs = qs.filter(Exists(OrderLine.objects.filter(order_id=OuterRef("order_id"), sku_code=sku_code)))
+    return qs
 
 
 def case_get(*, actor: Actor, case_id: int) -> ExceptionCase:
@@ -165,10 +201,28 @@ def cases_by_ids(*, actor: Actor, case_ids: list[int]) -> list[ExceptionCase]:
     return list(visible(cases_list(status="all"), actor).filter(pk__in=case_ids).order_by("pk"))
 
 
+# The work queue's status filter beyond one case status: "" every open status (the default),
+# "closed" resolved or cancelled, "all" any status.
+QUEUE_CLOSED = "closed"
+QUEUE_ALL = "all"
+CLOSED_STATUS_VALUES = (str(CaseStatus.CANCELLED.value), str(CaseStatus.RESOLVED.value))
+
+
+class QueueOrder(StrEnum):
+    """The order a queue list is in: open cases by deadline (soonest first, none last); closed
+    ones by closing time, and lists with both kinds by opening time (latest first, then the
+    highest id)."""
+
+    DUE = "due"
+    CLOSED = "closed"
+    OPENED = "opened"
+
+
 @dataclass(frozen=True, slots=True)
 class QueueFilters:
     """The work queue's filters; empty strings mean "any". `assignee` is "me", "none" or a
-    username; `status` one case status, or "" for every open one."""
+    username; `status` one case status, "" for every open one, "closed" (resolved or
+    cancelled) or "all". A closing date or an `outcome` implies a closed case."""
 
     case_type: str = ""
     status: str = ""
@@ -183,24 +237,57 @@ class QueueFilters:
     platform: str = ""
     province: str = ""
     sku_code: str = ""
+    # closed on these local days, both included; the closed case's outcome (`CaseOutcome`)
+    closed_from: date | None = None
+    closed_to: date | None = None
+    outcome: str = ""
+
+    @property
+    def wants_closed(self) -> bool:
+        return self.closed_from is not None or self.closed_to is not None or bool(self.outcome)
+
+    @property
+    def order(self) -> QueueOrder:
+        """The order of the list these filters select (see `QueueOrder`)."""
+        if self.status in CLOSED_STATUS_VALUES or self.status == QUEUE_CLOSED:
+            return QueueOrder.CLOSED
+        if self.status == QUEUE_ALL:
+            return QueueOrder.CLOSED if self.wants_closed else QueueOrder.OPENED
+        if self.status == "" and self.wants_closed:
+            return QueueOrder.CLOSED
+        return QueueOrder.DUE
 
 
 @dataclass(frozen=True, slots=True)
 class QueueCursor:
-    """Where a page of the queue starts: after the case (`due_at`, `pk`) in queue order."""
+    """Where a page of the queue starts: after the case (`at`, `pk`) in the list's `order`;
+    `at` is the case's deadline (None: none), closing or opening time."""
 
-    due_at: datetime | None
+    at: datetime | None
     pk: int
+    order: QueueOrder = QueueOrder.DUE
 
 
 def _queue_filtered(actor: Actor, filters: QueueFilters) -> QuerySet[ExceptionCase]:
     """The queue's filters on the cases table alone (no join), each in a shape that lets the
-    planner walk a deadline-ordered index: names are turned into ids by scalar subqueries
+    planner walk an index in the list's order: names are turned into ids by scalar subqueries
     (evaluated once); the channel, platform and province are a per-row check of the case's
     order, the SKU one of its order's lines (EXISTS: a case is listed once however many lines
     match)."""
     qs = visible(ExceptionCase.objects.all(), actor)
-    qs = qs.filter(status=filters.status) if filters.status else _open(qs)
+    order = filters.order
+    if order is QueueOrder.DUE:
+        if filters.wants_closed:
+            # an open status and a closing date or outcome: no case is both
+            return qs.none()
+        qs = qs.filter(status=filters.status) if filters.status else _open(qs)
+    elif order is QueueOrder.CLOSED:
+        # `closed_at IS NOT NULL` as written matches the partial indexes over the closed cases
+        qs = qs.filter(closed_at__isnull=False)
+        if filters.status in CLOSED_STATUS_VALUES:
+            qs = qs.filter(status=filters.status)
+        else:
+            qs = qs.filter(status__in=CLOSED_STATUS_VALUES)
     if filters.case_type:
         qs = qs.filter(type=filters.case_type)
     if filters.source:
@@ -213,16 +300,7 @@ def _queue_filtered(actor: Actor, filters: QueueFilters) -> QuerySet[ExceptionCa
         qs = qs.filter(
             Exists(Order.objects.filter(pk=OuterRef("order_id"), channel__code=filters.channel_code))
         )
-    if filters.platform:
-        qs = qs.filter(
-            Exists(Order.objects.filter(pk=OuterRef("order_id"), channel__platform=filters.platform))
-        )
-    if filters.province:
-        qs = qs.filter(Exists(Order.objects.filter(pk=OuterRef("order_id"), province=filters.province)))
-    if filters.sku_code:
-        qs = qs.filter(
-            Exists(OrderLine.objects.filter(order_id=OuterRef("order_id"), sku_code=filters.sku_code))
-        )
+    qs = _order_filtered(qs, platform=filters.platform, province=filters.province, sku_code=filters.sku_code)
     if filters.assignee == "me":
         qs = qs.filter(assignee_id=actor.user_id)
     elif filters.assignee == "none":
@@ -233,6 +311,12 @@ def _queue_filtered(actor: Actor, filters: QueueFilters) -> QuerySet[ExceptionCa
         qs = qs.filter(opened_at__gte=_local_midnight(filters.opened_from))
     if filters.opened_to is not None:
         qs = qs.filter(opened_at__lt=_local_midnight(filters.opened_to + timedelta(days=1)))
+    if filters.closed_from is not None:
+        qs = qs.filter(closed_at__gte=_local_midnight(filters.closed_from))
+    if filters.closed_to is not None:
+        qs = qs.filter(closed_at__lt=_local_midnight(filters.closed_to + timedelta(days=1)))
+    if filters.outcome:
+        qs = qs.filter(outcome=filters.outcome)
     return qs
 
 
@@ -241,51 +325,72 @@ def _local_midnight(day: date) -> datetime:
 
 
 QUEUE_ORDER = (F("due_at").asc(nulls_last=True), "pk")
+_ORDERINGS: dict[QueueOrder, tuple[Any, ...]] = {
+    QueueOrder.DUE: QUEUE_ORDER,
+    QueueOrder.CLOSED: ("-closed_at", "-pk"),
+    QueueOrder.OPENED: ("-opened_at", "-pk"),
+}
+_SORT_FIELD = {QueueOrder.DUE: "due_at", QueueOrder.CLOSED: "closed_at", QueueOrder.OPENED: "opened_at"}
 
 
-def _queue_page(ids: QuerySet[ExceptionCase, Any]) -> list[ExceptionCase]:
+def _queue_page(ids: QuerySet[ExceptionCase, Any], order: QueueOrder) -> list[ExceptionCase]:
     """The cases whose ids `ids` (a sliced subquery) selects, with what the page shows."""
     return list(
         ExceptionCase.objects.filter(pk__in=ids)
         .select_related("merchant", "order__channel", "assignee__membership")
-        .order_by(*QUEUE_ORDER)
+        .order_by(*_ORDERINGS[order])
     )
 
 
 def cases_for_queue(
     *, actor: Actor, filters: QueueFilters, after: QueueCursor | None = None, limit: int = 50
 ) -> tuple[list[ExceptionCase], QueueCursor | None]:
-    """One page of the work queue: the open cases the actor may see, soonest deadline first
-    (no deadline last), then by id; returns the page and the cursor of the next page (None on
-    the last one).
+    """One page of the work queue: the cases the actor may see that `filters` select, in the
+    list's order (`QueueFilters.order`: open cases soonest deadline first, no deadline last;
+    closed ones latest closing first; open and closed together latest opening first; then by
+    id); returns the page and the cursor of the next page (None on the last one).
 
-    Keyset pagination, no COUNT: a page costs the same at the millionth case as at the first,
-    and walks a partial index over the open cases in deadline order (`case_open_*_idx`). A
-    merchant user's `merchant_code` filter is ignored (it sees its own merchant only). One
-    query, whatever the page size; two on the one page where the dated cases end.
+    Keyset pagination, no COUNT: a page costs the same at the millionth case as at the first.
+    The open lists walk a partial index over the open cases in deadline order
+    (`case_open_*_idx`), the closed ones one over the closed cases by closing time
+    (`case_closed_*_idx`), the others the opening-time index (`case_opened_idx`). A
+    merchant user's `merchant_code` filter is ignored (it sees its own merchant only). Raises
+    ValueError for a cursor of another order than the list's. One query, whatever the page
+    size; two on the one page where the dated open cases end.
     """
+    order = filters.order
+    if after is not None and after.order is not order:
+        raise ValueError("cursor of another order")
     qs = _queue_filtered(actor, filters)
     # The page's ids are picked on the cases table alone and only then joined to what the
     # page shows: with the joins in the same query, planners start from the small tables
     # (merchants, a channel's orders) and sort every open case.
-    if after is None:
-        rows = _queue_page(qs.order_by(*QUEUE_ORDER).values("pk")[: limit + 1])
-    elif after.due_at is None:
+    if order is not QueueOrder.DUE:
+        field = _SORT_FIELD[order]
+        if after is not None:
+            # as an index range (at <= ...), the ties on `at` by id
+            qs = qs.filter(
+                Q(**{f"{field}__lt": after.at}) | Q(pk__lt=after.pk), **{f"{field}__lte": after.at}
+            )
+        rows = _queue_page(qs.order_by(*_ORDERINGS[order]).values("pk")[: limit + 1], order)
+    elif after is None:
+        rows = _queue_page(qs.order_by(*QUEUE_ORDER).values("pk")[: limit + 1], order)
+    elif after.at is None:
         rows = _queue_page(
-            qs.filter(due_at__isnull=True, pk__gt=after.pk).order_by("pk").values("pk")[: limit + 1]
+            qs.filter(due_at__isnull=True, pk__gt=after.pk).order_by("pk").values("pk")[: limit + 1], order
         )
     else:
         # the dated cases after the cursor as an index range (due_at >= ...); the undated ones,
         # which come last, in a second query only on the page where the dated ones run out
-        dated = qs.filter(Q(due_at__gt=after.due_at) | Q(pk__gt=after.pk), due_at__gte=after.due_at)
-        rows = _queue_page(dated.order_by("due_at", "pk").values("pk")[: limit + 1])
+        dated = qs.filter(Q(due_at__gt=after.at) | Q(pk__gt=after.pk), due_at__gte=after.at)
+        rows = _queue_page(dated.order_by("due_at", "pk").values("pk")[: limit + 1], order)
         if len(rows) <= limit:
             undated = qs.filter(due_at__isnull=True).order_by("pk").values("pk")[: limit + 1 - len(rows)]
-            rows += _queue_page(undated)
+            rows += _queue_page(undated, order)
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
-    return rows[:limit], QueueCursor(due_at=last.due_at, pk=last.pk)
+    return rows[:limit], QueueCursor(at=getattr(last, _SORT_FIELD[order]), pk=last.pk, order=order)
 
 
 def cases_of_order(*, order: Order) -> list[ExceptionCase]:

@@ -1,4 +1,5 @@
-"""The work queue page: open cases soonest due first, filters, take and (bulk) assign.
+"""The work queue page: open cases soonest due first, filters, take and (bulk) assign; with a
+status filter, the closed cases too (the analysis links there, S3).
 
 Thin views: the filters are parsed by a form, the page comes from `cases_for_queue`, and
 take/assign call the case services; a refusal comes back as a message on the queue.
@@ -22,10 +23,18 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from orderguard.cases.choices import CaseStatus
+from orderguard.cases.choices import OPEN_STATUSES, CaseOutcome, CaseStatus
 from orderguard.cases.errors import CaseActionNotAllowed
 from orderguard.cases.models import ExceptionCase
-from orderguard.cases.selectors import QueueCursor, QueueFilters, assignee_label, cases_for_queue
+from orderguard.cases.selectors import (
+    QUEUE_ALL,
+    QUEUE_CLOSED,
+    QueueCursor,
+    QueueFilters,
+    QueueOrder,
+    assignee_label,
+    cases_for_queue,
+)
 from orderguard.cases.services import case_assign, cases_assign_bulk
 from orderguard.core import clock
 from orderguard.core.choices import DetectionSource, ExceptionType
@@ -48,7 +57,13 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=gettext_lazy("状态"),
         required=False,
-        choices=with_any([c for c in CaseStatus.choices if c[0] in {"open", "in_progress", "waiting"}]),
+        choices=[
+            ("", gettext_lazy("全部未结")),
+            *[c for c in CaseStatus.choices if c[0] in OPEN_STATUSES],
+            *[c for c in CaseStatus.choices if c[0] not in OPEN_STATUSES],
+            (QUEUE_CLOSED, gettext_lazy("全部已结")),
+            (QUEUE_ALL, gettext_lazy("全部（含已结）")),
+        ],
     )
     merchant = forms.ChoiceField(label=gettext_lazy("商家"), required=False)
     channel = forms.ChoiceField(label=gettext_lazy("店铺"), required=False)
@@ -72,7 +87,23 @@ class QueueFilterForm(forms.Form):
     opened_to = forms.DateField(
         label=gettext_lazy("创建日期至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    after = forms.RegexField(regex=r"^(n|\d{1,20})-\d{1,19}$", required=False, widget=forms.HiddenInput)
+    closed_from = forms.DateField(
+        label=gettext_lazy("关闭日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    closed_to = forms.DateField(
+        label=gettext_lazy("关闭日期至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    outcome = forms.ChoiceField(
+        label=gettext_lazy("结果"), required=False, choices=with_any(CaseOutcome.choices)
+    )
+    # the next page's cursor: "<deadline micros or n>-<id>" for the open lists, "c<closing
+    # micros>-<id>" for the closed ones, "o<opening micros>-<id>" for open and closed together
+    after = forms.RegexField(
+        label=gettext_lazy("分页位置"),
+        regex=r"^(n|\d{1,20}|[co]\d{1,20})-\d{1,19}$",
+        required=False,
+        widget=forms.HiddenInput,
+    )
 
     def __init__(
         self, *args: Any, actor: Actor, channels: list[Channel], merchants: list[Merchant], **kw: Any
@@ -85,16 +116,40 @@ class QueueFilterForm(forms.Form):
         if not actor.is_staff_role:
             del self.fields["merchant"]
 
+    def clean_after(self) -> QueueCursor | None:
+        text = self.cleaned_data["after"]
+        if not text:
+            return None
+        at, pk = text.split("-")
+        order = _CURSOR_ORDERS.get(at[0], QueueOrder.DUE)
+        try:
+            moment = micros_parse(at[1:] if order is not QueueOrder.DUE else at)
+        except OverflowError:
+            raise forms.ValidationError(_("分页位置无效")) from None
+        return QueueCursor(at=moment, pk=int(pk), order=order)
 
-def _cursor(text: str) -> QueueCursor | None:
-    if not text:
-        return None
-    due, pk = text.split("-")
-    return QueueCursor(due_at=micros_parse(due), pk=int(pk))
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        after = data.get("after")
+        if after is not None and "status" in data:
+            filters = QueueFilters(
+                status=data["status"],
+                closed_from=data.get("closed_from"),
+                closed_to=data.get("closed_to"),
+                outcome=data.get("outcome", ""),
+            )
+            if after.order is not filters.order:
+                # a page of another list (the filters changed): no place to start from
+                self.add_error("after", _("分页位置无效"))
+        return data
+
+
+_CURSOR_ORDERS = {"c": QueueOrder.CLOSED, "o": QueueOrder.OPENED}
+_CURSOR_PREFIX = {QueueOrder.DUE: "", QueueOrder.CLOSED: "c", QueueOrder.OPENED: "o"}
 
 
 def _cursor_text(cursor: QueueCursor) -> str:
-    return f"{micros_text(cursor.due_at)}-{cursor.pk}"
+    return f"{_CURSOR_PREFIX[cursor.order]}{micros_text(cursor.at)}-{cursor.pk}"
 
 
 def _due_state(case: ExceptionCase, now: datetime) -> str:
@@ -109,14 +164,30 @@ def _due_state(case: ExceptionCase, now: datetime) -> str:
 @login_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    """Open cases the user may see, soonest deadline first, one page at a time (keyset)."""
+    """The cases the user may see, one page at a time (keyset): open ones soonest deadline
+    first, or, with a status filter for them, closed ones latest closed first, or every case
+    latest opened first. Invalid filters are refused (400), naming them."""
     actor = actor_or_refuse(request)
     if isinstance(actor, HttpResponse):
         return actor
     channels = list(visible(Channel.objects.all(), actor).order_by("code"))
     merchants = list(Merchant.objects.order_by("code")) if actor.is_staff_role else []
     form = QueueFilterForm(request.GET, actor=actor, channels=channels, merchants=merchants)
-    data = form.cleaned_data if form.is_valid() else {}
+    if not form.is_valid():
+        return render(
+            request,
+            "web/queue.html",
+            {
+                "form": form,
+                "invalid": ", ".join(
+                    str(form.fields[name].label) for name in form.errors if name in form.fields
+                ),
+                "is_staff": actor.is_staff_role,
+                "assignees": [],
+            },
+            status=400,
+        )
+    data = form.cleaned_data
     filters = QueueFilters(
         case_type=data.get("type", ""),
         status=data.get("status", ""),
@@ -130,21 +201,44 @@ def queue(request: HttpRequest) -> HttpResponse:
         platform=data.get("platform", ""),
         province=data.get("province", ""),
         sku_code=data.get("sku", ""),
+        closed_from=data.get("closed_from"),
+        closed_to=data.get("closed_to"),
+        outcome=data.get("outcome", ""),
     )
-    after = _cursor(data.get("after", ""))
+    after = data.get("after")
     cases, next_cursor = cases_for_queue(actor=actor, filters=filters, after=after, limit=PAGE_SIZE)
     now = clock.now()
     kept = {k: v for k, v in data.items() if v and k != "after"}
+    order = filters.order
+    rows = [
+        {
+            "case": c,
+            "open": c.status in OPEN_STATUSES,
+            "state": _due_state(c, now),
+            "assignee": assignee_label(case=c, actor=actor),
+        }
+        for c in cases
+    ]
     return render(
         request,
         "web/queue.html",
         {
             "form": form,
-            "rows": [
-                {"case": c, "state": _due_state(c, now), "assignee": assignee_label(case=c, actor=actor)}
-                for c in cases
-            ],
+            "rows": rows,
+            "order": order.value,
+            "time_head": {
+                QueueOrder.DUE: _("截止时间"),
+                QueueOrder.CLOSED: _("关闭时间"),
+                QueueOrder.OPENED: _("截止／关闭时间"),
+            }[order],
+            "empty_text": {
+                QueueOrder.DUE: _("没有符合条件的未结异常单。"),
+                QueueOrder.CLOSED: _("没有符合条件的已结异常单。"),
+                QueueOrder.OPENED: _("没有符合条件的异常单。"),
+            }[order],
             "is_staff": actor.is_staff_role,
+            # take and assign are for open cases: a closed list has neither
+            "can_assign": actor.is_staff_role and any(r["open"] for r in rows),
             "assignees": list(staff_users().order_by("username")) if actor.is_staff_role else [],
             "filters_query": urlencode(kept),
             "next_query": urlencode({**kept, "after": _cursor_text(next_cursor)}) if next_cursor else "",

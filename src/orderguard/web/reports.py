@@ -43,6 +43,8 @@ from orderguard.analysis.selectors import (
     report_scope,
 )
 from orderguard.analysis.wording import breakdown_titles, definitions, duration_text, percent
+from orderguard.cases.choices import CaseOutcome
+from orderguard.cases.selectors import QUEUE_ALL, QUEUE_CLOSED
 from orderguard.core import clock
 from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.errors import NotFound
@@ -94,9 +96,39 @@ def _request_report(request: HttpRequest, actor: Actor) -> tuple[dict[str, Any],
 
 
 def _queue_link(**filters: str) -> str:
-    """The work queue filtered to the cases behind a number: the filters given, and the period
-    as the opening dates (the queue lists the open ones among them)."""
+    """The work queue filtered to the cases behind a number: the filters given (with the
+    period as the opening dates and status "all" for a count of new cases, as the closing
+    dates and status "closed" for a count of closings; see `_Links`)."""
     return "/queue/?" + urlencode({k: v for k, v in filters.items() if v})
+
+
+class _Links:
+    """The queue links of one report's numbers. A count of new cases is by opening day: the
+    cases opened in the period, whatever their status now; a count of closings is by closing
+    day: the cases closed in the period (with the outcome for the succeeded, failed and
+    cancelled counts). The closings are counted from the case events, the list from the cases:
+    a case closed in the period and reopened since is not in the list until closed again, and
+    one closed twice is listed once."""
+
+    def __init__(self, period: dict[str, Any], merchant: str) -> None:
+        self.merchant = merchant
+        self._opened = {"status": QUEUE_ALL, "opened_from": period["from"], "opened_to": period["to"]}
+        self._closed = {"status": QUEUE_CLOSED, "closed_from": period["from"], "closed_to": period["to"]}
+
+    def opened(self, **filters: str) -> str:
+        return _queue_link(**{**filters, "merchant": filters.get("merchant", self.merchant), **self._opened})
+
+    def closed(self, outcome: str = "", **filters: str) -> str:
+        merchant = filters.get("merchant", self.merchant)
+        return _queue_link(**{**filters, "merchant": merchant, **self._closed, "outcome": outcome})
+
+    def counts(self, **filters: str) -> dict[str, str]:
+        """The links of a row's new, closed, succeeded, failed and cancelled counts."""
+        return {
+            "opened": self.opened(**filters),
+            "closed": self.closed(**filters),
+            **{o: self.closed(outcome=o, **filters) for o in CaseOutcome.values},
+        }
 
 
 def _page(
@@ -140,36 +172,37 @@ def _page(
     }
     if report is not None:
         merchant = report["merchant"]["code"] if report["merchant"] else ""
-        opened = {"opened_from": report["period"]["from"], "opened_to": report["period"]["to"]}
+        link = _Links(report["period"], merchant)
+        report["totals"]["links"] = link.counts()
         for row in report["types"]:
             row["handling_text"] = {k: duration_text(v) for k, v in row["handling"].items()}
             row["working_text"] = {k: duration_text(v) for k, v in row["working"].items()}
-            row["queue"] = _queue_link(type=row["type"], merchant=merchant, **opened)
+            row["links"] = link.counts(type=row["type"])
         for row in report["steps"]:
             row["handling_text"] = {k: duration_text(v) for k, v in row["handling"].items()}
             row["working_text"] = {k: duration_text(v) for k, v in row["working"].items()}
         for row in report["sources"]:
-            row["queue"] = _queue_link(source=row["source"], merchant=merchant, **opened)
-        links = {
-            "merchant": lambda r: _queue_link(merchant=r["key"], **opened),
-            "channel": lambda r: _queue_link(channel=r["key"], **opened),
-            "person": lambda r: _queue_link(assignee=r["key"] or "none", merchant=merchant, **opened),
-            "platform": lambda r: _queue_link(platform=r["key"], merchant=merchant, **opened),
+            row["links"] = link.counts(source=row["source"])
+        keys: dict[str, Any] = {
+            # a warehouse report's merchant rows name the merchant themselves
+            "merchant": lambda r: {"merchant": r["key"]},
+            "channel": lambda r: {"channel": r["key"]},
+            "person": lambda r: {"assignee": r["key"] or "none"},
+            "platform": lambda r: {"platform": r["key"]},
             # the SKU breakdown counts stock-outs
-            "sku": lambda r: _queue_link(
-                type=ExceptionType.OUT_OF_STOCK.value, sku=r["key"], merchant=merchant, **opened
-            ),
-            "province": lambda r: _queue_link(province=r["key"], merchant=merchant, **opened),
+            "sku": lambda r: {"type": ExceptionType.OUT_OF_STOCK.value, "sku": r["key"]},
+            "province": lambda r: {"province": r["key"]},
         }
         # a row without a province (or SKU) has nothing to filter the queue on: no link
         keyed = {"platform", "sku", "province"}
         for name, rows in report["breakdowns"].items():
             for row in rows:
                 row["mean_text"] = duration_text(row["handling_mean"])
-                row["queue"] = links[name](row) if name in links and (row["key"] or name not in keyed) else ""
+                linked = name in keys and (row["key"] or name not in keyed)
+                row["links"] = link.counts(**keys[name](row)) if linked else {}
         for f in report["findings"]:
             f.update(_finding_texts(f))
-            f["queue"] = _finding_link(f, merchant=merchant, opened=opened)
+            f["queue"] = _finding_link(f, link=link)
         query = {k: v for k, v in q.items() if k in ("period", "from", "to", "merchant") and v}
         step_times = [r for r in report["steps"] if r["timed"]]
         context.update(
@@ -218,30 +251,24 @@ def _page(
     return render(request, "web/reports.html", context, status=status)
 
 
-def _finding_link(f: dict[str, Any], *, merchant: str, opened: dict[str, str]) -> str:
-    """The work queue filtered to the cases behind a finding's orders affected; no link when
-    the finding names nothing to filter on."""
+def _finding_link(f: dict[str, Any], *, link: _Links) -> str:
+    """The work queue filtered to the cases behind a finding's orders affected (opened in the
+    period, open or closed); no link when the finding names nothing to filter on."""
     kind, subject = f["kind"], f["subject"]
     if not subject:
         return ""
     if kind == "sku_stockouts":
         if not f["merchant"]:
             return ""
-        return _queue_link(
-            type=ExceptionType.OUT_OF_STOCK.value, sku=subject, merchant=f["merchant"], **opened
-        )
+        return link.opened(type=ExceptionType.OUT_OF_STOCK.value, sku=subject, merchant=f["merchant"])
     if kind == "channel_faults":
-        return _queue_link(
-            type=ExceptionType.SYSTEM_FAULT.value, channel=subject, merchant=merchant, **opened
-        )
+        return link.opened(type=ExceptionType.SYSTEM_FAULT.value, channel=subject)
     if kind == "area_address_errors":
-        return _queue_link(
-            type=ExceptionType.RECIPIENT_ERROR.value, province=subject, merchant=merchant, **opened
-        )
+        return link.opened(type=ExceptionType.RECIPIENT_ERROR.value, province=subject)
     if kind == "merchant_address_errors":
-        return _queue_link(type=ExceptionType.RECIPIENT_ERROR.value, merchant=subject, **opened)
+        return link.opened(type=ExceptionType.RECIPIENT_ERROR.value, merchant=subject)
     if kind == "audit_failures":
-        return _queue_link(source=DetectionSource.SAMPLE_AUDIT.value, merchant=subject, **opened)
+        return link.opened(source=DetectionSource.SAMPLE_AUDIT.value, merchant=subject)
     return ""
 
 

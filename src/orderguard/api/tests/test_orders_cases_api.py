@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from orderguard.cases.models import CaseEvent, ExceptionCase
-from orderguard.orders.models import OrderLine
+from orderguard.orders.models import Channel, Order, OrderLine
 from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
 from orderguard.tenancy.access import token_create
 from orderguard.tenancy.models import ApiToken
@@ -239,3 +239,47 @@ def test_a_tokens_last_use_is_recorded_at_most_every_five_minutes(client, world)
     ApiToken.objects.filter(user=user).update(last_used_at=first - timedelta(minutes=6))
     client.get("/api/v1/orders", **headers)
     assert ApiToken.objects.get(user=user).last_used_at > first
+
+
+def test_the_case_list_filters_by_platform_province_and_sku_as_the_queue_does(client, world):
+    Channel.objects.filter(pk=world["b"]["channel"].pk).update(platform="jd")
+    Order.objects.filter(pk=world["b"]["order"].pk).update(province="上海市")
+    OrderLine.objects.create(order=world["b"]["order"], line_no=2, sku_code="SKU-2", quantity=1)
+    # a second line of the same SKU lists the case once
+    OrderLine.objects.create(order=world["a"]["order"], line_no=2, sku_code="SKU-1", quantity=1)
+    client.force_login(user_with_role("operator"))
+
+    def listed(**query: str) -> list[str]:
+        body = client.get("/api/v1/cases", query).json()
+        assert body["total"] == len(body["items"])
+        return [c["platform_order_id"] for c in body["items"]]
+
+    assert listed(platform="jd") == ["P-b"]
+    assert listed(province="浙江省") == ["P-a"]
+    assert listed(sku="SKU-1") == ["P-a", "P-b"]
+    assert listed(sku="SKU-2", province="上海市", platform="jd") == ["P-b"]
+    assert listed(sku="SKU-2", province="浙江省") == []
+
+
+def test_a_merchant_filtering_the_case_list_sees_only_its_own_cases(client, world):
+    headers = bearer(user_with_role("merchant", merchant=world["a"]["channel"].merchant))
+
+    body = client.get("/api/v1/cases", {"sku": "SKU-1", "province": "浙江省"}, **headers).json()
+
+    assert [c["platform_order_id"] for c in body["items"]] == ["P-a"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"platform": "amazon"}, "platform"),
+        ({"province": "浙\x00江"}, "province"),
+        ({"sku": "S" * 101}, "sku"),
+    ],
+)
+def test_a_bad_platform_province_or_sku_filter_is_a_422_naming_it(client, world, query, field):
+    client.force_login(user_with_role("operator"))
+
+    response = client.get("/api/v1/cases", query)
+
+    assert (response.status_code, response.json()["error"]["field"]) == (422, field)

@@ -87,11 +87,16 @@ def test_the_partial_indexes_are_over_exactly_the_open_statuses():
         "case_open_person_counts_idx",
         "case_open_contact_auto_idx",
         "case_open_sla_next_idx",
+        "case_closed_idx",
+        "case_closed_merchant_idx",
+        "case_closed_outcome_idx",
     ]
     open_case = models.Q(status__in=OPEN_STATUS_VALUES)
     assert all(i.condition == open_case for i in partial[:5])
     assert partial[5].condition == open_case & models.Q(contact_auto_at__isnull=False)
     assert partial[6].condition == open_case & models.Q(sla_next_at__isnull=False)
+    # the closed lists filter on `closed_at IS NOT NULL` as written (`_queue_filtered`)
+    assert all(i.condition == models.Q(closed_at__isnull=False) for i in partial[7:])
 
 
 def test_in_literals_writes_the_values_into_the_sql_and_refuses_anything_else():
@@ -182,13 +187,13 @@ def test_a_queue_page_is_one_query_and_two_where_the_dated_cases_end(generated, 
         .exclude(due_at=None)
         .order_by("-due_at", "-pk")[0]
     )
-    boundary = QueueCursor(due_at=last_dated.due_at, pk=last_dated.pk)
+    boundary = QueueCursor(at=last_dated.due_at, pk=last_dated.pk)
     before = expected.index(last_dated.pk)
 
     with django_assert_num_queries(1):
         cases_for_queue(actor=staff, filters=QueueFilters(), limit=20)
     with django_assert_num_queries(1):
-        cases_for_queue(actor=staff, filters=QueueFilters(), after=QueueCursor(due_at=None, pk=0), limit=20)
+        cases_for_queue(actor=staff, filters=QueueFilters(), after=QueueCursor(at=None, pk=0), limit=20)
     with django_assert_num_queries(2):
         page, _next = cases_for_queue(actor=staff, filters=QueueFilters(), after=boundary, limit=5)
 

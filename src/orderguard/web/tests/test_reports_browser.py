@@ -37,7 +37,11 @@ def test_a_manager_picks_a_week_and_sees_its_charts_and_tables(page, live_server
     assert page.locator("#report-scope").inner_text().startswith("全仓 · 2026-11-16 — 2026-11-22")
     assert page.locator("#report-types tr[data-type=T2] td").nth(1).inner_text() == "3"
     page.click("#report-types tr[data-type=T2] td a")
-    page.wait_for_url(live_server.url + "/queue/?type=T2&opened_from=2026-11-16&opened_to=2026-11-22")
+    page.wait_for_url(
+        live_server.url + "/queue/?type=T2&status=all&opened_from=2026-11-16&opened_to=2026-11-22"
+    )
+    # the week's three new T2 cases, the two closed ones included
+    assert page.locator("#queue tbody tr").count() == 3
 
 
 def test_a_future_period_is_refused_on_the_page(page, live_server):  # noqa: F811

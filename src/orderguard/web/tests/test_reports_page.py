@@ -5,8 +5,10 @@ merchant's report."""
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import io
 import json
+import re
 from datetime import date
 from urllib.parse import urlencode
 
@@ -22,10 +24,11 @@ from orderguard.analysis.tests.handmade import make_history
 from orderguard.analysis.tests.test_advice import _history
 from orderguard.cases.models import ExceptionCase
 from orderguard.orders.models import Order
+from orderguard.orders.tests.factories import OrderLineFactory
 from orderguard.tenancy.access import actor_for
 from orderguard.tenancy.models import Merchant
 from orderguard.tenancy.tests.factories import user_with_role
-from orderguard.web.reports import _finding_link
+from orderguard.web.reports import _finding_link, _Links
 
 pytestmark = pytest.mark.django_db
 WEEK = "from=2026-11-16&to=2026-11-22"
@@ -138,7 +141,7 @@ def test_the_page_shows_the_weeks_figures_charts_and_links_to_the_queue(boss):
         ["乙商家", "2", "1", "0", "0.0%", "30 分钟"],
     ]
     assert _cells(html, "report-person")[1] == ["未指派", "2", "1", "0", "0.0%", "30 分钟"]
-    week = "opened_from=2026-11-16&amp;opened_to=2026-11-22"
+    week = "status=all&amp;opened_from=2026-11-16&amp;opened_to=2026-11-22"
     assert f'href="/queue/?type=T2&amp;{week}"' in html
     assert f'href="/queue/?channel=a-tmall&amp;{week}"' in html
     assert f'href="/queue/?assignee=none&amp;{week}"' in html
@@ -333,7 +336,7 @@ def _href(**query: str) -> str:
 
 def test_the_platform_sku_and_province_rows_link_to_the_queue(boss):
     make_history()
-    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+    week = {"status": "all", "opened_from": "2026-11-16", "opened_to": "2026-11-22"}
 
     html = boss.get(f"/reports/?{WEEK}").content.decode()
 
@@ -349,7 +352,7 @@ def test_the_platform_sku_and_province_rows_link_to_the_queue(boss):
 
 
 def test_a_merchant_users_report_links_to_its_own_cases_in_the_queue(shop_b):
-    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+    week = {"status": "all", "opened_from": "2026-11-16", "opened_to": "2026-11-22"}
 
     html = shop_b.get(f"/reports/?{WEEK}").content.decode()
 
@@ -378,12 +381,14 @@ def test_a_province_row_without_a_province_has_no_queue_link(boss):
     provinces = html.split('id="report-province"', 1)[1].split("</table>", 1)[0]
     blank = next(row for row in provinces.split("<tr>") if "（未填写）" in row)
     assert "<a " not in blank
-    assert _href(province="广东省", opened_from="2026-11-16", opened_to="2026-11-22") in provinces
+    assert (
+        _href(province="广东省", status="all", opened_from="2026-11-16", opened_to="2026-11-22") in provinces
+    )
 
 
 def test_the_findings_orders_affected_link_to_the_queue(boss):
     _history()
-    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+    week = {"status": "all", "opened_from": "2026-11-16", "opened_to": "2026-11-22"}
 
     html = boss.get(f"/reports/?{WEEK}").content.decode()
 
@@ -409,20 +414,20 @@ def test_a_findings_link_lists_the_cases_behind_it(boss):
 
 
 def test_an_audit_finding_links_to_the_audits_cases_and_a_finding_without_subject_has_none():
-    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+    link = _Links({"from": "2026-11-16", "to": "2026-11-22"}, "")
     audit = {"kind": "audit_failures", "subject": "adv-b", "merchant": "adv-b"}
 
-    assert _finding_link(audit, merchant="", opened=week) == (
-        "/queue/?source=D4&merchant=adv-b&opened_from=2026-11-16&opened_to=2026-11-22"
+    assert _finding_link(audit, link=link) == (
+        "/queue/?source=D4&merchant=adv-b&status=all&opened_from=2026-11-16&opened_to=2026-11-22"
     )
-    assert _finding_link({**audit, "subject": ""}, merchant="", opened=week) == ""
+    assert _finding_link({**audit, "subject": ""}, link=link) == ""
     stockout = {"kind": "sku_stockouts", "subject": "SKU-R", "merchant": ""}
-    assert _finding_link(stockout, merchant="", opened=week) == ""
+    assert _finding_link(stockout, link=link) == ""
 
 
 def test_a_merchant_users_findings_link_to_its_own_cases():
     _history()
-    week = {"opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+    week = {"status": "all", "opened_from": "2026-11-16", "opened_to": "2026-11-22"}
     client = Client()
     client.force_login(
         user_with_role("merchant", merchant=Merchant.objects.get(code="adv-b"), username="shop-adv-b")
@@ -435,3 +440,72 @@ def test_a_merchant_users_findings_link_to_its_own_cases():
     assert set(rows) == {"channel_faults", "area_address_errors"}
     assert _href(type="T4", channel="adv-jd", merchant="adv-b", **week) in rows["channel_faults"]
     assert _href(type="T2", province="浙江省", merchant="adv-b", **week) in rows["area_address_errors"]
+
+
+def _queue_rows(client: Client, url: str) -> list[int]:
+    """The cases a queue link lists, every page followed."""
+    seen: list[int] = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        seen += [int(i) for i in re.findall(r'<tr data-case="(\d+)"', html)]
+        found = re.search(r'<a href="(\?[^"]+)" rel="next">', html)
+        url = "/queue/" + found.group(1).replace("&amp;", "&") if found else ""
+    return seen
+
+
+def test_every_linked_number_of_the_report_is_the_number_of_cases_its_queue_link_lists(boss):
+    cases = make_history()
+    # the report counts a stock-out under its finding's SKU, the queue under its order's lines:
+    # as on a real order, the SKU that is out of stock is one of the order's lines
+    for key in ("c3", "c4"):
+        OrderLineFactory(order=cases[key].order, sku_code="SKU-X")
+    page = boss.get(f"/reports/?{WEEK}").content.decode()
+    body = page.split('id="report-totals"', 1)[1].split('id="report-findings"', 1)[0]
+    links = re.findall(r'<a href="(/queue/\?[^"]+)" title="[^"]*">(\d+)</a>', body)
+
+    checked = {}
+    for href, shown in links:
+        url = html_lib.unescape(href)
+        rows = _queue_rows(boss, url)
+        assert len(rows) == len(set(rows)) == int(shown), url
+        checked[url] = len(rows)
+    # the totals, the type table (new, closed), sources and the six breakdowns (new, closed,
+    # succeeded) all link
+    assert len(links) >= 40
+    assert checked["/queue/?status=all&opened_from=2026-11-16&opened_to=2026-11-22"] == 5
+    assert checked["/queue/?status=closed&closed_from=2026-11-16&closed_to=2026-11-22"] == 4
+    assert checked["/queue/?status=closed&closed_from=2026-11-16&closed_to=2026-11-22&outcome=cancelled"] == 1
+    assert checked["/queue/?type=T2&status=closed&closed_from=2026-11-16&closed_to=2026-11-22"] == 2
+    assert checked["/queue/?type=T1&status=all&opened_from=2026-11-16&opened_to=2026-11-22"] == 2
+
+
+def test_the_type_rows_link_the_new_count_to_every_case_opened_and_the_closings_to_those_closed(boss):
+    cases = make_history()
+
+    html = boss.get(f"/reports/?{WEEK}").content.decode()
+    t2 = html.split('data-type="T2"', 1)[1].split("</tr>", 1)[0]
+    opened = _queue_rows(boss, "/queue/?type=T2&status=all&opened_from=2026-11-16&opened_to=2026-11-22")
+    closed = _queue_rows(boss, "/queue/?type=T2&status=closed&closed_from=2026-11-16&closed_to=2026-11-22")
+
+    assert _href(type="T2", status="all", opened_from="2026-11-16", opened_to="2026-11-22") in t2
+    assert _href(type="T2", status="closed", closed_from="2026-11-16", closed_to="2026-11-22") in t2
+    # c1 and c2 closed, c5 still open; p1 was opened the week before
+    assert opened == [cases["c5"].pk, cases["c2"].pk, cases["c1"].pk]
+    assert closed == [cases["c2"].pk, cases["c1"].pk]
+    assert "在工作队列中查看其中未结的异常单" not in html
+
+
+def test_a_merchant_user_following_its_reports_links_sees_only_its_cases(shop_b):
+    html = shop_b.get(f"/reports/?{WEEK}").content.decode()
+    b_cases = set(ExceptionCase.objects.filter(merchant__code="hand-b").values_list("pk", flat=True))
+
+    closed = _queue_rows(
+        shop_b, "/queue/?merchant=hand-b&status=closed&closed_from=2026-11-16&closed_to=2026-11-22"
+    )
+    everything = _queue_rows(shop_b, "/queue/?merchant=hand-a&status=all")
+
+    assert _href(merchant="hand-b", status="closed", closed_from="2026-11-16", closed_to="2026-11-22") in html
+    assert len(closed) == 1 and set(closed) <= b_cases
+    assert set(everything) == b_cases

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0009_case_event_types"),
+        ("cases", "0010_queue_closed_indexes"),
     ]
 
     operations = [
