@@ -42,7 +42,7 @@ from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.errors import DomainError, NotFound
 from orderguard.orders.choices import Platform
 from orderguard.orders.models import Channel
-from orderguard.sla.steps import step_text
+from orderguard.sla.steps import step_rank, step_text
 from orderguard.tenancy.access import Actor
 from orderguard.tenancy.models import Merchant
 
@@ -435,9 +435,9 @@ STEP_SUMS = ("steps_closed", "steps_late", "overdue", "escalated", "handling_sec
 
 
 def _step_rows(current: QuerySet[DailyStat]) -> list[dict[str, Any]]:
-    """Per type and step: deadline compliance, alerts, and the time spent in the step (clock and
-    working time; its mean over the closings whose step times are known, the histograms'
-    count)."""
+    """Per type and step, the steps in the order a case meets them: deadline compliance,
+    alerts, and the time spent in the step (clock and working time; its mean over the closings
+    whose step times are known, the histograms' count)."""
     acc: dict[tuple[str, str], dict[str, Any]] = {}
     for case_type, key, *numbers, hist, whist in current.filter(dim=Dim.STEP).values_list(
         "case_type", "key", *STEP_SUMS, "handling_hist", "working_hist"
@@ -450,7 +450,7 @@ def _step_rows(current: QuerySet[DailyStat]) -> list[dict[str, Any]]:
         histogram.merge_into(a["hist"], hist)
         histogram.merge_into(a["whist"], whist)
     rows = []
-    for (case_type, key), a in sorted(acc.items()):
+    for (case_type, key), a in sorted(acc.items(), key=lambda kv: (kv[0][0], step_rank(kv[0][1]))):
         closed, late = a["steps_closed"], a["steps_late"]
         timed = sum(a["hist"].values())
         rows.append(

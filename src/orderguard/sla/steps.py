@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+# in the order a case meets them
 STEP_LABELS: dict[str, Promise] = {
     "notify_merchant": _("通知商家"),
     "merchant_decision": _("等待商家决定"),
@@ -22,6 +23,15 @@ STEP_LABELS: dict[str, Promise] = {
     "fulfil": _("拣货、打包、发货"),
     "offer_alternative": _("提供替代方案"),
 }
+
+
+_ORDER = {step: i for i, step in enumerate(STEP_LABELS)}
+
+
+def step_rank(step: str) -> tuple[int, str]:
+    """Where a step comes in the handling (STEP_LABELS lists them in that order; an unknown
+    step after them): the reports list a type's steps so."""
+    return _ORDER.get(step, len(_ORDER)), step
 
 
 def step_text(step: str) -> str:
