@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -66,7 +66,7 @@ ACTION_LABELS = {
     ActionName.RESUME: gettext_lazy("继续处理"),
     ActionName.RESOLVE: gettext_lazy("解决"),
     ActionName.CANCEL: gettext_lazy("取消异常单"),
-    ActionName.REOPEN: gettext_lazy("重新打开"),
+    ActionName.REOPEN: pgettext_lazy("case action", "重新打开"),
     ActionName.DISPUTE_SKU: gettext_lazy("买家坚持原订单：请商家核实商品资料"),
 }
 FIELD_LABELS = {

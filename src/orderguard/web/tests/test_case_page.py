@@ -297,3 +297,15 @@ def test_the_queue_links_each_case_to_its_page(client):
     html = client.get("/queue/").content.decode()
 
     assert f'<a href="/cases/{case.pk}/" class="case-link">{case.pk}</a>' in html
+
+
+def test_a_closed_cases_button_in_english_says_reopen(client):
+    case = _case(status="resolved", outcome="succeeded", closed_at=datetime(2026, 11, 25, 3, 0, tzinfo=UTC))
+    client.force_login(user_with_role("manager", username="mia"))
+    client.post("/language/", {"language": "en", "next": "/queue/"})
+
+    html = client.get(f"/cases/{case.pk}/").content.decode()
+
+    assert _buttons(html) == ["reopen"]
+    # the action is named as an action ("Reopened" is the event)
+    assert re.search(r'name="action" value="reopen"[^>]*>\s*([^<]*?)\s*<', html).group(1) == "Reopen"
