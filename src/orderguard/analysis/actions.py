@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from orderguard.analysis.choices import ActionStatus, Dim, FindingKind
@@ -226,26 +226,19 @@ def action_effect(action: ImprovementAction, *, today: date) -> dict[str, Any]:
     days = min(EFFECT_DAYS, (today - action.started_on).days)
     if days <= 0:
         return {"days": 0, "before": None, "after": None, "change": None}
-    rows = _subject_rows(action)
-    before = (
-        rows.filter(day__gte=action.started_on - timedelta(days=days), day__lt=action.started_on).aggregate(
-            n=Sum("opened")
-        )["n"]
-        or 0
+    start = action.started_on
+    sums = _subject_rows(action).aggregate(
+        before=Sum("opened", filter=Q(day__gte=start - timedelta(days=days), day__lt=start)),
+        after=Sum("opened", filter=Q(day__gte=start, day__lt=start + timedelta(days=days))),
     )
-    after = (
-        rows.filter(day__gte=action.started_on, day__lt=action.started_on + timedelta(days=days)).aggregate(
-            n=Sum("opened")
-        )["n"]
-        or 0
-    )
+    before, after = sums["before"] or 0, sums["after"] or 0
     change = None if before == 0 else round(100 * (after - before) / before, 1)
     return {"days": days, "before": before, "after": after, "change": change}
 
 
 def actions_with_effect(*, actor: Actor, today: date, limit: int = 50) -> list[dict[str, Any]]:
-    """The actions the actor may see, open ones first, each with its effect so far (two
-    queries per action: fine for the few dozen a warehouse tracks)."""
+    """The actions the actor may see, open ones first, each with its effect so far (one query
+    per action: fine for the few dozen a warehouse tracks)."""
     out = []
     for a in actions_visible(actor).select_related("merchant")[:limit]:
         out.append(

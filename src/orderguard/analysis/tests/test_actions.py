@@ -8,7 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.test import Client
 
-from orderguard.analysis.actions import ActionRefused, action_create, action_effect, action_set_status
+from orderguard.analysis.actions import (
+    ActionRefused,
+    action_create,
+    action_effect,
+    action_set_status,
+    actions_with_effect,
+)
 from orderguard.analysis.models import DailyStat, ImprovementAction
 from orderguard.tenancy.access import actor_for
 from orderguard.tenancy.tests.factories import MerchantFactory, user_with_role
@@ -126,6 +132,18 @@ def test_the_effect_compares_as_many_days_before_as_after_the_start(people):
         "after": 1,
         "change": -80.0,
     }
+
+
+def test_the_actions_table_reads_one_query_per_action(people, django_assert_num_queries):
+    for subject in ("SKU-R", "SKU-Q", "SKU-P"):
+        _create(people["boss"], subject=subject, owner_id=people["op"].user_id)
+    today = NOW.date() + timedelta(days=3)
+
+    # the actions with their merchants, then each one's before and after together
+    with django_assert_num_queries(1 + 3):
+        rows = actions_with_effect(actor=people["boss"], today=today)
+
+    assert [(r["subject"], r["effect"]["days"]) for r in rows] == [("SKU-R", 3), ("SKU-Q", 3), ("SKU-P", 3)]
 
 
 def test_the_page_creates_an_action_from_a_finding_and_lists_it(people):
