@@ -396,6 +396,8 @@ def _demo_users() -> dict[str, str]:
 
     lead = users.objects.filter(username="demo-manager").first()
     Membership.objects.filter(user__username="demo-agent", lead__isnull=True).update(lead=lead)
+    # the manager gets the warehouse's weekly and monthly reports by email (var/mail/ in the demo)
+    users.objects.filter(username="demo-manager", email="").update(email="manager@warehouse.example")
     if not NotificationChannel.objects.filter(kind="inbox").exists():
         NotificationChannel.objects.create(kind="inbox", name="站内消息")
     return made

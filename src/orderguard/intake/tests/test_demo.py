@@ -46,6 +46,8 @@ def test_the_demo_makes_orders_with_each_kind_of_problem_and_its_users_once():
     from orderguard.tenancy.models import Membership
 
     assert Membership.objects.get(user__username="demo-agent").lead.username == "demo-manager"
+    # the manager has an email: the scheduled reports reach it (S3)
+    assert User.objects.get(username="demo-manager").email == "manager@warehouse.example"
     assert NotificationChannel.objects.filter(kind="inbox", enabled=True).count() == 1
 
     # a receipt of a short SKU served the earliest waiting orders and closed their cases
