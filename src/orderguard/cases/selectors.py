@@ -35,8 +35,8 @@ def cases_list(
     sku_code: str = "",
 ) -> QuerySet[ExceptionCase]:
     """Cases by due time (soonest first). `status` "open" means any open status, "all" any;
-    `platform`, `province` (exact) and `sku_code` (among the order's lines) filter as the work
-    queue does (`QueueFilters`)."""
+    `platform`, `province` (exact) and `sku_code` (among the order's lines, or in a bundle among
+    them) filter as the work queue does (`QueueFilters`)."""
     qs = ExceptionCase.objects.select_related("order", "merchant", "assignee__membership").order_by(
         "due_at", "pk"
     )
@@ -246,6 +246,7 @@ class QueueFilters:
     opened_from: date | None = None
     opened_to: date | None = None
     # the order's channel platform, the order's province (exact), a SKU code among its lines
+    # (or in a bundle among them)
     platform: str = ""
     province: str = ""
     sku_code: str = ""
