@@ -33,10 +33,12 @@ def cases_list(
     platform: str = "",
     province: str = "",
     sku_code: str = "",
+    step: str = "",
 ) -> QuerySet[ExceptionCase]:
     """Cases by due time (soonest first). `status` "open" means any open status, "all" any;
-    `platform`, `province` (exact) and `sku_code` (among the order's lines, or in a bundle among
-    them) filter as the work queue does (`QueueFilters`)."""
+    `platform`, `province` (exact), `sku_code` (among the order's lines, or in a bundle among
+    them) and `step` (a step the case went through) filter as the work queue does
+    (`QueueFilters`)."""
     qs = ExceptionCase.objects.select_related("order", "merchant", "assignee__membership").order_by(
         "due_at", "pk"
     )
@@ -45,6 +47,8 @@ def cases_list(
     if case_type:
         qs = qs.filter(type=case_type)
     qs = _order_filtered(qs, platform=platform, province=province, sku_code=sku_code)
+    if step:
+        qs = qs.filter(_went_through(step))
     if status == "open":
         qs = _open(qs)
     elif status and status != "all":
@@ -153,11 +157,17 @@ def cases_for_actor(
     platform: str = "",
     province: str = "",
     sku_code: str = "",
+    step: str = "",
 ) -> QuerySet[ExceptionCase]:
     """Cases the actor may see, soonest deadline first (the work queue's order)."""
     return visible(
         cases_list(
-            case_type=case_type, status=status, platform=platform, province=province, sku_code=sku_code
+            case_type=case_type,
+            status=status,
+            platform=platform,
+            province=province,
+            sku_code=sku_code,
+            step=step,
         ),
         actor,
     )
