@@ -38,6 +38,7 @@ from orderguard.cases.services import (
 from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
 from orderguard.orders.choices import Platform
+from orderguard.sla.steps import STEP_LABELS
 from orderguard.tenancy.access import Actor, user_id_for
 
 router = Router(tags=["cases"], auth=AUTH)
@@ -184,7 +185,18 @@ class CaseFilters(Schema):
     province: str = Field(
         "", max_length=50, pattern=NO_NUL, description="The order's delivery province (exact)"
     )
-    sku: str = Field("", max_length=100, pattern=NO_NUL, description="A SKU code among the order's lines")
+    sku: str = Field(
+        "",
+        max_length=100,
+        pattern=NO_NUL,
+        description="A SKU code among the order's lines, or in a bundle among them",
+    )
+    step: str = Field(
+        "",
+        max_length=50,
+        pattern="^(" + "|".join(STEP_LABELS) + ")?$",
+        description="A step code: the cases that went through that step",
+    )
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
@@ -258,7 +270,8 @@ def _contacts(c: ExceptionCase, act: Actor) -> dict[str, Any]:
 @router.get("", response=with_errors({200: CasePageOut}, *AUTHENTICATED), summary="List cases (work queue)")
 def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
     """Open cases by default, soonest deadline first; `status` for one status, `all` for every;
-    `platform`, `province` (exact) and `sku` (a line of the case's order) as in the work queue."""
+    `platform`, `province` (exact) and `sku` (a line of the case's order, or of a bundle holding
+    it) and `step` (a step the case went through) as in the work queue."""
     reject_unknown_query(request, CaseFilters)
     status = filters.status.value if filters.status else ("all" if filters.all else "open")
     act = actor(request)
@@ -269,6 +282,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, A
         platform=filters.platform.value if filters.platform else "",
         province=filters.province,
         sku_code=filters.sku,
+        step=filters.step,
     )
     page = qs[filters.offset : filters.offset + filters.limit]
     return {"total": qs.count(), "items": [_summary(c, act) for c in page]}

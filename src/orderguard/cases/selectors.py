@@ -13,10 +13,12 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
-from orderguard.cases.choices import CaseStatus, WaitingOn
+from orderguard.cases.choices import CaseEventType, CaseStatus, WaitingOn
 from orderguard.cases.models import OPEN_STATUS_VALUES, CaseEvent, ExceptionCase
+from orderguard.catalog.models import BundleItem
 from orderguard.core import clock
 from orderguard.core.choices import ExceptionType
+from orderguard.core.sql import JsonKeyText
 from orderguard.inventory.models import StockMovement
 from orderguard.orders.models import Order, OrderLine
 from orderguard.tenancy.access import Actor, get_visible, usernames_as_seen_by, visible
@@ -31,10 +33,12 @@ def cases_list(
     platform: str = "",
     province: str = "",
     sku_code: str = "",
+    step: str = "",
 ) -> QuerySet[ExceptionCase]:
     """Cases by due time (soonest first). `status` "open" means any open status, "all" any;
-    `platform`, `province` (exact) and `sku_code` (among the order's lines) filter as the work
-    queue does (`QueueFilters`)."""
+    `platform`, `province` (exact), `sku_code` (among the order's lines, or in a bundle among
+    them) and `step` (a step the case went through) filter as the work queue does
+    (`QueueFilters`)."""
     qs = ExceptionCase.objects.select_related("order", "merchant", "assignee__membership").order_by(
         "due_at", "pk"
     )
@@ -43,6 +47,8 @@ def cases_list(
     if case_type:
         qs = qs.filter(type=case_type)
     qs = _order_filtered(qs, platform=platform, province=province, sku_code=sku_code)
+    if step:
+        qs = qs.filter(_went_through(step))
     if status == "open":
         qs = _open(qs)
     elif status and status != "all":
@@ -151,11 +157,17 @@ def cases_for_actor(
     platform: str = "",
     province: str = "",
     sku_code: str = "",
+    step: str = "",
 ) -> QuerySet[ExceptionCase]:
     """Cases the actor may see, soonest deadline first (the work queue's order)."""
     return visible(
         cases_list(
-            case_type=case_type, status=status, platform=platform, province=province, sku_code=sku_code
+            case_type=case_type,
+            status=status,
+            platform=platform,
+            province=province,
+            sku_code=sku_code,
+            step=step,
         ),
         actor,
     )
@@ -165,14 +177,24 @@ def _order_filtered(
     qs: QuerySet[ExceptionCase], *, platform: str, province: str, sku_code: str
 ) -> QuerySet[ExceptionCase]:
     """`qs` narrowed to the cases whose order is on `platform` and delivers to `province`
-    (exact), and whose order has a line of `sku_code` (empty: any), each a per-row EXISTS (a
-    case is listed once however many lines match)."""
+    (exact), and whose order needs `sku_code` (empty: any): a line of that SKU, or a line of a
+    bundle holding it (a stock-out of a bundle's order names the component, S3). Each a
+    per-row EXISTS (a case is listed once however many lines match)."""
     if platform:
         qs = qs.filter(Exists(Order.objects.filter(pk=OuterRef("order_id"), channel__platform=platform)))
     if province:
         qs = qs.filter(Exists(Order.objects.filter(pk=OuterRef("order_id"), province=province)))
     if sku_code:
-        qs = qs.filter(Exists(OrderLine.objects.filter(order_id=OuterRef("order_id"), sku_code=sku_code)))
+        # the bundles holding a component of that code (an uncorrelated subquery, read once):
+        # a line's bundle is of the order's merchant, and so are its components
+        bundles = BundleItem.objects.filter(component__code=sku_code).values("bundle_id")
+        qs = qs.filter(
+            Exists(
+                OrderLine.objects.filter(order_id=OuterRef("order_id")).filter(
+                    Q(sku_code=sku_code) | Q(sku_id__in=bundles)
+                )
+            )
+        )
     return qs
 
 
@@ -234,6 +256,7 @@ class QueueFilters:
     opened_from: date | None = None
     opened_to: date | None = None
     # the order's channel platform, the order's province (exact), a SKU code among its lines
+    # (or in a bundle among them)
     platform: str = ""
     province: str = ""
     sku_code: str = ""
@@ -241,6 +264,9 @@ class QueueFilters:
     closed_from: date | None = None
     closed_to: date | None = None
     outcome: str = ""
+    # a step the case went through (`sla.steps.STEP_LABELS`): its opening, a reopening or a
+    # later step started it
+    step: str = ""
 
     @property
     def wants_closed(self) -> bool:
@@ -317,7 +343,25 @@ def _queue_filtered(actor: Actor, filters: QueueFilters) -> QuerySet[ExceptionCa
         qs = qs.filter(closed_at__lt=_local_midnight(filters.closed_to + timedelta(days=1)))
     if filters.outcome:
         qs = qs.filter(outcome=filters.outcome)
+    if filters.step:
+        qs = qs.filter(_went_through(filters.step))
     return qs
+
+
+# The events that start a step, each naming it in `data.step` (`events.opened`, `reopened`,
+# `step_started`); the analysis counts a closing's steps from the same events.
+STEP_STARTS = (CaseEventType.OPENED, CaseEventType.REOPENED, CaseEventType.STEP_STARTED)
+
+
+def _went_through(step: str) -> Exists:
+    """The cases that went through `step`: an EXISTS over the case's events naming it, by the
+    `caseevent_step_idx` index (step, case); the planner starts from that index for a step few
+    cases went through, and probes it per case of the list's index for a common one."""
+    return Exists(
+        CaseEvent.objects.alias(step_name=JsonKeyText("data", "step")).filter(
+            case_id=OuterRef("pk"), step_name=step, type__in=STEP_STARTS
+        )
+    )
 
 
 def _local_midnight(day: date) -> datetime:

@@ -61,6 +61,28 @@ models.IntegerField.register_lookup(InIds)
 models.ForeignKey.register_lookup(InIds)
 
 
+class JsonKeyText(models.Func):
+    """`JsonKeyText("data", "step")`: the text of a JSON field's top-level key, with the key
+    written into the SQL (``json_extract("data", '$.step')`` on SQLite, ``("data" ->> 'step')``
+    on PostgreSQL), so that an index on the same expression is matched: SQLite matches an
+    expression index only against the expression as written, not one with a bound path. The
+    key is a plain name (lower-case letters, digits, underscores)."""
+
+    output_field = models.CharField()
+
+    def __init__(self, field: str, key: str) -> None:
+        if not _PLAIN.match(key):
+            raise ValueError(f"JsonKeyText takes a plain key, got {key!r}")
+        self.key = key
+        super().__init__(models.F(field))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
+        sql, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            return f"({sql} ->> '{self.key}')", params
+        return f"json_extract({sql}, '$.{self.key}')", params
+
+
 def append_only_trigger(table: str) -> Operation:
     """A trigger that makes the database itself refuse UPDATE of an event table.
 

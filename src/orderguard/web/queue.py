@@ -41,6 +41,7 @@ from orderguard.core.choices import DetectionSource, ExceptionType
 from orderguard.core.errors import NotFound
 from orderguard.orders.choices import Platform
 from orderguard.orders.models import Channel
+from orderguard.sla.steps import STEP_LABELS
 from orderguard.tenancy.access import Actor, staff_users, visible
 from orderguard.tenancy.models import Merchant
 from orderguard.web.common import actor_or_refuse, micros_parse, micros_text, with_any
@@ -95,6 +96,9 @@ class QueueFilterForm(forms.Form):
     )
     outcome = forms.ChoiceField(
         label=gettext_lazy("结果"), required=False, choices=with_any(CaseOutcome.choices)
+    )
+    step = forms.ChoiceField(
+        label=gettext_lazy("经过环节"), required=False, choices=with_any(list(STEP_LABELS.items()))
     )
     # the next page's cursor: "<deadline micros or n>-<id>" for the open lists, "c<closing
     # micros>-<id>" for the closed ones, "o<opening micros>-<id>" for open and closed together
@@ -204,6 +208,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         closed_from=data.get("closed_from"),
         closed_to=data.get("closed_to"),
         outcome=data.get("outcome", ""),
+        step=data.get("step", ""),
     )
     after = data.get("after")
     cases, next_cursor = cases_for_queue(actor=actor, filters=filters, after=after, limit=PAGE_SIZE)

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from orderguard.cases import events
 from orderguard.cases.models import CaseEvent, ExceptionCase
+from orderguard.core import bulk
 from orderguard.orders.models import Channel, Order, OrderLine
 from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
 from orderguard.tenancy.access import token_create
@@ -261,6 +263,26 @@ def test_the_case_list_filters_by_platform_province_and_sku_as_the_queue_does(cl
     assert listed(sku="SKU-2", province="浙江省") == []
 
 
+def test_the_case_list_filters_by_a_step_the_case_went_through(client, world):
+    case_a, case_b = world["a"]["case"], world["b"]["case"]
+    case_b.step = "restock"
+    bulk.insert(
+        [
+            events.opened(case_a, at=NOW, actor_label="system:test"),
+            events.step_started(case_b, at=NOW, actor_label="system:test"),
+        ]
+    )
+    client.force_login(user_with_role("operator"))
+
+    def listed(step: str) -> tuple[int, list[str]]:
+        body = client.get("/api/v1/cases", {"step": step}).json()
+        return body["total"], [c["platform_order_id"] for c in body["items"]]
+
+    assert listed("restock") == (1, ["P-b"])
+    assert listed("contact_buyer") == (1, ["P-a"])
+    assert listed("merchant_decision") == (0, [])
+
+
 def test_a_merchant_filtering_the_case_list_sees_only_its_own_cases(client, world):
     headers = bearer(user_with_role("merchant", merchant=world["a"]["channel"].merchant))
 
@@ -275,9 +297,11 @@ def test_a_merchant_filtering_the_case_list_sees_only_its_own_cases(client, worl
         ({"platform": "amazon"}, "platform"),
         ({"province": "浙\x00江"}, "province"),
         ({"sku": "S" * 101}, "sku"),
+        ({"step": "nowhere"}, "step"),
+        ({"step": "notify_merchant|restock"}, "step"),
     ],
 )
-def test_a_bad_platform_province_or_sku_filter_is_a_422_naming_it(client, world, query, field):
+def test_a_bad_platform_province_sku_or_step_filter_is_a_422_naming_it(client, world, query, field):
     client.force_login(user_with_role("operator"))
 
     response = client.get("/api/v1/cases", query)

@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 
+from orderguard.cases import events
 from orderguard.cases.models import CaseEvent, ExceptionCase
 from orderguard.cases.selectors import QueueCursor, QueueFilters, QueueOrder, cases_for_queue
 from orderguard.cases.tests.factories import ExceptionCaseFactory
+from orderguard.core import bulk
 from orderguard.tenancy.access import actor_for
 from orderguard.tenancy.tests.factories import user_with_role
 from orderguard.web import queue
@@ -216,6 +218,7 @@ def test_an_empty_closed_list_says_so(staff):
         # a closed list's cursor on the open list, and an open list's on the closed one
         ("after=c1795000000000000-4", "分页位置"),
         ("status=closed&after=1795000000000000-4", "分页位置"),
+        ("status=closed&step=nowhere", "经过环节"),
     ],
 )
 def test_a_bad_filter_or_cursor_is_refused_naming_it(staff, query, field):
@@ -251,3 +254,68 @@ def test_a_closed_case_cannot_be_taken_from_a_forged_post(staff):
     assert response.status_code == 302
     case.refresh_from_db()
     assert (case.assignee_id, CaseEvent.objects.count()) == (None, before)
+
+
+def _through(case: ExceptionCase, *steps: str) -> ExceptionCase:
+    """`case`'s opening in `steps[0]` and its moves to each later step, as events."""
+    case.step = steps[0]
+    written = [events.opened(case, at=case.opened_at, actor_label="system:test")]
+    for n, step in enumerate(steps[1:], start=1):
+        case.step = step
+        written.append(
+            events.step_started(case, at=case.opened_at + timedelta(minutes=n), actor_label="system:test")
+        )
+    case.save(update_fields=["step"])
+    bulk.insert(written)
+    return case
+
+
+def test_the_step_filter_lists_the_open_or_closed_cases_that_went_through_it(staff):
+    waiting = _through(ExceptionCaseFactory(type="T1"), "notify_merchant", "merchant_decision")
+    _through(ExceptionCaseFactory(type="T1"), "notify_merchant")
+    decided = _through(_closed(bj(17), type="T1"), "notify_merchant", "merchant_decision")
+    _through(_closed(bj(18), type="T1"), "notify_merchant")
+
+    open_list = staff.get("/queue/?step=merchant_decision")
+    closed_list = staff.get("/queue/?status=closed&step=merchant_decision")
+
+    assert _ids(open_list) == [waiting.pk]
+    assert _ids(closed_list) == [decided.pk]
+    html = closed_list.content.decode()
+    assert '<option value="merchant_decision" selected>等待商家决定</option>' in html
+    assert '<label for="id_step">经过环节</label>' in html or "经过环节<select" in html
+
+
+def test_the_step_select_speaks_the_users_language(staff):
+    html = staff.get("/queue/?step=notify_merchant", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    hant = staff.get("/queue/", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+
+    assert '<option value="notify_merchant" selected>Notify the merchant</option>' in html
+    assert "Step gone through" in html
+    assert "經過環節" in hant
+
+
+def test_the_step_filter_is_kept_from_page_to_page(staff, monkeypatch):
+    monkeypatch.setattr(queue, "PAGE_SIZE", 2)
+    through = [_through(_closed(bj(16, 10 + n), type="T1"), "notify_merchant", "restock") for n in range(5)]
+    for n in range(3):
+        _through(_closed(bj(16, 10 + n), type="T1"), "notify_merchant")
+
+    seen = _walk(staff, "/queue/?status=closed&step=restock")
+
+    assert seen == [c.pk for c in reversed(through)]
+
+
+def test_a_bad_step_is_refused_and_lists_nothing(staff):
+    _through(_closed(bj(16), type="T1"), "notify_merchant")
+    before = list(CaseEvent.objects.order_by("pk").values_list("pk", flat=True))
+
+    response = staff.get("/queue/?status=closed&type=T1&step=nowhere")
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "筛选条件无效：经过环节。" in html
+    assert _ids(response) == []
+    # the refused filters are shown as given, the others kept
+    assert '<option value="T1" selected>' in html
+    assert list(CaseEvent.objects.order_by("pk").values_list("pk", flat=True)) == before

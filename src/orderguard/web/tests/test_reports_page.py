@@ -23,6 +23,7 @@ from orderguard.analysis.selectors import period_sums, report_build, report_scop
 from orderguard.analysis.tests.handmade import make_history
 from orderguard.analysis.tests.test_advice import _history
 from orderguard.cases.models import ExceptionCase
+from orderguard.catalog.tests.factories import BundleItemFactory, SkuFactory
 from orderguard.orders.models import Order
 from orderguard.orders.tests.factories import OrderLineFactory
 from orderguard.tenancy.access import actor_for
@@ -509,3 +510,45 @@ def test_a_merchant_user_following_its_reports_links_sees_only_its_cases(shop_b)
     assert _href(merchant="hand-b", status="closed", closed_from="2026-11-16", closed_to="2026-11-22") in html
     assert len(closed) == 1 and set(closed) <= b_cases
     assert set(everything) == b_cases
+
+
+def test_the_step_rows_link_their_completed_and_timed_counts_to_the_cases_closed_through_the_step(boss):
+    cases = make_history()
+    closed = {"status": "closed", "closed_from": "2026-11-16", "closed_to": "2026-11-22"}
+
+    html = boss.get(f"/reports/?{WEEK}").content.decode()
+
+    steps = html.split('id="report-steps"', 1)[1].split("</table>", 1)[0]
+    times = html.split('id="report-step-times"', 1)[1].split("</table>", 1)[0]
+    told = _href(type="T1", step="notify_merchant", **closed)
+    decided = _href(type="T1", step="merchant_decision", **closed)
+    assert f"{told} " in steps and f"{decided} " in steps
+    assert f"{told} " in times and f"{decided} " in times
+    # c3 was told then decided; c4 was cancelled while the merchant was being told
+    assert sorted(_queue_rows(boss, html_lib.unescape(told[6:-1]))) == sorted(
+        [cases["c3"].pk, cases["c4"].pk]
+    )
+    assert _queue_rows(boss, html_lib.unescape(decided[6:-1])) == [cases["c3"].pk]
+    decided_row = next(r for r in _cells(html, "report-steps") if r[1] == "等待商家决定")
+    assert decided_row[2:5] == ["1", "0", "1"]
+
+
+def test_a_stockout_of_a_bundles_order_is_listed_under_its_components_sku(boss):
+    cases = make_history()
+    # c3's order holds a bundle of SKU-X; c4's holds SKU-X itself
+    merchant = cases["c3"].merchant
+    component = SkuFactory(merchant=merchant, code="SKU-X")
+    bundle = SkuFactory(merchant=merchant, code="BOX-X", is_bundle=True)
+    BundleItemFactory(bundle=bundle, component=component, quantity=2)
+    OrderLineFactory(order=cases["c3"].order, sku=bundle)
+    OrderLineFactory(order=cases["c4"].order, sku_code="SKU-X")
+    week = {"status": "all", "opened_from": "2026-11-16", "opened_to": "2026-11-22"}
+
+    html = boss.get(f"/reports/?{WEEK}").content.decode()
+
+    skus = html.split('id="report-sku"', 1)[1].split("</table>", 1)[0]
+    href = _href(type="T1", sku="SKU-X", **week)
+    assert f'{href} title="在工作队列中查看时段内新增的这些异常单（含已结）">2</a>' in skus
+    assert sorted(_queue_rows(boss, html_lib.unescape(href[6:-1]))) == sorted(
+        [cases["c3"].pk, cases["c4"].pk]
+    )
