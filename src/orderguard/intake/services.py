@@ -801,13 +801,55 @@ def _corrected(oi: OrderIn, changes: Mapping[str, str]) -> tuple[OrderIn, list[s
     return fixed, changed
 
 
+def _check_again(
+    order: Order,
+    oi: OrderIn,
+    *,
+    now: datetime,
+    actor_label: str,
+    reason: str,
+    judge: Callable[[list[OrderFindings], int], TriageResult],
+) -> TriageResult:
+    """Run an order changed by hand (`oi`, its new version, on the locked `order`) again
+    through what an import does: the checks, what it held given back (`reason`), its new
+    version written and allocated, then `judge` (the caller's triage and log, given the judged
+    order and its warehouse). Last, stock it gave back and did not take again serves the
+    orders waiting for it, in the order allocation serves them (`stock_recheck`: their
+    stock-out cases close as ``stock_arrived``). Returns what `judge` returned."""
+    warehouse_id = order.channel.warehouse_id
+    result = check_order(
+        oi,
+        catalog=catalog_index_for(merchant_id=order.merchant_id),
+        now=now,
+        severity_overrides=rule_overrides_for(merchant_id=order.merchant_id),
+    )
+    released = _give_back([(oi, order)], now=now, actor_label=actor_label, reason=reason)
+    _apply(order, oi, order.fingerprint, result)
+    lines_by_order = {order.pk: _lines_for(order, oi, result)}
+    items = _allocate_and_judge(
+        [(oi, order, result)],
+        lines_by_order=lines_by_order,
+        warehouse_id=warehouse_id,
+        now=now,
+        actor_label=actor_label,
+    )
+    bulk.update([order], ["status", "findings", *_ORDER_FIELDS])
+    bulk.insert(lines_by_order[order.pk])
+    triage = judge(items, warehouse_id)
+    if released and (free := stock_free_pairs(released)):
+        stock_recheck(pairs=free, now=now, actor_label=actor_label)
+    return triage
+
+
 @transaction.atomic
 def order_correct(
     *, order_id: int, actor: Actor, changes: Mapping[str, str], reason: str = "", now: datetime
 ) -> Correction:
     """Correct an order's recipient data (H2.4) and run it again through what an import does:
-    the checks (with the merchant's rule settings and catalogue), allocation, triage. Cases
-    whose findings went away close themselves; those whose findings changed are updated.
+    the checks (with the merchant's rule settings and catalogue), allocation (what the order
+    held is given back first, and stock it does not take again, say its SKU was made inactive
+    since, serves the orders waiting for it), triage. Cases whose findings went away close
+    themselves; those whose findings changed are updated.
 
     Only the fields of `CORRECTABLE` may change (values trimmed); values equal to the current
     ones change nothing and write nothing. The order is locked for the whole transaction. A
@@ -838,41 +880,27 @@ def order_correct(
     oi, changed = _corrected(stored_order_in(order, lines), {k: v.strip() for k, v in changes.items()})
     if not changed:
         return Correction(order=order, changed=[], triage=TriageResult())
-    channel = order.channel
-    result = check_order(
-        oi,
-        catalog=catalog_index_for(merchant_id=order.merchant_id),
-        now=now,
-        severity_overrides=rule_overrides_for(merchant_id=order.merchant_id),
-    )
-    _give_back([(oi, order)], now=now, actor_label=actor.label, reason="order_corrected")
-    _apply(order, oi, order.fingerprint, result)
-    lines_by_order = {order.pk: _lines_for(order, oi, result)}
-    items = _allocate_and_judge(
-        [(oi, order, result)],
-        lines_by_order=lines_by_order,
-        warehouse_id=channel.warehouse_id,
-        now=now,
-        actor_label=actor.label,
-    )
-    bulk.update([order], ["status", "findings", *_ORDER_FIELDS])
-    bulk.insert(lines_by_order[order.pk])
-    triage = _triage(
-        items, warehouse_id=channel.warehouse_id, now=now, actor_label=actor.label, policies=PolicyBook()
-    )
-    OrderEvent.objects.create(
-        order=order,
-        type=OrderEventType.CORRECTED,
-        occurred_at=now,
-        actor_id=actor.user_id,
-        actor_label=actor.label,
-        data={
-            "changed": changed,
-            "reason": reason.strip()[:REASON_MAX_LENGTH],
-            "status": order.status,
-            "codes": [f["code"] for f in order.findings],
-        },
-    )
+
+    def judge(items: list[OrderFindings], warehouse_id: int) -> TriageResult:
+        triage = _triage(
+            items, warehouse_id=warehouse_id, now=now, actor_label=actor.label, policies=PolicyBook()
+        )
+        OrderEvent.objects.create(
+            order=order,
+            type=OrderEventType.CORRECTED,
+            occurred_at=now,
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            data={
+                "changed": changed,
+                "reason": reason.strip()[:REASON_MAX_LENGTH],
+                "status": order.status,
+                "codes": [f["code"] for f in order.findings],
+            },
+        )
+        return triage
+
+    triage = _check_again(order, oi, now=now, actor_label=actor.label, reason="order_corrected", judge=judge)
     log.info("order %s corrected: %s", order.pk, ",".join(changed))
     return Correction(order=order, changed=changed, triage=triage)
 
@@ -967,68 +995,52 @@ def order_lines_change(
             LineIn(sku_code=sku.code, quantity=quantity, title=sku.name[:300]) for sku, quantity in wanted
         ],
     )
-    channel = order.channel
-    result = check_order(
-        oi,
-        catalog=catalog_index_for(merchant_id=order.merchant_id),
-        now=now,
-        severity_overrides=rule_overrides_for(merchant_id=order.merchant_id),
-    )
-    released = _give_back([(oi, order)], now=now, actor_label=actor.label, reason=LINES_CHANGED)
-    _apply(order, oi, order.fingerprint, result)
-    lines_by_order = {order.pk: _lines_for(order, oi, result)}
-    items = _allocate_and_judge(
-        [(oi, order, result)],
-        lines_by_order=lines_by_order,
-        warehouse_id=channel.warehouse_id,
-        now=now,
-        actor_label=actor.label,
-    )
-    bulk.update([order], ["status", "findings", *_ORDER_FIELDS])
-    bulk.insert(lines_by_order[order.pk])
     text = reason.strip()[:REASON_MAX_LENGTH]
-    # logged on the product case before the re-check may close it
-    product_case = (
-        ExceptionCase.objects.select_for_update(of=("self",))
-        .filter(order=order, type=ExceptionType.PRODUCT_ERROR, status__in=OPEN_STATUSES)
-        .first()
-    )
-    if product_case is not None:
-        bulk.insert(
-            [
-                case_events.lines_changed(
-                    product_case,
-                    at=now,
-                    actor_label=actor.label,
-                    actor_id=actor.user_id,
-                    before=before,
-                    after=after,
-                    reason=text,
-                )
-            ]
+
+    def judge(items: list[OrderFindings], warehouse_id: int) -> TriageResult:
+        # logged on the product case before the re-check may close it
+        product_case = (
+            ExceptionCase.objects.select_for_update(of=("self",))
+            .filter(order=order, type=ExceptionType.PRODUCT_ERROR, status__in=OPEN_STATUSES)
+            .first()
         )
-    triage = cases_triage(
-        items=items, now=now, actor_label=actor.label, policies=PolicyBook(), close_reason=LINES_CHANGED
-    )
-    stockout_notices_enqueue(
-        cases=triage.opened, warehouse_id=channel.warehouse_id, now=now, actor_label=actor.label
-    )
-    OrderEvent.objects.create(
-        order=order,
-        type=OrderEventType.CORRECTED,
-        occurred_at=now,
-        actor_id=actor.user_id,
-        actor_label=actor.label,
-        data={
-            "changed": ["lines"],
-            "before": before,
-            "after": after,
-            "reason": text,
-            "status": order.status,
-            "codes": [f["code"] for f in order.findings],
-        },
-    )
-    if released and (free := stock_free_pairs(released)):
-        stock_recheck(pairs=free, now=now, actor_label=actor.label)
+        if product_case is not None:
+            bulk.insert(
+                [
+                    case_events.lines_changed(
+                        product_case,
+                        at=now,
+                        actor_label=actor.label,
+                        actor_id=actor.user_id,
+                        before=before,
+                        after=after,
+                        reason=text,
+                    )
+                ]
+            )
+        triage = cases_triage(
+            items=items, now=now, actor_label=actor.label, policies=PolicyBook(), close_reason=LINES_CHANGED
+        )
+        stockout_notices_enqueue(
+            cases=triage.opened, warehouse_id=warehouse_id, now=now, actor_label=actor.label
+        )
+        OrderEvent.objects.create(
+            order=order,
+            type=OrderEventType.CORRECTED,
+            occurred_at=now,
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            data={
+                "changed": ["lines"],
+                "before": before,
+                "after": after,
+                "reason": text,
+                "status": order.status,
+                "codes": [f["code"] for f in order.findings],
+            },
+        )
+        return triage
+
+    triage = _check_again(order, oi, now=now, actor_label=actor.label, reason=LINES_CHANGED, judge=judge)
     log.info("order %s lines changed", order.pk)
     return LinesChange(order=order, changed=True, triage=triage)

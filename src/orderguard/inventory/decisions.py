@@ -21,7 +21,14 @@ from orderguard.catalog.models import BundleItem, Sku, Warehouse
 from orderguard.core import bulk
 from orderguard.core.choices import ExceptionType
 from orderguard.core.errors import DomainError
-from orderguard.inventory.models import DecisionKind, ShortPolicy, StockDecision, StockLevel, Transfer
+from orderguard.inventory.models import (
+    DecisionKind,
+    ShortPolicy,
+    StockDecision,
+    StockLevel,
+    Transfer,
+    TransferStatus,
+)
 from orderguard.inventory.selectors import StockSource, bundles_holding, stock_sources_for
 from orderguard.inventory.services import (
     QUANTITY_MAX,
@@ -69,7 +76,8 @@ class StockDecisionRefused(DomainError):
     - ``EXPECTED_INVALID``: a transfer expected to arrive no later than now;
     - ``ORDER_UNKNOWN``: an order id (to apply to or exclude) is not the merchant's (`order_id`);
     - ``ORDER_SHIPPED``: an order named is already shipped or cancelled (`order_id`, `status`);
-    - ``ORDER_NOT_AFFECTED``: an order named has no open stock-out case for the SKU;
+    - ``ORDER_NOT_AFFECTED``: an order named has no open stock-out case for the SKU, or waits
+      for a transfer of it on its way;
     - ``NO_AFFECTED_ORDERS``: no open stock-out case of the SKU is left to decide on;
     - ``NOTE_INVALID``: a note too long (`max_length`) or with control characters.
     """
@@ -99,9 +107,27 @@ def _clean(text: str, *, max_length: int = NOTE_MAX_LENGTH) -> str:
     return value
 
 
+def waiting_for_transfer(*, sku_ids: set[int], warehouse_id: int | None = None) -> set[tuple[int, int, int]]:
+    """(warehouse, SKU, order) of the orders a transfer of one of these SKUs on its way (to
+    `warehouse_id` when given) will serve: the orders of the decision that shipped it, whose
+    cases wait for it (step ``in_transit``) until it is received or cancelled. One query."""
+    transfers = Transfer.objects.filter(
+        sku_id__in=sku_ids, status=TransferStatus.IN_TRANSIT, decision__isnull=False
+    )
+    if warehouse_id is not None:
+        transfers = transfers.filter(to_warehouse_id=warehouse_id)
+    return {
+        (wh, sku, order_id)
+        for wh, sku, order_ids in transfers.values_list("to_warehouse_id", "sku_id", "decision__order_ids")
+        for order_id in order_ids
+    }
+
+
 def _short_lines(*, merchant_id: int, sku_id: int, warehouse_id: int | None) -> models.QuerySet[OrderLine]:
     """Lines of the merchant's orders to ship that lack stock of the SKU, itself or through a
-    bundle holding it, whose order has an open stock-out case (T1)."""
+    bundle holding it, whose order has an open stock-out case (T1), but for the orders a
+    transfer of the SKU on its way to their warehouse will serve (`waiting_for_transfer`): a
+    second decision on the SKU would ship their units again."""
     lines = OrderLine.objects.filter(
         order__merchant_id=merchant_id,
         sku_id__in={sku_id, *bundles_holding({sku_id})},
@@ -113,13 +139,19 @@ def _short_lines(*, merchant_id: int, sku_id: int, warehouse_id: int | None) -> 
     )
     if warehouse_id is not None:
         lines = lines.filter(order__channel__warehouse_id=warehouse_id)
+    # each order waits in its own warehouse, where the transfer goes
+    waiting = {
+        order for _wh, _sku, order in waiting_for_transfer(sku_ids={sku_id}, warehouse_id=warehouse_id)
+    }
+    if waiting:
+        lines = lines.exclude(order_id__in_ids=sorted(waiting))
     return lines
 
 
 def short_orders(*, merchant_id: int, sku_id: int, warehouse_id: int | None = None) -> dict[int, int]:
     """Order id -> warehouse id of the merchant's orders to ship that lack stock of this SKU
     (a line of it, or of a bundle holding it, not fully allocated) and have an open stock-out
-    case (T1)."""
+    case (T1), but those a transfer of the SKU on its way will serve."""
     lines = _short_lines(merchant_id=merchant_id, sku_id=sku_id, warehouse_id=warehouse_id)
     return dict(lines.values_list("order_id", "order__channel__warehouse_id").distinct())
 
@@ -163,7 +195,10 @@ def stock_decision_apply(
 ) -> DecisionResult:
     """Record the merchant's decision for its orders short of `sku_code` and apply it to each
     (H1.2, B4): every order with an open stock-out case of the SKU (in `warehouse_code` when
-    given; only `order_ids` when given), but `exclude_order_ids`.
+    given; only `order_ids` when given), but `exclude_order_ids`, and but the orders a transfer
+    of the SKU on its way will serve (an earlier transfer decision's: they wait for it, and a
+    second transfer would ship their units again). Orders waiting for a restock date (wait)
+    stay affected: nothing is on its way for them, and the merchant may decide again.
 
     - transfer: `quantity` units (default: what the orders lack beyond what is available) leave
       `from_warehouse_code` for the orders' warehouse (a `Transfer` in transit, expected at
@@ -611,7 +646,8 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
     """The SKUs whose orders have open stock-out cases (T1) and lack their stock, per merchant
     and warehouse, those with the most orders first; a merchant user sees its own. An order
     counts for each SKU of its lines (a bundle's: each component) the warehouse cannot give
-    it, not for a line merely held while another SKU is short."""
+    it, not for a line merely held while another SKU is short, nor for a SKU a transfer on its
+    way will bring it (`waiting_for_transfer`)."""
     rows = visible(
         OrderLine.objects.filter(
             sku_id__isnull=False,
@@ -649,9 +685,15 @@ def short_skus(*, actor: Actor, now: datetime, limit: int = SHORT_SKUS_SHOWN) ->
             warehouse_id__in={r[4] for r in found},
         ).values_list("warehouse_id", "sku_id", "on_hand", "allocated")
     }
+    # an order a transfer on its way will serve waits for it, not for a decision
+    in_transit = waiting_for_transfer(
+        sku_ids={c for p in parts.values() for c, _cc, _per in p} | {r[2] for r in found}
+    )
     groups: dict[tuple[int, str, int, str, int, str], set[int]] = {}
     for m, mcode, sku, code, wh, whcode, order, quantity, allocated in found:
         for component, ccode, per in parts.get(sku) or [(sku, code, 1)]:
+            if (wh, component, order) in in_transit:
+                continue
             if free.get((wh, component), 0) < per * (quantity - allocated):
                 groups.setdefault((m, mcode, component, ccode, wh, whcode), set()).add(order)
     top = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0][1], kv[0][3], kv[0][5]))[:limit]

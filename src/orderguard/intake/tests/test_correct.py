@@ -21,9 +21,9 @@ from orderguard.intake.tests.correction_world import (
     import_orders,
 )
 from orderguard.intake.tests.taobao_builder import TbItem, TbOrder
-from orderguard.inventory.models import StockLevel
+from orderguard.inventory.models import StockLevel, StockMovement
 from orderguard.inventory.services import StockIn, stock_levels_set
-from orderguard.orders.models import Order, OrderEvent
+from orderguard.orders.models import Order, OrderEvent, OrderLine
 from orderguard.orders.tests.factories import ChannelFactory
 from orderguard.tenancy.access import actor_for
 from orderguard.tenancy.tests.factories import user_with_role
@@ -275,4 +275,86 @@ def test_the_queries_of_a_correction_do_not_grow_with_the_lines_or_the_findings(
         counts.append(len(queries))
 
     assert (_codes(small), len(_codes(large)) > 1) == ([], True)
-    assert counts == [29, 29]  # the policies and calendars, and the merchant's allocation policy
+    # the policies and calendars, the merchant's allocation policy, and the orders waiting for
+    # the stock given back (none)
+    assert counts == [32, 32]
+
+
+def _mug_short_after(shop, *, waiting: bool) -> tuple[Order, Order | None]:  # type: ignore[no-untyped-def]
+    """One mug in stock, held by order 2020 (its address without province, its case open), then
+    (when `waiting`) order 2021 paid later and short of it (its stock-out case open); then the
+    mug is made inactive, so that the correction of 2020 no longer allocates it."""
+    mug = shop.merchant.skus.get(code="MUG")
+    stock_levels_set(
+        merchant_id=shop.merchant_id,
+        lines=[StockIn(warehouse_id=shop.warehouse_id, sku_id=mug.pk, on_hand=1)],
+        now=NOW,
+        actor_label="test",
+    )
+    orders = [TbOrder("2020", [TbItem("MUG", 1)], address=NO_PROVINCE)]
+    if waiting:
+        orders.append(TbOrder("2021", [TbItem("MUG", 1)], paid="2026-11-25 09:30:00"))
+    _import(shop, *orders)
+    skus_upsert(merchant_id=shop.merchant_id, skus=[SkuIn(code="MUG", name="马克杯", active=False)])
+    return _order("2020"), (_order("2021") if waiting else None)
+
+
+def test_stock_a_corrected_order_gives_back_serves_the_order_waiting_for_it(shop, agent):
+    holder, waiting = _mug_short_after(shop, waiting=True)
+    assert waiting is not None
+    t1 = ExceptionCase.objects.get(order=waiting)
+    assert (waiting.status, _codes(waiting), t1.type, t1.status) == ("on_hold", ["STOCK_SHORT"], "T1", "open")
+    assert list(StockLevel.objects.values_list("on_hand", "allocated")) == [(1, 1)]
+    logged = CaseEvent.objects.filter(case=t1).count()
+
+    order_correct(order_id=holder.pk, actor=agent, changes={"province": "浙江省"}, now=LATER)
+
+    # the corrected order's mug is now inactive: it holds nothing, and the mug serves 2021
+    assert (_order("2020").status, _codes(holder)) == ("on_hold", ["SKU_INACTIVE"])
+    assert list(OrderLine.objects.filter(order=holder).values_list("sku_id", "allocated_quantity")) == [
+        (None, 0)
+    ]
+    assert list(OrderLine.objects.filter(order=waiting).values_list("allocated_quantity", flat=True)) == [1]
+    assert list(StockLevel.objects.values_list("on_hand", "allocated")) == [(1, 1)]
+    assert (_order("2021").status, _codes(waiting)) == ("ready", [])
+    t1.refresh_from_db()
+    assert (t1.status, t1.outcome, t1.resolution, t1.closed_at) == (
+        "resolved",
+        "succeeded",
+        "stock_arrived",
+        LATER,
+    )
+    assert [(e.type, e.actor_label, e.data) for e in CaseEvent.objects.filter(case=t1).order_by("pk")][
+        logged:
+    ] == [
+        (
+            "resolved",
+            "user:ann",
+            {"outcome": "succeeded", "reason": "stock_arrived", "handling_seconds": 3600},
+        )
+    ]
+    assert _order_events(waiting)[1:] == [
+        ("allocated", "user:ann", {"reason": "stock_arrived", "units": 1, "status": "ready"})
+    ]
+    assert list(
+        StockMovement.objects.filter(order_id__in=[holder.pk, waiting.pk])
+        .order_by("pk")
+        .values_list("order_id", "type", "quantity")
+    ) == [(holder.pk, "allocation", 1), (holder.pk, "release", -1), (waiting.pk, "allocation", 1)]
+
+
+def test_stock_a_corrected_order_gives_back_with_nobody_waiting_stays_available(shop, agent):
+    holder, _none = _mug_short_after(shop, waiting=False)
+    order_correct(order_id=holder.pk, actor=agent, changes={"province": "浙江省"}, now=LATER)
+
+    assert list(StockLevel.objects.values_list("on_hand", "allocated")) == [(1, 0)]
+    assert list(
+        StockMovement.objects.filter(order_id=holder.pk).order_by("pk").values_list("type", "quantity")
+    ) == [("allocation", 1), ("release", -1)]
+    assert [e[0] for e in _order_events(holder)] == ["imported", "corrected"]
+    assert Order.objects.count() == 1
+    # the address case resolved, the product case opened: nothing else
+    assert list(ExceptionCase.objects.order_by("pk").values_list("type", "status")) == [
+        ("T2", "resolved"),
+        ("T3", "open"),
+    ]

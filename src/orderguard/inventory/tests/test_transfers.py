@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from orderguard.cases.models import ExceptionCase
-from orderguard.inventory.decisions import stock_decision_apply
+from orderguard.inventory.decisions import StockDecisionRefused, stock_decision_apply
 from orderguard.inventory.models import StockAlert, StockLevel, Transfer
 from orderguard.inventory.selectors import stock_figures, stock_ledger_mismatches
 from orderguard.inventory.tests.test_decisions import (
@@ -347,3 +347,155 @@ def test_receiving_or_cancelling_locks_the_stock_row_before_the_cases(channel, a
     if connection.vendor == "postgresql":
         assert sqls[row].endswith("FOR UPDATE")
         assert sqls[cases].endswith('FOR UPDATE OF "cases_exceptioncase"')
+
+
+# --- a second decision while a transfer is on its way ------------------------------------------
+
+
+def _order_short_since(channel) -> int:  # type: ignore[no-untyped-def]
+    """Order 4 (A x3), paid after the first transfer was decided, short of A."""
+    from orderguard.intake.services import orders_import
+    from orderguard.intake.tests.taobao_builder import TbItem, TbOrder, taobao_export
+
+    orders_import(
+        files=taobao_export([TbOrder("4", [TbItem("A", 3)], paid="2026-11-25 10:30:00")]),
+        channel=channel,
+        now=LATER,
+    )
+    assert _state("4") == ("on_hold", ["open"])
+    return _pk("4")
+
+
+def _waiting_cases() -> list[tuple[str, str, str, object]]:
+    return list(
+        ExceptionCase.objects.filter(type="T1")
+        .order_by("order__platform_order_id")
+        .values_list("order__platform_order_id", "status", "step", "due_at")
+    )
+
+
+def test_a_second_transfer_decision_leaves_out_the_orders_waiting_for_the_first(channel):
+    from orderguard.cases.models import CaseEvent
+    from orderguard.inventory.decisions import short_orders, short_skus
+
+    _setup(channel, far_a=10)
+    first = _decide(channel, expected_at=ARRIVAL)
+    assert (first.quantity, first.decision.order_ids) == (5, sorted(_pk(p) for p in "123"))
+    fourth = _order_short_since(channel)
+    waiting = [(p, "open", "in_transit", ARRIVAL) for p in "123"]
+    assert _waiting_cases()[:3] == waiting
+    first_events = list(
+        CaseEvent.objects.filter(case__order__platform_order_id__in="123").order_by("pk").values_list("pk")
+    )
+    staff = Actor(user_id=None, role=Role.MANAGER, merchant_id=None, label="user:boss")  # type: ignore[arg-type]
+
+    # the page and the selector: A waits for a decision for order 4 only
+    assert [(s.sku_code, s.order_ids) for s in short_skus(actor=staff, now=LATER)] == [("A", [fourth])]
+    sku_a = StockLevel.objects.get(sku__code="A", warehouse=channel.warehouse).sku_id
+    assert short_orders(merchant_id=channel.merchant_id, sku_id=sku_a) == {fourth: channel.warehouse_id}
+
+    result = stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind="transfer",
+        from_warehouse_code="far",
+        now=LATER + timedelta(minutes=5),
+        expected_at=ARRIVAL + timedelta(hours=2),
+    )
+
+    # order 4 alone, and the 3 units it lacks (not 2 + 1 + 2 again)
+    assert (result.order_ids, result.cases, result.decision.order_ids) == (
+        [fourth],
+        [ExceptionCase.objects.get(order_id=fourth).pk],
+        [fourth],
+    )
+    assert (result.decision.quantity, result.transfer.quantity if result.transfer else None) == (3, 3)
+    far = StockLevel.objects.get(sku__code="A", warehouse__code="far").warehouse_id
+    assert _level(channel, "A", far) == (2, 0)
+    # the first transfer's orders still wait for it, their timelines untouched
+    assert _waiting_cases() == [*waiting, ("4", "open", "in_transit", ARRIVAL + timedelta(hours=2))]
+    assert (
+        list(
+            CaseEvent.objects.filter(case__order__platform_order_id__in="123")
+            .order_by("pk")
+            .values_list("pk")
+        )
+        == first_events
+    )
+    assert short_skus(actor=staff, now=LATER) == []
+
+    # each transfer serves its own orders
+    assert transfer_receive(actor=_operator(), transfer_id=first.pk, now=ARRIVAL).served == sorted(
+        _pk(p) for p in "123"
+    )
+    assert _state("4") == ("on_hold", ["open"])
+    assert transfer_receive(actor=_operator(), transfer_id=result.transfer.pk, now=ARRIVAL).served == [fourth]
+    assert _level(channel, "A") == (8, 8)
+    assert stock_ledger_mismatches() == []
+
+
+def test_an_order_waiting_for_a_transfer_named_in_a_second_decision_is_refused(channel):
+    _setup(channel, far_a=10)
+    _decide(channel)
+    _order_short_since(channel)
+    before = _snapshot()
+
+    with pytest.raises(StockDecisionRefused) as refused:
+        stock_decision_apply(
+            actor=_merchant_actor(channel),
+            merchant_id=channel.merchant_id,
+            sku_code="A",
+            kind="transfer",
+            from_warehouse_code="far",
+            now=LATER,
+            order_ids=[_pk("1")],
+        )
+
+    assert (refused.value.code, refused.value.data) == ("ORDER_NOT_AFFECTED", {"order_id": _pk("1")})
+    assert _snapshot() == before
+
+
+def test_once_the_transfer_is_cancelled_its_orders_are_affected_again(channel):
+    _setup(channel, far_a=10)
+    transfer = _decide(channel)
+    with pytest.raises(StockDecisionRefused) as refused:
+        _decide(channel)
+    assert refused.value.code == "NO_AFFECTED_ORDERS"
+    transfer_cancel(actor=_operator(), transfer_id=transfer.pk, now=LATER + timedelta(hours=1))
+
+    result = stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind="transfer",
+        from_warehouse_code="far",
+        now=LATER + timedelta(hours=2),
+    )
+
+    assert (result.order_ids, result.decision.quantity) == (sorted(_pk(p) for p in "123"), 5)
+
+
+def test_orders_waiting_for_a_restock_date_stay_affected_by_a_later_decision(channel):
+    _setup(channel, far_a=10)
+    stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind="wait",
+        restock_at=LATER + timedelta(days=3),
+        now=LATER,
+    )
+    assert {step for _p, _s, step, _d in _waiting_cases()} == {"restock"}
+
+    result = stock_decision_apply(
+        actor=_merchant_actor(channel),
+        merchant_id=channel.merchant_id,
+        sku_code="A",
+        kind="transfer",
+        from_warehouse_code="far",
+        now=LATER + timedelta(hours=1),
+    )
+
+    # nothing is on its way for them: the transfer covers them, all they lack
+    assert (result.order_ids, result.decision.quantity) == (sorted(_pk(p) for p in "123"), 5)
