@@ -20,7 +20,12 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from orderguard.cases.disputes import DisputeRefused, dispute_refusal_message
 from orderguard.cases.errors import CaseActionNotAllowed
 from orderguard.core.errors import NotFound
-from orderguard.intake.errors import CorrectionRefused, LinesRefused, lines_refusal_message
+from orderguard.intake.errors import (
+    CorrectionRefused,
+    LinesRefused,
+    correction_refusal_message,
+    lines_refusal_message,
+)
 from orderguard.tenancy.access import NoRole
 
 
@@ -117,13 +122,12 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(CorrectionRefused)
     def on_correction_refused(request: HttpRequest, exc: CorrectionRefused) -> HttpResponse:
         field = f"changes.{exc.fields[0]}" if exc.fields else ""
-        status, message = {
-            CorrectionRefused.ROLE: (403, _("只有仓库员工可以更正收货信息")),
-            CorrectionRefused.FIELD_NOT_CORRECTABLE: (422, _("只能更正收件人姓名、电话和地址")),
-            CorrectionRefused.VALUE_INVALID: (422, _("内容过长或含有不允许的字符")),
-            CorrectionRefused.ORDER_ANONYMISED: (409, _("该订单的个人信息已清除，不能再更正")),
-        }[exc.code]
-        return respond(request, status, exc.code, message, field)
+        status = {
+            CorrectionRefused.ROLE: 403,
+            CorrectionRefused.ORDER_CLOSED: 409,
+            CorrectionRefused.ORDER_ANONYMISED: 409,
+        }.get(exc.code, 422)
+        return respond(request, status, exc.code, correction_refusal_message(exc), field)
 
     @api.exception_handler(LinesRefused)
     def on_lines_refused(request: HttpRequest, exc: LinesRefused) -> HttpResponse:

@@ -315,7 +315,8 @@ def correct_order(
     """Warehouse staff correct the recipient's name, phone or address (H2.4); the order runs
     again through the checks, allocation and triage, and cases whose findings went away close.
     Values equal to the current ones change nothing. A merchant user is refused (403 ``ROLE``);
-    an anonymised order cannot be corrected (409). Nothing is written when refused."""
+    a shipped or cancelled order (409 ``ORDER_CLOSED``) and an anonymised one (409
+    ``ORDER_ANONYMISED``) cannot be corrected. Nothing is written when refused."""
     reject_unknown_query(request, NoQuery)
     act = actor(request)
     done = order_correct(

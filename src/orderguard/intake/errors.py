@@ -54,12 +54,15 @@ class CorrectionRefused(DomainError):
     - ``ROLE``: the actor is not warehouse staff;
     - ``FIELD_NOT_CORRECTABLE``: `fields` names keys that are not recipient fields;
     - ``VALUE_INVALID``: `fields` names values that are not text or too long for their column;
+    - ``ORDER_CLOSED``: the order has shipped or is cancelled (`status`): correcting it would
+      put it back in the flow;
     - ``ORDER_ANONYMISED``: the order's personal data was removed; it is closed for good.
     """
 
     ROLE = "ROLE"
     FIELD_NOT_CORRECTABLE = "FIELD_NOT_CORRECTABLE"
     VALUE_INVALID = "VALUE_INVALID"
+    ORDER_CLOSED = "ORDER_CLOSED"
     ORDER_ANONYMISED = "ORDER_ANONYMISED"
 
     def __init__(self, *, code: str, fields: Sequence[str] = (), **data: Any) -> None:
@@ -94,6 +97,17 @@ class LinesRefused(DomainError):
         self.code = code
         self.field = field
         super().__init__(code, field=field, **data)
+
+
+def correction_refusal_message(exc: CorrectionRefused) -> str:
+    """A refused correction in words (the page and the API say the same)."""
+    return {
+        CorrectionRefused.ROLE: _("只有仓库员工可以更正收货信息"),
+        CorrectionRefused.FIELD_NOT_CORRECTABLE: _("只能更正收件人姓名、电话和地址"),
+        CorrectionRefused.VALUE_INVALID: _("内容过长或含有不允许的字符"),
+        CorrectionRefused.ORDER_CLOSED: _("订单已发货或已取消，不能更正收货信息"),
+        CorrectionRefused.ORDER_ANONYMISED: _("该订单的个人信息已清除，不能再更正"),
+    }.get(exc.code, _("操作未执行"))
 
 
 def lines_refusal_message(exc: LinesRefused) -> str:

@@ -857,7 +857,8 @@ def order_correct(
     The order's fingerprint stays the platform's: importing the same version again leaves the
     correction alone. Raises `NotFound` for a missing order or another merchant's, and
     `CorrectionRefused` (``ROLE`` for anyone but warehouse staff, ``FIELD_NOT_CORRECTABLE``,
-    ``VALUE_INVALID``, ``ORDER_ANONYMISED``), nothing written.
+    ``VALUE_INVALID``, ``ORDER_CLOSED`` for a shipped or cancelled order, ``ORDER_ANONYMISED``),
+    nothing written.
     """
     order = visible(Order.objects.select_for_update(of=("self",)), actor).filter(pk=order_id).first()
     if order is None:
@@ -876,6 +877,8 @@ def order_correct(
         raise CorrectionRefused(code=CorrectionRefused.VALUE_INVALID, fields=invalid)
     if order.anonymised_at is not None:
         raise CorrectionRefused(code=CorrectionRefused.ORDER_ANONYMISED)
+    if order_is_closed(order):
+        raise CorrectionRefused(code=CorrectionRefused.ORDER_CLOSED, status=order.status)
     lines = list(OrderLine.objects.filter(order=order).order_by("line_no"))
     oi, changed = _corrected(stored_order_in(order, lines), {k: v.strip() for k, v in changes.items()})
     if not changed:
@@ -911,6 +914,12 @@ MAX_LINE_QUANTITY = 100_000
 LINES_CHANGED = "lines_changed"
 _CLOSED_ORDER = frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED})
 _CLOSED_PLATFORM = frozenset({PlatformState.SHIPPED, PlatformState.CLOSED})
+
+
+def order_is_closed(order: Order) -> bool:
+    """Shipped or cancelled, here or on the platform: its lines and delivery details no longer
+    change (the case page offers no correction for it)."""
+    return order.status in _CLOSED_ORDER or order.platform_state in _CLOSED_PLATFORM
 
 
 def _whole_quantity(value: Any) -> int | None:
@@ -963,7 +972,7 @@ def order_lines_change(
         raise LinesRefused(code=LinesRefused.ROLE, role=actor.role)
     if order.anonymised_at is not None:
         raise LinesRefused(code=LinesRefused.ORDER_ANONYMISED)
-    if order.status in _CLOSED_ORDER or order.platform_state in _CLOSED_PLATFORM:
+    if order_is_closed(order):
         raise LinesRefused(code=LinesRefused.ORDER_CLOSED, status=order.status)
     if not lines or len(lines) > MAX_LINES:
         raise LinesRefused(code=LinesRefused.LINES_INVALID, field="lines", max_lines=MAX_LINES)

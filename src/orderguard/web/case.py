@@ -45,8 +45,13 @@ from orderguard.core import clock
 from orderguard.core.errors import NotFound
 from orderguard.core.findings import Finding
 from orderguard.core.masking import mask_detail, mask_name
-from orderguard.intake.errors import CorrectionRefused, LinesRefused, lines_refusal_message
-from orderguard.intake.services import CORRECTABLE, order_correct, order_lines_change
+from orderguard.intake.errors import (
+    CorrectionRefused,
+    LinesRefused,
+    correction_refusal_message,
+    lines_refusal_message,
+)
+from orderguard.intake.services import CORRECTABLE, order_correct, order_is_closed, order_lines_change
 from orderguard.inventory.models import DecisionKind, MovementKind
 from orderguard.orders.models import Order
 from orderguard.sla.steps import step_text
@@ -447,7 +452,7 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
             "lines": list(order.lines.order_by("line_no")),
             "findings": _findings(case),
             "order_findings": _order_findings(order),
-            "can_correct": actor.role in REVEAL_ROLES,
+            "can_correct": actor.role in REVEAL_ROLES and not order_is_closed(order),
             "correction_fields": CORRECTION_FIELDS,
             **_product_context(actor, case),
         },
@@ -655,22 +660,12 @@ def _correct(
             now=clock.now(),
         )
     except CorrectionRefused as exc:
-        return _corrected(request, case_id, ok=False, message=correction_refusal(exc))
+        return _corrected(request, case_id, ok=False, message=correction_refusal_message(exc))
     if not done.changed:
         return _corrected(request, case_id, ok=True, message=_("收货信息没有变化"))
     closed = case.pk in {c.pk for c in done.triage.closed}
     message = _("已更正收货信息并重新检查") + (_("：检查通过，异常单已自动解决") if closed else "")
     return _corrected(request, case_id, ok=True, message=message)
-
-
-def correction_refusal(exc: CorrectionRefused) -> str:
-    """A refused correction in words (the API maps the same codes in `api.errors`)."""
-    return {
-        CorrectionRefused.ROLE: _("只有仓库员工可以更正收货信息"),
-        CorrectionRefused.FIELD_NOT_CORRECTABLE: _("只能更正收件人姓名、电话和地址"),
-        CorrectionRefused.VALUE_INVALID: _("内容过长或含有不允许的字符"),
-        CorrectionRefused.ORDER_ANONYMISED: _("该订单的个人信息已清除，不能再更正"),
-    }.get(exc.code, _("操作未执行"))
 
 
 STAFF_ROLES = frozenset(STAFF_ROLE_LIST)

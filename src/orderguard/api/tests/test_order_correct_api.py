@@ -107,6 +107,18 @@ def test_a_merchant_user_is_refused_on_its_own_order_and_nothing_is_written(clie
     assert _state(order) == before
 
 
+def test_a_cancelled_order_is_refused_with_409_and_nothing_is_written(client, order):
+    Order.objects.filter(pk=order.pk).update(status="cancelled")
+    client.force_login(user_with_role("cs_agent"))
+    before = _state(order)
+
+    response = _post(client, f"/api/v1/orders/{order.pk}/correct", {"changes": {"province": "浙江省"}})
+
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "ORDER_CLOSED")
+    assert response.json()["error"]["message"] == "订单已发货或已取消，不能更正收货信息"
+    assert _state(order) == before
+
+
 def test_another_merchants_order_is_not_found_and_nothing_is_written(client, order):
     client.force_login(user_with_role("merchant", merchant=ChannelFactory().merchant))
     before = _state(order)

@@ -226,6 +226,21 @@ def test_a_value_too_long_is_refused_and_nothing_is_written(shop, agent):
     assert _snapshot(order) == before
 
 
+@pytest.mark.parametrize("status", ["cancelled", "shipped"])
+def test_a_cancelled_or_shipped_order_is_refused_and_nothing_is_written(shop, agent, status):
+    _import(shop, TbOrder("2009", [TbItem("MUG", 1)], address=NO_PROVINCE))
+    Order.objects.filter(platform_order_id="2009").update(status=status)
+    order = _order("2009")
+    before = _snapshot(order)
+
+    with pytest.raises(CorrectionRefused) as refused:
+        order_correct(order_id=order.pk, actor=agent, changes={"province": "浙江省"}, now=LATER)
+
+    # correcting it would put it back in the flow (a cancelled order on hold again)
+    assert (refused.value.code, refused.value.data["status"]) == ("ORDER_CLOSED", status)
+    assert _snapshot(order) == before
+
+
 def test_a_merchant_user_may_not_correct_its_own_order_and_nothing_is_written(shop):
     _import(shop, TbOrder("2007", [TbItem("MUG", 1)], address=NO_PROVINCE))
     order = _order("2007")

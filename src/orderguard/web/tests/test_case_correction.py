@@ -145,3 +145,17 @@ def test_an_operator_may_not_use_the_correction_form_and_nothing_is_written(case
 
     assert response.status_code == 403
     assert _state(case) == before
+
+
+def test_a_cancelled_order_has_no_correction_form_and_a_forged_one_is_refused(case):
+    Order.objects.filter(pk=case.order_id).update(status="cancelled")
+    agent = _signed_in("cs_agent")
+    before = _state(case)
+
+    html = agent.get(f"/cases/{case.pk}/").content.decode()
+    response = agent.post(f"/cases/{case.pk}/correct", {"province": "浙江省"})
+
+    assert 'id="correct-form"' not in html
+    # back on the case page with the reason
+    assert "订单已发货或已取消，不能更正收货信息" in agent.get(response["Location"]).content.decode()
+    assert _state(case) == before
