@@ -85,6 +85,25 @@ def finding_advice(f: dict[str, Any]) -> list[str]:
     return [_("提醒商家核对收货信息的采集，或加强导入校验")]
 
 
+def _time_headers() -> list[str]:
+    """The columns of a handling time or a time per step: clock, then working time."""
+    return [
+        _("平均用时"),
+        _("中位数"),
+        _("第 90 百分位"),
+        _("工作时间：平均"),
+        _("中位数"),
+        _("第 90 百分位"),
+    ]
+
+
+def _time_cells(row: dict[str, Any]) -> list[str]:
+    """A row's mean, median and 90th percentile in clock time, then in working time, in words."""
+    return [
+        duration_text(row[clock][k]) for clock in ("handling", "working") for k in ("mean", "median", "p90")
+    ]
+
+
 def scope_name(report: dict[str, Any]) -> str:
     return report["merchant"]["name"] if report["merchant"] else _("全仓")
 
@@ -273,20 +292,11 @@ def report_pdf(report: dict[str, Any]) -> bytes:
         ),
         p(_("处理用时"), h2),
         table(
-            [
-                _("类型"),
-                _("平均用时"),
-                _("中位数"),
-                _("第 90 百分位"),
-                _("工作时间：平均"),
-                _("中位数"),
-                _("第 90 百分位"),
-            ],
+            [_("类型"), *_time_headers()],
             [
                 [
                     r["label"],
-                    *(duration_text(r["handling"][k]) for k in ("mean", "median", "p90")),
-                    *(duration_text(r["working"][k]) for k in ("mean", "median", "p90")),
+                    *_time_cells(r),
                 ]
                 for r in report["types"]
             ],
@@ -328,24 +338,13 @@ def report_pdf(report: dict[str, Any]) -> bytes:
     if timed:
         story.append(
             table(
-                [
-                    _("类型"),
-                    _("环节"),
-                    _("计时的环节"),
-                    _("平均用时"),
-                    _("中位数"),
-                    _("第 90 百分位"),
-                    _("工作时间：平均"),
-                    _("中位数"),
-                    _("第 90 百分位"),
-                ],
+                [_("类型"), _("环节"), _("计时的环节"), *_time_headers()],
                 [
                     [
                         r["type_label"],
                         r["step_label"],
                         r["timed"],
-                        *(duration_text(r["handling"][k]) for k in ("mean", "median", "p90")),
-                        *(duration_text(r["working"][k]) for k in ("mean", "median", "p90")),
+                        *_time_cells(r),
                     ]
                     for r in timed
                 ],
