@@ -1,10 +1,12 @@
-"""What the pages share: who is asking, "any" in a filter, and exact times in page cursors."""
+"""What the pages share: who is asking, "any" in a filter, which filters are invalid, and exact
+times in page cursors."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy
@@ -25,6 +27,13 @@ def actor_or_refuse(request: HttpRequest) -> Actor | HttpResponse:
 def with_any(choices: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """A filter's choices with "全部" (no filter) first."""
     return [("", gettext_lazy("全部")), *choices]
+
+
+def invalid_filters(form: forms.Form) -> str:
+    """The labels of a filter form's invalid fields, in the form's order, each once, for the
+    "筛选条件无效：…" message (web/_invalid_filters.html)."""
+    labels = [str(field.label) for name, field in form.fields.items() if name in form.errors]
+    return ", ".join(dict.fromkeys(labels))
 
 
 def micros_text(moment: datetime | None) -> str:

@@ -41,7 +41,13 @@ from orderguard.orders.selectors import (
 )
 from orderguard.tenancy.access import Actor, usernames_as_seen_by, visible
 from orderguard.validation.checks import explain
-from orderguard.web.common import actor_or_refuse, micros_parse, micros_text, with_any
+from orderguard.web.common import (
+    actor_or_refuse,
+    invalid_filters,
+    micros_parse,
+    micros_text,
+    with_any,
+)
 
 PAGE_SIZE = 50
 # Searches a session remembers (the oldest is forgotten first); a search older than that asks to
@@ -69,9 +75,17 @@ class OrderFilterForm(forms.Form):
         label=gettext_lazy("状态"), required=False, choices=with_any(OrderStatus.choices)
     )
     channel = forms.ChoiceField(label=gettext_lazy("店铺"), required=False)
-    s = forms.RegexField(regex=r"^[\w-]{1,32}$", required=False, widget=forms.HiddenInput)
+    # the token a posted search is kept under in the session: named as the search it stands for
+    s = forms.RegexField(
+        label=gettext_lazy("搜索"), regex=r"^[\w-]{1,32}$", required=False, widget=forms.HiddenInput
+    )
     # bounded: a larger time would not be a datetime, a larger key not a 64-bit integer
-    after = forms.RegexField(regex=r"^(n|\d{1,17})-\d{1,18}$", required=False, widget=forms.HiddenInput)
+    after = forms.RegexField(
+        label=gettext_lazy("分页位置"),
+        regex=r"^(n|\d{1,17})-\d{1,18}$",
+        required=False,
+        widget=forms.HiddenInput,
+    )
 
     def __init__(self, *args: Any, channels: list[Channel], **kw: Any):
         super().__init__(*args, **kw)
@@ -123,7 +137,8 @@ def orders(request: HttpRequest) -> HttpResponse:
     next request. The search box posts (with the CSRF token); the text is kept in the session
     under a random token and the browser is redirected (303) to ``?s=<token>``, so reloading,
     going back and the next-page links work without resubmitting and without the text.
-    Status and channel are no personal data and stay plain GET parameters.
+    Status and channel are no personal data and stay plain GET parameters. An invalid filter,
+    posted or in the URL, is refused (400) naming it, as the work queue does.
     """
     actor = actor_or_refuse(request)
     if isinstance(actor, HttpResponse):
@@ -131,30 +146,36 @@ def orders(request: HttpRequest) -> HttpResponse:
     channels = list(visible(Channel.objects.all(), actor).order_by("code"))
     if request.method == "POST":
         form = OrderFilterForm(request.POST, channels=channels)
-        data = form.cleaned_data if form.is_valid() else {}
-        kept = {k: data[k] for k in ("status", "channel") if data.get(k)}
-        q = data.get("q", "").strip()
+        if not form.is_valid():
+            return _refused(request, form, q=request.POST.get("q", ""), is_staff=actor.is_staff_role)
+        data = form.cleaned_data
+        kept = {k: data[k] for k in ("status", "channel") if data[k]}
+        q = data["q"].strip()
         if q:
             kept["s"] = _remember(request, q)
         target = reverse("web:orders") + (f"?{urlencode(kept)}" if kept else "")
         return HttpResponseRedirect(target, status=303)
 
     form = OrderFilterForm(request.GET, channels=channels)
-    data = form.cleaned_data if form.is_valid() else {}
-    token = data.get("s", "")
-    q = request.session.get(SESSION_KEY, {}).get(token, "") if token else ""
+    if not form.is_valid():
+        # a well-formed token still shows its search text in the box, as typed
+        q = _searched(request, form.cleaned_data.get("s", ""))
+        return _refused(request, form, q=q, is_staff=actor.is_staff_role)
+    data = form.cleaned_data
+    token = data["s"]
+    q = _searched(request, token)
     if token and not q:
         messages.info(request, _("这次搜索已过期，请重新输入搜索内容。"))
-    after = _cursor(data.get("after", ""))
+    after = _cursor(data["after"])
     rows, next_cursor = orders_page(
         actor=actor,
         q=q,
-        status=data.get("status", ""),
-        channel_code=data.get("channel", ""),
+        status=data["status"],
+        channel_code=data["channel"],
         after=after,
         limit=PAGE_SIZE,
     )
-    kept = {k: data[k] for k in ("status", "channel") if data.get(k)}
+    kept = {k: data[k] for k in ("status", "channel") if data[k]}
     if q:
         kept["s"] = token
     return render(
@@ -172,6 +193,22 @@ def orders(request: HttpRequest) -> HttpResponse:
             "next_query": urlencode({**kept, "after": _cursor_text(next_cursor)}) if next_cursor else "",
             "paged": after is not None,
         },
+    )
+
+
+def _searched(request: HttpRequest, token: str) -> str:
+    """The search text the session keeps under `token` ("" for none or a forgotten one)."""
+    return request.session.get(SESSION_KEY, {}).get(token, "") if token else ""
+
+
+def _refused(request: HttpRequest, form: OrderFilterForm, *, q: str, is_staff: bool) -> HttpResponse:
+    """The page with the filters as given and the invalid ones named (400); no orders are listed
+    from the filters that were valid, which would pass for the answer to the whole search."""
+    return render(
+        request,
+        "web/orders.html",
+        {"form": form, "q": q, "invalid": invalid_filters(form), "is_staff": is_staff, "filtered": True},
+        status=400,
     )
 
 

@@ -44,7 +44,13 @@ from orderguard.orders.models import Channel
 from orderguard.sla.steps import STEP_LABELS
 from orderguard.tenancy.access import Actor, staff_users, visible
 from orderguard.tenancy.models import Merchant
-from orderguard.web.common import actor_or_refuse, micros_parse, micros_text, with_any
+from orderguard.web.common import (
+    actor_or_refuse,
+    invalid_filters,
+    micros_parse,
+    micros_text,
+    with_any,
+)
 
 PAGE_SIZE = 50
 MAX_BULK = 500
@@ -183,9 +189,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "web/queue.html",
             {
                 "form": form,
-                "invalid": ", ".join(
-                    str(form.fields[name].label) for name in form.errors if name in form.fields
-                ),
+                "invalid": invalid_filters(form),
                 "is_staff": actor.is_staff_role,
                 "assignees": [],
             },

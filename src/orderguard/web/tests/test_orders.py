@@ -194,6 +194,93 @@ def test_a_page_of_search_results_takes_the_same_queries_as_many_results(client,
     assert len(_ids(response)) == 30
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("status=archived", "状态"),
+        ("channel=nowhere", "店铺"),
+        # another merchant's shop is no choice for a merchant user
+        ("channel=shop-b", "店铺"),
+        ("s=not%20a%20token", "搜索"),
+        ("s=" + "a" * 33, "搜索"),
+        ("after=x-1", "分页位置"),
+        ("after=1", "分页位置"),
+        # a key past a 64-bit integer, a time past what a date holds
+        ("after=1-1234567890123456789", "分页位置"),
+        ("after=123456789012345678-1", "分页位置"),
+        ("status=archived&after=x-1", "状态, 分页位置"),
+    ],
+)
+def test_a_bad_filter_or_cursor_is_refused_naming_it_and_lists_nothing(client, shop, query, field):
+    client.force_login(user_with_role("merchant", merchant=shop["merchant"]))
+
+    response = client.get(f"/orders/?{query}")
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f"筛选条件无效：{field}。请修改后重新筛选。" in html
+    assert (_ids(response), "TB1002" in html, "没有符合条件的订单。" in html) == ([], False, False)
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_a_refused_filter_keeps_the_valid_ones_as_given(client, shop):
+    client.force_login(user_with_role("merchant", merchant=shop["merchant"]))
+    location = _search(client, "张三丰")["Location"]
+
+    response = client.get(f"{location}&status=on_hold&channel=nowhere")
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "筛选条件无效：店铺。" in html
+    assert '<option value="on_hold" selected>' in html
+    assert 'name="q" id="id_q" value="张三丰"' in html
+    assert _ids(response) == []
+
+
+@pytest.mark.parametrize(
+    ("posted", "field"),
+    [
+        ({"q": "张" * 101}, "搜索"),
+        ({"q": "TB\x001001"}, "搜索"),
+        ({"q": "TB1001", "status": "archived"}, "状态"),
+        ({"q": "TB1001", "channel": "shop-b"}, "店铺"),
+    ],
+)
+def test_a_bad_posted_search_is_refused_naming_it_and_remembers_nothing(client, shop, posted, field):
+    client.force_login(user_with_role("merchant", merchant=shop["merchant"]))
+
+    response = client.post("/orders/", posted)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f"筛选条件无效：{field}。" in html
+    assert _ids(response) == []
+    assert orders_view.SESSION_KEY not in client.session
+    # what was typed stays in the box, to be corrected (in the page, never in a URL)
+    assert f'name="q" id="id_q" value="{posted["q"]}"' in html
+
+
+def test_a_refused_filter_is_named_in_english(client, shop):
+    client.force_login(user_with_role("operator"))
+
+    response = client.get("/orders/?status=archived&after=x-1", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Invalid filters: Status, Page position. Please correct them and filter again." in html
+    assert _ids(response) == []
+
+
+def test_valid_filters_list_a_merchant_users_own_orders(client, shop):
+    client.force_login(user_with_role("merchant", merchant=shop["merchant"]))
+
+    response = client.get("/orders/?status=on_hold&channel=shop-a")
+
+    assert response.status_code == 200
+    assert _ids(response) == [shop["order"].pk]
+    assert "筛选条件无效" not in response.content.decode()
+
+
 def test_an_order_shows_its_masked_recipient_lines_findings_cases_and_log(client, shop):
     order = shop["order"]
     case = ExceptionCaseFactory(order=order)
