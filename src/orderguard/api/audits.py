@@ -46,7 +46,9 @@ class AuditOut(Schema):
     day: date
     seed: int
     weighted: bool
-    population: int = Field(description="The warehouse's orders paid that day")
+    population: int = Field(
+        description="The warehouse's orders paid that day that will ship (cancelled and platform-closed ones left out)"
+    )
     planned: int
     drawn: int
     pending: int

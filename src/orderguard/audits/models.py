@@ -69,7 +69,8 @@ class AuditPlan(TimeStampedModel):
 class DailyAudit(models.Model):
     """The sample of one warehouse's orders paid on `day` (local date): drawn once, from the
     stored `seed` (the same seed and the same orders draw the same sample). `plan` is the
-    plan as it was when drawn; `population` the day's orders, `planned` the sample size the
+    plan as it was when drawn; `population` the day's orders that will ship (cancelled and
+    platform-closed ones left out), `planned` the sample size the
     plan asked for, `drawn` the lines made."""
 
     warehouse = models.ForeignKey("catalog.Warehouse", on_delete=models.PROTECT, related_name="audits")

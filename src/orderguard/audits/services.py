@@ -1,6 +1,7 @@
 """Daily sample audit writes (D4, B5): the plan, the draw (one audit per warehouse and day,
 reproducible from its seed, weighted by risk), and a person's confirmation of a drawn order's
-checklist, whose failed items open a case (source D4) or join the order's open one."""
+checklist, whose failed items open a case (source D4) or join the order's open one. Only orders
+that will ship are drawn: cancelled and platform-closed ones are left out of the population."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 
 from orderguard.audits.errors import AuditRefused
 from orderguard.audits.models import DEFAULT_WEIGHTS, AuditLine, AuditPlan, DailyAudit, LineStatus
@@ -28,7 +29,9 @@ from orderguard.core import bulk
 from orderguard.core.choices import DetectionSource, ExceptionType, Severity
 from orderguard.core.findings import Finding
 from orderguard.inventory import findings as stock_checks
+from orderguard.orders.choices import OrderStatus
 from orderguard.orders.models import Order, OrderLine
+from orderguard.orders.schema import PlatformState
 from orderguard.sla.services import PolicyBook
 from orderguard.tenancy.access import Actor
 from orderguard.tenancy.models import Role
@@ -52,6 +55,11 @@ SYSTEM_ACTOR = "system:audit"
 MAX_WEIGHT = 100.0
 # stored allocation findings that say the items do not match the stock
 _STOCK_CODES = frozenset({stock_checks.STOCK_SHORT, stock_checks.STOCK_BACKORDER})
+# Orders that will never be packed, left out of the day's population: cancelled here (a
+# platform order merged away as the copy of a manual order is cancelled too, see
+# incidents.reconcile) or closed on the platform (never allocated stock). Intake's
+# `order_is_closed` also counts shipped orders, which were packed and stay in.
+NOT_SHIPPING = Q(status=OrderStatus.CANCELLED) | Q(platform_state=PlatformState.CLOSED)
 
 
 def _zone() -> ZoneInfo:
@@ -280,7 +288,10 @@ def audit_draw(
 ) -> DrawResult:
     """Draw the sample of the warehouse's orders paid on `day` (local date), once: an audit
     that exists is returned as it is (`created` False), so the daily job and a manager's
-    "draw now" never draw twice. A day without orders is recorded with 0 drawn. `seed`
+    "draw now" never draw twice. The population is the day's orders that will ship: cancelled
+    and platform-closed ones (`NOT_SHIPPING`, as they stand at the draw) are neither drawn nor
+    counted, so the sample size, the inclusion probabilities and the estimates built on them
+    speak of shipping orders only. A day without such orders is recorded with 0 drawn. `seed`
     (random when not given) is stored; with the same orders it draws the same sample.
     ``DAY_INVALID`` for a day after today's."""
     existing = DailyAudit.objects.filter(warehouse_id=warehouse_id, day=day).first()
@@ -291,9 +302,9 @@ def audit_draw(
     plan = plan_for(warehouse_id=warehouse_id)
     start, end = day_bounds(day)
     orders = list(
-        Order.objects.filter(
-            channel__warehouse_id=warehouse_id, paid_at__gte=start, paid_at__lt=end
-        ).order_by("pk")
+        Order.objects.filter(channel__warehouse_id=warehouse_id, paid_at__gte=start, paid_at__lt=end)
+        .exclude(NOT_SHIPPING)
+        .order_by("pk")
     )
     n = sample_size(
         population=len(orders),

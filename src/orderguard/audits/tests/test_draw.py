@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from orderguard.audits.errors import AuditRefused
 from orderguard.audits.models import AuditLine, AuditPlan, DailyAudit
@@ -111,6 +113,71 @@ def test_orders_of_another_day_or_warehouse_are_not_drawn():
     audit = audit_draw(warehouse_id=channel.warehouse_id, day=DAY, now=NOW, seed=3).audit
 
     assert sorted(audit.lines.values_list("order_id", flat=True)) == sorted(o.pk for o in mine)
+
+
+def _not_shipping(channel, start):  # type: ignore[no-untyped-def]
+    """A day's orders that will never be packed: two cancelled here, one closed on the platform."""
+    return [
+        audit_order(channel, paid_at=PAID + timedelta(minutes=start), status="cancelled"),
+        audit_order(channel, paid_at=PAID + timedelta(minutes=start + 1), status="cancelled"),
+        audit_order(
+            channel, paid_at=PAID + timedelta(minutes=start + 2), status="not_ready", platform_state="closed"
+        ),
+    ]
+
+
+def test_cancelled_and_platform_closed_orders_are_neither_drawn_nor_counted():
+    channel = ChannelFactory()
+    shipping = _orders(channel, 3)
+    shipped = audit_order(channel, paid_at=PAID + timedelta(minutes=3), status="shipped")
+    left_out = _not_shipping(channel, 10)
+    _plan(channel, share_percent=Decimal("100"))
+
+    audit = audit_draw(warehouse_id=channel.warehouse_id, day=DAY, now=NOW, seed=3).audit
+
+    drawn = sorted(audit.lines.values_list("order_id", flat=True))
+    assert drawn == sorted([o.pk for o in shipping] + [shipped.pk])
+    assert not set(drawn) & {o.pk for o in left_out}
+    assert (audit.population, audit.planned, audit.drawn) == (4, 4, 4)
+    assert audit.weight_total == 4.0
+    # 4 of a population of 4: each surely
+    assert set(audit.lines.values_list("inclusion", flat=True)) == {1.0}
+
+
+def test_the_share_and_the_inclusion_probabilities_are_of_the_shipping_orders_only():
+    channel = ChannelFactory()
+    _orders(channel, 40)
+    _not_shipping(channel, 100)
+    _plan(channel)
+
+    first = audit_draw(warehouse_id=channel.warehouse_id, day=DAY, now=NOW, seed=42).audit
+    drawn = list(first.lines.order_by("rank").values_list("order_id", "inclusion"))
+    DailyAudit.objects.filter(pk=first.pk).delete()
+    second = audit_draw(warehouse_id=channel.warehouse_id, day=DAY, now=NOW, seed=42).audit
+
+    # 43 orders paid that day, 3 of them never packed: population 40, ceil(40 × 10 %) = 4
+    # (counting all 43 would plan ceil(4.3) = 5), each drawn with probability 4 / 40 = 0.1
+    assert (first.population, first.planned, first.drawn) == (40, 4, 4)
+    assert [p for _pk, p in drawn] == [pytest.approx(0.1)] * 4
+    # the same seed and the same orders: the same sample, in the same order
+    assert list(second.lines.order_by("rank").values_list("order_id", "inclusion")) == drawn
+
+
+def test_leaving_out_orders_that_do_not_ship_costs_no_query():
+    plain, mixed = ChannelFactory(), ChannelFactory()
+    _orders(plain, 3)
+    _orders(mixed, 3)
+    _not_shipping(mixed, 10)
+    _plan(plain, share_percent=Decimal("100"), risk_weighting=True)
+    _plan(mixed, share_percent=Decimal("100"), risk_weighting=True)
+
+    with CaptureQueriesContext(connection) as without:
+        a = audit_draw(warehouse_id=plain.warehouse_id, day=DAY, now=NOW, seed=1).audit
+    with CaptureQueriesContext(connection) as with_closed:
+        b = audit_draw(warehouse_id=mixed.warehouse_id, day=DAY, now=NOW, seed=1).audit
+
+    assert (a.population, b.population) == (3, 3)
+    assert len(with_closed.captured_queries) == len(without.captured_queries)
 
 
 def test_risk_weighting_records_each_orders_weight_and_why():

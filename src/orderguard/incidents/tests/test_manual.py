@@ -179,6 +179,26 @@ def test_the_platforms_copy_is_merged_into_the_manual_order_and_nothing_ships_tw
     assert world["level"].allocated == 2
 
 
+def test_the_daily_audit_never_draws_the_platforms_copy_merged_away(world):
+    from orderguard.audits.services import audit_draw
+
+    order = manual_order_enter(
+        actor=world["agent"], channel=world["channel"], data=manual(), now=BUSY + timedelta(minutes=8)
+    )
+    platform_copy(world["channel"], "TB-777")
+    copy = Order.objects.get(channel=world["channel"], status="cancelled")
+
+    audit = audit_draw(
+        warehouse_id=world["channel"].warehouse_id, day=BUSY.date(), now=BUSY + timedelta(days=1), seed=4
+    ).audit
+
+    # both paid that day; the copy will never be packed: a population of 1 (the default plan's
+    # minimum of 10 is capped at it), the manual order drawn surely
+    assert copy.paid_at.astimezone(BUSY.tzinfo).date() == BUSY.date()
+    assert (audit.population, audit.planned, audit.drawn) == (1, 1, 1)
+    assert list(audit.lines.values_list("order_id", "inclusion")) == [(order.pk, 1.0)]
+
+
 def test_a_manual_order_entered_with_the_platforms_id_is_matched_by_it(world):
     order = manual_order_enter(
         actor=world["agent"],
