@@ -238,9 +238,16 @@ def _compute(start: datetime, end: datetime, times: WorkingTimes) -> dict[Key, _
             total = acc[(*base, Dim.TOTAL, "")]
             histogram.add(total.handling_hist, seconds)
             histogram.add(total.working_hist, working)
-            flagged = {s for when, s in overdue_steps.get(case_id, []) if when <= at}
+            stretch = stretches.get((case_id, at))
+            since = stretch[0] if stretch is not None else None
+            # the steps flagged overdue in this closing's stretch (not before a reopening)
+            flagged = {
+                s
+                for when, s in overdue_steps.get(case_id, [])
+                if when <= at and (since is None or when >= since)
+            }
             clock = times.of_channel(channel_id)
-            spent = _time_per_step(stretches.get((case_id, at), []), clock)
+            spent = _time_per_step(stretch[1] if stretch is not None else [], clock)
             if spent:
                 steps = set(spent) | flagged
             else:  # a closing without its steps' events: the first step and the last one
@@ -267,12 +274,15 @@ STEP_STARTS = (CaseEventType.OPENED, CaseEventType.REOPENED, CaseEventType.STEP_
 Segment = tuple[str, datetime, datetime]
 
 
-def _stretches(case_ids: list[int], end: datetime) -> dict[tuple[int, datetime], list[Segment]]:
-    """The steps each closing of these cases ended, as segments (step, start, end): from the
-    opening (or the reopening before the closing) each step lasts until the next step starts
-    or the case closes. Keyed by (case id, closing time). One query per `IDS_PER_QUERY`
-    cases, reading the step's name only (not the events' whole data)."""
-    out: dict[tuple[int, datetime], list[Segment]] = {}
+def _stretches(
+    case_ids: list[int], end: datetime
+) -> dict[tuple[int, datetime], tuple[datetime | None, list[Segment]]]:
+    """The stretch each closing of these cases ended: when it began (the opening, or the
+    reopening before the closing) and its steps as segments (step, start, end), each step
+    lasting until the next step starts or the case closes. Keyed by (case id, closing time).
+    One query per `IDS_PER_QUERY` cases, reading the step's name only (not the events' whole
+    data)."""
+    out: dict[tuple[int, datetime], tuple[datetime | None, list[Segment]]] = {}
     for ids in _chunked(case_ids):
         rows = (
             CaseEvent.objects.filter(
@@ -284,18 +294,19 @@ def _stretches(case_ids: list[int], end: datetime) -> dict[tuple[int, datetime],
         )
         last_case: int | None = None
         current: tuple[str, datetime] | None = None  # the step the case is in, since when
+        began: datetime | None = None  # the stretch's opening or reopening
         segments: list[Segment] = []
         for case_id, etype, at, step, case_type in rows:
             if case_id != last_case:
-                last_case, current, segments = case_id, None, []
+                last_case, current, began, segments = case_id, None, None, []
             if current is not None:
                 segments.append((current[0], current[1], at))
             if etype == CaseEventType.RESOLVED:
-                out[(case_id, at)] = segments
-                current, segments = None, []
+                out[(case_id, at)] = (began, segments)
+                current, began, segments = None, None, []
                 continue
             if etype != CaseEventType.STEP_STARTED:
-                segments = []  # an opening or a reopening starts the stretch afresh
+                began, segments = at, []  # an opening or a reopening starts the stretch afresh
             name = step or (FIRST_STEP.get(case_type, "") if etype != CaseEventType.STEP_STARTED else "")
             current = (name, at) if name else None
     return out

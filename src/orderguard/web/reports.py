@@ -122,11 +122,12 @@ class _Links:
         merchant = filters.get("merchant", self.merchant)
         return _queue_link(**{**filters, "merchant": merchant, **self._closed, "outcome": outcome})
 
-    def steps(self, *, type: str, step: str) -> dict[str, str]:
+    def steps(self, *, type: str, step: str, same: bool) -> dict[str, str]:
         """The links of a step row's completed and timed counts: the cases of the type closed
-        in the period that went through the step."""
+        in the period that went through the step. The timed count links there only when it is
+        the completed count (`same`): a closing without its step's times is in that list too."""
         closed = self.closed(type=type, step=step)
-        return {"closed": closed, "timed": closed}
+        return {"closed": closed, "timed": closed if same else ""}
 
     def counts(self, **filters: str) -> dict[str, str]:
         """The links of a row's new, closed, succeeded, failed and cancelled counts."""
@@ -189,7 +190,11 @@ def _page(
             row["working_text"] = {k: duration_text(v) for k, v in row["working"].items()}
             # the steps completed (and timed) are the closings of the cases that went through
             # the step; a row without a step (closings of no known step) has nothing to filter on
-            row["links"] = link.steps(type=row["type"], step=row["step"]) if row["step"] else {}
+            row["links"] = (
+                link.steps(type=row["type"], step=row["step"], same=row["timed"] == row["closed"])
+                if row["step"]
+                else {}
+            )
         for row in report["sources"]:
             row["links"] = link.counts(source=row["source"])
         keys: dict[str, Any] = {

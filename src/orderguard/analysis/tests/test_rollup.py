@@ -271,3 +271,71 @@ def test_the_periodic_task_catches_up_and_records_when_it_ran(settings):
     assert state.ran_at is not None
     opened = DailyStat.objects.filter(merchant__isnull=True, dim="total").values_list("opened", flat=True)
     assert sum(opened) == len(history.cases)
+
+
+def test_a_closing_after_a_reopening_counts_the_steps_and_flags_of_its_own_stretch_only():
+    from datetime import datetime
+
+    from orderguard.analysis.tests.factories import finding
+    from orderguard.cases import events
+    from orderguard.cases.notices import stockout_notices_enqueue
+    from orderguard.cases.services import OrderFindings, cases_triage
+    from orderguard.core import bulk
+    from orderguard.orders.tests.factories import ChannelFactory, OrderFactory
+    from orderguard.sla.services import PolicyBook
+    from orderguard.tenancy.tests.factories import user_with_role
+
+    def bj(day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
+
+    channel = ChannelFactory()
+    agent = actor_for(user_with_role("operator", username="stretch-op"))
+    boss = actor_for(user_with_role("manager", username="stretch-boss"))
+    order = OrderFactory(channel=channel)
+    cases_triage(
+        items=[OrderFindings(order=order, findings=[finding("T1")])],
+        now=bj(9, 10),
+        actor_label="system:test",
+        policies=PolicyBook(),
+    )
+    case = ExceptionCase.objects.select_related("order__channel").get(order=order)
+    # first stretch: told at 10:10, the merchant's decision flagged overdue, closed the next day
+    stockout_notices_enqueue(
+        cases=[case], warehouse_id=channel.warehouse_id, now=bj(9, 10, 10), actor_label="system:test"
+    )
+    case.refresh_from_db()
+    bulk.insert([events.sla_alerted(case, at=bj(9, 15), level=2, recipients=[], due_at=case.due_at)])
+    case_transition(case_id=case.pk, action=ActionName.START, actor=agent, now=bj(10, 9))
+    case_transition(
+        case_id=case.pk,
+        action=ActionName.RESOLVE,
+        actor=agent,
+        now=bj(10, 9),
+        outcome="succeeded",
+        note="好了",
+    )
+    # second stretch: reopened a week later in the first step, closed an hour later
+    case_transition(case_id=case.pk, action=ActionName.REOPEN, actor=boss, now=bj(16, 10), note="又缺了")
+    case_transition(case_id=case.pk, action=ActionName.START, actor=agent, now=bj(16, 11))
+    case_transition(
+        case_id=case.pk,
+        action=ActionName.RESOLVE,
+        actor=agent,
+        now=bj(16, 11),
+        outcome="succeeded",
+        note="好了",
+    )
+
+    rollup_rebuild()
+
+    def steps(day: int) -> dict[str, tuple[int, int, int]]:
+        return {
+            r.key: (r.steps_closed, r.steps_late, sum(r.handling_hist.values()))
+            for r in DailyStat.objects.filter(
+                merchant_id=case.merchant_id, dim="step", day=bj(day, 0).date(), steps_closed__gt=0
+            )
+        }
+
+    # the first closing: both steps, the decision late; the second: the first step only, on time
+    assert steps(10) == {"notify_merchant": (1, 0, 1), "merchant_decision": (1, 1, 1)}
+    assert steps(16) == {"notify_merchant": (1, 0, 1)}

@@ -552,3 +552,34 @@ def test_a_stockout_of_a_bundles_order_is_listed_under_its_components_sku(boss):
     assert sorted(_queue_rows(boss, html_lib.unescape(href[6:-1]))) == sorted(
         [cases["c3"].pk, cases["c4"].pk]
     )
+
+
+def test_a_steps_timed_count_links_to_its_cases_only_when_it_is_the_completed_count(boss):
+    from orderguard.analysis.models import DailyStat
+
+    # two closings went through the step, the times of one of them are known (the other's
+    # step was only flagged overdue): the completed count links, the timed count cannot
+    DailyStat.objects.create(
+        merchant=None,
+        day=date(2026, 11, 17),
+        case_type="T1",
+        dim="step",
+        key="notify_merchant",
+        steps_closed=2,
+        steps_late=1,
+        handling_seconds=600,
+        working_seconds=600,
+        handling_hist={"1": 1},
+        working_hist={"1": 1},
+    )
+
+    html = boss.get(f"/reports/?{WEEK}").content.decode()
+
+    completed = re.search(r'<td class="num">(<a href="([^"]*)"[^>]*>)?2(</a>)?</td>', html)
+    timed = re.search(r'data-step="notify_merchant">.*?<td class="num">(.*?)</td>', html, re.S)
+    assert (
+        completed is not None
+        and completed.group(2) is not None
+        and "step=notify_merchant" in completed.group(2)
+    )
+    assert timed is not None and timed.group(1) == "1"
